@@ -1,0 +1,92 @@
+//! Command-line definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dockwright",
+    version,
+    about = "Rewrites Dockerfiles into secure, small, cache-friendly ones; every change is a reviewable diff.",
+    after_help = "Exit status: 0 nothing to change, 1 changes or findings, 2 an error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fix Dockerfiles in place (or show the diff with --dry-run)
+    Fix(FixArgs),
+    /// Report findings without changing anything; exit 1 when there are any
+    Check(CheckArgs),
+    /// List the transforms with their safety class
+    Transforms {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show a transform's documentation with its before/after example
+    Explain { id: String },
+    /// Show how a file was understood: directives, stages, instructions
+    Inspect {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Selection {
+    /// Comma-separated transform ids to run (default: all); a transform
+    /// selected by id applies its unsafe fixes too
+    #[arg(long, value_delimiter = ',')]
+    pub select: Option<Vec<String>>,
+    /// Comma-separated transform ids not to run
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Build context directory (default: each Dockerfile's folder)
+    #[arg(long)]
+    pub context: Option<PathBuf>,
+    /// Configuration file (default: the nearest dockwright.toml or .dockwright.toml)
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Worker threads (default: the number of cores)
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct FixArgs {
+    /// Files or directories (searched recursively); default: the current directory
+    pub paths: Vec<PathBuf>,
+    /// Print the diff instead of writing; exit 1 when something would change
+    #[arg(long, alias = "diff")]
+    pub dry_run: bool,
+    /// Apply unsafe fixes too (they change how the image is built or run)
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    #[command(flatten)]
+    pub selection: Selection,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Files or directories (searched recursively); default: the current directory
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub selection: Selection,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Github,
+}

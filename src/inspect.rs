@@ -1,0 +1,85 @@
+//! `dockwright inspect`: how a file was understood.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::app::{EXIT_CLEAN, EXIT_ERROR};
+use crate::cli::Format;
+use crate::files::{self, Input};
+use crate::syntax::{self, Dockerfile, Form};
+
+pub fn run(paths: &[PathBuf], format: Format) -> Result<u8> {
+    let mut status = EXIT_CLEAN;
+    for input in files::collect(paths) {
+        let path = match input {
+            Input::Error(p, why) => {
+                eprintln!("error: {}: {why}", p.display());
+                status = EXIT_ERROR;
+                continue;
+            }
+            Input::File(p) => p,
+        };
+        let parsed = files::read(&path).and_then(|s| syntax::parse(&s.text).map_err(anyhow::Error::from));
+        match parsed {
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                status = EXIT_ERROR;
+            }
+            Ok(file) => match format {
+                Format::Json => println!("{}", to_json(&path, &file)),
+                _ => print_text(&path, &file),
+            },
+        }
+    }
+    Ok(status)
+}
+
+pub fn to_json(path: &std::path::Path, file: &Dockerfile) -> serde_json::Value {
+    json!({
+        "path": path,
+        "escape": file.escape.to_string(),
+        "directives": file.directives.iter().map(|d| json!({"name": d.name, "value": d.value, "line": d.line})).collect::<Vec<_>>(),
+        "stages": file.stages.iter().map(|s| json!({
+            "index": s.index, "name": s.name, "base_image": s.base_image, "platform": s.platform,
+            "start_line": file.instructions[s.from].start_line,
+            "end_line": file.instructions[s.instructions.end - 1].end_line,
+        })).collect::<Vec<_>>(),
+        "instructions": file.instructions.iter().map(|i| json!({
+            "keyword": i.keyword,
+            "onbuild": i.onbuild,
+            "start_line": i.start_line,
+            "end_line": i.end_line,
+            "start_byte": i.range.start,
+            "end_byte": i.range.end,
+            "stage": i.stage,
+            "flags": i.flags.iter().map(|f| json!({"name": f.name, "value": f.value})).collect::<Vec<_>>(),
+            "form": match &i.form { Form::Exec(_) => "exec", Form::Shell => "shell" },
+            "heredocs": i.heredocs.iter().map(|h| h.name.clone()).collect::<Vec<_>>(),
+            "clean": i.is_clean(),
+            "problems": i.problems,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_text(path: &std::path::Path, file: &Dockerfile) {
+    println!("{}", path.display());
+    for d in &file.directives {
+        println!("  directive {}={} (line {})", d.name, d.value, d.line);
+    }
+    for (n, inst) in file.instructions.iter().enumerate() {
+        if let Some(stage) = file.stages.iter().find(|s| s.from == n) {
+            let name = stage.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default();
+            println!("  stage {}{name} on {}", stage.index, stage.base_image);
+        }
+        let lines = if inst.start_line == inst.end_line {
+            format!("{}", inst.start_line)
+        } else {
+            format!("{}-{}", inst.start_line, inst.end_line)
+        };
+        let state = if inst.is_clean() { String::new() } else { format!("  [unclean: {}]", inst.problems.join("; ")) };
+        let kw = match &inst.onbuild { Some(k) => format!("ONBUILD {k}"), None => inst.keyword.clone() };
+        println!("    {lines:>7}  {kw}{state}");
+    }
+}

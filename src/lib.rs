@@ -1,0 +1,38 @@
+//! dockwright: a Dockerfile auto-fixer.
+//!
+//! bytes -> syntax tree (lossless, BuildKit-faithful) -> transforms (findings
+//! and byte-range edits) -> verification -> diff or atomic write.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod diff;
+pub mod edit;
+pub mod engine;
+pub mod files;
+pub mod inspect;
+pub mod suppress;
+pub mod syntax;
+pub mod transform;
+#[path = "../transforms/mod.rs"]
+pub mod transforms;
+
+use clap::Parser;
+
+/// Parses the command line and runs it; the process exit status.
+pub fn main() -> std::process::ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() { app::EXIT_ERROR } else { 0 });
+        }
+    };
+    match app::run(cli) {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(app::EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! The shell layer of a RUN instruction, parsed with tree-sitter-bash.
+//!
+//! The script text is the instruction's normalised view (same length as the
+//! original), so every node's byte range maps to the original by adding `base`.
+
+use std::ops::Range;
+
+use tree_sitter::{Node, Tree};
+
+use super::{Dockerfile, Form, tree};
+
+pub struct Script {
+    /// The body as the shell sees it, offsets shifted by `base`.
+    pub text: String,
+    pub base: usize,
+    pub tree: Tree,
+}
+
+/// A simple command: `[VAR=x ...] name args...` (redirections kept apart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// The whole command, redirections included, in original offsets.
+    pub range: Range<usize>,
+    pub assignments: Vec<Word>,
+    /// `words[0]` is the command name.
+    pub words: Vec<Word>,
+    pub redirects: Vec<Range<usize>>,
+}
+
+impl Command {
+    pub fn name(&self) -> Option<&str> {
+        self.words.first().and_then(|w| w.value.as_deref())
+    }
+    /// The argument values after the name; `None` where one is not static.
+    pub fn args(&self) -> impl Iterator<Item = Option<&str>> {
+        self.words.iter().skip(1).map(|w| w.value.as_deref())
+    }
+    pub fn has_arg(&self, arg: &str) -> bool {
+        self.args().any(|a| a == Some(arg))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// Original text, quotes included.
+    pub raw: String,
+    /// The value after quote removal when it contains no expansion.
+    pub value: Option<String>,
+    pub range: Range<usize>,
+}
+
+/// One element of the top-level command list and the operator after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub element: Element,
+    /// `&&`, `||`, `;`, `&`, `|` or a newline; `None` for the last step.
+    pub op_after: Option<Op>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Op {
+    pub text: String,
+    pub range: Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Element {
+    Simple(Command),
+    /// Anything else (pipeline, subshell, if, for, function, negation...), by kind.
+    Compound { kind: String, range: Range<usize> },
+}
+
+impl Element {
+    pub fn range(&self) -> Range<usize> {
+        match self {
+            Element::Simple(c) => c.range.clone(),
+            Element::Compound { range, .. } => range.clone(),
+        }
+    }
+    pub fn command(&self) -> Option<&Command> {
+        match self {
+            Element::Simple(c) => Some(c),
+            Element::Compound { .. } => None,
+        }
+    }
+}
+
+impl Script {
+    /// Parses the body of a shell-form RUN (or `None` for exec form, heredoc
+    /// scripts, non-POSIX shells, or no body).
+    pub fn of_run(file: &Dockerfile, index: usize) -> Option<Script> {
+        let inst = &file.instructions[index];
+        if inst.form != Form::Shell || inst.args.is_empty() || !file.runs_posix_shell(index) {
+            return None;
+        }
+        let view = inst.normalised_text(file);
+        let base = inst.args_range.start;
+        let text = view[base - inst.range.start..].to_string();
+        let tree = tree::parse_bash(&text)?;
+        Some(Script { text, base, tree })
+    }
+
+    /// Parses free shell text (offsets relative to `base`).
+    pub fn parse(text: &str, base: usize) -> Option<Script> {
+        let tree = tree::parse_bash(text)?;
+        Some(Script {
+            text: text.to_string(),
+            base,
+            tree,
+        })
+    }
+
+    pub fn has_error(&self) -> bool {
+        self.tree.root_node().has_error()
+    }
+
+    fn orig(&self, node: Node) -> Range<usize> {
+        self.base + node.start_byte()..self.base + node.end_byte()
+    }
+
+    pub fn node_text(&self, node: Node) -> &str {
+        &self.text[node.byte_range()]
+    }
+
+    /// The top-level list of commands with the operators between them.
+    pub fn steps(&self) -> Vec<Step> {
+        let mut steps = Vec::new();
+        let root = self.tree.root_node();
+        let mut cursor = root.walk();
+        for child in root.children(&mut cursor) {
+            self.flatten(child, &mut steps);
+        }
+        steps
+    }
+
+    fn flatten(&self, node: Node, steps: &mut Vec<Step>) {
+        match node.kind() {
+            "comment" | "heredoc_body" | "heredoc_end" => {}
+            "list" => {
+                let mut cursor = node.walk();
+                for child in node.children(&mut cursor) {
+                    self.flatten(child, steps);
+                }
+            }
+            ";" | "&" | "&&" | "||" | "\n" | ";;" => {
+                if let Some(last) = steps.last_mut() {
+                    last.op_after = Some(Op {
+                        text: node.kind().to_string(),
+                        range: self.orig(node),
+                    });
+                }
+            }
+            "command" => steps.push(Step {
+                element: Element::Simple(self.command(node, &[])),
+                op_after: None,
+            }),
+            "redirected_statement" => {
+                let body = node.child_by_field_name("body");
+                let redirects: Vec<Range<usize>> = {
+                    let mut c = node.walk();
+                    node.children_by_field_name("redirect", &mut c)
+                        .map(|r| self.orig(r))
+                        .collect()
+                };
+                match body {
+                    Some(b) if b.kind() == "command" => {
+                        let mut cmd = self.command(b, &redirects);
+                        cmd.range = self.orig(node);
+                        steps.push(Step {
+                            element: Element::Simple(cmd),
+                            op_after: None,
+                        });
+                    }
+                    _ => steps.push(Step {
+                        element: Element::Compound {
+                            kind: node.kind().into(),
+                            range: self.orig(node),
+                        },
+                        op_after: None,
+                    }),
+                }
+            }
+            kind if node.is_named() => steps.push(Step {
+                element: Element::Compound {
+                    kind: kind.into(),
+                    range: self.orig(node),
+                },
+                op_after: None,
+            }),
+            _ => {}
+        }
+    }
+
+    fn command(&self, node: Node, redirects: &[Range<usize>]) -> Command {
+        let mut assignments = Vec::new();
+        let mut words = Vec::new();
+        let mut redirs = redirects.to_vec();
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            match child.kind() {
+                "variable_assignment" => assignments.push(self.word(child)),
+                "command_name" => words.push(self.word(child)),
+                "file_redirect" | "heredoc_redirect" | "herestring_redirect" => {
+                    redirs.push(self.orig(child))
+                }
+                _ if child.is_named() => words.push(self.word(child)),
+                _ => {}
+            }
+        }
+        Command {
+            range: self.orig(node),
+            assignments,
+            words,
+            redirects: redirs,
+        }
+    }
+
+    fn word(&self, node: Node) -> Word {
+        Word {
+            raw: self.node_text(node).to_string(),
+            value: self.static_value(node),
+            range: self.orig(node),
+        }
+    }
+
+    /// The value of a word after quote removal, when it has no expansion.
+    pub fn static_value(&self, node: Node) -> Option<String> {
+        let text = self.node_text(node);
+        match node.kind() {
+            "command_name" | "concatenation" => {
+                let mut out = String::new();
+                let mut cursor = node.walk();
+                let mut end = node.start_byte();
+                for child in node.children(&mut cursor) {
+                    if child.start_byte() > end {
+                        return None;
+                    }
+                    out.push_str(&self.static_value(child)?);
+                    end = child.end_byte();
+                }
+                (end == node.end_byte()).then_some(out)
+            }
+            "word" | "number" => Some(unescape_bare(text)),
+            "raw_string" => Some(text[1..text.len().saturating_sub(1)].to_string()),
+            "string" => {
+                let mut cursor = node.walk();
+                if node.named_children(&mut cursor).any(|c| c.kind() != "string_content") {
+                    return None;
+                }
+                Some(unescape_double(&text[1..text.len().saturating_sub(1)]))
+            }
+            "variable_assignment" => {
+                let name = node.child_by_field_name("name")?;
+                let value = match node.child_by_field_name("value") {
+                    Some(v) => self.static_value(v)?,
+                    None => String::new(),
+                };
+                Some(format!("{}={}", self.node_text(name), value))
+            }
+            _ => None,
+        }
+    }
+
+    /// Every `$NAME` / `${NAME...}` reference outside single quotes, as
+    /// original ranges of the whole expansion.
+    pub fn variable_references(&self, name: &str) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        self.visit(self.tree.root_node(), &mut |node| {
+            if matches!(node.kind(), "simple_expansion" | "expansion") {
+                let mut c = node.walk();
+                let found = node
+                    .named_children(&mut c)
+                    .any(|v| v.kind() == "variable_name" && self.node_text(v) == name);
+                if found {
+                    out.push(self.orig(node));
+                }
+            }
+        });
+        out
+    }
+
+    /// Calls `f` on every node, depth first.
+    pub fn visit<'t>(&'t self, node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
+        f(node);
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            self.visit(child, f);
+        }
+    }
+
+    /// Every simple command anywhere in the script, nested ones included.
+    pub fn all_commands(&self) -> Vec<Command> {
+        let mut out = Vec::new();
+        self.visit(self.tree.root_node(), &mut |node| {
+            if node.kind() == "command" {
+                out.push(self.command(node, &[]));
+            }
+        });
+        out
+    }
+}
+
+fn unescape_bare(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('\n') | None => {}
+                Some(n) => out.push(n),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn unescape_double(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.peek() {
+                Some('$' | '`' | '"' | '\\') => out.push(chars.next().unwrap_or('\\')),
+                Some('\n') => {
+                    chars.next();
+                }
+                _ => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse;
+
+    #[test]
+    fn steps_of_an_and_chain() {
+        let src = "FROM a\nRUN apt-get update && \\\n    DEBIAN_FRONTEND=noninteractive apt-get install -y \"curl\" git; echo $X > /f\n";
+        let f = parse(src).unwrap();
+        let s = Script::of_run(&f, 1).unwrap();
+        let steps = s.steps();
+        assert_eq!(steps.len(), 3);
+        let c = steps[1].element.command().unwrap();
+        assert_eq!(c.name(), Some("apt-get"));
+        assert_eq!(c.assignments[0].value.as_deref(), Some("DEBIAN_FRONTEND=noninteractive"));
+        assert!(c.has_arg("curl"));
+        assert_eq!(steps[0].op_after.as_ref().unwrap().text, "&&");
+        assert_eq!(steps[1].op_after.as_ref().unwrap().text, ";");
+        assert_eq!(&src[c.range.clone()], "DEBIAN_FRONTEND=noninteractive apt-get install -y \"curl\" git");
+        let echo = steps[2].element.command().unwrap();
+        assert_eq!(echo.redirects.len(), 1);
+        assert_eq!(echo.words[1].value, None);
+    }
+
+    #[test]
+    fn references_skip_single_quotes() {
+        let src = "FROM a\nRUN echo $TOKEN '${TOKEN}' \"${TOKEN:-x}\" $TOKENS\n";
+        let f = parse(src).unwrap();
+        let s = Script::of_run(&f, 1).unwrap();
+        let refs: Vec<&str> = s.variable_references("TOKEN").iter().map(|r| &src[r.clone()]).collect();
+        assert_eq!(refs, ["$TOKEN", "${TOKEN:-x}"]);
+    }
+}

@@ -1,0 +1,110 @@
+//! The tree-sitter layer: each instruction is parsed on its own with the
+//! Dockerfile grammar, and each shell-form RUN body with the bash grammar. An
+//! error in either marks the instruction unclean; transforms leave it alone.
+
+use std::cell::RefCell;
+
+use tree_sitter::{Node, Parser, Tree};
+
+use super::{Dockerfile, Form, LineRole};
+
+thread_local! {
+    static DOCKERFILE: RefCell<Parser> = RefCell::new(new_parser(tree_sitter_containerfile::LANGUAGE.into()));
+    static BASH: RefCell<Parser> = RefCell::new(new_parser(tree_sitter_bash::LANGUAGE.into()));
+}
+
+fn new_parser(language: tree_sitter::Language) -> Parser {
+    let mut parser = Parser::new();
+    parser.set_language(&language).expect("grammar version matches the tree-sitter runtime");
+    parser
+}
+
+pub fn parse_dockerfile(text: &str) -> Option<Tree> {
+    DOCKERFILE.with(|p| p.borrow_mut().parse(text, None))
+}
+
+pub fn parse_bash(text: &str) -> Option<Tree> {
+    BASH.with(|p| p.borrow_mut().parse(text, None))
+}
+
+/// Fills `problems` for every instruction whose fine structure has errors.
+pub(super) fn check_instructions(file: &mut Dockerfile) {
+    for idx in 0..file.instructions.len() {
+        let problems = instruction_problems(file, idx);
+        file.instructions[idx].problems = problems;
+    }
+}
+
+fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
+    let inst = &file.instructions[idx];
+    let mut problems = Vec::new();
+    let crlf = inst.line_roles.iter().any(|(l, _)| l.has_crlf(&file.text));
+    if crlf && !inst.heredocs.is_empty() {
+        problems.push("heredoc with CRLF line endings".to_string());
+        return problems;
+    }
+    let view = inst.normalised_text(file);
+    let expected_kind = node_kind(&inst.keyword);
+    match parse_dockerfile(&view) {
+        None => problems.push("Dockerfile grammar gave up".into()),
+        Some(tree) => {
+            let root = tree.root_node();
+            let mut cursor = root.walk();
+            let kinds: Vec<Node> = root
+                .named_children(&mut cursor)
+                .filter(|n| n.kind() != "comment")
+                .collect();
+            if root.has_error() {
+                let line = first_error_line(root).map_or(inst.start_line, |l| inst.start_line + l);
+                problems.push(format!("Dockerfile grammar: syntax error at line {line}"));
+            } else if kinds.len() != 1 || Some(kinds[0].kind()) != expected_kind.as_deref() {
+                problems.push(format!(
+                    "Dockerfile grammar reads it as {} instead of one {} instruction",
+                    kinds.iter().map(|n| n.kind()).collect::<Vec<_>>().join(" + "),
+                    inst.keyword
+                ));
+            }
+        }
+    }
+    let is_run = inst.keyword == "RUN" || inst.onbuild.as_deref() == Some("RUN");
+    if is_run && inst.form == Form::Shell && !inst.args.is_empty() && file.runs_posix_shell(idx) {
+        let body = &view[inst.args_range.start - inst.range.start..];
+        match parse_bash(body) {
+            None => problems.push("bash grammar gave up".into()),
+            Some(tree) if tree.root_node().has_error() => {
+                let line = first_error_line(tree.root_node()).unwrap_or(0);
+                let body_first = file.line_of(inst.args_range.start);
+                problems.push(format!("shell syntax error at line {}", body_first + line));
+            }
+            Some(_) => {}
+        }
+    }
+    // A comment line inside a heredoc is content, not a dropped line: nothing to check.
+    debug_assert!(
+        inst.line_roles.iter().all(|(l, r)| *r != LineRole::Skipped || l.start >= inst.range.start)
+    );
+    problems
+}
+
+fn node_kind(keyword: &str) -> Option<String> {
+    const KNOWN: &[&str] = &[
+        "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
+        "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+    ];
+    KNOWN
+        .contains(&keyword)
+        .then(|| format!("{}_instruction", keyword.to_ascii_lowercase()))
+}
+
+fn first_error_line(node: Node) -> Option<usize> {
+    if node.is_error() || node.is_missing() {
+        return Some(node.start_position().row);
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        if child.has_error() {
+            return first_error_line(child);
+        }
+    }
+    None
+}
