@@ -94,8 +94,7 @@ impl Script {
             return None;
         }
         let view = inst.normalised_text(file);
-        let base = inst.args_range.start;
-        let text = view[base - inst.range.start..].to_string();
+        let (text, base) = tree::shell_text(file, index, &view)?;
         let tree = tree::parse_bash(&text)?;
         Some(Script { text, base, tree })
     }

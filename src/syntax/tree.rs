@@ -45,7 +45,17 @@ fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
     }
     let view = inst.normalised_text(file);
     let expected_kind = node_kind(&inst.keyword);
-    match parse_dockerfile(&view) {
+    let is_run = inst.keyword == "RUN" || inst.onbuild.as_deref() == Some("RUN");
+    let posix_run = is_run && inst.form == Form::Shell && !inst.args.is_empty() && file.runs_posix_shell(idx);
+    // A shell-form RUN body is the bash grammar's to judge (the Dockerfile
+    // grammar misreads body lines starting with `[`): give this grammar the
+    // keyword and flags with a neutral body.
+    let grammar_text = if posix_run {
+        format!("{}true\n", &view[..inst.args_range.start - inst.range.start])
+    } else {
+        view.clone()
+    };
+    match parse_dockerfile(&grammar_text) {
         None => problems.push("Dockerfile grammar gave up".into()),
         Some(tree) => {
             let root = tree.root_node();
@@ -66,15 +76,12 @@ fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
             }
         }
     }
-    let is_run = inst.keyword == "RUN" || inst.onbuild.as_deref() == Some("RUN");
-    if is_run && inst.form == Form::Shell && !inst.args.is_empty() && file.runs_posix_shell(idx) {
-        let body = &view[inst.args_range.start - inst.range.start..];
-        match parse_bash(body) {
+    if posix_run && let Some((body, base)) = shell_text(file, idx, &view) {
+        match parse_bash(&body) {
             None => problems.push("bash grammar gave up".into()),
             Some(tree) if tree.root_node().has_error() => {
                 let line = first_error_line(tree.root_node()).unwrap_or(0);
-                let body_first = file.line_of(inst.args_range.start);
-                problems.push(format!("shell syntax error at line {}", body_first + line));
+                problems.push(format!("shell syntax error at line {}", file.line_of(base) + line));
             }
             Some(_) => {}
         }
@@ -84,6 +91,28 @@ fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
         inst.line_roles.iter().all(|(l, r)| *r != LineRole::Skipped || l.start >= inst.range.start)
     );
     problems
+}
+
+/// The shell script of a shell-form RUN and its offset in the file: the
+/// body after the flags, or for `RUN <<EOF` alone, the heredoc's content.
+/// `None` when the heredoc script names another interpreter (`#!`).
+pub fn shell_text(file: &Dockerfile, idx: usize, view: &str) -> Option<(String, usize)> {
+    let inst = &file.instructions[idx];
+    let script_heredoc = match inst.heredocs.as_slice() {
+        [h] if inst.args.split_whitespace().count() == 1 && inst.args.starts_with("<<") => Some(h),
+        _ => None,
+    };
+    match script_heredoc {
+        Some(h) => {
+            let body = &view[h.body.start - inst.range.start..h.body.end - inst.range.start];
+            let shebang = body.lines().next().and_then(|l| l.strip_prefix("#!"));
+            if shebang.is_some_and(|s| !s.contains("sh")) {
+                return None;
+            }
+            Some((body.to_string(), h.body.start))
+        }
+        None => Some((view[inst.args_range.start - inst.range.start..].to_string(), inst.args_range.start)),
+    }
 }
 
 fn node_kind(keyword: &str) -> Option<String> {

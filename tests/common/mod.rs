@@ -1,0 +1,84 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use dockwright::config::Config;
+use dockwright::engine::{self, Outcome, Settings};
+use dockwright::transform::Context;
+
+/// The public corpus, beside the repository as in CI.
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+/// Every corpus Dockerfile, sorted.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let root = corpus_dir();
+    assert!(root.is_dir(), "the corpus is expected at {}", root.display());
+    for repo in std::fs::read_dir(&root).unwrap() {
+        let repo = repo.unwrap().path();
+        if !repo.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&repo).unwrap() {
+            out.push(f.unwrap().path());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Settings that run one transform and apply its fixes, unsafe ones too.
+pub fn only(id: &str) -> Settings {
+    Settings {
+        unsafe_fixes: true,
+        select: Some(vec![id.to_string()]),
+        ignore: Vec::new(),
+    }
+}
+
+/// Fixes `text` as if it were `dir/Dockerfile`, with `dir` as build context
+/// and its dockwright.toml, if any, as configuration.
+pub fn fix_in(dir: &Path, text: &str, settings: &Settings) -> Result<Outcome, engine::FixError> {
+    let config_path = dir.join("dockwright.toml");
+    let config = if config_path.is_file() {
+        Config::load(&config_path).unwrap()
+    } else {
+        Config::default()
+    };
+    let ctx = Context {
+        path: Some(dir.join("Dockerfile")),
+        build_context: Some(dir.to_path_buf()),
+        config,
+    };
+    engine::fix_text(text, &ctx, settings)
+}
+
+/// A readable account of an outcome: what changed, what remains, the diff.
+pub fn report(name: &str, outcome: &Result<Outcome, engine::FixError>) -> String {
+    let outcome = match outcome {
+        Err(e) => return format!("error: {e}\n"),
+        Ok(o) => o,
+    };
+    let mut out = String::new();
+    if outcome.applied.is_empty() {
+        out.push_str("applied: none\n");
+    } else {
+        out.push_str("applied:\n");
+        for a in &outcome.applied {
+            out.push_str(&format!("  {:>3} {} [{}] {}\n", a.line, a.transform, a.safety, a.message));
+        }
+    }
+    for r in &outcome.remaining {
+        let tag = if r.hidden_fix { "unsafe fix available".to_string() } else { format!("{:?}", r.level).to_lowercase() };
+        out.push_str(&format!("  {:>3} {} {tag}: {}\n", r.line, r.transform, r.message));
+    }
+    let diff = dockwright::diff::unified(name, &outcome.original, &outcome.fixed);
+    if !diff.is_empty() {
+        out.push_str("\n");
+        out.push_str(&diff.replace('\r', "␍"));
+    }
+    out
+}

@@ -1,0 +1,63 @@
+//! Every transform's fixtures: `tests/fixtures/<id>/<case>/Dockerfile`, with
+//! optional build-context files and a `dockwright.toml` beside it. Each case
+//! is fixed with that transform alone (unsafe fixes included) and its report
+//! and diff compared with `snapshots/<id>__<case>.snap`. Beyond the
+//! snapshot, the harness checks the promises every transform makes.
+
+mod common;
+
+use std::path::Path;
+
+use dockwright::edit::Safety;
+use dockwright::syntax;
+use dockwright::transforms;
+
+#[test]
+fn fixtures_match_snapshots_and_keep_the_promises() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut ids: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+    ids.sort();
+    for id_dir in ids {
+        let id = id_dir.file_name().unwrap().to_string_lossy().to_string();
+        let meta = transforms::by_id(&id).unwrap_or_else(|| panic!("fixtures for unknown transform {id}")).meta();
+        let mut cases: Vec<_> = std::fs::read_dir(&id_dir).unwrap().map(|e| e.unwrap().path()).collect();
+        cases.sort();
+        let (mut changed, mut unchanged) = (0, 0);
+        for case in cases {
+            let name = case.file_name().unwrap().to_string_lossy().to_string();
+            let text = std::fs::read_to_string(case.join("Dockerfile")).unwrap();
+            let settings = common::only(&id);
+            let outcome = common::fix_in(&case, &text, &settings);
+            let report = common::report("Dockerfile", &outcome);
+            insta::with_settings!({
+                snapshot_path => "../snapshots",
+                prepend_module_to_snapshot => false,
+                description => format!("{id}: tests/fixtures/{id}/{name}/Dockerfile"),
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(format!("{id}__{name}"), report);
+            });
+            let Ok(outcome) = outcome else { continue };
+            if outcome.changed() { changed += 1 } else { unchanged += 1 }
+            // The output parses, and fixing it again changes nothing.
+            syntax::parse(&outcome.fixed).unwrap_or_else(|e| panic!("{id}/{name}: output does not parse: {e}"));
+            let again = common::fix_in(&case, &outcome.fixed, &settings).unwrap();
+            assert!(!again.changed(), "{id}/{name}: not idempotent:\n{}", common::report("Dockerfile", &Ok(again)));
+            for a in &outcome.applied {
+                assert_eq!(a.transform, id, "{id}/{name}: another transform applied a fix");
+                assert!(a.safety <= meta.safety, "{id}/{name}: a {} fix from a transform declared {}", a.safety, meta.safety);
+            }
+            if meta.safety == Safety::Safe {
+                // A safe transform's fixes also apply without --unsafe-fixes.
+                let mut plain = settings.clone();
+                plain.select = None;
+                plain.unsafe_fixes = false;
+                plain.ignore = transforms::all().iter().map(|t| t.meta().id.to_string()).filter(|t| t != &id).collect();
+                let safe_only = common::fix_in(&case, &text, &plain).unwrap();
+                assert_eq!(safe_only.fixed, outcome.fixed, "{id}/{name}: safe fixes differ without selection");
+            }
+        }
+        assert!(changed > 0, "{id}: needs at least one fixture that it changes");
+        assert!(unchanged > 0, "{id}: needs at least one fixture that it leaves alone");
+    }
+}
