@@ -43,6 +43,9 @@ pub fn collect(paths: &[PathBuf]) -> Vec<Input> {
                 };
                 out.push(Input::Error(root.clone(), why));
             }
+            Ok(m) if m.is_dir() && root.file_name().is_some_and(|n| is_dockerfile_name(&n.to_string_lossy())) => {
+                out.push(Input::Error(root.clone(), "is a directory, not a Dockerfile".into()));
+            }
             Ok(m) if m.is_dir() => {
                 let mut found = Vec::new();
                 let walker = ignore::WalkBuilder::new(root)

@@ -167,7 +167,8 @@ impl Dockerfile {
     /// The line ending the file mostly uses, for inserted text.
     pub fn newline(&self) -> &'static str {
         let crlf = self.lines.iter().filter(|l| l.has_crlf(&self.text)).count();
-        if crlf * 2 > self.lines.len() {
+        let lf = self.lines.iter().filter(|l| l.end > l.content_end).count() - crlf;
+        if crlf > 0 && crlf >= lf {
             "\r\n"
         } else {
             "\n"
