@@ -31,15 +31,25 @@ fn exit_codes_follow_the_contract() {
     fs::write(dir.path().join("Dockerfile"), MESSY).unwrap();
     let o = dockwright(dir.path(), &["fix", "--dry-run", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(fs::read_to_string(dir.path().join("Dockerfile")).unwrap(), MESSY, "dry run wrote");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+        MESSY,
+        "dry run wrote"
+    );
     let o = dockwright(dir.path(), &["fix", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(fs::read_to_string(dir.path().join("Dockerfile")).unwrap(), FIXED);
+    assert_eq!(
+        fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+        FIXED
+    );
     let o = dockwright(dir.path(), &["fix", "--dry-run", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let o = dockwright(dir.path(), &["check", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(0));
-    let o = dockwright(dir.path(), &["fix", "--select", "no-such-transform", "Dockerfile"]);
+    let o = dockwright(
+        dir.path(),
+        &["fix", "--select", "no-such-transform", "Dockerfile"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown transform `no-such-transform`"));
 }
@@ -48,7 +58,14 @@ fn exit_codes_follow_the_contract() {
 fn directories_are_searched_for_dockerfile_names_respecting_gitignore() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for p in ["a/Dockerfile", "b/api.Dockerfile", "c/Containerfile.dev", "ignored/Dockerfile", "d/Dockerfile.dockerignore", "d/notes.txt"] {
+    for p in [
+        "a/Dockerfile",
+        "b/api.Dockerfile",
+        "c/Containerfile.dev",
+        "ignored/Dockerfile",
+        "d/Dockerfile.dockerignore",
+        "d/notes.txt",
+    ] {
         let path = root.join(p);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, MESSY).unwrap();
@@ -56,12 +73,20 @@ fn directories_are_searched_for_dockerfile_names_respecting_gitignore() {
     fs::write(root.join(".gitignore"), "ignored/\n").unwrap();
     let o = dockwright(root, &["fix", "--dry-run"]);
     let out = stdout(&o);
-    for shown in ["+++ b/a/Dockerfile", "+++ b/b/api.Dockerfile", "+++ b/c/Containerfile.dev"] {
+    for shown in [
+        "+++ b/a/Dockerfile",
+        "+++ b/b/api.Dockerfile",
+        "+++ b/c/Containerfile.dev",
+    ] {
         assert!(out.contains(shown), "{shown} missing in:\n{out}");
     }
     assert!(!out.contains("ignored/"), "{out}");
     assert!(!out.contains("dockerignore"), "{out}");
-    assert!(stderr(&o).contains("3 files scanned, 3 would change, 0 errors"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("3 files scanned, 3 would change, 0 errors"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -78,12 +103,26 @@ fn dry_run_output_is_a_patch_git_applies() {
     let o = dockwright(root, &["fix", "--dry-run", "."]);
     let patch = root.join("p.diff");
     fs::write(&patch, &o.stdout).unwrap();
-    let git = |args: &[&str]| Command::new("git").args(args).current_dir(root).output().unwrap();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap()
+    };
     assert!(git(&["init", "-q"]).status.success());
     let check = git(&["apply", "--check", "p.diff"]);
-    assert!(check.status.success(), "git apply --check: {}\n{}", stderr(&check), stdout(&o));
+    assert!(
+        check.status.success(),
+        "git apply --check: {}\n{}",
+        stderr(&check),
+        stdout(&o)
+    );
     assert!(git(&["apply", "p.diff"]).status.success());
-    assert_eq!(fs::read_to_string(root.join("svc/Dockerfile")).unwrap(), FIXED);
+    assert_eq!(
+        fs::read_to_string(root.join("svc/Dockerfile")).unwrap(),
+        FIXED
+    );
     assert_eq!(
         fs::read_to_string(root.join("Dockerfile")).unwrap(),
         "# syntax=docker/dockerfile:1\r\nFROM scratch\r\nCOPY a /a"
@@ -99,13 +138,33 @@ fn bad_input_is_reported_and_nothing_is_lost() {
     let corpus_negative = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpus/moby+buildkit/frontend__dockerfile__parser__testfiles-negative__env_no_value__Dockerfile");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("binary.Dockerfile", b"FROM a\n\x00\x01\x02".to_vec(), "binary file"),
-        ("latin1.Dockerfile", b"FROM a\nLABEL x=caf\xe9\n".to_vec(), "line 2: not valid UTF-8"),
+        (
+            "binary.Dockerfile",
+            b"FROM a\n\x00\x01\x02".to_vec(),
+            "binary file",
+        ),
+        (
+            "latin1.Dockerfile",
+            b"FROM a\nLABEL x=caf\xe9\n".to_vec(),
+            "line 2: not valid UTF-8",
+        ),
         ("utf16.Dockerfile", b"\xff\xfeF\x00R\x00".to_vec(), "UTF-16"),
         ("empty.Dockerfile", Vec::new(), "file with no instructions"),
-        ("comments.Dockerfile", b"# nothing\n# here\n".to_vec(), "file with no instructions"),
-        ("heredoc.Dockerfile", b"FROM a\nRUN <<EOF\necho\n".to_vec(), "line 2: unterminated heredoc"),
-        ("negative.Dockerfile", fs::read(&corpus_negative).unwrap(), "ENV must have two arguments"),
+        (
+            "comments.Dockerfile",
+            b"# nothing\n# here\n".to_vec(),
+            "file with no instructions",
+        ),
+        (
+            "heredoc.Dockerfile",
+            b"FROM a\nRUN <<EOF\necho\n".to_vec(),
+            "line 2: unterminated heredoc",
+        ),
+        (
+            "negative.Dockerfile",
+            fs::read(&corpus_negative).unwrap(),
+            "ENV must have two arguments",
+        ),
     ];
     let mut args = vec!["fix".to_string()];
     for (name, bytes, _) in &cases {
@@ -113,21 +172,43 @@ fn bad_input_is_reported_and_nothing_is_lost() {
         args.push(name.to_string());
     }
     let huge = root.join("huge.Dockerfile");
-    fs::File::create(&huge).unwrap().set_len(50 * 1024 * 1024).unwrap();
+    fs::File::create(&huge)
+        .unwrap()
+        .set_len(50 * 1024 * 1024)
+        .unwrap();
     fs::create_dir(root.join("Dockerfile.dir")).unwrap();
     std::os::unix::fs::symlink("missing-target", root.join("broken.Dockerfile")).unwrap();
     std::os::unix::fs::symlink("loop.Dockerfile", root.join("loop.Dockerfile")).unwrap();
     fs::write(root.join("good.Dockerfile"), MESSY).unwrap();
-    args.extend(["huge.Dockerfile", "Dockerfile.dir", "broken.Dockerfile", "loop.Dockerfile", "good.Dockerfile"].map(String::from));
+    args.extend(
+        [
+            "huge.Dockerfile",
+            "Dockerfile.dir",
+            "broken.Dockerfile",
+            "loop.Dockerfile",
+            "good.Dockerfile",
+        ]
+        .map(String::from),
+    );
 
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = dockwright(root, &args);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     for (name, bytes, why) in &cases {
-        let line = err.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("no error for {name}:\n{err}"));
-        assert!(line.starts_with("error: ") && line.contains(why), "{name}: {line}");
-        assert_eq!(&fs::read(root.join(name)).unwrap(), bytes, "{name} was modified");
+        let line = err
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no error for {name}:\n{err}"));
+        assert!(
+            line.starts_with("error: ") && line.contains(why),
+            "{name}: {line}"
+        );
+        assert_eq!(
+            &fs::read(root.join(name)).unwrap(),
+            bytes,
+            "{name} was modified"
+        );
     }
     for (name, why) in [
         ("huge.Dockerfile", "too large"),
@@ -135,9 +216,16 @@ fn bad_input_is_reported_and_nothing_is_lost() {
         ("broken.Dockerfile", "broken"),
         ("loop.Dockerfile", "symbolic link"),
     ] {
-        assert!(err.lines().any(|l| l.contains(name) && l.contains(why)), "{name}: {why} missing in\n{err}");
+        assert!(
+            err.lines().any(|l| l.contains(name) && l.contains(why)),
+            "{name}: {why} missing in\n{err}"
+        );
     }
-    assert_eq!(fs::read_to_string(root.join("good.Dockerfile")).unwrap(), FIXED, "the good file was not fixed");
+    assert_eq!(
+        fs::read_to_string(root.join("good.Dockerfile")).unwrap(),
+        FIXED,
+        "the good file was not fixed"
+    );
     assert_eq!(fs::metadata(&huge).unwrap().len(), 50 * 1024 * 1024);
 }
 
@@ -149,7 +237,11 @@ fn read_only_files_are_reported_not_written() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
     let o = dockwright(dir.path(), &["fix", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("Dockerfile: read-only file: not modified"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Dockerfile: read-only file: not modified"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(fs::read_to_string(&path).unwrap(), MESSY);
 }
 
@@ -163,18 +255,37 @@ fn writes_keep_permissions_and_symlinks() {
     let o = dockwright(dir.path(), &["fix", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(&target).unwrap(), FIXED);
-    assert!(fs::symlink_metadata(dir.path().join("Dockerfile")).unwrap().file_type().is_symlink());
-    assert_eq!(fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o640);
-    let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().filter(|e| {
-        e.as_ref().unwrap().file_name().to_string_lossy().contains("dockwright-tmp")
-    }).collect();
+    assert!(
+        fs::symlink_metadata(dir.path().join("Dockerfile"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("dockwright-tmp")
+        })
+        .collect();
     assert!(leftovers.is_empty(), "temporary files left behind");
 }
 
 #[test]
 fn inspect_reports_boundaries_as_buildkit_does() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("Dockerfile"), "# escape=`\nFROM a AS b\nRUN x `\n  # c\n  y\n").unwrap();
+    fs::write(
+        dir.path().join("Dockerfile"),
+        "# escape=`\nFROM a AS b\nRUN x `\n  # c\n  y\n",
+    )
+    .unwrap();
     let o = dockwright(dir.path(), &["inspect", "--format", "json", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -182,7 +293,14 @@ fn inspect_reports_boundaries_as_buildkit_does() {
     assert_eq!(v["directives"][0]["name"], "escape");
     assert_eq!(v["stages"][0]["name"], "b");
     let run = &v["instructions"][1];
-    assert_eq!((run["keyword"].as_str(), run["start_line"].as_u64(), run["end_line"].as_u64()), (Some("RUN"), Some(3), Some(5)));
+    assert_eq!(
+        (
+            run["keyword"].as_str(),
+            run["start_line"].as_u64(),
+            run["end_line"].as_u64()
+        ),
+        (Some("RUN"), Some(3), Some(5))
+    );
     assert_eq!(run["clean"], true);
 }
 

@@ -12,7 +12,8 @@ fn corpus_texts() -> Vec<(std::path::PathBuf, String)> {
     common::corpus_files()
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let text =
+                std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p, text)
         })
         .collect()
@@ -21,20 +22,41 @@ fn corpus_texts() -> Vec<(std::path::PathBuf, String)> {
 #[test]
 fn round_trip_is_byte_identical_on_every_corpus_file() {
     let files = corpus_texts();
-    assert!(files.len() >= 1000, "corpus not found or incomplete: {} files", files.len());
+    assert!(
+        files.len() >= 1000,
+        "corpus not found or incomplete: {} files",
+        files.len()
+    );
     let mut parsed = 0;
     for (path, text) in &files {
-        let Ok(file) = syntax::parse(text) else { continue };
+        let Ok(file) = syntax::parse(text) else {
+            continue;
+        };
         parsed += 1;
-        assert_eq!(&file.print(), text, "{}: printing the parse differs", path.display());
+        assert_eq!(
+            &file.print(),
+            text,
+            "{}: printing the parse differs",
+            path.display()
+        );
         // The items tile the text: no gap, no overlap.
         let mut pos = file.bom_len;
         for item in &file.items {
             let r = file.item_range(item);
-            assert_eq!(r.start, pos, "{}: gap or overlap at byte {pos}", path.display());
+            assert_eq!(
+                r.start,
+                pos,
+                "{}: gap or overlap at byte {pos}",
+                path.display()
+            );
             pos = r.end;
         }
-        assert_eq!(pos, text.len(), "{}: items stop short of the end", path.display());
+        assert_eq!(
+            pos,
+            text.len(),
+            "{}: items stop short of the end",
+            path.display()
+        );
     }
     // BuildKit rejects exactly three corpus files (its negative parser tests).
     assert_eq!(parsed, files.len() - 3);
@@ -42,20 +64,32 @@ fn round_trip_is_byte_identical_on_every_corpus_file() {
 
 #[test]
 fn fixing_every_corpus_file_verifies_and_is_idempotent() {
-    let settings = Settings { unsafe_fixes: true, ..Settings::default() };
+    let settings = Settings {
+        unsafe_fixes: true,
+        ..Settings::default()
+    };
     let mut changed = 0;
     let mut rejected = 0;
     for (path, text) in corpus_texts() {
-        let ctx = Context { path: Some(path.clone()), ..Context::default() };
+        let ctx = Context {
+            path: Some(path.clone()),
+            ..Context::default()
+        };
         match engine::fix_text(&text, &ctx, &settings) {
             Err(FixError::Parse(_)) => rejected += 1,
-            Err(FixError::Verification(m)) => panic!("{}: verification failed: {m}", path.display()),
+            Err(FixError::Verification(m)) => {
+                panic!("{}: verification failed: {m}", path.display())
+            }
             Ok(outcome) => {
                 if outcome.changed() {
                     changed += 1;
                 }
                 let again = engine::fix_text(&outcome.fixed, &ctx, &settings).unwrap();
-                assert!(!again.changed(), "{}: a second fix changes it again", path.display());
+                assert!(
+                    !again.changed(),
+                    "{}: a second fix changes it again",
+                    path.display()
+                );
             }
         }
     }

@@ -123,7 +123,9 @@ impl Instruction {
         &file.text[self.range.clone()]
     }
     pub fn flag(&self, name: &str) -> Option<&Flag> {
-        self.flags.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+        self.flags
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
     }
     pub fn is(&self, keyword: &str) -> bool {
         self.keyword == keyword
@@ -168,11 +170,7 @@ impl Dockerfile {
     pub fn newline(&self) -> &'static str {
         let crlf = self.lines.iter().filter(|l| l.has_crlf(&self.text)).count();
         let lf = self.lines.iter().filter(|l| l.end > l.content_end).count() - crlf;
-        if crlf > 0 && crlf >= lf {
-            "\r\n"
-        } else {
-            "\n"
-        }
+        if crlf > 0 && crlf >= lf { "\r\n" } else { "\n" }
     }
 
     /// 1-based line number of a byte offset.
