@@ -179,7 +179,7 @@ fn process(inputs: Vec<Input>, work: impl Fn(&Path) -> FileResult + Sync) -> Vec
                 }
             };
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if progress && n % 100 == 0 {
+            if progress && n.is_multiple_of(100) {
                 eprint!("\r{n}/{total} files");
             }
             report

@@ -91,7 +91,7 @@ pub fn report(name: &str, outcome: &Result<Outcome, engine::FixError>) -> String
     }
     let diff = dockwright::diff::unified(name, &outcome.original, &outcome.fixed);
     if !diff.is_empty() {
-        out.push_str("\n");
+        out.push('\n');
         out.push_str(&diff.replace('\r', "␍"));
     }
     out
