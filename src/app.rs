@@ -510,6 +510,10 @@ impl Printer {
             "{} files scanned, {} {changed}, {} errors",
             s.scanned, s.changed, s.errors
         );
+        let notes = s.findings - s.hidden;
+        if fixing && notes > 0 {
+            line.push_str(&format!(", {notes} notes on skipped rewrites"));
+        }
         if !s.per_transform.is_empty() {
             let per: Vec<String> = s
                 .per_transform
