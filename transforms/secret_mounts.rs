@@ -95,7 +95,8 @@ fn looks_secret(name: &str) -> bool {
 
 /// A GPG key id (`GPG_KEY`, `PGP_KEYS`) is a public fingerprint.
 fn is_key_fingerprint(name: &str) -> bool {
-    name.split('_').any(|w| w.eq_ignore_ascii_case("gpg") || w.eq_ignore_ascii_case("pgp"))
+    name.split('_')
+        .any(|w| w.eq_ignore_ascii_case("gpg") || w.eq_ignore_ascii_case("pgp"))
 }
 
 /// One `NAME[=value]` of an ARG or one pair of an ENV.
@@ -112,7 +113,10 @@ fn arg_decls(inst: &Instruction, escape: char) -> Vec<Decl> {
                 name: n.to_string(),
                 value: Some(v.to_string()),
             },
-            None => Decl { name: w, value: None },
+            None => Decl {
+                name: w,
+                value: None,
+            },
         })
         .collect()
 }
@@ -217,7 +221,11 @@ impl Transform for SecretMounts {
             .get(META.id)
             .and_then(|t| t.get("names"))
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let is_secret =
             |n: &str| looks_secret(n) || extra.iter().any(|e| e.eq_ignore_ascii_case(n));
@@ -259,18 +267,31 @@ impl Transform for SecretMounts {
             if a.edits.is_empty() {
                 continue;
             }
-            let runs = if a.converted_runs == 1 { "the RUN that uses it".to_string() } else { format!("the {} RUNs that use it", a.converted_runs) };
+            let runs = if a.converted_runs == 1 {
+                "the RUN that uses it".to_string()
+            } else {
+                format!("the {} RUNs that use it", a.converted_runs)
+            };
             let migration = format!(
                 "build with `docker build --secret id={id},env={name}` instead of `--build-arg {name}=...`; in Compose, `build: secrets: [{id}]` on the service and top-level `secrets: {id}: environment: {name}`"
             );
-            let rotate = if a.leaks.is_empty() { "" } else { "; its literal value is in the image history: rotate it" };
+            let rotate = if a.leaks.is_empty() {
+                ""
+            } else {
+                "; its literal value is in the image history: rotate it"
+            };
             out.push(Finding::fix(
                 META.id,
                 first,
                 format!("build secret `{name}` passed as an ARG (kept in the image history): mount it as a secret in {runs}{rotate}; {migration}"),
                 Fix::unsafe_(a.edits),
             ));
-            out.push(Finding::note(META.id, first, Level::Info, format!("migration for `{name}`: {migration}")));
+            out.push(Finding::note(
+                META.id,
+                first,
+                Level::Info,
+                format!("migration for `{name}`: {migration}"),
+            ));
         }
         out
     }
@@ -285,7 +306,10 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
         converted_runs: 0,
     };
     let fingerprint = is_key_fingerprint(name);
-    let mount = format!("--mount=type=secret,id={},env={name} ", name.to_ascii_lowercase());
+    let mount = format!(
+        "--mount=type=secret,id={},env={name} ",
+        name.to_ascii_lowercase()
+    );
 
     // ARGs before the first FROM: visible to FROM lines, and to stages that
     // re-declare them.
@@ -294,14 +318,24 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
         if inst.stage.is_some() || !inst.is("ARG") {
             continue;
         }
-        if let Some(d) = arg_decls(inst, file.escape).into_iter().find(|d| d.name == name) {
+        if let Some(d) = arg_decls(inst, file.escape)
+            .into_iter()
+            .find(|d| d.name == name)
+        {
             global.push(i);
             if let Some(v) = literal(&d.value) {
                 if !fingerprint {
-                    a.leaks.push((inst.range.start, leak_message(name, "ARG", v)));
+                    a.leaks
+                        .push((inst.range.start, leak_message(name, "ARG", v)));
                 }
             } else if d.value.as_deref().is_some_and(|v| v.contains('$')) {
-                a.blockers.push((inst.range.start, format!("its default at line {} is built from other variables", inst.start_line)));
+                a.blockers.push((
+                    inst.range.start,
+                    format!(
+                        "its default at line {} is built from other variables",
+                        inst.start_line
+                    ),
+                ));
             }
         }
     }
@@ -312,7 +346,8 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
         let range = stage.instructions.clone();
         let from = &file.instructions[stage.from];
         if mentions(&body(file, from), name) {
-            a.blockers.push((from.range.start, format!("used by {}", what(from))));
+            a.blockers
+                .push((from.range.start, format!("used by {}", what(from))));
         }
         let mut declared = false;
         let mut runs_here = 0;
@@ -325,7 +360,8 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
                     let decls = arg_decls(inst, file.escape);
                     let Some(d) = decls.iter().find(|d| d.name == name) else {
                         if declared && mentions(&text, name) {
-                            a.blockers.push((inst.range.start, format!("used by {}", what(inst))));
+                            a.blockers
+                                .push((inst.range.start, format!("used by {}", what(inst))));
                         }
                         continue;
                     };
@@ -333,15 +369,25 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
                     declared_in_some_stage = true;
                     a.first.get_or_insert(inst.range.start);
                     if !inst.is_clean() {
-                        a.blockers.push((inst.range.start, format!("{} could not be parsed reliably", what(inst))));
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} could not be parsed reliably", what(inst)),
+                        ));
                         continue;
                     }
                     if let Some(v) = literal(&d.value) {
                         if !fingerprint {
-                            a.leaks.push((inst.range.start, leak_message(name, "ARG", v)));
+                            a.leaks
+                                .push((inst.range.start, leak_message(name, "ARG", v)));
                         }
                     } else if d.value.as_deref().is_some_and(|v| v.contains('$')) {
-                        a.blockers.push((inst.range.start, format!("its default at line {} is built from other variables", inst.start_line)));
+                        a.blockers.push((
+                            inst.range.start,
+                            format!(
+                                "its default at line {} is built from other variables",
+                                inst.start_line
+                            ),
+                        ));
                         continue;
                     }
                     match remove_decl(file, inst, &decls, name) {
@@ -356,7 +402,10 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
                     let decls = env_decls(inst, file.escape);
                     let Some(d) = decls.iter().find(|d| d.name == name) else {
                         if mentions(&text, name) && (declared || reexported) {
-                            a.blockers.push((inst.range.start, format!("used to build another value by {}", what(inst))));
+                            a.blockers.push((
+                                inst.range.start,
+                                format!("used to build another value by {}", what(inst)),
+                            ));
                         }
                         continue;
                     };
@@ -365,17 +414,30 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
                         if fingerprint {
                             continue;
                         }
-                        a.leaks.push((inst.range.start, leak_message(name, "ENV", v)));
-                        a.blockers.push((inst.range.start, format!("{} sets a literal value", what(inst))));
+                        a.leaks
+                            .push((inst.range.start, leak_message(name, "ENV", v)));
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} sets a literal value", what(inst)),
+                        ));
                     } else if !is_self_reference(value, name) {
-                        a.blockers.push((inst.range.start, format!("{} builds it from other variables", what(inst))));
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} builds it from other variables", what(inst)),
+                        ));
                     } else if !declared {
-                        a.blockers.push((inst.range.start, format!("{} re-exports it without an ARG in this stage", what(inst))));
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} re-exports it without an ARG in this stage", what(inst)),
+                        ));
                     } else if decls.len() > 1 || !inst.is_clean() {
-                        a.blockers.push((inst.range.start, format!("{} sets several variables; split it first", what(inst))));
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} sets several variables; split it first", what(inst)),
+                        ));
                     } else {
                         reexported = true;
-                        a.edits.push(Edit::delete(inst.range.clone()));
+                        a.edits.push(delete_lines(file, inst.range.clone()));
                     }
                 }
                 "RUN" if declared && mentions(&text, name) => {
@@ -415,7 +477,8 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
     }
     if declared_in_some_stage {
         for i in global {
-            a.edits.push(Edit::delete(file.instructions[i].range.clone()));
+            a.edits
+                .push(delete_lines(file, file.instructions[i].range.clone()));
         }
     } else {
         // Only FROM lines see it, or only ENVs mention it: nothing to mount.
@@ -430,13 +493,41 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
 
 fn leak_message(name: &str, keyword: &str, value: &str) -> String {
     let shown: String = if value.len() > 4 {
-        format!("{}...", &value[..value.char_indices().nth(4).map_or(value.len(), |(i, _)| i)])
+        format!(
+            "{}...",
+            &value[..value.char_indices().nth(4).map_or(value.len(), |(i, _)| i)]
+        )
     } else {
         value.to_string()
     };
     format!(
-        "`{keyword} {name}` has a literal value (`{shown}`): it is stored in the image history and must be considered leaked; rotate it"
+        "`{keyword} {name}` has a literal value (`{shown}`): it is stored in the image history and must be considered leaked; rotate it{}",
+        if keyword == "ARG" {
+            " (the fix drops this default: pass the new value with `--secret`)"
+        } else {
+            ""
+        }
     )
+}
+
+/// Deletes whole lines; when they sit between two blank lines, one of the
+/// blank lines goes too.
+fn delete_lines(file: &Dockerfile, range: Range<usize>) -> Edit {
+    let blank_before = file.text[..range.start]
+        .strip_suffix('\n')
+        .is_some_and(|body| {
+            let body = body.strip_suffix('\r').unwrap_or(body);
+            body[body.rfind('\n').map_or(0, |i| i + 1)..]
+                .trim()
+                .is_empty()
+        });
+    let after = &file.text[range.end..];
+    let line_end = after.find('\n').map(|i| i + 1);
+    let blank_after = line_end.filter(|&n| after[..n].trim().is_empty());
+    match blank_after {
+        Some(n) if blank_before => Edit::delete(range.start..range.end + n),
+        _ => Edit::delete(range),
+    }
 }
 
 /// Why a RUN that names the variable cannot get the mount.
@@ -455,7 +546,11 @@ fn run_blocker(file: &Dockerfile, index: usize, name: &str) -> Option<String> {
     if !file.runs_posix_shell(index) {
         return Some(format!("{w} uses it and does not run a POSIX shell"));
     }
-    if inst.flags.iter().any(|f| f.value.as_deref().is_some_and(|v| mentions(v, name))) {
+    if inst
+        .flags
+        .iter()
+        .any(|f| f.value.as_deref().is_some_and(|v| mentions(v, name)))
+    {
         return Some(format!("a flag of {w} uses it"));
     }
     match Script::of_run(file, index) {
@@ -468,7 +563,8 @@ fn has_secret_env_mount(inst: &Instruction, name: &str) -> bool {
     inst.flags.iter().any(|f| {
         f.name == "mount"
             && f.value.as_deref().is_some_and(|v| {
-                v.split(',').any(|p| p == "type=secret") && v.split(',').any(|p| p == format!("env={name}"))
+                v.split(',').any(|p| p == "type=secret")
+                    && v.split(',').any(|p| p == format!("env={name}"))
             })
     })
 }
@@ -484,7 +580,7 @@ fn first_token_after_keyword(file: &Dockerfile, inst: &Instruction) -> usize {
 /// only name, else the word (single-line, unquoted declarations only).
 fn remove_decl(file: &Dockerfile, inst: &Instruction, decls: &[Decl], name: &str) -> Option<Edit> {
     if decls.len() == 1 {
-        return Some(Edit::delete(inst.range.clone()));
+        return Some(delete_lines(file, inst.range.clone()));
     }
     if inst.start_line != inst.end_line {
         return None;
@@ -527,10 +623,25 @@ mod tests {
 
     #[test]
     fn buildkit_secret_rule() {
-        for n in ["NPM_TOKEN", "api_key", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "auth", "APIKEY"] {
+        for n in [
+            "NPM_TOKEN",
+            "api_key",
+            "AWS_SECRET_ACCESS_KEY",
+            "DB_PASSWORD",
+            "auth",
+            "APIKEY",
+        ] {
             assert!(looks_secret(n), "{n}");
         }
-        for n in ["VERSION", "KEY_FILE", "PUBLIC_KEY", "TOKEN_VERSION", "MONKEY", "TOKENS", "PASSWORD_FILE"] {
+        for n in [
+            "VERSION",
+            "KEY_FILE",
+            "PUBLIC_KEY",
+            "TOKEN_VERSION",
+            "MONKEY",
+            "TOKENS",
+            "PASSWORD_FILE",
+        ] {
             assert!(!looks_secret(n), "{n}");
         }
     }
