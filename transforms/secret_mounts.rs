@@ -1,0 +1,657 @@
+use std::ops::Range;
+
+use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::syntax::shell::Script;
+use crate::syntax::words::parse_words;
+use crate::syntax::{Dockerfile, Form, Instruction};
+use crate::transform::{Context, Meta, Transform};
+
+pub struct SecretMounts;
+
+static META: Meta = Meta {
+    id: "secret-mounts",
+    summary: "Pass secret-looking build ARGs and ENVs to RUN as secret mounts instead",
+    safety: Safety::Unsafe,
+    hadolint: &[],
+    docs: r#"## What it does
+Finds build ARGs (and `ENV NAME=$NAME` re-exports) whose name looks secret by
+BuildKit's own `SecretsUsedInArgOrEnv` rule: a `_`-separated word of the name
+is `apikey`, `auth`, `credential(s)`, `key`, `password`, `pword`, `passwd`,
+`secret` or `token`, and no word is `public`, `file` or `version`. Extra names
+can be listed in `[transforms.secret-mounts] names = ["MY_PAT"]`.
+
+Every RUN of the stage that names the variable gets
+`--mount=type=secret,id=<name in lower case>,env=<NAME>`, and the ARG and
+the re-export are removed. A migration note gives the `docker build --secret`
+flag replacing `--build-arg` and the Compose `build.secrets` snippet.
+
+## Why is this bad?
+A build ARG's value is recorded in the image history (`docker history`) and
+in the build cache; an ENV persists in the image and every container made
+from it. A secret mount exposes the value to one RUN only and leaves no trace
+in the layers or the metadata.
+
+## Example
+```dockerfile before
+FROM node:22
+ARG NPM_TOKEN
+RUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci && rm -f .npmrc
+```
+
+Use instead:
+```dockerfile after
+FROM node:22
+RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci && rm -f .npmrc
+```
+
+## Fix safety
+Unsafe: the build command must change (`--secret id=npm_token,env=NPM_TOKEN`
+instead of `--build-arg NPM_TOKEN=...`), and `env=` in a secret mount needs
+the 1.10 frontend (`syntax-header` adds or bumps `# syntax=`). A RUN that
+names the variable only inside single quotes still gets the mount, since a
+nested shell (`sh -c '...$TOKEN'`) reads it from the environment.
+
+The variable is left alone, with a warning saying why, when it is used
+outside a RUN (FROM, COPY, LABEL, USER, another ENV or ARG...), by a later
+stage, by an exec-form, heredoc, non-POSIX or unparsable RUN, by a RUN flag,
+when no RUN names it (a script or a copied `.npmrc` may read it from the
+environment), when an ARG declares several names over several lines, or when
+its default is built from other variables. A literal default
+(`ARG TOKEN=abc123`) is removed and reported as an error: the value is in the
+image history and must be rotated. An `ENV TOKEN=abc123` is reported the same
+way and not changed.
+
+## Limits
+Only RUNs that name the variable get the mount; a RUN that reads it
+implicitly (a script, a config file with `${NPM_TOKEN}`) must be given the
+mount by hand. The credentials-file form (a RUN that writes the secret into
+`.npmrc`, `.netrc`, `pip.conf` or `.git-credentials` and deletes it, better
+served by `--mount=type=secret,id=npmrc,target=/root/.npmrc`) is not
+recognised: such RUNs get the `env=` mount like any other. An ENV re-export
+that sets several variables at once is not split.
+"#,
+};
+
+const SECRET_WORDS: [&str; 10] = [
+    "apikey",
+    "auth",
+    "credential",
+    "credentials",
+    "key",
+    "password",
+    "pword",
+    "passwd",
+    "secret",
+    "token",
+];
+const ALLOW_WORDS: [&str; 3] = ["public", "file", "version"];
+
+/// BuildKit's `isSecretKey` (SecretsUsedInArgOrEnv).
+fn looks_secret(name: &str) -> bool {
+    let words: Vec<String> = name.split('_').map(|w| w.to_ascii_lowercase()).collect();
+    words.iter().any(|w| SECRET_WORDS.contains(&w.as_str()))
+        && !words.iter().any(|w| ALLOW_WORDS.contains(&w.as_str()))
+}
+
+/// A GPG key id (`GPG_KEY`, `PGP_KEYS`) is a public fingerprint.
+fn is_key_fingerprint(name: &str) -> bool {
+    name.split('_')
+        .any(|w| w.eq_ignore_ascii_case("gpg") || w.eq_ignore_ascii_case("pgp"))
+}
+
+/// One `NAME[=value]` of an ARG or one pair of an ENV.
+struct Decl {
+    name: String,
+    value: Option<String>,
+}
+
+fn arg_decls(inst: &Instruction, escape: char) -> Vec<Decl> {
+    parse_words(&inst.args, escape)
+        .into_iter()
+        .map(|w| match w.split_once('=') {
+            Some((n, v)) => Decl {
+                name: n.to_string(),
+                value: Some(v.to_string()),
+            },
+            None => Decl {
+                name: w,
+                value: None,
+            },
+        })
+        .collect()
+}
+
+fn env_decls(inst: &Instruction, escape: char) -> Vec<Decl> {
+    let words = parse_words(&inst.args, escape);
+    match words.first() {
+        Some(first) if !first.contains('=') => {
+            // Legacy `ENV NAME value...`: one pair, the rest is the value.
+            let rest = inst.args.trim_start()[first.len()..].trim();
+            vec![Decl {
+                name: first.clone(),
+                value: Some(rest.to_string()),
+            }]
+        }
+        _ => words
+            .into_iter()
+            .filter_map(|w| {
+                let (n, v) = w.split_once('=')?;
+                Some(Decl {
+                    name: n.to_string(),
+                    value: Some(v.to_string()),
+                })
+            })
+            .collect(),
+    }
+}
+
+fn unquote(v: &str) -> &str {
+    let v = v.trim();
+    for q in ['"', '\''] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return &v[1..v.len() - 1];
+        }
+    }
+    v
+}
+
+fn is_self_reference(value: &str, name: &str) -> bool {
+    let v = unquote(value);
+    v == format!("${name}") || v == format!("${{{name}}}")
+}
+
+/// A default that is a literal (no expansion) and not empty.
+fn literal(value: &Option<String>) -> Option<&str> {
+    let v = unquote(value.as_deref()?);
+    (!v.is_empty() && !v.contains('$')).then_some(v)
+}
+
+/// Does `text` mention `$NAME` or `${NAME...}`?
+fn mentions(text: &str, name: &str) -> bool {
+    let mut from = 0;
+    while let Some(pos) = text[from..].find('$') {
+        let at = from + pos + 1;
+        from = at;
+        let rest = &text[at..];
+        let (rest, braced) = match rest.strip_prefix('{') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        if let Some(after) = rest.strip_prefix(name) {
+            let next = after.as_bytes().first().copied();
+            let ok = match next {
+                None => !braced,
+                Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
+            };
+            if ok {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The instruction's text after its keyword, with skipped lines blanked.
+fn body(file: &Dockerfile, inst: &Instruction) -> String {
+    let view = inst.normalised_text(file);
+    view[inst.keyword_range.end - inst.range.start..].to_string()
+}
+
+fn what(inst: &Instruction) -> String {
+    format!("{} at line {}", inst.keyword, inst.start_line)
+}
+
+struct Analysis {
+    edits: Vec<Edit>,
+    blockers: Vec<(usize, String)>,
+    leaks: Vec<(usize, String)>,
+    first: Option<usize>,
+    converted_runs: usize,
+}
+
+impl Transform for SecretMounts {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn run(&self, file: &Dockerfile, ctx: &Context) -> Vec<Finding> {
+        let extra: Vec<String> = ctx
+            .config
+            .transforms
+            .get(META.id)
+            .and_then(|t| t.get("names"))
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let is_secret =
+            |n: &str| looks_secret(n) || extra.iter().any(|e| e.eq_ignore_ascii_case(n));
+
+        // Candidate names, in order of first declaration.
+        let mut names: Vec<String> = Vec::new();
+        for inst in &file.instructions {
+            let decls = match inst.keyword.as_str() {
+                "ARG" => arg_decls(inst, file.escape),
+                "ENV" => env_decls(inst, file.escape),
+                _ => continue,
+            };
+            for d in decls {
+                if is_secret(&d.name) && !names.contains(&d.name) {
+                    names.push(d.name);
+                }
+            }
+        }
+
+        let mut out = Vec::new();
+        for name in names {
+            let a = analyse(file, &name);
+            let id = name.to_ascii_lowercase();
+            for (offset, msg) in &a.leaks {
+                out.push(Finding::note(META.id, *offset, Level::Error, msg.clone()));
+            }
+            if !a.blockers.is_empty() {
+                for (offset, msg) in &a.blockers {
+                    out.push(Finding::note(
+                        META.id,
+                        *offset,
+                        Level::Warning,
+                        format!("`{name}` looks like a secret but is not turned into a secret mount: {msg}"),
+                    ));
+                }
+                continue;
+            }
+            let Some(first) = a.first else { continue };
+            if a.edits.is_empty() {
+                continue;
+            }
+            let runs = if a.converted_runs == 1 {
+                "the RUN that uses it".to_string()
+            } else {
+                format!("the {} RUNs that use it", a.converted_runs)
+            };
+            let migration = format!(
+                "build with `docker build --secret id={id},env={name}` instead of `--build-arg {name}=...`; in Compose, `build: secrets: [{id}]` on the service and top-level `secrets: {id}: environment: {name}`"
+            );
+            let rotate = if a.leaks.is_empty() {
+                ""
+            } else {
+                "; its literal value is in the image history: rotate it"
+            };
+            out.push(Finding::fix(
+                META.id,
+                first,
+                format!("build secret `{name}` passed as an ARG (kept in the image history): mount it as a secret in {runs}{rotate}; {migration}"),
+                Fix::unsafe_(a.edits),
+            ));
+            out.push(Finding::note(
+                META.id,
+                first,
+                Level::Info,
+                format!("migration for `{name}`: {migration}"),
+            ));
+        }
+        out
+    }
+}
+
+fn analyse(file: &Dockerfile, name: &str) -> Analysis {
+    let mut a = Analysis {
+        edits: Vec::new(),
+        blockers: Vec::new(),
+        leaks: Vec::new(),
+        first: None,
+        converted_runs: 0,
+    };
+    let fingerprint = is_key_fingerprint(name);
+    let mount = format!(
+        "--mount=type=secret,id={},env={name} ",
+        name.to_ascii_lowercase()
+    );
+
+    // ARGs before the first FROM: visible to FROM lines, and to stages that
+    // re-declare them.
+    let mut global: Vec<usize> = Vec::new();
+    for (i, inst) in file.instructions.iter().enumerate() {
+        if inst.stage.is_some() || !inst.is("ARG") {
+            continue;
+        }
+        if let Some(d) = arg_decls(inst, file.escape)
+            .into_iter()
+            .find(|d| d.name == name)
+        {
+            global.push(i);
+            if let Some(v) = literal(&d.value) {
+                if !fingerprint {
+                    a.leaks
+                        .push((inst.range.start, leak_message(name, "ARG", v)));
+                }
+            } else if d.value.as_deref().is_some_and(|v| v.contains('$')) {
+                a.blockers.push((
+                    inst.range.start,
+                    format!(
+                        "its default at line {} is built from other variables",
+                        inst.start_line
+                    ),
+                ));
+            }
+        }
+    }
+
+    let mut declared_in_some_stage = false;
+    let mut reexported = false;
+    for stage in &file.stages {
+        let range = stage.instructions.clone();
+        let from = &file.instructions[stage.from];
+        if mentions(&body(file, from), name) {
+            a.blockers
+                .push((from.range.start, format!("used by {}", what(from))));
+        }
+        let mut declared = false;
+        let mut runs_here = 0;
+        let blockers_before = a.blockers.len();
+        for i in range.start + 1..range.end {
+            let inst = &file.instructions[i];
+            let text = body(file, inst);
+            match inst.keyword.as_str() {
+                "ARG" => {
+                    let decls = arg_decls(inst, file.escape);
+                    let Some(d) = decls.iter().find(|d| d.name == name) else {
+                        if declared && mentions(&text, name) {
+                            a.blockers
+                                .push((inst.range.start, format!("used by {}", what(inst))));
+                        }
+                        continue;
+                    };
+                    declared = true;
+                    declared_in_some_stage = true;
+                    a.first.get_or_insert(inst.range.start);
+                    if !inst.is_clean() {
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} could not be parsed reliably", what(inst)),
+                        ));
+                        continue;
+                    }
+                    if let Some(v) = literal(&d.value) {
+                        if !fingerprint {
+                            a.leaks
+                                .push((inst.range.start, leak_message(name, "ARG", v)));
+                        }
+                    } else if d.value.as_deref().is_some_and(|v| v.contains('$')) {
+                        a.blockers.push((
+                            inst.range.start,
+                            format!(
+                                "its default at line {} is built from other variables",
+                                inst.start_line
+                            ),
+                        ));
+                        continue;
+                    }
+                    match remove_decl(file, inst, &decls, name) {
+                        Some(e) => a.edits.push(e),
+                        None => a.blockers.push((
+                            inst.range.start,
+                            format!("{} declares several names over several lines or with quotes; split it first", what(inst)),
+                        )),
+                    }
+                }
+                "ENV" => {
+                    let decls = env_decls(inst, file.escape);
+                    let Some(d) = decls.iter().find(|d| d.name == name) else {
+                        if mentions(&text, name) && (declared || reexported) {
+                            a.blockers.push((
+                                inst.range.start,
+                                format!("used to build another value by {}", what(inst)),
+                            ));
+                        }
+                        continue;
+                    };
+                    let value = d.value.as_deref().unwrap_or("");
+                    if let Some(v) = literal(&d.value) {
+                        if fingerprint {
+                            continue;
+                        }
+                        a.leaks
+                            .push((inst.range.start, leak_message(name, "ENV", v)));
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} sets a literal value", what(inst)),
+                        ));
+                    } else if !is_self_reference(value, name) {
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} builds it from other variables", what(inst)),
+                        ));
+                    } else if !declared {
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} re-exports it without an ARG in this stage", what(inst)),
+                        ));
+                    } else if decls.len() > 1 || !inst.is_clean() {
+                        a.blockers.push((
+                            inst.range.start,
+                            format!("{} sets several variables; split it first", what(inst)),
+                        ));
+                    } else {
+                        reexported = true;
+                        a.edits.push(delete_lines(file, inst.range.clone()));
+                    }
+                }
+                "RUN" if declared && mentions(&text, name) => {
+                    if let Some(reason) = run_blocker(file, i, name) {
+                        a.blockers.push((inst.range.start, reason));
+                        continue;
+                    }
+                    runs_here += 1;
+                    if has_secret_env_mount(inst, name) {
+                        continue;
+                    }
+                    let at = first_token_after_keyword(file, inst);
+                    a.edits.push(Edit::insert(at, mount.clone()));
+                    a.converted_runs += 1;
+                }
+                _ if mentions(&text, name) && (declared || declared_in_some_stage) => {
+                    let why = if declared {
+                        format!("used by {}", what(inst))
+                    } else {
+                        format!("used by {} in a later stage", what(inst))
+                    };
+                    a.blockers.push((inst.range.start, why));
+                }
+                _ => {}
+            }
+        }
+        if declared && runs_here == 0 && a.blockers.len() == blockers_before {
+            let at = file.instructions[range.start].range.start;
+            a.blockers.push((
+                at,
+                format!(
+                    "no RUN of the stage at line {} names it; a script or a config file may read it from the environment: add the secret mount by hand",
+                    file.instructions[range.start].start_line
+                ),
+            ));
+        }
+    }
+    if declared_in_some_stage {
+        for i in global {
+            a.edits
+                .push(delete_lines(file, file.instructions[i].range.clone()));
+        }
+    } else {
+        // Only FROM lines see it, or only ENVs mention it: nothing to mount.
+        a.edits.clear();
+        a.blockers.clear();
+        a.first = None;
+    }
+    a.blockers.sort();
+    a.blockers.dedup();
+    a
+}
+
+fn leak_message(name: &str, keyword: &str, value: &str) -> String {
+    let shown: String = if value.len() > 4 {
+        format!(
+            "{}...",
+            &value[..value.char_indices().nth(4).map_or(value.len(), |(i, _)| i)]
+        )
+    } else {
+        value.to_string()
+    };
+    format!(
+        "`{keyword} {name}` has a literal value (`{shown}`): it is stored in the image history and must be considered leaked; rotate it{}",
+        if keyword == "ARG" {
+            " (the fix drops this default: pass the new value with `--secret`)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Deletes whole lines; when they sit between two blank lines, one of the
+/// blank lines goes too.
+fn delete_lines(file: &Dockerfile, range: Range<usize>) -> Edit {
+    let blank_before = file.text[..range.start]
+        .strip_suffix('\n')
+        .is_some_and(|body| {
+            let body = body.strip_suffix('\r').unwrap_or(body);
+            body[body.rfind('\n').map_or(0, |i| i + 1)..]
+                .trim()
+                .is_empty()
+        });
+    let after = &file.text[range.end..];
+    let line_end = after.find('\n').map(|i| i + 1);
+    let blank_after = line_end.filter(|&n| after[..n].trim().is_empty());
+    match blank_after {
+        Some(n) if blank_before => Edit::delete(range.start..range.end + n),
+        _ => Edit::delete(range),
+    }
+}
+
+/// Why a RUN that names the variable cannot get the mount.
+fn run_blocker(file: &Dockerfile, index: usize, name: &str) -> Option<String> {
+    let inst = &file.instructions[index];
+    let w = what(inst);
+    if matches!(inst.form, Form::Exec(_)) {
+        return Some(format!("the exec-form {w} uses it"));
+    }
+    if !inst.is_clean() {
+        return Some(format!("{w} uses it and could not be parsed reliably"));
+    }
+    if !inst.heredocs.is_empty() {
+        return Some(format!("the heredoc {w} uses it"));
+    }
+    if !file.runs_posix_shell(index) {
+        return Some(format!("{w} uses it and does not run a POSIX shell"));
+    }
+    if inst
+        .flags
+        .iter()
+        .any(|f| f.value.as_deref().is_some_and(|v| mentions(v, name)))
+    {
+        return Some(format!("a flag of {w} uses it"));
+    }
+    match Script::of_run(file, index) {
+        Some(s) if !s.has_error() => None,
+        _ => Some(format!("the shell script of {w} could not be parsed")),
+    }
+}
+
+fn has_secret_env_mount(inst: &Instruction, name: &str) -> bool {
+    inst.flags.iter().any(|f| {
+        f.name == "mount"
+            && f.value.as_deref().is_some_and(|v| {
+                v.split(',').any(|p| p == "type=secret")
+                    && v.split(',').any(|p| p == format!("env={name}"))
+            })
+    })
+}
+
+/// Where the first flag or the body starts (an escaped newline counts).
+fn first_token_after_keyword(file: &Dockerfile, inst: &Instruction) -> usize {
+    let rest = &file.text[inst.keyword_range.end..inst.range.end];
+    let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    inst.keyword_range.end + skip
+}
+
+/// The edit removing `name` from an ARG: the whole instruction when it is the
+/// only name, else the word (single-line, unquoted declarations only).
+fn remove_decl(file: &Dockerfile, inst: &Instruction, decls: &[Decl], name: &str) -> Option<Edit> {
+    if decls.len() == 1 {
+        return Some(delete_lines(file, inst.range.clone()));
+    }
+    if inst.start_line != inst.end_line {
+        return None;
+    }
+    let args = &file.text[inst.args_range.clone()];
+    if args.contains(['"', '\'', file.escape]) {
+        return None;
+    }
+    let mut words: Vec<Range<usize>> = Vec::new();
+    let mut start = None;
+    for (i, c) in args.char_indices() {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                words.push(s..i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        words.push(s..args.len());
+    }
+    let k = words.iter().position(|w| {
+        let word = &args[w.clone()];
+        word == name || word.starts_with(&format!("{name}="))
+    })?;
+    let base = inst.args_range.start;
+    let range = if k + 1 < words.len() {
+        words[k].start..words[k + 1].start
+    } else {
+        words[k - 1].end..words[k].end
+    };
+    Some(Edit::delete(base + range.start..base + range.end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buildkit_secret_rule() {
+        for n in [
+            "NPM_TOKEN",
+            "api_key",
+            "AWS_SECRET_ACCESS_KEY",
+            "DB_PASSWORD",
+            "auth",
+            "APIKEY",
+        ] {
+            assert!(looks_secret(n), "{n}");
+        }
+        for n in [
+            "VERSION",
+            "KEY_FILE",
+            "PUBLIC_KEY",
+            "TOKEN_VERSION",
+            "MONKEY",
+            "TOKENS",
+            "PASSWORD_FILE",
+        ] {
+            assert!(!looks_secret(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn mentions_needs_a_whole_name() {
+        assert!(mentions("echo $TOKEN", "TOKEN"));
+        assert!(mentions("echo ${TOKEN:-x}", "TOKEN"));
+        assert!(mentions("a=$TOKEN/b", "TOKEN"));
+        assert!(!mentions("echo $TOKENS ${TOKEN_X}", "TOKEN"));
+        assert!(!mentions("echo TOKEN", "TOKEN"));
+    }
+}
