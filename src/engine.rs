@@ -120,6 +120,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
     let mut file = original_file.clone();
     let mut applied = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
+    let mut notes: Vec<Remaining> = Vec::new();
 
     let mut settled = false;
     for _pass in 0..MAX_PASSES {
@@ -164,6 +165,19 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
             let next = apply_edits(&current, &edits);
             if next == current {
                 continue;
+            }
+            // Notes that accompany applied fixes (migration steps, leaked
+            // values) would vanish from the final pass: keep them now.
+            for f in findings.iter().filter(|f| f.fix.is_none()) {
+                if !suppressions.suppresses(&file, t.meta(), f.offset) {
+                    notes.push(Remaining {
+                        transform: t.meta().id,
+                        line: original_line(&original_file, &steps, f.offset),
+                        level: f.level,
+                        message: f.message.clone(),
+                        hidden_fix: false,
+                    });
+                }
             }
             let inverse = inverse_edits(&current, &edits);
             for f in taken {
@@ -222,6 +236,14 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
                 message: f.message,
                 hidden_fix: f.fix.is_some(),
             });
+        }
+    }
+    for note in notes {
+        let seen = remaining
+            .iter()
+            .any(|r| r.transform == note.transform && r.message == note.message);
+        if !seen {
+            remaining.push(note);
         }
     }
     remaining.sort_by_key(|r| r.line);
