@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use crate::transform::Transform;
 
 mod exec_form;
+mod non_root_user;
 mod syntax_header;
 
 /// Every registered transform, in application order.
@@ -14,6 +15,7 @@ pub fn all() -> &'static [Box<dyn Transform>] {
     ALL.get_or_init(|| {
         vec![
             Box::new(exec_form::ExecForm),
+            Box::new(non_root_user::NonRootUser),
             Box::new(syntax_header::SyntaxHeader),
         ]
     })
