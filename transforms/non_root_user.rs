@@ -52,6 +52,8 @@ Unsafe: the program loses root. It can no longer bind ports below 1024
 `--chown`, or install anything at run time. Review before applying.
 
 ## Limits
+A stage that installs `gosu`, `su-exec` or `setpriv` is left alone (with a
+note): its entrypoint starts as root on purpose and drops privileges itself.
 Only the final stage is changed. Windows stages are skipped. The base
 image's family is guessed from its name and tag; an image named by a
 build argument counts as unknown and gets the numeric user.
@@ -118,6 +120,13 @@ fn family(image: &str) -> Family {
     Family::Unknown
 }
 
+/// `gosu`, `su-exec` or `setpriv` named in a word (a package, a path, an image).
+fn step_down_tool(word: &str) -> Option<&'static str> {
+    ["gosu", "su-exec", "setpriv"]
+        .into_iter()
+        .find(|t| word.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).any(|part| part == *t))
+}
+
 fn is_root(user: &str) -> bool {
     let name = user.split(':').next().unwrap_or(user);
     name == "root" || name == "0"
@@ -174,6 +183,33 @@ impl Transform for NonRootUser {
         else {
             return Vec::new();
         };
+        // An entrypoint that steps down from root itself needs to start as root.
+        for s in &stages {
+            for idx in s.instructions.clone() {
+                let inst = &file.instructions[idx];
+                let mut words: Vec<String> = Vec::new();
+                if inst.is("RUN") {
+                    if let Some(script) = Script::of_run(file, idx) {
+                        for cmd in script.all_commands() {
+                            words.extend(cmd.words.iter().filter_map(|w| w.value.clone()));
+                        }
+                    }
+                } else if inst.is("COPY") || inst.is("ADD") {
+                    words.push(inst.args.clone());
+                    words.extend(inst.flags.iter().filter_map(|f| f.value.clone()));
+                }
+                if let Some(tool) = words.iter().find_map(|w| step_down_tool(w)) {
+                    return vec![Finding::note(
+                        META.id,
+                        inst.keyword_range.start,
+                        Level::Info,
+                        format!(
+                            "the image installs `{tool}`: its entrypoint most likely starts as root and drops privileges itself; no `USER` added"
+                        ),
+                    )];
+                }
+            }
+        }
         // A user the stages already create.
         let mut created = None;
         for s in &stages {
