@@ -8,6 +8,7 @@ use crate::transform::Transform;
 mod exec_form;
 mod non_root_user;
 mod syntax_header;
+mod tini_init;
 
 /// Every registered transform, in application order.
 pub fn all() -> &'static [Box<dyn Transform>] {
@@ -16,6 +17,7 @@ pub fn all() -> &'static [Box<dyn Transform>] {
         vec![
             Box::new(exec_form::ExecForm),
             Box::new(non_root_user::NonRootUser),
+            Box::new(tini_init::TiniInit),
             Box::new(syntax_header::SyntaxHeader),
         ]
     })

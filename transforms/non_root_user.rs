@@ -60,7 +60,7 @@ build argument counts as unknown and gets the numeric user.
 "#,
 };
 
-enum Family {
+pub(crate) enum Family {
     Node,
     Distroless { nonroot: bool },
     Debian,
@@ -69,7 +69,7 @@ enum Family {
     Unknown,
 }
 
-fn family(image: &str) -> Family {
+pub(crate) fn family(image: &str) -> Family {
     let lower = image.to_ascii_lowercase();
     if lower.contains('$') || lower == "scratch" {
         return Family::Unknown;
@@ -127,13 +127,13 @@ fn step_down_tool(word: &str) -> Option<&'static str> {
         .find(|t| word.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).any(|part| part == *t))
 }
 
-fn is_root(user: &str) -> bool {
+pub(crate) fn is_root(user: &str) -> bool {
     let name = user.split(':').next().unwrap_or(user);
     name == "root" || name == "0"
 }
 
 /// The stage and the earlier stages it builds on, nearest first.
-fn chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage> {
+pub(crate) fn chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage> {
     let mut out = vec![stage];
     let mut current = stage;
     while let Some(parent) = file.stages[..current.index]
