@@ -139,7 +139,10 @@ impl Transform for ExecForm {
 
 /// Why this stage (or a stage it builds on) does not run a plain POSIX shell.
 fn shell_changed(file: &Dockerfile, idx: usize) -> Option<String> {
-    if file.escape == '`' || !file.runs_posix_shell(idx) {
+    if file.escape == '`' {
+        return Some("the file sets the Windows-style `# escape=`` directive".into());
+    }
+    if !file.runs_posix_shell(idx) {
         return Some("the stage does not run a POSIX shell".into());
     }
     if file.shell_for(idx).is_some() {
