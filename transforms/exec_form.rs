@@ -140,7 +140,7 @@ impl Transform for ExecForm {
 /// Why this stage (or a stage it builds on) does not run a plain POSIX shell.
 fn shell_changed(file: &Dockerfile, idx: usize) -> Option<String> {
     if file.escape == '`' {
-        return Some("the file sets the Windows-style `# escape=`` directive".into());
+        return Some("the file sets `# escape` to a backtick (Windows style)".into());
     }
     if !file.runs_posix_shell(idx) {
         return Some("the stage does not run a POSIX shell".into());
