@@ -5,8 +5,11 @@ use std::sync::OnceLock;
 
 use crate::transform::Transform;
 
+mod exec_form;
+mod non_root_user;
 mod secret_mounts;
 mod syntax_header;
+mod tini_init;
 
 /// Every registered transform, in application order.
 pub fn all() -> &'static [Box<dyn Transform>] {
@@ -14,6 +17,9 @@ pub fn all() -> &'static [Box<dyn Transform>] {
     ALL.get_or_init(|| {
         vec![
             Box::new(secret_mounts::SecretMounts),
+            Box::new(exec_form::ExecForm),
+            Box::new(non_root_user::NonRootUser),
+            Box::new(tini_init::TiniInit),
             Box::new(syntax_header::SyntaxHeader),
         ]
     })

@@ -1,0 +1,352 @@
+use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::syntax::shell::Script;
+use crate::syntax::{Dockerfile, Stage};
+use crate::transform::{Context, Meta, Transform};
+
+pub struct NonRootUser;
+
+static META: Meta = Meta {
+    id: "non-root-user",
+    summary: "Make the final stage run as a non-root user",
+    safety: Safety::Unsafe,
+    hadolint: &["DL3002"],
+    docs: r#"## What it does
+When the final stage never sets `USER`, or its last `USER` is root, adds a
+`USER` after the stage's last `RUN`, `COPY`, `ADD` or `WORKDIR` (so the
+build steps still run as root and only the container runs unprivileged).
+The user depends on the base image: `node` for `node` images, `nonroot` for
+distroless, a new system user `app` (created with `groupadd`/`useradd` on
+Debian, Ubuntu and the language images built on them, `addgroup`/`adduser`
+on Alpine, `useradd -r` on UBI, Fedora, CentOS and Rocky) and the numeric
+`65532:65532` on `scratch` or an image it cannot tell. When the stage
+already creates a user but never switches to it, it switches to that one.
+Set another name with `[transforms.non-root-user] user = "..."`.
+
+## Why is this bad?
+A process running as root in a container is root on the host's kernel: any
+escape from the application or the runtime starts with every privilege.
+
+## Example
+```dockerfile before
+FROM python:3.12-slim
+WORKDIR /app
+COPY . .
+RUN pip install --no-cache-dir .
+CMD ["python", "-m", "app"]
+```
+
+Use instead:
+```dockerfile after
+FROM python:3.12-slim
+WORKDIR /app
+COPY . .
+RUN pip install --no-cache-dir .
+RUN groupadd --system app && useradd --system --no-log-init --gid app app
+USER app
+CMD ["python", "-m", "app"]
+```
+
+## Fix safety
+Unsafe: the program loses root. It can no longer bind ports below 1024
+(a warning names such an `EXPOSE`), write to root-owned files copied without
+`--chown`, or install anything at run time. Review before applying.
+
+## Limits
+A stage that installs `gosu`, `su-exec` or `setpriv` is left alone (with a
+note): its entrypoint starts as root on purpose and drops privileges itself.
+Only the final stage is changed. Windows stages are skipped. The base
+image's family is guessed from its name and tag; an image named by a
+build argument counts as unknown and gets the numeric user.
+"#,
+};
+
+pub(crate) enum Family {
+    Node,
+    Distroless { nonroot: bool },
+    Debian,
+    Alpine,
+    Rhel,
+    Unknown,
+}
+
+pub(crate) fn family(image: &str) -> Family {
+    let lower = image.to_ascii_lowercase();
+    if lower.contains('$') || lower == "scratch" {
+        return Family::Unknown;
+    }
+    if lower.starts_with("gcr.io/distroless/") {
+        return Family::Distroless {
+            nonroot: lower.contains("nonroot"),
+        };
+    }
+    let without_digest = lower.split('@').next().unwrap_or(&lower);
+    let (path, tag) = match without_digest.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, t),
+        _ => (without_digest, ""),
+    };
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let official = !path.contains('/')
+        || path.starts_with("library/")
+        || path.starts_with("docker.io/library/");
+    if official && name == "node" {
+        return Family::Node;
+    }
+    if name == "alpine" || tag.contains("alpine") {
+        return Family::Alpine;
+    }
+    const DEBIAN: &[&str] = &[
+        "debian",
+        "ubuntu",
+        "python",
+        "golang",
+        "openjdk",
+        "eclipse-temurin",
+        "ruby",
+        "php",
+        "perl",
+        "rust",
+        "buildpack-deps",
+        "maven",
+        "gradle",
+        "elixir",
+        "erlang",
+        "haskell",
+        "r-base",
+    ];
+    const RHEL: &[&str] = &[
+        "ubi",
+        "ubi8",
+        "ubi9",
+        "ubi10",
+        "fedora",
+        "centos",
+        "rockylinux",
+        "almalinux",
+    ];
+    if official && DEBIAN.contains(&name) {
+        return Family::Debian;
+    }
+    let redhat =
+        path.starts_with("registry.access.redhat.com/") || path.starts_with("registry.redhat.io/");
+    if (official || redhat || path.starts_with("quay.io/centos/")) && RHEL.contains(&name) {
+        return Family::Rhel;
+    }
+    Family::Unknown
+}
+
+/// `gosu`, `su-exec` or `setpriv` named in a word (a package, a path, an image).
+fn step_down_tool(word: &str) -> Option<&'static str> {
+    ["gosu", "su-exec", "setpriv"].into_iter().find(|t| {
+        word.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .any(|part| part == *t)
+    })
+}
+
+pub(crate) fn is_root(user: &str) -> bool {
+    let name = user.split(':').next().unwrap_or(user);
+    name == "root" || name == "0"
+}
+
+/// The stage and the earlier stages it builds on, nearest first.
+pub(crate) fn chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage> {
+    let mut out = vec![stage];
+    let mut current = stage;
+    while let Some(parent) = file.stages[..current.index].iter().rev().find(|s| {
+        s.name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(&current.base_image))
+    }) {
+        out.push(parent);
+        current = parent;
+    }
+    out
+}
+
+impl Transform for NonRootUser {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn run(&self, file: &Dockerfile, ctx: &Context) -> Vec<Finding> {
+        let Some(stage) = file.stages.last() else {
+            return Vec::new();
+        };
+        let stages = chain(file, stage);
+        let base = &stages.last().unwrap_or(&stage).base_image;
+        let from = &file.instructions[stage.from];
+        let note =
+            |level, why: String| Finding::note(META.id, from.keyword_range.start, level, why);
+        let lower = base.to_ascii_lowercase();
+        if file.escape == '`'
+            || lower.contains("windows")
+            || lower.contains("nanoserver")
+            || lower.contains("servercore")
+        {
+            return vec![note(Level::Info, "Windows stage: no `USER` added".into())];
+        }
+        // The user in force at the end of the stage (USER is inherited from stages built on).
+        let last_user = stages.iter().find_map(|s| {
+            file.stage_instructions(s)
+                .iter()
+                .rev()
+                .find(|i| i.is("USER"))
+                .map(|i| i.args.clone())
+        });
+        let insts = file.stage_instructions(stage);
+        if let Some(user) = &last_user
+            && !is_root(user)
+        {
+            return low_ports(insts);
+        }
+        let Some(after) = insts
+            .iter()
+            .rposition(|i| {
+                matches!(
+                    &i.keyword[..],
+                    "RUN" | "COPY" | "ADD" | "WORKDIR" | "USER" | "FROM"
+                )
+            })
+            .map(|p| &insts[p])
+        else {
+            return Vec::new();
+        };
+        // An entrypoint that steps down from root itself needs to start as root.
+        for s in &stages {
+            for idx in s.instructions.clone() {
+                let inst = &file.instructions[idx];
+                let mut words: Vec<String> = Vec::new();
+                if inst.is("RUN") {
+                    if let Some(script) = Script::of_run(file, idx) {
+                        for cmd in script.all_commands() {
+                            words.extend(cmd.words.iter().filter_map(|w| w.value.clone()));
+                        }
+                    }
+                } else if inst.is("COPY") || inst.is("ADD") {
+                    words.push(inst.args.clone());
+                    words.extend(inst.flags.iter().filter_map(|f| f.value.clone()));
+                }
+                if let Some(tool) = words.iter().find_map(|w| step_down_tool(w)) {
+                    return vec![Finding::note(
+                        META.id,
+                        inst.keyword_range.start,
+                        Level::Info,
+                        format!(
+                            "the image installs `{tool}`: its entrypoint most likely starts as root and drops privileges itself; no `USER` added"
+                        ),
+                    )];
+                }
+            }
+        }
+        // A user the stages already create.
+        let mut created = None;
+        for s in &stages {
+            for idx in s.instructions.clone() {
+                if !file.instructions[idx].is("RUN") {
+                    continue;
+                }
+                let Some(script) = Script::of_run(file, idx) else {
+                    continue;
+                };
+                for cmd in script.all_commands() {
+                    if matches!(cmd.name(), Some("useradd" | "adduser")) {
+                        let last = cmd.words.last().filter(|_| cmd.words.len() > 1);
+                        match last
+                            .and_then(|w| w.value.clone())
+                            .filter(|v| !v.starts_with('-'))
+                        {
+                            Some(name) => created = Some(Ok(name)),
+                            None => created = Some(Err(())),
+                        }
+                    }
+                }
+            }
+            if created.is_some() {
+                break;
+            }
+        }
+        let configured = ctx.config.option_str(META.id, "user").map(str::to_string);
+        let nl = file.newline();
+        let mut lines: Vec<String> = Vec::new();
+        let user = match (&created, &configured) {
+            (Some(Err(())), _) => {
+                return vec![note(
+                    Level::Info,
+                    "the stage creates a user whose name could not be read: add `USER <name>` by hand".into(),
+                )];
+            }
+            (Some(Ok(name)), _) => name.clone(),
+            (None, configured) => {
+                let name = configured.clone().unwrap_or_else(|| "app".to_string());
+                match family(base) {
+                    Family::Node if configured.is_none() => "node".to_string(),
+                    Family::Distroless { nonroot: true } => return Vec::new(),
+                    Family::Distroless { nonroot: false } => {
+                        configured.clone().unwrap_or_else(|| "nonroot".into())
+                    }
+                    Family::Debian | Family::Node if !lower.contains("alpine") => {
+                        lines.push(format!(
+                            "RUN groupadd --system {name} && useradd --system --no-log-init --gid {name} {name}"
+                        ));
+                        name
+                    }
+                    Family::Alpine | Family::Node => {
+                        lines.push(format!(
+                            "RUN addgroup -S {name} && adduser -S -G {name} {name}"
+                        ));
+                        name
+                    }
+                    Family::Rhel => {
+                        lines.push(format!("RUN useradd -r {name}"));
+                        name
+                    }
+                    Family::Debian | Family::Unknown => "65532:65532".to_string(),
+                }
+            }
+        };
+        lines.push(format!("USER {user}"));
+        let indent = after.indent(file);
+        let mut text = String::new();
+        let at = after.range.end;
+        if !file.text[..at].ends_with('\n') {
+            text.push_str(nl);
+        }
+        for line in &lines {
+            text.push_str(indent);
+            text.push_str(line);
+            text.push_str(nl);
+        }
+        let why = match &last_user {
+            Some(u) => format!("the final stage runs as `{u}`"),
+            None => "the final stage never sets `USER`, so it runs as root".to_string(),
+        };
+        let mut out = vec![Finding::fix(
+            META.id,
+            after.keyword_range.start,
+            format!("{why}: switch to `{user}`"),
+            Fix::unsafe_(vec![Edit::insert(at, text)]),
+        )];
+        out.extend(low_ports(insts));
+        out
+    }
+}
+
+/// Warnings for ports a non-root user cannot bind.
+fn low_ports(insts: &[crate::syntax::Instruction]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for inst in insts.iter().filter(|i| i.is("EXPOSE")) {
+        for port in inst.args.split_whitespace() {
+            let number = port.split('/').next().unwrap_or(port);
+            if number.parse::<u32>().is_ok_and(|p| p < 1024) {
+                out.push(Finding::note(
+                    META.id,
+                    inst.keyword_range.start,
+                    Level::Warning,
+                    format!(
+                        "port {number} is below 1024: a non-root user cannot bind it without `CAP_NET_BIND_SERVICE`"
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
