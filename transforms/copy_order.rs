@@ -712,7 +712,18 @@ impl CopyOrder {
             }
         };
         let run = &file.instructions[j];
-        if j != i + 1 {
+        let (_, dest) = copy_paths(copy)?;
+        let absolute = dest.starts_with('/');
+        // Instructions between that neither read the sources nor change what
+        // the COPY does: the full COPY can move down past them.
+        let movable = |x: &Instruction| {
+            matches!(
+                x.keyword.as_str(),
+                "ENV" | "ARG" | "LABEL" | "EXPOSE" | "USER"
+            ) || (absolute && x.is("WORKDIR"))
+        };
+        let copy_has_vars = file.text[copy.range.clone()].contains('$');
+        if j != i + 1 && (copy_has_vars || !file.instructions[i + 1..j].iter().all(movable)) {
             let between: Vec<String> = file.instructions[i + 1..j]
                 .iter()
                 .map(|x| format!("{} (line {})", x.keyword, x.start_line))
@@ -740,10 +751,9 @@ impl CopyOrder {
                 ),
             ));
         }
-        let (_, dest) = copy_paths(copy)?;
         // The manifests must land in the install's working directory.
         let stage = file.stage_of(copy)?;
-        let workdir = file.instructions[stage.instructions.start..i]
+        let workdir = file.instructions[stage.instructions.start..j]
             .iter()
             .rev()
             .find(|x| x.is("WORKDIR"))
@@ -916,33 +926,23 @@ impl CopyOrder {
             text.push_str(nl);
             listed.extend(fs.iter().cloned());
         }
-        let run_start = run
-            .leading_comments
-            .first()
-            .map_or(run.range.start, |r| r.start);
-        let moved = &file.text[run_start..run.range.end];
-        text.push_str(moved);
-        if !moved.ends_with('\n') {
-            text.push_str(nl);
-        }
-        let insert_at = copy
+        // The manifest COPY takes the full COPY's place; the full COPY, with
+        // the comments above it, moves to just after the install.
+        let copy_start = copy
             .leading_comments
             .first()
             .map_or(copy.range.start, |r| r.start);
-        let edits = if moved.ends_with('\n') {
-            vec![
-                Edit::insert(insert_at, text),
-                Edit::delete(run_start..run.range.end),
-            ]
+        let moved = &file.text[copy_start..copy.range.end];
+        let tail = if file.text[..run.range.end].ends_with('\n') {
+            moved.to_string()
         } else {
             // The RUN ends the file without a newline: the COPY now ends it.
-            let copy_text = &file.text[copy.range.clone()];
-            let cut = copy.range.start + copy_text.trim_end_matches(['\r', '\n']).len();
-            vec![
-                Edit::insert(insert_at, text),
-                Edit::delete(cut..run.range.end),
-            ]
+            format!("{nl}{}", moved.trim_end_matches(['\r', '\n']))
         };
+        let edits = vec![
+            Edit::replace(copy_start..copy.range.end, text),
+            Edit::insert(run.range.end, tail),
+        ];
         Some(self.finding(copy, run, &found, &listed, safe, edits))
     }
 
