@@ -54,6 +54,9 @@ them, and nothing says the install needs more (npm lifecycle scripts
 `preinstall`/`install`/`postinstall`/`prepare`, workspaces, Go `replace`
 directives to local folders, a `gemspec` in the Gemfile, nested
 requirements files). Then only the manifests that exist are copied.
+It is also skipped when the context holds the install's output folder
+(`node_modules`, `vendor`, `.venv`) and `.dockerignore` does not exclude
+it: the full COPY, now after the install, would overwrite it.
 Without a build context (as in the example) the fix is unsafe and uses
 forms that tolerate a missing lock file (`package*.json`, `go.sum*`); check
 by hand that the install reads nothing else. The copy's `--chown`,
@@ -189,9 +192,6 @@ fn classify(cmd: &Command) -> StepKind {
         );
     };
     let shown = words.join(" ");
-    if !cmd.redirects.is_empty() && !cmd.assignments.is_empty() {
-        return StepKind::Other(shown);
-    }
     let name = words[0].rsplit('/').next().unwrap_or(&words[0]).to_string();
     let args: Vec<String> = words[1..].to_vec();
     let install = |eco| StepKind::Install {
@@ -866,6 +866,27 @@ impl CopyOrder {
                         files.push(f.to_string());
                     }
                 }
+                let outputs: &[&str] = match found.eco {
+                    Eco::Npm | Eco::Yarn | Eco::Pnpm => &["node_modules"],
+                    Eco::Composer => &["vendor"],
+                    Eco::Bundler => &["vendor/bundle", ".bundle"],
+                    Eco::Uv | Eco::Poetry => &[".venv"],
+                    _ => &[],
+                };
+                if let Some(out) = outputs
+                    .iter()
+                    .find(|o| dir.join(o).exists() && !ignore.excluded(o))
+                {
+                    return Some(Finding::note(
+                        id,
+                        copy.range.start,
+                        Level::Info,
+                        format!(
+                            "the build context has `{out}` and .dockerignore does not exclude it: after the install, the full COPY would overwrite what the install at line {} wrote; exclude it first",
+                            run.start_line
+                        ),
+                    ));
+                }
                 if let Some(why) = context_objection(found.eco, dir, &extra, &found.args) {
                     return Some(Finding::note(
                         id,
@@ -973,7 +994,7 @@ impl CopyOrder {
                 META.id,
                 copy.range.start,
                 format!(
-                    "{what} (no build context to check: the manifests and whether the install needs more than them are not verified)"
+                    "{what} (no build context to check: the manifests, whether the install needs more than them, and whether .dockerignore keeps installed folders such as node_modules out of the full COPY are not verified)"
                 ),
                 Fix::unsafe_(edits),
             )
