@@ -68,8 +68,8 @@ Only an install RUN that comes right after the full COPY and consists of
 nothing but install (and cache-cleaning) commands is moved; an install
 separated from the COPY by other instructions, a RUN that also builds
 (`npm ci && npm run build`), `pip install .`, `poetry install` without
-`--no-root`, `make`-driven installs and installs in another stage are left
-alone with a note. The destination must be the working directory. A folder
+`--no-root` and installs behind other RUNs (a `make` step) are left alone
+with a note; heredoc RUNs and installs in another stage are not looked at. The destination must be the working directory. A folder
 holding only Dockerfiles and documentation is not taken for a build context
 (the fix is then unsafe).
 "#,
@@ -617,7 +617,8 @@ struct Install {
 /// `Err(why)` when it installs but cannot move.
 fn install_of(file: &Dockerfile, idx: usize) -> Result<Option<Install>, String> {
     let inst = &file.instructions[idx];
-    if !inst.is("RUN") || inst.onbuild.is_some() {
+    // Heredoc scripts are not analysed: their body may run anything.
+    if !inst.is("RUN") || inst.onbuild.is_some() || !inst.heredocs.is_empty() {
         return Ok(None);
     }
     let Some(script) = Script::of_run(file, idx) else {
