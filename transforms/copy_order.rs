@@ -15,12 +15,12 @@ static META: Meta = Meta {
     hadolint: &[],
     docs: r#"## What it does
 Finds a full build-context copy (`COPY . .`, `COPY ./ /app`, `ADD . .`)
-directly followed by a dependency install (`npm ci`, `npm install`,
+followed by a dependency install (`npm ci`, `npm install`,
 `yarn install`, `pnpm install`, `pip install -r FILE`,
 `poetry install --no-root`, `uv sync --no-install-project`,
 `go mod download`, `bundle install`, `composer install`,
-`mvn dependency:go-offline`) and moves the install in front of it, after a
-COPY of just the manifests the install reads.
+`mvn dependency:go-offline`), puts a COPY of just the manifests the install
+reads in its place, and moves the full copy to right after the install.
 
 ## Why is this bad?
 A layer is rebuilt when anything it copies changes. After `COPY . .`, every
@@ -60,18 +60,19 @@ it: the full COPY, now after the install, would overwrite it.
 Without a build context (as in the example) the fix is unsafe and uses
 forms that tolerate a missing lock file (`package*.json`, `go.sum*`); check
 by hand that the install reads nothing else. The copy's `--chown`,
-`--chmod` and `--link` flags are kept; the RUN moves byte for byte with the
-comments above it.
+`--chmod` and `--link` flags are kept; the install RUN is not touched, and
+the full COPY moves with the comments above it.
 
 ## Limits
-Only an install RUN that comes right after the full COPY and consists of
-nothing but install (and cache-cleaning) commands is moved; an install
-separated from the COPY by other instructions, a RUN that also builds
-(`npm ci && npm run build`), `pip install .`, `poetry install` without
-`--no-root` and installs behind other RUNs (a `make` step) are left alone
-with a note; heredoc RUNs and installs in another stage are not looked at. The destination must be the working directory. A folder
-holding only Dockerfiles and documentation is not taken for a build context
-(the fix is then unsafe).
+The install RUN must follow the full COPY directly or behind only ENV,
+ARG, LABEL, EXPOSE, USER (and WORKDIR when the COPY's destination is
+absolute), with no variable in the COPY; it must consist of nothing but
+install (and cache-cleaning) commands, in the working directory the COPY
+fills. A RUN that also builds (`npm ci && npm run build`), `pip install .`,
+`poetry install` without `--no-root`, and installs behind other RUNs (a
+`make` step) are left alone with a note; heredoc RUNs and installs in
+another stage are not looked at. A folder holding only Dockerfiles and
+documentation is not taken for a build context (the fix is then unsafe).
 "#,
 };
 
