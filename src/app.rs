@@ -36,21 +36,11 @@ pub fn run(cli: Cli) -> Result<u8> {
             let t = transforms::by_id(&id).ok_or_else(|| {
                 anyhow!(
                     "unknown transform `{id}`; known: {}",
-                    transforms::all()
-                        .iter()
-                        .map(|t| t.meta().id)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    transforms::all().iter().map(|t| t.meta().id).collect::<Vec<_>>().join(", ")
                 )
             })?;
             let m = t.meta();
-            println!(
-                "# {} ({})\n\n{}\n\n{}",
-                m.id,
-                m.safety,
-                m.summary,
-                m.docs.trim_end()
-            );
+            println!("# {} ({})\n\n{}\n\n{}", m.id, m.safety, m.summary, m.docs.trim_end());
             Ok(EXIT_CLEAN)
         }
         Command::Inspect { paths, format } => inspect::run(&paths, format),
@@ -61,10 +51,7 @@ fn list_transforms(format: Format) {
     for t in transforms::all() {
         let m = t.meta();
         match format {
-            Format::Json => println!(
-                "{}",
-                json!({"id": m.id, "safety": m.safety, "summary": m.summary})
-            ),
+            Format::Json => println!("{}", json!({"id": m.id, "safety": m.safety, "summary": m.summary})),
             _ => println!("{:<24} {:<7} {}", m.id, m.safety.to_string(), m.summary),
         }
     }
@@ -96,15 +83,11 @@ impl Job<'_> {
     fn new(selection: &Selection, unsafe_fixes: bool) -> Result<Job<'_>> {
         if let Some(n) = selection.jobs {
             // Only the first call can size the global pool; later ones keep it.
-            let _ = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build_global();
+            let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
         }
         for id in selection.select.iter().flatten().chain(&selection.ignore) {
             if id != "ALL" && transforms::by_id(id).is_none() {
-                return Err(anyhow!(
-                    "unknown transform `{id}` (see `dockwright transforms`)"
-                ));
+                return Err(anyhow!("unknown transform `{id}` (see `dockwright transforms`)"));
             }
         }
         let base_config = selection.config.as_deref().map(Config::load).transpose()?;
@@ -121,10 +104,7 @@ impl Job<'_> {
 
     /// Settings and context for one file: command line over configuration.
     fn for_file(&self, path: &Path) -> Result<(Settings, Context)> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let config = match &self.base_config {
             Some(c) => c.clone(),
             None => match Config::find(dir) {
@@ -140,12 +120,7 @@ impl Job<'_> {
         settings.unsafe_fixes |= config.unsafe_fixes.unwrap_or(false);
         let ctx = Context {
             path: Some(path.to_path_buf()),
-            build_context: Some(
-                self.selection
-                    .context
-                    .clone()
-                    .unwrap_or_else(|| dir.to_path_buf()),
-            ),
+            build_context: Some(self.selection.context.clone().unwrap_or_else(|| dir.to_path_buf())),
             config,
         };
         Ok((settings, ctx))
@@ -232,10 +207,7 @@ fn fix_one(job: &Job, path: &Path, dry_run: bool) -> FileResult {
 
 fn describe(e: &FixError) -> String {
     match e {
-        FixError::Parse(p) if p.line > 0 => format!(
-            "line {}: {} (BuildKit rejects this file)",
-            p.line, p.message
-        ),
+        FixError::Parse(p) if p.line > 0 => format!("line {}: {} (BuildKit rejects this file)", p.line, p.message),
         FixError::Parse(p) => format!("{} (BuildKit rejects this file)", p.message),
         FixError::Verification(m) => format!("left untouched: {m}"),
     }
@@ -327,8 +299,7 @@ struct Printer {
 
 impl Printer {
     fn new(format: Format) -> Self {
-        let colour = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Printer {
             format,
             colour,
@@ -346,11 +317,7 @@ impl Printer {
                 let _ = writeln!(self.out, "{}", json!({"path": path, "error": why}));
             }
             Format::Github => {
-                let _ = writeln!(
-                    self.out,
-                    "::error file={},title=dockwright::{why}",
-                    path.display()
-                );
+                let _ = writeln!(self.out, "::error file={},title=dockwright::{why}", path.display());
             }
             Format::Text => {}
         }
@@ -405,19 +372,11 @@ impl Printer {
                 };
                 let _ = writeln!(self.out, "# {shown}: {verb}");
                 for a in &outcome.applied {
-                    let _ = writeln!(
-                        self.out,
-                        "#   {:>4}  {:<22} {}",
-                        a.line, a.transform, a.message
-                    );
+                    let _ = writeln!(self.out, "#   {:>4}  {:<22} {}", a.line, a.transform, a.message);
                 }
                 self.text_remaining(&outcome.remaining);
                 if dry_run && !patch.is_empty() {
-                    let text = if self.colour {
-                        diff::colourise(&patch)
-                    } else {
-                        patch
-                    };
+                    let text = if self.colour { diff::colourise(&patch) } else { patch };
                     let _ = self.out.write_all(text.as_bytes());
                 }
             }
@@ -432,11 +391,7 @@ impl Printer {
                 (Level::Warning, _) => "warning",
                 (Level::Info, _) => "note",
             };
-            let _ = writeln!(
-                self.out,
-                "#   {:>4}  {:<22} {tag}: {}",
-                x.line, x.transform, x.message
-            );
+            let _ = writeln!(self.out, "#   {:>4}  {:<22} {tag}: {}", x.line, x.transform, x.message);
         }
     }
 
@@ -477,14 +432,7 @@ impl Printer {
             Format::Github => self.github_remaining(&r.path, findings),
             Format::Text => {
                 for f in findings {
-                    let _ = writeln!(
-                        self.out,
-                        "{}:{}: [{}] {}",
-                        r.path.display(),
-                        f.line,
-                        f.transform,
-                        f.message
-                    );
+                    let _ = writeln!(self.out, "{}:{}: [{}] {}", r.path.display(), f.line, f.transform, f.message);
                 }
             }
         }
@@ -506,24 +454,14 @@ impl Printer {
             (true, false) => "changed",
             (false, _) => "with findings",
         };
-        let mut line = format!(
-            "{} files scanned, {} {changed}, {} errors",
-            s.scanned, s.changed, s.errors
-        );
+        let mut line = format!("{} files scanned, {} {changed}, {} errors", s.scanned, s.changed, s.errors);
         if !s.per_transform.is_empty() {
-            let per: Vec<String> = s
-                .per_transform
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
+            let per: Vec<String> = s.per_transform.iter().map(|(k, v)| format!("{k} {v}")).collect();
             line.push_str(&format!(" ({})", per.join(", ")));
         }
         eprintln!("{line}");
         if fixing && s.hidden > 0 {
-            eprintln!(
-                "{} more fixes are unsafe: review them and apply with --unsafe-fixes",
-                s.hidden
-            );
+            eprintln!("{} more fixes are unsafe: review them and apply with --unsafe-fixes", s.hidden);
         }
     }
 }

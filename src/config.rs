@@ -34,15 +34,14 @@ pub struct Config {
 
 impl Config {
     pub fn parse(text: &str, source: &Path) -> Result<Config> {
-        let mut config: Config = toml::from_str(text)
-            .with_context(|| format!("{}: invalid configuration", source.display()))?;
+        let mut config: Config =
+            toml::from_str(text).with_context(|| format!("{}: invalid configuration", source.display()))?;
         config.source = Some(source.to_path_buf());
         Ok(config)
     }
 
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
         Self::parse(&text, path)
     }
 

@@ -63,15 +63,8 @@ mod tests {
 
     #[test]
     fn headers_and_missing_newline() {
-        let d = unified(
-            "x/Dockerfile",
-            "FROM a",
-            "# syntax=docker/dockerfile:1\nFROM a",
-        );
-        assert!(
-            d.starts_with("--- a/x/Dockerfile\n+++ b/x/Dockerfile\n@@ -1 +1,2 @@\n"),
-            "{d}"
-        );
+        let d = unified("x/Dockerfile", "FROM a", "# syntax=docker/dockerfile:1\nFROM a");
+        assert!(d.starts_with("--- a/x/Dockerfile\n+++ b/x/Dockerfile\n@@ -1 +1,2 @@\n"), "{d}");
         assert!(d.contains("\\ No newline at end of file"));
     }
 }

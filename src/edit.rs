@@ -123,12 +123,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn fix(
-        transform: &'static str,
-        offset: usize,
-        message: impl Into<String>,
-        fix: Fix,
-    ) -> Self {
+    pub fn fix(transform: &'static str, offset: usize, message: impl Into<String>, fix: Fix) -> Self {
         Finding {
             transform,
             offset,
@@ -138,12 +133,7 @@ impl Finding {
         }
     }
     /// A note without a fix: a skipped rewrite and why, or a warning.
-    pub fn note(
-        transform: &'static str,
-        offset: usize,
-        level: Level,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn note(transform: &'static str, offset: usize, level: Level, message: impl Into<String>) -> Self {
         Finding {
             transform,
             offset,

@@ -26,19 +26,13 @@ pub struct Settings {
 
 impl Settings {
     pub fn enabled(&self, id: &str) -> bool {
-        let selected = self
-            .select
-            .as_ref()
-            .is_none_or(|s| s.iter().any(|x| x == id || x == "ALL"));
+        let selected = self.select.as_ref().is_none_or(|s| s.iter().any(|x| x == id || x == "ALL"));
         selected && !self.ignore.iter().any(|x| x == id)
     }
     fn applies(&self, id: &str, safety: Safety) -> bool {
         safety == Safety::Safe
             || self.unsafe_fixes
-            || self
-                .select
-                .as_ref()
-                .is_some_and(|s| s.iter().any(|x| x == id))
+            || self.select.as_ref().is_some_and(|s| s.iter().any(|x| x == id))
     }
 }
 
@@ -129,11 +123,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
             let suppressions = Suppressions::of(&file);
             let mut fixes: Vec<&Finding> = findings
                 .iter()
-                .filter(|f| {
-                    f.fix
-                        .as_ref()
-                        .is_some_and(|fx| settings.applies(t.meta().id, fx.safety))
-                })
+                .filter(|f| f.fix.as_ref().is_some_and(|fx| settings.applies(t.meta().id, fx.safety)))
                 .filter(|f| !suppressions.suppresses(&file, t.meta(), f.offset))
                 .collect();
             if fixes.is_empty() {
@@ -150,9 +140,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
                 if !edits.is_empty() && span.start < end {
                     continue;
                 }
-                if !edits.is_empty()
-                    && span.start == end
-                    && fix.edits.first().is_some_and(|e| e.range().is_empty())
+                if !edits.is_empty() && span.start == end && fix.edits.first().is_some_and(|e| e.range().is_empty())
                 {
                     // Two insertions at one point would have an arbitrary order.
                     continue;
@@ -196,13 +184,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
     if !settled {
         return Err(FixError::Verification(format!(
             "fixes did not settle after {MAX_PASSES} passes ({})",
-            steps
-                .iter()
-                .rev()
-                .take(3)
-                .map(|s| s.transform)
-                .collect::<Vec<_>>()
-                .join(", ")
+            steps.iter().rev().take(3).map(|s| s.transform).collect::<Vec<_>>().join(", ")
         )));
     }
     verify(&original_file, &file, &steps)?;
@@ -303,18 +285,11 @@ fn original_line(original: &Dockerfile, steps: &[Step], offset: usize) -> usize 
 }
 
 /// Runs the pipeline and also reports parse trouble as findings (for `check`).
-pub fn findings_only(
-    text: &str,
-    ctx: &Context,
-    settings: &Settings,
-) -> Result<Vec<Remaining>, FixError> {
+pub fn findings_only(text: &str, ctx: &Context, settings: &Settings) -> Result<Vec<Remaining>, FixError> {
     let file = syntax::parse(text).map_err(FixError::Parse)?;
     let suppressions = Suppressions::of(&file);
     let mut out = Vec::new();
-    for t in transforms::all()
-        .iter()
-        .filter(|t| settings.enabled(t.meta().id))
-    {
+    for t in transforms::all().iter().filter(|t| settings.enabled(t.meta().id)) {
         for f in t.run(&file, ctx) {
             if suppressions.suppresses(&file, t.meta(), f.offset) {
                 continue;
@@ -323,10 +298,7 @@ pub fn findings_only(
                 transform: t.meta().id,
                 line: file.line_of(f.offset),
                 level: f.level,
-                hidden_fix: f
-                    .fix
-                    .as_ref()
-                    .is_some_and(|x| !settings.applies(t.meta().id, x.safety)),
+                hidden_fix: f.fix.as_ref().is_some_and(|x| !settings.applies(t.meta().id, x.safety)),
                 message: f.message,
             });
         }

@@ -13,22 +13,12 @@ pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 /// `Containerfile` (any case), but not `*.dockerignore` or editor leftovers.
 pub fn is_dockerfile_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    const LEFTOVERS: [&str; 7] = [
-        ".dockerignore",
-        ".orig",
-        ".rej",
-        ".bak",
-        ".swp",
-        "~",
-        ".dockwright-tmp",
-    ];
+    const LEFTOVERS: [&str; 7] = [".dockerignore", ".orig", ".rej", ".bak", ".swp", "~", ".dockwright-tmp"];
     if LEFTOVERS.iter().any(|s| lower.ends_with(s)) {
         return false;
     }
     ["dockerfile", "containerfile"].iter().any(|base| {
-        lower == *base
-            || lower.starts_with(&format!("{base}."))
-            || lower.ends_with(&format!(".{base}"))
+        lower == *base || lower.starts_with(&format!("{base}.")) || lower.ends_with(&format!(".{base}"))
     })
 }
 
@@ -164,15 +154,8 @@ pub fn decode(bytes: &[u8]) -> Result<String> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_string()),
         Err(e) => {
-            let line = bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1;
-            bail!(
-                "line {line}: not valid UTF-8 (byte offset {})",
-                e.valid_up_to()
-            )
+            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+            bail!("line {line}: not valid UTF-8 (byte offset {})", e.valid_up_to())
         }
     }
 }
@@ -184,8 +167,7 @@ pub fn write_atomic(src: &Source, text: &str) -> Result<()> {
     if src.readonly {
         bail!("read-only file: not modified (make it writable to apply the fixes)");
     }
-    let current = fs::read(&src.real_path)
-        .map_err(|e| anyhow!("cannot re-read before writing: {}", io_reason(&e)))?;
+    let current = fs::read(&src.real_path).map_err(|e| anyhow!("cannot re-read before writing: {}", io_reason(&e)))?;
     if current != src.text.as_bytes() {
         bail!("changed on disk while dockwright was working: not modified (run again)");
     }
@@ -194,24 +176,13 @@ pub fn write_atomic(src: &Source, text: &str) -> Result<()> {
         .prefix(".")
         .suffix(".dockwright-tmp")
         .tempfile_in(dir)
-        .map_err(|e| {
-            anyhow!(
-                "cannot create a temporary file in {}: {}",
-                dir.display(),
-                io_reason(&e)
-            )
-        })?;
+        .map_err(|e| anyhow!("cannot create a temporary file in {}: {}", dir.display(), io_reason(&e)))?;
     tmp.write_all(text.as_bytes())
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| anyhow!("cannot write: {} (nothing was changed)", io_reason(&e)))?;
-    fs::set_permissions(tmp.path(), src.permissions.clone())
-        .context("cannot keep the file's permissions")?;
-    tmp.persist(&src.real_path).map_err(|e| {
-        anyhow!(
-            "cannot replace the file: {} (nothing was changed)",
-            io_reason(&e.error)
-        )
-    })?;
+    fs::set_permissions(tmp.path(), src.permissions.clone()).context("cannot keep the file's permissions")?;
+    tmp.persist(&src.real_path)
+        .map_err(|e| anyhow!("cannot replace the file: {} (nothing was changed)", io_reason(&e.error)))?;
     Ok(())
 }
 
@@ -221,45 +192,18 @@ mod tests {
 
     #[test]
     fn dockerfile_names() {
-        for yes in [
-            "Dockerfile",
-            "Dockerfile.dev",
-            "api.Dockerfile",
-            "Containerfile",
-            "dockerfile",
-        ] {
+        for yes in ["Dockerfile", "Dockerfile.dev", "api.Dockerfile", "Containerfile", "dockerfile"] {
             assert!(is_dockerfile_name(yes), "{yes}");
         }
-        for no in [
-            "Dockerfile.dockerignore",
-            "Makefile",
-            "Dockerfile.orig",
-            "Dockerfiles",
-            "docker-compose.yml",
-        ] {
+        for no in ["Dockerfile.dockerignore", "Makefile", "Dockerfile.orig", "Dockerfiles", "docker-compose.yml"] {
             assert!(!is_dockerfile_name(no), "{no}");
         }
     }
 
     #[test]
     fn decode_rejects_what_is_not_text() {
-        assert!(
-            decode(b"FROM a\0")
-                .unwrap_err()
-                .to_string()
-                .contains("binary")
-        );
-        assert!(
-            decode(b"\xff\xfeF\0")
-                .unwrap_err()
-                .to_string()
-                .contains("UTF-16")
-        );
-        assert!(
-            decode(b"FROM a\n\xc3(")
-                .unwrap_err()
-                .to_string()
-                .contains("line 2")
-        );
+        assert!(decode(b"FROM a\0").unwrap_err().to_string().contains("binary"));
+        assert!(decode(b"\xff\xfeF\0").unwrap_err().to_string().contains("UTF-16"));
+        assert!(decode(b"FROM a\n\xc3(").unwrap_err().to_string().contains("line 2"));
     }
 }

@@ -21,8 +21,7 @@ pub fn run(paths: &[PathBuf], format: Format) -> Result<u8> {
             }
             Input::File(p) => p,
         };
-        let parsed =
-            files::read(&path).and_then(|s| syntax::parse(&s.text).map_err(anyhow::Error::from));
+        let parsed = files::read(&path).and_then(|s| syntax::parse(&s.text).map_err(anyhow::Error::from));
         match parsed {
             Err(e) => {
                 eprintln!("error: {}: {e}", path.display());
@@ -71,11 +70,7 @@ fn print_text(path: &std::path::Path, file: &Dockerfile) {
     }
     for (n, inst) in file.instructions.iter().enumerate() {
         if let Some(stage) = file.stages.iter().find(|s| s.from == n) {
-            let name = stage
-                .name
-                .as_deref()
-                .map(|n| format!(" `{n}`"))
-                .unwrap_or_default();
+            let name = stage.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default();
             println!("  stage {}{name} on {}", stage.index, stage.base_image);
         }
         let lines = if inst.start_line == inst.end_line {
@@ -83,15 +78,8 @@ fn print_text(path: &std::path::Path, file: &Dockerfile) {
         } else {
             format!("{}-{}", inst.start_line, inst.end_line)
         };
-        let state = if inst.is_clean() {
-            String::new()
-        } else {
-            format!("  [unclean: {}]", inst.problems.join("; "))
-        };
-        let kw = match &inst.onbuild {
-            Some(k) => format!("ONBUILD {k}"),
-            None => inst.keyword.clone(),
-        };
+        let state = if inst.is_clean() { String::new() } else { format!("  [unclean: {}]", inst.problems.join("; ")) };
+        let kw = match &inst.onbuild { Some(k) => format!("ONBUILD {k}"), None => inst.keyword.clone() };
         println!("    {lines:>7}  {kw}{state}");
     }
 }

@@ -54,13 +54,8 @@ impl Suppressions {
     /// True when a finding of `meta` at byte `offset` is suppressed.
     pub fn suppresses(&self, file: &Dockerfile, meta: &Meta, offset: usize) -> bool {
         let matches = |ids: &[String]| {
-            ids.iter().any(|id| {
-                id == meta.id
-                    || meta
-                        .hadolint
-                        .iter()
-                        .any(|code| code.eq_ignore_ascii_case(id))
-            })
+            ids.iter()
+                .any(|id| id == meta.id || meta.hadolint.iter().any(|code| code.eq_ignore_ascii_case(id)))
         };
         if self.whole_file || matches(&self.file) {
             return true;
@@ -68,10 +63,7 @@ impl Suppressions {
         self.per_instruction.iter().any(|(idx, ids)| {
             let inst = &file.instructions[*idx];
             // A finding at an instruction, or on the comments right above it.
-            let from = inst
-                .leading_comments
-                .first()
-                .map_or(inst.range.start, |r| r.start);
+            let from = inst.leading_comments.first().map_or(inst.range.start, |r| r.start);
             (from..inst.range.end.max(from + 1)).contains(&offset) && matches(ids)
         })
     }

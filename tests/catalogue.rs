@@ -17,47 +17,21 @@ fn every_transform_file_is_registered_and_every_registered_one_has_a_file() {
         .filter(|n| n.ends_with(".rs") && n != "mod.rs")
         .map(|n| n.trim_end_matches(".rs").replace('_', "-"))
         .collect();
-    let registered: BTreeSet<String> = transforms::all()
-        .iter()
-        .map(|t| t.meta().id.to_string())
-        .collect();
-    assert_eq!(
-        files, registered,
-        "transforms/*.rs and the list in transforms/mod.rs differ"
-    );
+    let registered: BTreeSet<String> = transforms::all().iter().map(|t| t.meta().id.to_string()).collect();
+    assert_eq!(files, registered, "transforms/*.rs and the list in transforms/mod.rs differ");
 }
 
 #[test]
 fn metadata_is_complete() {
     for t in transforms::all() {
         let m = t.meta();
-        assert!(
-            m.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
-            "{}: id must be kebab-case",
-            m.id
-        );
-        assert!(
-            !m.summary.is_empty() && !m.summary.ends_with('.'),
-            "{}: one-line summary without a full stop",
-            m.id
-        );
-        for section in [
-            "## What it does",
-            "## Why is this bad?",
-            "## Example",
-            "## Fix safety",
-        ] {
+        assert!(m.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}: id must be kebab-case", m.id);
+        assert!(!m.summary.is_empty() && !m.summary.ends_with('.'), "{}: one-line summary without a full stop", m.id);
+        for section in ["## What it does", "## Why is this bad?", "## Example", "## Fix safety"] {
             assert!(m.docs.contains(section), "{}: docs lack `{section}`", m.id);
         }
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(m.id);
-        assert!(
-            fixtures.is_dir(),
-            "{}: no fixtures in tests/fixtures/{}",
-            m.id,
-            m.id
-        );
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(m.id);
+        assert!(fixtures.is_dir(), "{}: no fixtures in tests/fixtures/{}", m.id, m.id);
     }
 }
 
@@ -73,20 +47,10 @@ fn documentation_examples_are_what_the_transform_does() {
     let dir = std::env::temp_dir();
     for t in transforms::all() {
         let m = t.meta();
-        let before = block(m.docs, "before")
-            .unwrap_or_else(|| panic!("{}: no ```dockerfile before block", m.id));
-        let after = block(m.docs, "after")
-            .unwrap_or_else(|| panic!("{}: no ```dockerfile after block", m.id));
-        let outcome = common::fix_in(
-            &dir.join("dockwright-docs-example-no-context"),
-            before,
-            &common::only(m.id),
-        )
-        .unwrap_or_else(|e| panic!("{}: example fails: {e}", m.id));
-        assert_eq!(
-            outcome.fixed, after,
-            "{}: the documented `after` is not what the transform produces",
-            m.id
-        );
+        let before = block(m.docs, "before").unwrap_or_else(|| panic!("{}: no ```dockerfile before block", m.id));
+        let after = block(m.docs, "after").unwrap_or_else(|| panic!("{}: no ```dockerfile after block", m.id));
+        let outcome = common::fix_in(&dir.join("dockwright-docs-example-no-context"), before, &common::only(m.id))
+            .unwrap_or_else(|e| panic!("{}: example fails: {e}", m.id));
+        assert_eq!(outcome.fixed, after, "{}: the documented `after` is not what the transform produces", m.id);
     }
 }

@@ -15,20 +15,12 @@ use dockwright::transforms;
 #[test]
 fn fixtures_match_snapshots_and_keep_the_promises() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut ids: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut ids: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
     ids.sort();
     for id_dir in ids {
         let id = id_dir.file_name().unwrap().to_string_lossy().to_string();
-        let meta = transforms::by_id(&id)
-            .unwrap_or_else(|| panic!("fixtures for unknown transform {id}"))
-            .meta();
-        let mut cases: Vec<_> = std::fs::read_dir(&id_dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let meta = transforms::by_id(&id).unwrap_or_else(|| panic!("fixtures for unknown transform {id}")).meta();
+        let mut cases: Vec<_> = std::fs::read_dir(&id_dir).unwrap().map(|e| e.unwrap().path()).collect();
         cases.sort();
         let (mut changed, mut unchanged) = (0, 0);
         for case in cases {
@@ -46,59 +38,27 @@ fn fixtures_match_snapshots_and_keep_the_promises() {
                 insta::assert_snapshot!(format!("{id}__{name}"), report);
             });
             let Ok(outcome) = outcome else { continue };
-            if outcome.changed() {
-                changed += 1
-            } else {
-                unchanged += 1
-            }
+            if outcome.changed() { changed += 1 } else { unchanged += 1 }
             // The output parses, and fixing it again changes nothing.
-            syntax::parse(&outcome.fixed)
-                .unwrap_or_else(|e| panic!("{id}/{name}: output does not parse: {e}"));
+            syntax::parse(&outcome.fixed).unwrap_or_else(|e| panic!("{id}/{name}: output does not parse: {e}"));
             let again = common::fix_in(&case, &outcome.fixed, &settings).unwrap();
-            assert!(
-                !again.changed(),
-                "{id}/{name}: not idempotent:\n{}",
-                common::report("Dockerfile", &Ok(again))
-            );
+            assert!(!again.changed(), "{id}/{name}: not idempotent:\n{}", common::report("Dockerfile", &Ok(again)));
             for a in &outcome.applied {
-                assert_eq!(
-                    a.transform, id,
-                    "{id}/{name}: another transform applied a fix"
-                );
-                assert!(
-                    a.safety <= meta.safety,
-                    "{id}/{name}: a {} fix from a transform declared {}",
-                    a.safety,
-                    meta.safety
-                );
+                assert_eq!(a.transform, id, "{id}/{name}: another transform applied a fix");
+                assert!(a.safety <= meta.safety, "{id}/{name}: a {} fix from a transform declared {}", a.safety, meta.safety);
             }
-            // A fix downgraded to unsafe (e.g. unverified against the build context) needs --unsafe-fixes.
-            if meta.safety == Safety::Safe
-                && outcome.applied.iter().all(|a| a.safety == Safety::Safe)
-            {
+            // A fix downgraded to unsafe (unverified against the build context) needs --unsafe-fixes.
+            if meta.safety == Safety::Safe && outcome.applied.iter().all(|a| a.safety == Safety::Safe) {
                 // A safe transform's fixes also apply without --unsafe-fixes.
                 let mut plain = settings.clone();
                 plain.select = None;
                 plain.unsafe_fixes = false;
-                plain.ignore = transforms::all()
-                    .iter()
-                    .map(|t| t.meta().id.to_string())
-                    .filter(|t| t != &id)
-                    .collect();
+                plain.ignore = transforms::all().iter().map(|t| t.meta().id.to_string()).filter(|t| t != &id).collect();
                 let safe_only = common::fix_in(&case, &text, &plain).unwrap();
-                assert_eq!(
-                    safe_only.fixed, outcome.fixed,
-                    "{id}/{name}: safe fixes differ without selection"
-                );
+                assert_eq!(safe_only.fixed, outcome.fixed, "{id}/{name}: safe fixes differ without selection");
             }
         }
-        assert!(
-            changed > 0,
-            "{id}: needs at least one fixture that it changes"
-        );
-        assert!(
-            unchanged > 0,
-            "{id}: needs at least one fixture that it leaves alone"
-        );
+        assert!(changed > 0, "{id}: needs at least one fixture that it changes");
+        assert!(unchanged > 0, "{id}: needs at least one fixture that it leaves alone");
     }
 }

@@ -11,12 +11,7 @@ mod syntax_header;
 /// Every registered transform, in application order.
 pub fn all() -> &'static [Box<dyn Transform>] {
     static ALL: OnceLock<Vec<Box<dyn Transform>>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        vec![
-            Box::new(copy_order::CopyOrder),
-            Box::new(syntax_header::SyntaxHeader),
-        ]
-    })
+    ALL.get_or_init(|| vec![Box::new(copy_order::CopyOrder), Box::new(syntax_header::SyntaxHeader)])
 }
 
 /// The transform with this id.

@@ -30,24 +30,10 @@ pub fn split_lines(src: &str) -> Vec<Line> {
     while start < bytes.len() {
         let nl = memchr(b'\n', &bytes[start..]).map(|i| start + i);
         let (content_end, end) = match nl {
-            Some(i) => (
-                if i > start && bytes[i - 1] == b'\r' {
-                    i - 1
-                } else {
-                    i
-                },
-                i + 1,
-            ),
+            Some(i) => (if i > start && bytes[i - 1] == b'\r' { i - 1 } else { i }, i + 1),
             None => {
                 let e = bytes.len();
-                (
-                    if e > start && bytes[e - 1] == b'\r' {
-                        e - 1
-                    } else {
-                        e
-                    },
-                    e,
-                )
+                (if e > start && bytes[e - 1] == b'\r' { e - 1 } else { e }, e)
             }
         };
         lines.push(Line {
@@ -106,9 +92,7 @@ pub fn normalised_view(src: &str, lines: &[(Line, LineRole)], range: Range<usize
                     out[at(*esc)] = b'\\';
                 }
             }
-            LineRole::Code { continuation: None }
-            | LineRole::HeredocBody
-            | LineRole::HeredocEnd => {
+            LineRole::Code { continuation: None } | LineRole::HeredocBody | LineRole::HeredocEnd => {
                 if line.end > line.content_end + 1 {
                     out[at(line.content_end)] = b' ';
                 }
@@ -137,12 +121,7 @@ mod tests {
         let src = "RUN a `  \r\n  # note\n  b\r\n";
         let lines = split_lines(src);
         let roles = [
-            (
-                lines[0],
-                LineRole::Code {
-                    continuation: Some(6),
-                },
-            ),
+            (lines[0], LineRole::Code { continuation: Some(6) }),
             (lines[1], LineRole::Skipped),
             (lines[2], LineRole::Code { continuation: None }),
         ];

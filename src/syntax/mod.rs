@@ -123,9 +123,7 @@ impl Instruction {
         &file.text[self.range.clone()]
     }
     pub fn flag(&self, name: &str) -> Option<&Flag> {
-        self.flags
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name))
+        self.flags.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
     pub fn is(&self, keyword: &str) -> bool {
         self.keyword == keyword

@@ -126,11 +126,7 @@ impl<'a> Parser<'a> {
 
     /// BuildKit's directive parser: only at the top, stops at the first line
     /// that is not a known directive.
-    fn possible_directive(
-        &mut self,
-        token: &str,
-        index: usize,
-    ) -> Result<Option<Directive>, ParseError> {
+    fn possible_directive(&mut self, token: &str, index: usize) -> Result<Option<Directive>, ParseError> {
         if self.directives_done {
             return Ok(None);
         }
@@ -144,10 +140,7 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         if self.directives.iter().any(|d| d.name == name) {
-            return self.err(
-                index + 1,
-                format!("only one {name} parser directive can be used"),
-            );
+            return self.err(index + 1, format!("only one {name} parser directive can be used"));
         }
         if name == "escape" {
             match value {
@@ -183,12 +176,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn instruction(
-        &mut self,
-        first: usize,
-        token: &'a str,
-        continued: bool,
-    ) -> Result<usize, ParseError> {
+    fn instruction(&mut self, first: usize, token: &'a str, continued: bool) -> Result<usize, ParseError> {
         let lines = self.lines;
         let text = self.text;
         let mut roles = Vec::new();
@@ -255,11 +243,7 @@ impl<'a> Parser<'a> {
             let inner = &rest[inner_lead..];
             let inner_len = inner.find(is_ws).unwrap_or(inner.len());
             let inner_kw = inner[..inner_len].to_ascii_uppercase();
-            (
-                keyword.clone(),
-                Some(inner_kw),
-                after_kw + inner_lead + inner_len,
-            )
+            (keyword.clone(), Some(inner_kw), after_kw + inner_lead + inner_len)
         } else {
             (keyword.clone(), None, after_kw)
         };
@@ -305,11 +289,7 @@ impl<'a> Parser<'a> {
                     let line = lines[i];
                     i += 1;
                     let content = line.content(text);
-                    let candidate = if chomp {
-                        content.trim_start_matches('\t')
-                    } else {
-                        content
-                    };
+                    let candidate = if chomp { content.trim_start_matches('\t') } else { content };
                     if candidate == name {
                         roles.push((line, LineRole::HeredocEnd));
                         terminated = Some(line);
@@ -350,8 +330,7 @@ impl<'a> Parser<'a> {
             problems: Vec::new(),
             leading_comments,
         });
-        self.items
-            .push(Item::Instruction(self.instructions.len() - 1));
+        self.items.push(Item::Instruction(self.instructions.len() - 1));
         // A directive cannot follow an instruction.
         self.directives_done = true;
         Ok(end_line)
@@ -516,11 +495,7 @@ mod tests {
         let src = "FROM a\nRUN x \\\n  # c\n\n  y\nCMD z\n";
         assert_eq!(
             bounds(src),
-            [
-                ("FROM".into(), 1, 1),
-                ("RUN".into(), 2, 5),
-                ("CMD".into(), 6, 6)
-            ]
+            [("FROM".into(), 1, 1), ("RUN".into(), 2, 5), ("CMD".into(), 6, 6)]
         );
         let f = parse(src).unwrap();
         assert_eq!(f.instructions[1].args, "x   y");
@@ -532,12 +507,7 @@ mod tests {
         let src = "FROM a\nENV C x\\\\\nENV D y\nENV E z\\\n\\\nw\n";
         assert_eq!(
             bounds(src),
-            [
-                ("FROM".into(), 1, 1),
-                ("ENV".into(), 2, 2),
-                ("ENV".into(), 3, 3),
-                ("ENV".into(), 4, 6)
-            ]
+            [("FROM".into(), 1, 1), ("ENV".into(), 2, 2), ("ENV".into(), 3, 3), ("ENV".into(), 4, 6)]
         );
     }
 
@@ -546,11 +516,7 @@ mod tests {
         let src = "FROM a\nRUN <<EOF cat <<-END\necho hi\nEOF\n\tx\n\tEND\nCMD z\n";
         assert_eq!(
             bounds(src),
-            [
-                ("FROM".into(), 1, 1),
-                ("RUN".into(), 2, 6),
-                ("CMD".into(), 7, 7)
-            ]
+            [("FROM".into(), 1, 1), ("RUN".into(), 2, 6), ("CMD".into(), 7, 7)]
         );
     }
 
@@ -577,10 +543,7 @@ mod tests {
         let f = parse(src).unwrap();
         let run = &f.instructions[1];
         assert_eq!(run.flags[0].name, "mount");
-        assert_eq!(
-            &src[run.flags[0].range.clone()],
-            "--mount=type=cache,target=/x"
-        );
+        assert_eq!(&src[run.flags[0].range.clone()], "--mount=type=cache,target=/x");
         assert_eq!(&src[run.args_range.clone()], "apt-get update");
         assert_eq!(&src[run.keyword_range.clone()], "RUN");
     }
@@ -605,10 +568,7 @@ mod tests {
 
     #[test]
     fn stages_and_exec_form() {
-        let f = parse(
-            "ARG V=1\nFROM golang:1.22 AS build\nRUN go build\nFROM scratch\nCMD [\"/app\"]\n",
-        )
-        .unwrap();
+        let f = parse("ARG V=1\nFROM golang:1.22 AS build\nRUN go build\nFROM scratch\nCMD [\"/app\"]\n").unwrap();
         assert_eq!(f.stages.len(), 2);
         assert_eq!(f.stages[0].name.as_deref(), Some("build"));
         assert_eq!(f.instructions[0].stage, None);

@@ -67,10 +67,7 @@ pub struct Op {
 pub enum Element {
     Simple(Command),
     /// Anything else (pipeline, subshell, if, for, function, negation...), by kind.
-    Compound {
-        kind: String,
-        range: Range<usize>,
-    },
+    Compound { kind: String, range: Range<usize> },
 }
 
 impl Element {
@@ -246,10 +243,7 @@ impl Script {
             "raw_string" => Some(text[1..text.len().saturating_sub(1)].to_string()),
             "string" => {
                 let mut cursor = node.walk();
-                if node
-                    .named_children(&mut cursor)
-                    .any(|c| c.kind() != "string_content")
-                {
+                if node.named_children(&mut cursor).any(|c| c.kind() != "string_content") {
                     return None;
                 }
                 Some(unescape_double(&text[1..text.len().saturating_sub(1)]))
@@ -354,17 +348,11 @@ mod tests {
         assert_eq!(steps.len(), 3);
         let c = steps[1].element.command().unwrap();
         assert_eq!(c.name(), Some("apt-get"));
-        assert_eq!(
-            c.assignments[0].value.as_deref(),
-            Some("DEBIAN_FRONTEND=noninteractive")
-        );
+        assert_eq!(c.assignments[0].value.as_deref(), Some("DEBIAN_FRONTEND=noninteractive"));
         assert!(c.has_arg("curl"));
         assert_eq!(steps[0].op_after.as_ref().unwrap().text, "&&");
         assert_eq!(steps[1].op_after.as_ref().unwrap().text, ";");
-        assert_eq!(
-            &src[c.range.clone()],
-            "DEBIAN_FRONTEND=noninteractive apt-get install -y \"curl\" git"
-        );
+        assert_eq!(&src[c.range.clone()], "DEBIAN_FRONTEND=noninteractive apt-get install -y \"curl\" git");
         let echo = steps[2].element.command().unwrap();
         assert_eq!(echo.redirects.len(), 1);
         assert_eq!(echo.words[1].value, None);
@@ -375,11 +363,7 @@ mod tests {
         let src = "FROM a\nRUN echo $TOKEN '${TOKEN}' \"${TOKEN:-x}\" $TOKENS\n";
         let f = parse(src).unwrap();
         let s = Script::of_run(&f, 1).unwrap();
-        let refs: Vec<&str> = s
-            .variable_references("TOKEN")
-            .iter()
-            .map(|r| &src[r.clone()])
-            .collect();
+        let refs: Vec<&str> = s.variable_references("TOKEN").iter().map(|r| &src[r.clone()]).collect();
         assert_eq!(refs, ["$TOKEN", "${TOKEN:-x}"]);
     }
 }

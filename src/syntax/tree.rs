@@ -15,9 +15,7 @@ thread_local! {
 
 fn new_parser(language: tree_sitter::Language) -> Parser {
     let mut parser = Parser::new();
-    parser
-        .set_language(&language)
-        .expect("grammar version matches the tree-sitter runtime");
+    parser.set_language(&language).expect("grammar version matches the tree-sitter runtime");
     parser
 }
 
@@ -48,16 +46,12 @@ fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
     let view = inst.normalised_text(file);
     let expected_kind = node_kind(&inst.keyword);
     let is_run = inst.keyword == "RUN" || inst.onbuild.as_deref() == Some("RUN");
-    let posix_run =
-        is_run && inst.form == Form::Shell && !inst.args.is_empty() && file.runs_posix_shell(idx);
+    let posix_run = is_run && inst.form == Form::Shell && !inst.args.is_empty() && file.runs_posix_shell(idx);
     // A shell-form RUN body is the bash grammar's to judge (the Dockerfile
     // grammar misreads body lines starting with `[`): give this grammar the
     // keyword and flags with a neutral body.
     let grammar_text = if posix_run {
-        format!(
-            "{}true\n",
-            &view[..inst.args_range.start - inst.range.start]
-        )
+        format!("{}true\n", &view[..inst.args_range.start - inst.range.start])
     } else {
         view.clone()
     };
@@ -76,11 +70,7 @@ fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
             } else if kinds.len() != 1 || Some(kinds[0].kind()) != expected_kind.as_deref() {
                 problems.push(format!(
                     "Dockerfile grammar reads it as {} instead of one {} instruction",
-                    kinds
-                        .iter()
-                        .map(|n| n.kind())
-                        .collect::<Vec<_>>()
-                        .join(" + "),
+                    kinds.iter().map(|n| n.kind()).collect::<Vec<_>>().join(" + "),
                     inst.keyword
                 ));
             }
@@ -91,19 +81,14 @@ fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
             None => problems.push("bash grammar gave up".into()),
             Some(tree) if tree.root_node().has_error() => {
                 let line = first_error_line(tree.root_node()).unwrap_or(0);
-                problems.push(format!(
-                    "shell syntax error at line {}",
-                    file.line_of(base) + line
-                ));
+                problems.push(format!("shell syntax error at line {}", file.line_of(base) + line));
             }
             Some(_) => {}
         }
     }
     // A comment line inside a heredoc is content, not a dropped line: nothing to check.
     debug_assert!(
-        inst.line_roles
-            .iter()
-            .all(|(l, r)| *r != LineRole::Skipped || l.start >= inst.range.start)
+        inst.line_roles.iter().all(|(l, r)| *r != LineRole::Skipped || l.start >= inst.range.start)
     );
     problems
 }
@@ -126,33 +111,14 @@ pub fn shell_text(file: &Dockerfile, idx: usize, view: &str) -> Option<(String, 
             }
             Some((body.to_string(), h.body.start))
         }
-        None => Some((
-            view[inst.args_range.start - inst.range.start..].to_string(),
-            inst.args_range.start,
-        )),
+        None => Some((view[inst.args_range.start - inst.range.start..].to_string(), inst.args_range.start)),
     }
 }
 
 fn node_kind(keyword: &str) -> Option<String> {
     const KNOWN: &[&str] = &[
-        "FROM",
-        "RUN",
-        "CMD",
-        "LABEL",
-        "MAINTAINER",
-        "EXPOSE",
-        "ENV",
-        "ADD",
-        "COPY",
-        "ENTRYPOINT",
-        "VOLUME",
-        "USER",
-        "WORKDIR",
-        "ARG",
-        "ONBUILD",
-        "STOPSIGNAL",
-        "HEALTHCHECK",
-        "SHELL",
+        "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
+        "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
     ];
     KNOWN
         .contains(&keyword)

@@ -16,11 +16,7 @@ pub fn corpus_dir() -> PathBuf {
 pub fn corpus_files() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let root = corpus_dir();
-    assert!(
-        root.is_dir(),
-        "the corpus is expected at {}",
-        root.display()
-    );
+    assert!(root.is_dir(), "the corpus is expected at {}", root.display());
     for repo in std::fs::read_dir(&root).unwrap() {
         let repo = repo.unwrap().path();
         if !repo.is_dir() {
@@ -72,22 +68,12 @@ pub fn report(name: &str, outcome: &Result<Outcome, engine::FixError>) -> String
     } else {
         out.push_str("applied:\n");
         for a in &outcome.applied {
-            out.push_str(&format!(
-                "  {:>3} {} [{}] {}\n",
-                a.line, a.transform, a.safety, a.message
-            ));
+            out.push_str(&format!("  {:>3} {} [{}] {}\n", a.line, a.transform, a.safety, a.message));
         }
     }
     for r in &outcome.remaining {
-        let tag = if r.hidden_fix {
-            "unsafe fix available".to_string()
-        } else {
-            format!("{:?}", r.level).to_lowercase()
-        };
-        out.push_str(&format!(
-            "  {:>3} {} {tag}: {}\n",
-            r.line, r.transform, r.message
-        ));
+        let tag = if r.hidden_fix { "unsafe fix available".to_string() } else { format!("{:?}", r.level).to_lowercase() };
+        out.push_str(&format!("  {:>3} {} {tag}: {}\n", r.line, r.transform, r.message));
     }
     let diff = dockwright::diff::unified(name, &outcome.original, &outcome.fixed);
     if !diff.is_empty() {
