@@ -72,7 +72,10 @@ fn fixtures_match_snapshots_and_keep_the_promises() {
                     meta.safety
                 );
             }
-            if meta.safety == Safety::Safe {
+            // A fix downgraded to unsafe (unverified against the build context) needs --unsafe-fixes.
+            if meta.safety == Safety::Safe
+                && outcome.applied.iter().all(|a| a.safety == Safety::Safe)
+            {
                 // A safe transform's fixes also apply without --unsafe-fixes.
                 let mut plain = settings.clone();
                 plain.select = None;

@@ -1,0 +1,1005 @@
+use std::path::Path;
+
+use crate::edit::Safety;
+use crate::edit::{Edit, Finding, Fix, Level};
+use crate::syntax::shell::{Command, Element, Script};
+use crate::syntax::{Dockerfile, Form, Instruction};
+use crate::transform::{Context, Meta, Transform};
+
+pub struct CopyOrder;
+
+static META: Meta = Meta {
+    id: "copy-order",
+    summary: "Copy the dependency manifests and install before `COPY . .`, so source changes keep the install layer cached",
+    safety: Safety::Safe,
+    hadolint: &[],
+    docs: r#"## What it does
+Finds a full build-context copy (`COPY . .`, `COPY ./ /app`, `ADD . .`)
+followed by a dependency install (`npm ci`, `npm install`,
+`yarn install`, `pnpm install`, `pip install -r FILE`,
+`poetry install --no-root`, `uv sync --no-install-project`,
+`go mod download`, `bundle install`, `composer install`,
+`mvn dependency:go-offline`), puts a COPY of just the manifests the install
+reads in its place, and moves the full copy to right after the install.
+
+## Why is this bad?
+A layer is rebuilt when anything it copies changes. After `COPY . .`, every
+edit to any source file invalidates the cache for the install that follows,
+so each build downloads all dependencies again. Copying the manifests first
+keeps the install layer cached until the manifests change.
+
+## Example
+```dockerfile before
+FROM node:22
+WORKDIR /app
+COPY . .
+RUN npm ci
+CMD ["node", "server.js"]
+```
+
+Use instead:
+```dockerfile after
+FROM node:22
+WORKDIR /app
+COPY package*.json ./
+RUN npm ci
+COPY . .
+CMD ["node", "server.js"]
+```
+
+## Fix safety
+Safe when verified against the build context (`--context`, by default the
+Dockerfile's folder): the manifests exist, `.dockerignore` does not exclude
+them, and nothing says the install needs more (npm lifecycle scripts
+`preinstall`/`install`/`postinstall`/`prepare`, workspaces, Go `replace`
+directives to local folders, a `gemspec` in the Gemfile, nested
+requirements files). Then only the manifests that exist are copied.
+It is also skipped when the context holds the install's output folder
+(`node_modules`, `vendor`, `.venv`) and `.dockerignore` does not exclude
+it: the full COPY, now after the install, would overwrite it.
+Without a build context (as in the example) the fix is unsafe and uses
+forms that tolerate a missing lock file (`package*.json`, `go.sum*`); check
+by hand that the install reads nothing else. The copy's `--chown`,
+`--chmod` and `--link` flags are kept; the install RUN is not touched, and
+the full COPY moves with the comments above it.
+
+## Limits
+The install RUN must follow the full COPY directly or behind only ENV,
+ARG, LABEL, EXPOSE, USER (and WORKDIR when the COPY's destination is
+absolute), with no variable in the COPY; it must consist of nothing but
+install (and cache-cleaning) commands, in the working directory the COPY
+fills. A RUN that also builds (`npm ci && npm run build`), `pip install .`,
+`poetry install` without `--no-root`, and installs behind other RUNs (a
+`make` step) are left alone with a note; heredoc RUNs and installs in
+another stage are not looked at. A folder holding only Dockerfiles and
+documentation is not taken for a build context (the fix is then unsafe).
+"#,
+};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Eco {
+    Npm,
+    Yarn,
+    Pnpm,
+    Pip,
+    Poetry,
+    Uv,
+    Go,
+    Bundler,
+    Composer,
+    Maven,
+}
+
+impl Eco {
+    fn name(self) -> &'static str {
+        match self {
+            Eco::Npm => "npm",
+            Eco::Yarn => "yarn",
+            Eco::Pnpm => "pnpm",
+            Eco::Pip => "pip",
+            Eco::Poetry => "poetry",
+            Eco::Uv => "uv",
+            Eco::Go => "go",
+            Eco::Bundler => "bundler",
+            Eco::Composer => "composer",
+            Eco::Maven => "maven",
+        }
+    }
+    /// (required manifests, optional manifests, tolerant forms when the context is unknown)
+    fn manifests(
+        self,
+    ) -> (
+        &'static [&'static str],
+        &'static [&'static str],
+        &'static [&'static str],
+    ) {
+        match self {
+            Eco::Npm => (
+                &["package.json"],
+                &["package-lock.json", "npm-shrinkwrap.json", ".npmrc"],
+                &["package*.json"],
+            ),
+            Eco::Yarn => (
+                &["package.json"],
+                &["yarn.lock", ".yarnrc", ".npmrc"],
+                &["package.json", "yarn.lock*"],
+            ),
+            Eco::Pnpm => (
+                &["package.json"],
+                &["pnpm-lock.yaml", ".npmrc"],
+                &["package.json", "pnpm-lock.yaml*"],
+            ),
+            Eco::Pip => (&[], &[], &[]),
+            Eco::Poetry => (
+                &["pyproject.toml"],
+                &["poetry.lock", "poetry.toml"],
+                &["pyproject.toml", "poetry.lock*"],
+            ),
+            Eco::Uv => (
+                &["pyproject.toml"],
+                &["uv.lock", ".python-version"],
+                &["pyproject.toml", "uv.lock*"],
+            ),
+            Eco::Go => (&["go.mod"], &["go.sum"], &["go.mod", "go.sum*"]),
+            Eco::Bundler => (
+                &["Gemfile"],
+                &["Gemfile.lock"],
+                &["Gemfile", "Gemfile.lock*"],
+            ),
+            Eco::Composer => (
+                &["composer.json"],
+                &["composer.lock"],
+                &["composer.json", "composer.lock*"],
+            ),
+            Eco::Maven => (&["pom.xml"], &[], &["pom.xml"]),
+        }
+    }
+}
+
+/// What one step of a RUN does.
+enum StepKind {
+    /// A dependency install reading these extra files (pip `-r`), with the
+    /// flags that matter for later checks.
+    Install {
+        eco: Eco,
+        files: Vec<String>,
+        args: Vec<String>,
+    },
+    /// Harmless around an install (cache cleaning).
+    Harmless,
+    /// An install that needs the sources, and why.
+    NeedsSources(String),
+    /// Anything else.
+    Other(String),
+}
+
+fn positional(args: &[String]) -> Vec<&String> {
+    args.iter().filter(|a| !a.starts_with('-')).collect()
+}
+
+fn classify(cmd: &Command) -> StepKind {
+    let Some(words) = cmd
+        .words
+        .iter()
+        .map(|w| w.value.clone())
+        .collect::<Option<Vec<String>>>()
+    else {
+        return StepKind::Other(
+            cmd.words
+                .iter()
+                .map(|w| w.raw.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    };
+    let shown = words.join(" ");
+    let name = words[0].rsplit('/').next().unwrap_or(&words[0]).to_string();
+    let args: Vec<String> = words[1..].to_vec();
+    let install = |eco| StepKind::Install {
+        eco,
+        files: Vec::new(),
+        args: args.clone(),
+    };
+    let sub = positional(&args);
+    match name.as_str() {
+        "npm" => match sub.first().map(|s| s.as_str()) {
+            Some("ci") if sub.len() == 1 => install(Eco::Npm),
+            Some("install" | "i") if sub.len() == 1 => install(Eco::Npm),
+            Some("install" | "i" | "ci") => StepKind::Other(shown),
+            Some("cache") if sub.get(1).map(|s| s.as_str()) == Some("clean") => StepKind::Harmless,
+            _ => StepKind::Other(shown),
+        },
+        "yarn" => match sub.first().map(|s| s.as_str()) {
+            None => install(Eco::Yarn),
+            Some("install") if sub.len() == 1 => install(Eco::Yarn),
+            Some("cache") if sub.get(1).map(|s| s.as_str()) == Some("clean") => StepKind::Harmless,
+            _ => StepKind::Other(shown),
+        },
+        "pnpm" => match sub.first().map(|s| s.as_str()) {
+            Some("install" | "i") if sub.len() == 1 => install(Eco::Pnpm),
+            Some("store") if sub.get(1).map(|s| s.as_str()) == Some("prune") => StepKind::Harmless,
+            _ => StepKind::Other(shown),
+        },
+        "pip" | "pip3" => pip(&args, &shown),
+        "python" | "python3" if args.len() > 2 && args[0] == "-m" && args[1] == "pip" => {
+            pip(&args[2..], &shown)
+        }
+        "poetry" => match sub.first().map(|s| s.as_str()) {
+            Some("install") if args.iter().any(|a| a == "--no-root") => install(Eco::Poetry),
+            Some("install") => StepKind::NeedsSources(
+                "`poetry install` without `--no-root` installs the project itself".into(),
+            ),
+            _ => StepKind::Other(shown),
+        },
+        "uv" => match sub.first().map(|s| s.as_str()) {
+            Some("sync") if args.iter().any(|a| a == "--no-install-project") => install(Eco::Uv),
+            Some("sync") => StepKind::NeedsSources(
+                "`uv sync` without `--no-install-project` installs the project itself".into(),
+            ),
+            _ => StepKind::Other(shown),
+        },
+        "go" if args == ["mod", "download"]
+            || (sub.len() == 2 && sub[0] == "mod" && sub[1] == "download") =>
+        {
+            install(Eco::Go)
+        }
+        "bundle" if sub.first().is_some_and(|s| *s == "install") && sub.len() == 1 => {
+            install(Eco::Bundler)
+        }
+        "composer" if sub.first().is_some_and(|s| *s == "install") && sub.len() == 1 => {
+            install(Eco::Composer)
+        }
+        "mvn"
+            if !sub.is_empty()
+                && sub.iter().all(|s| {
+                    matches!(
+                        s.as_str(),
+                        "dependency:go-offline"
+                            | "dependency:resolve"
+                            | "dependency:resolve-plugins"
+                    )
+                }) =>
+        {
+            install(Eco::Maven)
+        }
+        "rm" if args.iter().all(|a| {
+            a.starts_with('-')
+                || a.starts_with("/tmp/")
+                || a.starts_with("/root/.cache")
+                || a.starts_with("/var/lib/apt/lists")
+        }) =>
+        {
+            StepKind::Harmless
+        }
+        _ => StepKind::Other(shown),
+    }
+}
+
+fn pip(args: &[String], shown: &str) -> StepKind {
+    if args.first().map(|s| s.as_str()) != Some("install") {
+        return StepKind::Other(shown.to_string());
+    }
+    let mut files = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let a = &args[i];
+        match a.as_str() {
+            "-r" | "--requirement" | "-c" | "--constraint" => {
+                let Some(f) = args.get(i + 1) else {
+                    return StepKind::Other(shown.to_string());
+                };
+                files.push(f.clone());
+                i += 2;
+                continue;
+            }
+            "-e" | "--editable" => {
+                return StepKind::NeedsSources(format!("`{shown}` installs a local project"));
+            }
+            _ => {}
+        }
+        if let Some(f) = a
+            .strip_prefix("--requirement=")
+            .or_else(|| a.strip_prefix("-r"))
+            .filter(|f| !f.is_empty())
+        {
+            files.push(f.to_string());
+        } else if let Some(f) = a
+            .strip_prefix("--constraint=")
+            .or_else(|| a.strip_prefix("-c"))
+            .filter(|f| !f.is_empty())
+        {
+            files.push(f.to_string());
+        } else if a.starts_with('-') {
+            // An option with a separate value would be misread; only known value options.
+            if matches!(
+                a.as_str(),
+                "-i" | "--index-url"
+                    | "--extra-index-url"
+                    | "-f"
+                    | "--find-links"
+                    | "--target"
+                    | "-t"
+                    | "--prefix"
+                    | "--root"
+            ) {
+                return StepKind::Other(shown.to_string());
+            }
+        } else if a.starts_with('.')
+            || a.contains('/')
+            || a.ends_with(".whl")
+            || a.ends_with(".tar.gz")
+        {
+            return StepKind::NeedsSources(format!("`{shown}` installs local files"));
+        }
+        i += 1;
+    }
+    if files.is_empty() {
+        // `pip install --upgrade pip` and the like: harmless around an install.
+        return StepKind::Harmless;
+    }
+    StepKind::Install {
+        eco: Eco::Pip,
+        files,
+        args: args.to_vec(),
+    }
+}
+
+/// The sources and destination of a shell-form COPY/ADD, when simple words.
+fn copy_paths(inst: &Instruction) -> Option<(Vec<&str>, &str)> {
+    if inst.form != Form::Shell || !inst.heredocs.is_empty() {
+        return None;
+    }
+    let words: Vec<&str> = inst.args.split_whitespace().collect();
+    let (dest, srcs) = words.split_last()?;
+    if srcs.is_empty() {
+        return None;
+    }
+    Some((srcs.to_vec(), dest))
+}
+
+fn is_full_copy(inst: &Instruction) -> bool {
+    if !(inst.is("COPY") || inst.is("ADD")) || inst.onbuild.is_some() {
+        return false;
+    }
+    if inst
+        .flags
+        .iter()
+        .any(|f| !matches!(f.name.as_str(), "chown" | "chmod" | "link"))
+    {
+        return false;
+    }
+    matches!(copy_paths(inst), Some((srcs, _)) if srcs.len() == 1 && matches!(srcs[0], "." | "./"))
+}
+
+fn norm_dir(p: &str) -> String {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        "/".into()
+    } else {
+        t.to_string()
+    }
+}
+
+/// A simple .dockerignore: exact names, `*`, `?`, `**`, `!` exceptions, leading `/`.
+struct Ignore {
+    rules: Vec<(bool, Vec<String>)>,
+}
+
+impl Ignore {
+    fn load(dir: &Path) -> Ignore {
+        let text = std::fs::read_to_string(dir.join(".dockerignore")).unwrap_or_default();
+        let mut rules = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (neg, pat) = match line.strip_prefix('!') {
+                Some(p) => (true, p.trim()),
+                None => (false, line),
+            };
+            let segs: Vec<String> = pat
+                .split('/')
+                .filter(|s| !s.is_empty() && *s != ".")
+                .map(str::to_string)
+                .collect();
+            if !segs.is_empty() {
+                rules.push((neg, segs));
+            }
+        }
+        Ignore { rules }
+    }
+
+    fn excluded(&self, path: &str) -> bool {
+        let segs: Vec<&str> = path
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
+        let mut out = false;
+        for (neg, pat) in &self.rules {
+            // A pattern matching the path or one of its parent folders.
+            let hit = (1..=segs.len()).any(|n| match_segs(pat, &segs[..n]));
+            if hit {
+                out = !neg;
+            }
+        }
+        out
+    }
+}
+
+fn match_segs(pat: &[String], path: &[&str]) -> bool {
+    match pat.split_first() {
+        None => path.is_empty(),
+        Some((p, rest)) if p == "**" => (0..=path.len()).any(|k| match_segs(rest, &path[k..])),
+        Some((p, rest)) => {
+            !path.is_empty()
+                && glob(p.as_bytes(), path[0].as_bytes())
+                && match_segs(rest, &path[1..])
+        }
+    }
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|k| glob(rest, &s[k..])),
+        Some((b'?', rest)) => !s.is_empty() && glob(rest, &s[1..]),
+        Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
+    }
+}
+
+/// A folder holding only Dockerfiles and documentation (a collection of
+/// Dockerfiles, or a file checked on its own) is not taken for the context.
+fn looks_like_context(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(|e| e.ok()).any(|e| {
+        let name = e.file_name().to_string_lossy().to_ascii_lowercase();
+        !(name.contains("dockerfile")
+            || name.contains("containerfile")
+            || name == ".dockerignore"
+            || name == "dockwright.toml"
+            || name.starts_with("readme")
+            || name.starts_with("license")
+            || name.ends_with(".md")
+            || name.ends_with(".tsv"))
+    })
+}
+
+/// Why the context says the install needs more than the manifests.
+fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) -> Option<String> {
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+    match eco {
+        Eco::Npm | Eco::Yarn | Eco::Pnpm => {
+            let json: serde_json::Value = serde_json::from_str(&read("package.json")).ok()?;
+            if let Some(scripts) = json.get("scripts").and_then(|s| s.as_object()) {
+                for s in ["preinstall", "install", "postinstall", "prepare"] {
+                    if scripts.contains_key(s) {
+                        return Some(format!(
+                            "package.json has a `{s}` script, which runs during the install and may need the sources"
+                        ));
+                    }
+                }
+            }
+            if json.get("workspaces").is_some() {
+                return Some(
+                    "package.json declares workspaces, whose packages the install needs".into(),
+                );
+            }
+            if dir.join("pnpm-workspace.yaml").exists() {
+                return Some(
+                    "pnpm-workspace.yaml declares workspace packages the install needs".into(),
+                );
+            }
+            if eco == Eco::Yarn && dir.join(".yarnrc.yml").exists() {
+                return Some("Yarn Berry (.yarnrc.yml) also needs the .yarn folder".into());
+            }
+            None
+        }
+        Eco::Pip => {
+            for f in files {
+                for line in read(f).lines() {
+                    let l = line.trim();
+                    if l.starts_with("-r")
+                        || l.starts_with("-c")
+                        || l.starts_with("--requirement")
+                        || l.starts_with("--constraint")
+                    {
+                        return Some(format!("{f} includes other requirement files"));
+                    }
+                    if l.starts_with("-e")
+                        || l.starts_with("--editable")
+                        || l.starts_with('.')
+                        || l.starts_with('/')
+                        || l.contains("file:")
+                    {
+                        return Some(format!("{f} installs local paths"));
+                    }
+                }
+            }
+            None
+        }
+        Eco::Poetry | Eco::Uv => {
+            let t = read("pyproject.toml");
+            if t.contains("[tool.uv.workspace]") || t.contains("path =") {
+                return Some(
+                    "pyproject.toml refers to local path dependencies or a workspace".into(),
+                );
+            }
+            if eco == Eco::Uv
+                && !args.iter().any(|a| a == "--no-install-workspace")
+                && t.contains("workspace")
+            {
+                return Some("pyproject.toml mentions a workspace".into());
+            }
+            None
+        }
+        Eco::Go => read("go.mod")
+            .lines()
+            .any(|l| l.contains("=> ./") || l.contains("=> ../"))
+            .then(|| "go.mod replaces modules with local folders".into()),
+        Eco::Bundler => {
+            let t = read("Gemfile");
+            (t.lines().any(|l| l.trim_start().starts_with("gemspec"))
+                || t.contains("path:")
+                || t.contains(":path"))
+            .then(|| "the Gemfile uses a gemspec or local paths".into())
+        }
+        Eco::Composer => {
+            let json: serde_json::Value = serde_json::from_str(&read("composer.json")).ok()?;
+            if !args.iter().any(|a| a == "--no-scripts")
+                && json
+                    .get("scripts")
+                    .is_some_and(|s| s.as_object().is_some_and(|o| !o.is_empty()))
+            {
+                return Some(
+                    "composer.json has scripts and the install lacks `--no-scripts`".into(),
+                );
+            }
+            if !args.iter().any(|a| a == "--no-autoloader")
+                && json.to_string().contains("\"classmap\"")
+            {
+                return Some("composer.json has a classmap autoloader, which scans the sources; add `--no-autoloader`".into());
+            }
+            if json
+                .get("repositories")
+                .is_some_and(|r| r.to_string().contains("\"path\""))
+            {
+                return Some("composer.json has path repositories".into());
+            }
+            None
+        }
+        Eco::Maven => {
+            if read("pom.xml").contains("<modules>") {
+                return Some(
+                    "pom.xml is a multi-module build whose module poms the install needs".into(),
+                );
+            }
+            if dir.join(".mvn").exists() {
+                return Some(
+                    "the .mvn folder configures Maven and is not a single file to copy".into(),
+                );
+            }
+            None
+        }
+    }
+}
+
+impl Transform for CopyOrder {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn run(&self, file: &Dockerfile, ctx: &Context) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for stage in &file.stages {
+            for i in stage.instructions.clone() {
+                let inst = &file.instructions[i];
+                if !is_full_copy(inst) || !inst.is_clean() {
+                    continue;
+                }
+                if let Some(f) = self.at_copy(file, ctx, stage.instructions.end, i) {
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+}
+
+struct Install {
+    eco: Eco,
+    files: Vec<String>,
+    args: Vec<String>,
+}
+
+/// The install a RUN performs, `Ok(None)` when it is no install at all, or
+/// `Err(why)` when it installs but cannot move.
+fn install_of(file: &Dockerfile, idx: usize) -> Result<Option<Install>, String> {
+    let inst = &file.instructions[idx];
+    // Heredoc scripts are not analysed: their body may run anything.
+    if !inst.is("RUN") || inst.onbuild.is_some() || !inst.heredocs.is_empty() {
+        return Ok(None);
+    }
+    let Some(script) = Script::of_run(file, idx) else {
+        return Ok(None);
+    };
+    if script.has_error() {
+        return Ok(None);
+    }
+    let steps = script.steps();
+    let mut found: Option<Install> = None;
+    let mut other: Option<String> = None;
+    let mut needs: Option<String> = None;
+    for (n, step) in steps.iter().enumerate() {
+        if n + 1 < steps.len()
+            && !step
+                .op_after
+                .as_ref()
+                .is_some_and(|o| matches!(o.text.trim(), "&&" | ";" | ""))
+        {
+            other.get_or_insert_with(|| "a command list with `||`, `|` or `&`".into());
+        }
+        let cmd = match &step.element {
+            Element::Simple(c) => c,
+            Element::Compound { kind, .. } => {
+                other.get_or_insert_with(|| format!("a {kind}"));
+                continue;
+            }
+        };
+        match classify(cmd) {
+            StepKind::Install { eco, files, args } => match &mut found {
+                Some(f) if f.eco == eco => f.files.extend(files),
+                Some(_) => {
+                    other.get_or_insert_with(|| "installs of two ecosystems".into());
+                }
+                None => found = Some(Install { eco, files, args }),
+            },
+            StepKind::Harmless => {}
+            StepKind::NeedsSources(why) => {
+                needs.get_or_insert(why);
+            }
+            StepKind::Other(shown) => {
+                other.get_or_insert_with(|| format!("`{shown}`"));
+            }
+        }
+    }
+    if let Some(why) = needs {
+        return Err(why);
+    }
+    match (found, other) {
+        (None, _) => Ok(None),
+        (Some(f), None) => Ok(Some(f)),
+        (Some(f), Some(o)) => Err(format!(
+            "the {} install RUN also runs {o}, which may need the sources",
+            f.eco.name()
+        )),
+    }
+}
+
+impl CopyOrder {
+    fn at_copy(
+        &self,
+        file: &Dockerfile,
+        ctx: &Context,
+        stage_end: usize,
+        i: usize,
+    ) -> Option<Finding> {
+        let copy = &file.instructions[i];
+        let id = META.id;
+        // Find the first install after the COPY in the stage.
+        let mut j = i + 1;
+        let found = loop {
+            if j >= stage_end {
+                return None;
+            }
+            if is_full_copy(&file.instructions[j]) {
+                return None;
+            }
+            match install_of(file, j) {
+                Ok(None) => j += 1,
+                Ok(Some(inst)) => break inst,
+                Err(why) => {
+                    let line = file.instructions[j].start_line;
+                    return Some(Finding::note(
+                        id,
+                        copy.range.start,
+                        Level::Info,
+                        format!(
+                            "not moving the install at line {line} before this full COPY: {why}"
+                        ),
+                    ));
+                }
+            }
+        };
+        let run = &file.instructions[j];
+        let (_, dest) = copy_paths(copy)?;
+        let absolute = dest.starts_with('/');
+        // Instructions between that neither read the sources nor change what
+        // the COPY does: the full COPY can move down past them.
+        let movable = |x: &Instruction| {
+            matches!(
+                x.keyword.as_str(),
+                "ENV" | "ARG" | "LABEL" | "EXPOSE" | "USER"
+            ) || (absolute && x.is("WORKDIR"))
+        };
+        let copy_has_vars = file.text[copy.range.clone()].contains('$');
+        if j != i + 1 && (copy_has_vars || !file.instructions[i + 1..j].iter().all(movable)) {
+            let between: Vec<String> = file.instructions[i + 1..j]
+                .iter()
+                .map(|x| format!("{} (line {})", x.keyword, x.start_line))
+                .collect();
+            return Some(Finding::note(
+                id,
+                copy.range.start,
+                Level::Info,
+                format!(
+                    "the {} install at line {} comes after {} that may need the sources or change what the install sees; not reordered",
+                    found.eco.name(),
+                    run.start_line,
+                    between.join(", ")
+                ),
+            ));
+        }
+        if !run.is_clean() {
+            return Some(Finding::note(
+                id,
+                copy.range.start,
+                Level::Info,
+                format!(
+                    "the install at line {} is not cleanly parsed; not moved",
+                    run.start_line
+                ),
+            ));
+        }
+        // The manifests must land in the install's working directory.
+        let stage = file.stage_of(copy)?;
+        let workdir = file.instructions[stage.instructions.start..j]
+            .iter()
+            .rev()
+            .find(|x| x.is("WORKDIR"))
+            .map(|x| x.args.trim().to_string());
+        let dest_dir = if matches!(dest, "." | "./") {
+            "./".to_string()
+        } else if workdir
+            .as_deref()
+            .is_some_and(|w| w.starts_with('/') && norm_dir(w) == norm_dir(dest))
+        {
+            format!("{}/", norm_dir(dest))
+        } else {
+            return Some(Finding::note(
+                id,
+                copy.range.start,
+                Level::Info,
+                format!(
+                    "the full COPY goes to `{dest}`, not the working directory of the install at line {}; not reordered",
+                    run.start_line
+                ),
+            ));
+        };
+        // Manifests already copied earlier in the stage.
+        let (req, opt, tolerant) = found.eco.manifests();
+        for x in &file.instructions[stage.instructions.start + 1..i] {
+            if (x.is("COPY") || x.is("ADD"))
+                && x.flag("from").is_none()
+                && let Some((srcs, _)) = copy_paths(x)
+            {
+                {
+                    let named: Vec<&str> = req
+                        .iter()
+                        .chain(opt)
+                        .copied()
+                        .chain(found.files.iter().map(|s| s.as_str()))
+                        .collect();
+                    if srcs.iter().any(|s| {
+                        named
+                            .iter()
+                            .any(|m| glob(s.trim_start_matches("./").as_bytes(), m.as_bytes()))
+                    }) {
+                        return Some(Finding::note(
+                            id,
+                            copy.range.start,
+                            Level::Info,
+                            format!(
+                                "the manifests are already copied at line {}; the install at line {} after the full COPY is left where it is",
+                                x.start_line, run.start_line
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        // Extra files (pip -r) relative to the working directory.
+        let mut extra = Vec::new();
+        for f in &found.files {
+            let rel = if let Some(abs) = f.strip_prefix('/') {
+                let d = norm_dir(dest_dir.trim_end_matches('/'));
+                match ("/".to_string() + abs).strip_prefix(&format!("{d}/")) {
+                    Some(r) if d.starts_with('/') => r.to_string(),
+                    _ => {
+                        return Some(Finding::note(
+                            id,
+                            copy.range.start,
+                            Level::Info,
+                            format!("cannot place `{f}` in the build context; not reordered"),
+                        ));
+                    }
+                }
+            } else {
+                f.trim_start_matches("./").to_string()
+            };
+            if rel.split('/').any(|s| s == "..") || rel.contains(['*', '?', '[', '$']) {
+                return Some(Finding::note(
+                    id,
+                    copy.range.start,
+                    Level::Info,
+                    format!("cannot place `{f}` in the build context; not reordered"),
+                ));
+            }
+            extra.push(rel);
+        }
+        let context = ctx
+            .build_context
+            .as_deref()
+            .filter(|d| looks_like_context(d));
+        let (files, safe): (Vec<String>, bool) = match context {
+            Some(dir) => {
+                let ignore = Ignore::load(dir);
+                let present = |f: &str| dir.join(f).is_file() && !ignore.excluded(f);
+                let mut files = Vec::new();
+                for f in req.iter().copied().chain(extra.iter().map(|s| s.as_str())) {
+                    if !present(f) {
+                        return Some(Finding::note(
+                            id,
+                            copy.range.start,
+                            Level::Info,
+                            format!(
+                                "`{f}`, which the {} install at line {} needs, is missing from the build context or excluded by .dockerignore; not reordered",
+                                found.eco.name(),
+                                run.start_line
+                            ),
+                        ));
+                    }
+                    files.push(f.to_string());
+                }
+                for f in opt.iter().copied() {
+                    if present(f) {
+                        files.push(f.to_string());
+                    }
+                }
+                let outputs: &[&str] = match found.eco {
+                    Eco::Npm | Eco::Yarn | Eco::Pnpm => &["node_modules"],
+                    Eco::Composer => &["vendor"],
+                    Eco::Bundler => &["vendor/bundle", ".bundle"],
+                    Eco::Uv | Eco::Poetry => &[".venv"],
+                    _ => &[],
+                };
+                if let Some(out) = outputs
+                    .iter()
+                    .find(|o| dir.join(o).exists() && !ignore.excluded(o))
+                {
+                    return Some(Finding::note(
+                        id,
+                        copy.range.start,
+                        Level::Info,
+                        format!(
+                            "the build context has `{out}` and .dockerignore does not exclude it: after the install, the full COPY would overwrite what the install at line {} wrote; exclude it first",
+                            run.start_line
+                        ),
+                    ));
+                }
+                if let Some(why) = context_objection(found.eco, dir, &extra, &found.args) {
+                    return Some(Finding::note(
+                        id,
+                        copy.range.start,
+                        Level::Info,
+                        format!("not moving the install at line {}: {why}", run.start_line),
+                    ));
+                }
+                (files, true)
+            }
+            None => {
+                if found.eco == Eco::Composer && !found.args.iter().any(|a| a == "--no-scripts") {
+                    return Some(Finding::note(
+                        id,
+                        copy.range.start,
+                        Level::Info,
+                        "`composer install` without `--no-scripts` may run scripts that need the sources, and there is no build context to check composer.json; not reordered",
+                    ));
+                }
+                let mut files: Vec<String> = tolerant.iter().map(|s| s.to_string()).collect();
+                files.extend(extra.iter().cloned());
+                (files, false)
+            }
+        };
+        // One COPY per folder: several sources land flat in the destination.
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for f in files {
+            let parent = f
+                .rsplit_once('/')
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default();
+            match groups.iter_mut().find(|(p, _)| *p == parent) {
+                Some((_, v)) => v.push(f),
+                None => groups.push((parent, vec![f])),
+            }
+        }
+        let nl = file.newline();
+        let indent = copy.indent(file);
+        let flags: Vec<&str> = copy
+            .flags
+            .iter()
+            .map(|f| &file.text[f.range.clone()])
+            .collect();
+        let mut text = String::new();
+        let mut listed = Vec::new();
+        for (parent, fs) in &groups {
+            let d = if parent.is_empty() {
+                dest_dir.clone()
+            } else {
+                format!("{dest_dir}{parent}/")
+            };
+            let mut parts = vec!["COPY".to_string()];
+            parts.extend(flags.iter().map(|f| f.to_string()));
+            parts.extend(fs.iter().cloned());
+            parts.push(d);
+            text.push_str(indent);
+            text.push_str(&parts.join(" "));
+            text.push_str(nl);
+            listed.extend(fs.iter().cloned());
+        }
+        // The manifest COPY takes the full COPY's place; the full COPY, with
+        // the comments above it, moves to just after the install.
+        let copy_start = copy
+            .leading_comments
+            .first()
+            .map_or(copy.range.start, |r| r.start);
+        let moved = &file.text[copy_start..copy.range.end];
+        let tail = if file.text[..run.range.end].ends_with('\n') {
+            moved.to_string()
+        } else {
+            // The RUN ends the file without a newline: the COPY now ends it.
+            format!("{nl}{}", moved.trim_end_matches(['\r', '\n']))
+        };
+        let edits = vec![
+            Edit::replace(copy_start..copy.range.end, text),
+            Edit::insert(run.range.end, tail),
+        ];
+        Some(self.finding(copy, run, &found, &listed, safe, edits))
+    }
+
+    fn finding(
+        &self,
+        copy: &Instruction,
+        run: &Instruction,
+        found: &Install,
+        listed: &[String],
+        safe: bool,
+        edits: Vec<Edit>,
+    ) -> Finding {
+        let what = format!(
+            "copy {} and run the {} install (line {}) before the full {} so source changes keep the install cached",
+            listed
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            found.eco.name(),
+            run.start_line,
+            copy.keyword
+        );
+        if safe {
+            Finding::fix(META.id, copy.range.start, what, Fix::safe(edits))
+        } else {
+            Finding::fix(
+                META.id,
+                copy.range.start,
+                format!(
+                    "{what} (no build context to check: the manifests, whether the install needs more than them, and whether .dockerignore keeps installed folders such as node_modules out of the full COPY are not verified)"
+                ),
+                Fix::unsafe_(edits),
+            )
+        }
+    }
+}
