@@ -44,8 +44,13 @@ fn exit_codes_follow_the_contract() {
     );
     let o = dockwright(dir.path(), &["fix", "--dry-run", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // `check` exits 1 on findings (the unsafe non-root-user one here) and 0
+    // when the selected transforms find nothing.
     let o = dockwright(dir.path(), &["check", "Dockerfile"]);
-    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("Dockerfile:3: [non-root-user]"), "{}", stdout(&o));
+    let o = dockwright(dir.path(), &["check", "--select", "syntax-header", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let o = dockwright(
         dir.path(),
         &["fix", "--select", "no-such-transform", "Dockerfile"],
