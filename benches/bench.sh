@@ -22,11 +22,11 @@ cd "$corpus"
 peers_one=(); peers_all=()
 if [ -x "$venv/bin/hadolint" ]; then
   peers_one+=(-n hadolint "$venv/bin/hadolint --no-fail $typical")
-  peers_all+=(-n hadolint "xargs -a $work/files $venv/bin/hadolint --no-fail >/dev/null")
+  peers_all+=(-n hadolint "timeout 300 xargs -a $work/files $venv/bin/hadolint --no-fail >/dev/null")
 fi
 if [ -x "$venv/bin/tally" ]; then
   peers_one+=(-n tally "$venv/bin/tally lint --slow-checks off $typical || true")
-  peers_all+=(-n tally "xargs -a $work/files $venv/bin/tally lint --slow-checks off >/dev/null || true")
+  peers_all+=(-n tally "timeout 300 xargs -a $work/files $venv/bin/tally lint --slow-checks off >/dev/null || true")
 fi
 echo "== one typical file ($(wc -l < "$typical") lines)"
 hyperfine -N --warmup 5 --runs 50 --ignore-failure --export-json "$work/one.json" \
@@ -34,7 +34,7 @@ hyperfine -N --warmup 5 --runs 50 --ignore-failure --export-json "$work/one.json
   -n "dockwright inspect (parse only)" "$dw inspect $typical" \
   "${peers_one[@]}" 2>&1 | grep -v '^ *$'
 echo "== whole corpus ($(wc -l < "$work/files") files)"
-hyperfine --warmup 2 --runs 10 --ignore-failure --export-json "$work/all.json" \
+hyperfine --warmup 1 --runs 5 --ignore-failure --export-json "$work/all.json" \
   -n "dockwright fix --dry-run" "xargs -a $work/files $dw fix --dry-run >/dev/null 2>&1" \
   -n "dockwright inspect (parse only)" "xargs -a $work/files $dw inspect >/dev/null 2>&1" \
   "${peers_all[@]}" 2>&1 | grep -v '^ *$'

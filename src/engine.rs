@@ -247,6 +247,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
         }
     }
     remaining.sort_by_key(|r| r.line);
+    applied.sort_by_key(|a| a.line);
     Ok(Outcome {
         original: text.to_string(),
         fixed: current,

@@ -283,7 +283,7 @@ impl Transform for SecretMounts {
             out.push(Finding::fix(
                 META.id,
                 first,
-                format!("build secret `{name}` passed as an ARG (kept in the image history): mount it as a secret in {runs}{rotate}; {migration}"),
+                format!("build secret `{name}` passed as an ARG (kept in the image history): mount it as a secret in {runs}{rotate}"),
                 Fix::unsafe_(a.edits),
             ));
             out.push(Finding::note(
