@@ -203,7 +203,59 @@ fn fix(args: FixArgs) -> Result<u8> {
     }
     out.summary(&summary, dry_run, true);
     out.flush();
+    if let Some(dir) = &args.patch_dir {
+        write_patches(dir, &reports)?;
+    }
     Ok(summary.exit_code(true))
+}
+
+/// One patch per git repository, paths relative to its root; files outside
+/// any repository go to `no-repository.patch`, relative to the current directory.
+fn write_patches(dir: &Path, reports: &[FileReport]) -> Result<()> {
+    let mut patches: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for r in reports {
+        let FileResult::Fixed { outcome, .. } = &r.result else {
+            continue;
+        };
+        if !outcome.changed() {
+            continue;
+        }
+        let abs = std::path::absolute(&r.path)?;
+        let root = abs
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join(".git").exists())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let base = if root.as_os_str().is_empty() {
+            std::env::current_dir()?
+        } else {
+            root.clone()
+        };
+        let rel = abs.strip_prefix(&base).unwrap_or(&abs);
+        let patch = diff::unified(&diff::patch_path(rel), &outcome.original, &outcome.fixed);
+        patches.entry(root).or_default().push_str(&patch);
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow!("{}: cannot create: {}", dir.display(), files::io_reason(&e)))?;
+    let mut used = std::collections::HashSet::new();
+    for (root, patch) in patches {
+        let stem = root.file_name().map_or_else(
+            || "no-repository".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let mut name = format!("{stem}.patch");
+        let mut n = 2;
+        while !used.insert(name.clone()) {
+            name = format!("{stem}-{n}.patch");
+            n += 1;
+        }
+        let path = dir.join(&name);
+        std::fs::write(&path, patch)
+            .map_err(|e| anyhow!("{}: cannot write: {}", path.display(), files::io_reason(&e)))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn fix_one(job: &Job, path: &Path, dry_run: bool) -> FileResult {

@@ -72,6 +72,10 @@ pub struct FixArgs {
     pub selection: Selection,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also write one patch per git repository, `DIR/<repo-name>.patch`, with
+    /// paths relative to that repository's root (for `git apply`)
+    #[arg(long, value_name = "DIR")]
+    pub patch_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -48,8 +48,15 @@ fn exit_codes_follow_the_contract() {
     // when the selected transforms find nothing.
     let o = dockwright(dir.path(), &["check", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert!(stdout(&o).contains("Dockerfile:3: [non-root-user]"), "{}", stdout(&o));
-    let o = dockwright(dir.path(), &["check", "--select", "syntax-header", "Dockerfile"]);
+    assert!(
+        stdout(&o).contains("Dockerfile:3: [non-root-user]"),
+        "{}",
+        stdout(&o)
+    );
+    let o = dockwright(
+        dir.path(),
+        &["check", "--select", "syntax-header", "Dockerfile"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let o = dockwright(
         dir.path(),
@@ -318,4 +325,52 @@ fn explain_and_transforms_list_the_catalogue() {
     assert!(stdout(&o).contains("```dockerfile before"));
     let o = dockwright(dir.path(), &["explain", "nope"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn patch_dir_writes_one_patch_per_repository_that_git_applies() {
+    if Command::new("git").arg("--version").output().is_err() {
+        eprintln!("git not installed: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for repo in ["api", "web"] {
+        fs::create_dir_all(root.join(repo).join("docker")).unwrap();
+        fs::write(root.join(repo).join("docker/Dockerfile"), MESSY).unwrap();
+        let init = Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(root.join(repo))
+            .output()
+            .unwrap();
+        assert!(init.status.success());
+    }
+    let o = dockwright(
+        root,
+        &[
+            "fix",
+            "--dry-run",
+            "--select",
+            "syntax-header",
+            "--patch-dir",
+            "patches",
+            "api",
+            "web",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    for repo in ["api", "web"] {
+        let patch = fs::read_to_string(root.join("patches").join(format!("{repo}.patch"))).unwrap();
+        assert!(patch.starts_with("--- a/docker/Dockerfile\n"), "{patch}");
+        let check = Command::new("git")
+            .args(["apply", "--check", &format!("../patches/{repo}.patch")])
+            .current_dir(root.join(repo))
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "{repo}: {}", stderr(&check));
+        assert_eq!(
+            fs::read_to_string(root.join(repo).join("docker/Dockerfile")).unwrap(),
+            MESSY
+        );
+    }
 }
