@@ -5,12 +5,18 @@ use std::sync::OnceLock;
 
 use crate::transform::Transform;
 
+mod apt_layer;
 mod syntax_header;
 
 /// Every registered transform, in application order.
 pub fn all() -> &'static [Box<dyn Transform>] {
     static ALL: OnceLock<Vec<Box<dyn Transform>>> = OnceLock::new();
-    ALL.get_or_init(|| vec![Box::new(syntax_header::SyntaxHeader)])
+    ALL.get_or_init(|| {
+        vec![
+            Box::new(apt_layer::AptLayer),
+            Box::new(syntax_header::SyntaxHeader),
+        ]
+    })
 }
 
 /// The transform with this id.

@@ -127,7 +127,9 @@ impl Transform for SyntaxHeader {
             return vec![Finding::fix(
                 META.id,
                 file.bom_len,
-                format!("add `# syntax=docker/dockerfile:1` so the file builds with the current stable frontend{why}"),
+                format!(
+                    "add `# syntax=docker/dockerfile:1` so the file builds with the current stable frontend{why}"
+                ),
                 Fix::safe(vec![Edit::insert(file.bom_len, text)]),
             )];
         };
@@ -148,7 +150,11 @@ impl Transform for SyntaxHeader {
         if !outdated {
             return Vec::new();
         }
-        let labs = if frontend.tag.ends_with("-labs") { "-labs" } else { "" };
+        let labs = if frontend.tag.ends_with("-labs") {
+            "-labs"
+        } else {
+            ""
+        };
         let start = directive.value_range.start + frontend.tag_offset;
         let tag_range = start..start + frontend.tag.len();
         vec![Finding::fix(
@@ -168,7 +174,10 @@ fn stray_syntax_comment(file: &Dockerfile) -> Option<usize> {
     let first_instruction = file.instructions.first()?.range.start;
     file.items.iter().find_map(|item| match item {
         Item::Comment(r) if r.start < first_instruction => {
-            let body = file.text[r.clone()].trim().trim_start_matches('#').trim_start();
+            let body = file.text[r.clone()]
+                .trim()
+                .trim_start_matches('#')
+                .trim_start();
             let lower = body.to_ascii_lowercase();
             let rest = lower.strip_prefix("syntax")?.trim_start();
             rest.starts_with('=').then_some(r.start)
