@@ -227,20 +227,20 @@ impl Run<'_> {
         // Installs that are not top level are left alone.
         let top: Vec<_> = self.top_commands().map(|c| c.range.clone()).collect();
         for cmd in self.script.all_commands() {
-            if top.contains(&cmd.range) {
+            if top.iter().any(|r| r.start == cmd.range.start) {
                 continue;
             }
-            if let Some((_, i)) = apt_subcommand(&cmd) {
-                if cmd.words[i].value.as_deref() == Some("install")
+            let nested_install = apt_subcommand(&cmd).is_some_and(|(_, i)| {
+                cmd.words[i].value.as_deref() == Some("install")
                     && (!has_yes(&cmd) || !has_recommends_choice(&cmd))
-                {
-                    out.push(Finding::note(
-                        META.id,
-                        cmd.range.start,
-                        Level::Info,
-                        "apt install not rewritten: it is not a top-level command of the RUN (inside a compound command)",
-                    ));
-                }
+            });
+            if nested_install {
+                out.push(Finding::note(
+                    META.id,
+                    cmd.range.start,
+                    Level::Info,
+                    "apt install not rewritten: it is not a top-level command of the RUN (inside a compound command)",
+                ));
             }
         }
     }
@@ -406,10 +406,8 @@ impl Run<'_> {
                 };
                 match cmd.words[w].value.as_deref() {
                     Some("update") => updated = true,
-                    Some(s) if is_install(s) || s == "source" || s == "download" => {
-                        if !updated {
-                            return Some(inst.start_line);
-                        }
+                    Some(s) if !updated && (is_install(s) || s == "source" || s == "download") => {
+                        return Some(inst.start_line);
                     }
                     _ => {}
                 }
@@ -452,6 +450,12 @@ impl Run<'_> {
                 format!("`apt-get update` in its own RUN not merged with the next: {why}"),
             ))
         };
+        if !file.text[cmd.range.end..inst.args_range.end]
+            .trim()
+            .is_empty()
+        {
+            return note(out, "text (a comment) follows `apt-get update` on its line");
+        }
         if !next.is_clean() || !next.heredocs.is_empty() {
             return note(out, "the next RUN could not be parsed reliably");
         }
