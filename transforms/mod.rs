@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use crate::transform::Transform;
 
+mod apt_layer;
 mod copy_order;
 mod exec_form;
 mod non_root_user;
@@ -18,6 +19,7 @@ pub fn all() -> &'static [Box<dyn Transform>] {
     ALL.get_or_init(|| {
         vec![
             Box::new(secret_mounts::SecretMounts),
+            Box::new(apt_layer::AptLayer),
             Box::new(copy_order::CopyOrder),
             Box::new(exec_form::ExecForm),
             Box::new(non_root_user::NonRootUser),
