@@ -52,8 +52,13 @@ Safe when verified against the build context (`--context`, by default the
 Dockerfile's folder): the manifests exist, `.dockerignore` does not exclude
 them, and nothing says the install needs more (npm lifecycle scripts
 `preinstall`/`install`/`postinstall`/`prepare`, workspaces, Go `replace`
-directives to local folders, a `gemspec` in the Gemfile, nested
-requirements files). Then only the manifests that exist are copied.
+directives to local folders, a `gemspec` in the Gemfile, editable or
+local paths in a requirements file). Then only the manifests that exist are
+copied, and a requirements file's `-r`/`-c` includes are followed
+(recursively, relative to the including file, as pip reads them) and
+copied too; an include that cannot be placed (a URL, `..`, a variable)
+skips the rewrite. For Yarn Berry (`.yarnrc.yml`), the settings file
+and the `.yarn` folder (releases, plugins, offline cache) are copied too.
 It is also skipped when the context holds the install's output folder
 (`node_modules`, `vendor`, `.venv`) and `.dockerignore` does not exclude
 it: the full COPY, now after the install, would overwrite it.
@@ -202,6 +207,12 @@ fn classify(cmd: &Command) -> StepKind {
     };
     let sub = positional(&args);
     match name.as_str() {
+        // A global tool install reads nothing from the project.
+        "npm" if args.iter().any(|a| a == "-g" || a == "--global") => StepKind::Harmless,
+        // Package-manager shims; `packageManager` comes from package.json, which is copied.
+        "corepack" if matches!(sub.first().map(|s| s.as_str()), Some("enable" | "prepare")) => {
+            StepKind::Harmless
+        }
         "npm" => match sub.first().map(|s| s.as_str()) {
             Some("ci") if sub.len() == 1 => install(Eco::Npm),
             Some("install" | "i") if sub.len() == 1 => install(Eco::Npm),
@@ -492,22 +503,13 @@ fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) ->
                     "pnpm-workspace.yaml declares workspace packages the install needs".into(),
                 );
             }
-            if eco == Eco::Yarn && dir.join(".yarnrc.yml").exists() {
-                return Some("Yarn Berry (.yarnrc.yml) also needs the .yarn folder".into());
-            }
             None
         }
         Eco::Pip => {
+            // `files` already holds the included files (see `pip_includes`).
             for f in files {
                 for line in read(f).lines() {
                     let l = line.trim();
-                    if l.starts_with("-r")
-                        || l.starts_with("-c")
-                        || l.starts_with("--requirement")
-                        || l.starts_with("--constraint")
-                    {
-                        return Some(format!("{f} includes other requirement files"));
-                    }
                     if l.starts_with("-e")
                         || l.starts_with("--editable")
                         || l.starts_with('.')
@@ -584,6 +586,60 @@ fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) ->
             None
         }
     }
+}
+
+/// The requirement files that `files` include with `-r`/`-c` lines,
+/// recursively, as context-relative paths: pip resolves an include relative
+/// to the folder of the file that names it. An include that cannot be placed
+/// (a URL, `..`, a variable, a glob) is the error.
+fn pip_includes(dir: &Path, files: &[String]) -> Result<Vec<String>, String> {
+    let mut seen: Vec<String> = files.to_vec();
+    let mut queue: Vec<String> = files.to_vec();
+    while let Some(f) = queue.pop() {
+        let text = std::fs::read_to_string(dir.join(&f)).unwrap_or_default();
+        let folder = f.rsplit_once('/').map_or("", |(p, _)| p);
+        for line in text.lines() {
+            let l = line.trim();
+            let target = ["--requirement", "--constraint", "-r", "-c"]
+                .iter()
+                .find_map(|o| l.strip_prefix(o))
+                .map(|rest| rest.trim_start_matches('=').trim());
+            let Some(target) = target.filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            // A trailing comment is allowed after whitespace.
+            let target = target.split(" #").next().unwrap_or(target).trim();
+            let joined = format!("{folder}/{target}");
+            let path = (!target.contains("://")
+                && !target.starts_with('/')
+                && !target.contains(['*', '?', '[', '$', ' ']))
+            .then(|| normalise(&joined))
+            .flatten()
+            .ok_or_else(|| {
+                format!("{f} includes `{target}`, which cannot be placed in the build context")
+            })?;
+            if !seen.contains(&path) {
+                seen.push(path.clone());
+                queue.push(path);
+            }
+        }
+    }
+    Ok(seen.split_off(files.len()))
+}
+
+/// `a/./b/../c` as `a/c`; None when it leaves the top folder.
+fn normalise(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 impl Transform for CopyOrder {
@@ -847,6 +903,19 @@ impl CopyOrder {
             Some(dir) => {
                 let ignore = Ignore::load(dir);
                 let present = |f: &str| dir.join(f).is_file() && !ignore.excluded(f);
+                if found.eco == Eco::Pip {
+                    match pip_includes(dir, &extra) {
+                        Ok(more) => extra.extend(more),
+                        Err(why) => {
+                            return Some(Finding::note(
+                                id,
+                                copy.range.start,
+                                Level::Info,
+                                format!("not moving the install at line {}: {why}", run.start_line),
+                            ));
+                        }
+                    }
+                }
                 let mut files = Vec::new();
                 for f in req.iter().copied().chain(extra.iter().map(|s| s.as_str())) {
                     if !present(f) {
@@ -868,8 +937,17 @@ impl CopyOrder {
                         files.push(f.to_string());
                     }
                 }
+                // Yarn Berry reads its settings and the folder they point to
+                // (releases, plugins, and the offline cache when checked in).
+                if found.eco == Eco::Yarn && present(".yarnrc.yml") {
+                    files.push(".yarnrc.yml".into());
+                    if dir.join(".yarn").is_dir() && !ignore.excluded(".yarn") {
+                        files.push(".yarn/".into());
+                    }
+                }
                 let outputs: &[&str] = match found.eco {
-                    Eco::Npm | Eco::Yarn | Eco::Pnpm => &["node_modules"],
+                    Eco::Npm | Eco::Pnpm => &["node_modules"],
+                    Eco::Yarn => &["node_modules", ".pnp.cjs", ".pnp.loader.mjs"],
                     Eco::Composer => &["vendor"],
                     Eco::Bundler => &["vendor/bundle", ".bundle"],
                     Eco::Uv | Eco::Poetry => &[".venv"],
@@ -916,6 +994,11 @@ impl CopyOrder {
         // One COPY per folder: several sources land flat in the destination.
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         for f in files {
+            // A folder (`.yarn/`) keeps its name: COPY copies a folder's contents.
+            if f.ends_with('/') {
+                groups.push((f.trim_end_matches('/').to_string(), vec![f]));
+                continue;
+            }
             let parent = f
                 .rsplit_once('/')
                 .map(|(p, _)| p.to_string())
