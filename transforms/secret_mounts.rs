@@ -25,6 +25,15 @@ Every RUN of the stage that names the variable gets
 the re-export are removed. A migration note gives the `docker build --secret`
 flag replacing `--build-arg` and the Compose `build.secrets` snippet.
 
+A RUN that writes the secret into a credentials file (`.npmrc`, `.netrc`,
+`pip.conf`, `.git-credentials`, `.docker/config.json`), uses it and deletes
+it gets the file itself as a secret instead
+(`--mount=type=secret,id=npmrc,target=/app/.npmrc`): the write and the `rm`
+go, and the migration note says what the file must hold. Set
+`[transforms.secret-mounts] credential-files = false` to keep the `env=`
+form everywhere. A credentials file written and never deleted is reported
+as an error: the secret is in that layer.
+
 ## Why is this bad?
 A build ARG's value is recorded in the image history (`docker history`) and
 in the build cache; an ENV persists in the image and every container made
@@ -34,14 +43,19 @@ in the layers or the metadata.
 ## Example
 ```dockerfile before
 FROM node:22
+WORKDIR /app
 ARG NPM_TOKEN
+ARG SENTRY_AUTH_TOKEN
 RUN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci && rm -f .npmrc
+RUN npx @sentry/cli sourcemaps upload --auth-token "$SENTRY_AUTH_TOKEN" ./dist
 ```
 
 Use instead:
 ```dockerfile after
 FROM node:22
-RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN echo "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" > .npmrc && npm ci && rm -f .npmrc
+WORKDIR /app
+RUN --mount=type=secret,id=npmrc,target=/app/.npmrc npm ci
+RUN --mount=type=secret,id=sentry_auth_token,env=SENTRY_AUTH_TOKEN npx @sentry/cli sourcemaps upload --auth-token "$SENTRY_AUTH_TOKEN" ./dist
 ```
 
 ## Fix safety
@@ -64,11 +78,14 @@ way and not changed.
 ## Limits
 Only RUNs that name the variable get the mount; a RUN that reads it
 implicitly (a script, a config file with `${NPM_TOKEN}`) must be given the
-mount by hand. The credentials-file form (a RUN that writes the secret into
-`.npmrc`, `.netrc`, `pip.conf` or `.git-credentials` and deletes it, better
-served by `--mount=type=secret,id=npmrc,target=/root/.npmrc`) is not
-recognised: such RUNs get the `env=` mount like any other. An ENV re-export
-that sets several variables at once is not split.
+mount by hand. The credentials-file form needs the whole pattern in one RUN,
+joined with `&&`: `echo`/`printf` into the file (the first write creating
+it), a use, and a plain `rm` of it; the file's place must be known (an
+absolute path, `~`/`$HOME` as root, or a path under a WORKDIR the stage
+sets). Other shapes (`npm config set`, `git config ... insteadOf`, a file
+written in one RUN and used in later ones) keep the `env=` mount; a file
+written and never deleted is reported as a leak. An ENV re-export that sets
+several variables at once is not split.
 "#,
 };
 
@@ -207,6 +224,10 @@ struct Analysis {
     leaks: Vec<(usize, String)>,
     first: Option<usize>,
     converted_runs: usize,
+    /// RUNs given a file mount instead: (line, id, target, the writes it replaces).
+    file_mounts: Vec<(usize, &'static str, String, Vec<String>)>,
+    /// Credentials files written and left in a layer.
+    layer_leaks: Vec<(usize, String)>,
 }
 
 impl Transform for SecretMounts {
@@ -229,6 +250,13 @@ impl Transform for SecretMounts {
             .unwrap_or_default();
         let is_secret =
             |n: &str| looks_secret(n) || extra.iter().any(|e| e.eq_ignore_ascii_case(n));
+        let file_forms = ctx
+            .config
+            .transforms
+            .get(META.id)
+            .and_then(|t| t.get("credential-files"))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
 
         // Candidate names, in order of first declaration.
         let mut names: Vec<String> = Vec::new();
@@ -247,9 +275,9 @@ impl Transform for SecretMounts {
 
         let mut out = Vec::new();
         for name in names {
-            let a = analyse(file, &name);
+            let a = analyse(file, &name, file_forms);
             let id = name.to_ascii_lowercase();
-            for (offset, msg) in &a.leaks {
+            for (offset, msg) in a.leaks.iter().chain(&a.layer_leaks) {
                 out.push(Finding::note(META.id, *offset, Level::Error, msg.clone()));
             }
             if !a.blockers.is_empty() {
@@ -267,14 +295,36 @@ impl Transform for SecretMounts {
             if a.edits.is_empty() {
                 continue;
             }
-            let runs = if a.converted_runs == 1 {
-                "the RUN that uses it".to_string()
-            } else {
-                format!("the {} RUNs that use it", a.converted_runs)
-            };
-            let migration = format!(
-                "build with `docker build --secret id={id},env={name}` instead of `--build-arg {name}=...`; in Compose, `build: secrets: [{id}]` on the service and top-level `secrets: {id}: environment: {name}`"
-            );
+            let mut places = Vec::new();
+            match a.converted_runs {
+                0 => {}
+                1 => places.push("the RUN that uses it".to_string()),
+                n => places.push(format!("the {n} RUNs that use it")),
+            }
+            let mut places: Vec<String> = places
+                .into_iter()
+                .map(|p| format!("mount it as a secret in {p}"))
+                .collect();
+            for (line, fid, target, _) in &a.file_mounts {
+                places.push(format!(
+                    "mount the file `{target}` it was written into as secret `{fid}` in the RUN at line {line} (the write and the `rm` go)"
+                ));
+            }
+            let runs = places.join(", and ");
+            let mut migration = Vec::new();
+            if a.converted_runs > 0 {
+                migration.push(format!(
+                    "build with `docker build --secret id={id},env={name}` instead of `--build-arg {name}=...`; in Compose, `build: secrets: [{id}]` on the service and top-level `secrets: {id}: environment: {name}`"
+                ));
+            }
+            for (_, fid, target, writes) in &a.file_mounts {
+                let base = target.rsplit('/').next().unwrap_or(target);
+                migration.push(format!(
+                    "build with `docker build --secret id={fid},src=$HOME/{base}`, a file holding what `{}` wrote; in Compose, `build: secrets: [{fid}]` and top-level `secrets: {fid}: file: ~/{base}`",
+                    writes.join(" && ")
+                ));
+            }
+            let migration = migration.join("; and ");
             let rotate = if a.leaks.is_empty() {
                 ""
             } else {
@@ -283,7 +333,7 @@ impl Transform for SecretMounts {
             out.push(Finding::fix(
                 META.id,
                 first,
-                format!("build secret `{name}` passed as an ARG (kept in the image history): mount it as a secret in {runs}{rotate}"),
+                format!("build secret `{name}` passed as an ARG (kept in the image history): {runs}{rotate}"),
                 Fix::unsafe_(a.edits),
             ));
             out.push(Finding::note(
@@ -297,13 +347,15 @@ impl Transform for SecretMounts {
     }
 }
 
-fn analyse(file: &Dockerfile, name: &str) -> Analysis {
+fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
     let mut a = Analysis {
         edits: Vec::new(),
         blockers: Vec::new(),
         leaks: Vec::new(),
         first: None,
         converted_runs: 0,
+        file_mounts: Vec::new(),
+        layer_leaks: Vec::new(),
     };
     let fingerprint = is_key_fingerprint(name);
     let mount = format!(
@@ -449,6 +501,18 @@ fn analyse(file: &Dockerfile, name: &str) -> Analysis {
                     if has_secret_env_mount(inst, name) {
                         continue;
                     }
+                    match credential_use(file, i, name) {
+                        CredentialUse::FileForm(f) if file_forms => {
+                            a.edits.extend(f.edits);
+                            a.file_mounts.push((inst.start_line, f.id, f.target, f.writes));
+                            continue;
+                        }
+                        CredentialUse::LeftInLayer { path } => a.layer_leaks.push((
+                            inst.range.start,
+                            format!("{} writes `{name}` into `{path}` and never deletes it: the value is in that image layer and must be rotated; delete the file in the same RUN, or mount it as a secret file (`--mount=type=secret,id=...,target=...`) in each RUN that needs it", what(inst)),
+                        )),
+                        _ => {}
+                    }
                     let at = first_token_after_keyword(file, inst);
                     a.edits.push(Edit::insert(at, mount.clone()));
                     a.converted_runs += 1;
@@ -557,6 +621,233 @@ fn run_blocker(file: &Dockerfile, index: usize, name: &str) -> Option<String> {
         Some(s) if !s.has_error() => None,
         _ => Some(format!("the shell script of {w} could not be parsed")),
     }
+}
+
+/// Credentials files a RUN may write a secret into, with the secret id their
+/// file mount gets.
+const CREDENTIAL_FILES: [(&str, &str); 5] = [
+    (".npmrc", "npmrc"),
+    (".netrc", "netrc"),
+    ("pip.conf", "pip_conf"),
+    (".git-credentials", "git_credentials"),
+    (".docker/config.json", "docker_config"),
+];
+
+/// A RUN that writes the secret into a credentials file, uses it, and
+/// deletes it: better served by mounting the whole file as a secret.
+struct FileForm {
+    id: &'static str,
+    /// Absolute path of the file in the build container.
+    target: String,
+    /// The commands that wrote it, as the user must now write the file.
+    writes: Vec<String>,
+    edits: Vec<Edit>,
+}
+
+enum CredentialUse {
+    /// Written, used and deleted in the RUN.
+    FileForm(FileForm),
+    /// Written and never deleted in the RUN: the value stays in the layer.
+    LeftInLayer {
+        path: String,
+    },
+    None,
+}
+
+/// Where a redirection writes, when it is a plain `>`/`>>` to a static path
+/// (`~` and `$HOME` read as `home`).
+fn redirect_target(text: &str, home: Option<&str>) -> Option<String> {
+    let t = text.trim_start_matches(|c: char| c.is_ascii_digit());
+    let t = t
+        .strip_prefix(">>")
+        .or_else(|| t.strip_prefix(">|"))
+        .or_else(|| t.strip_prefix('>'))?
+        .trim();
+    let t = t
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(t);
+    expand_home(t, home)
+}
+
+fn expand_home(path: &str, home: Option<&str>) -> Option<String> {
+    for prefix in ["~/", "$HOME/", "${HOME}/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            return Some(format!("{}/{rest}", home?));
+        }
+    }
+    if path.contains(['$', '`', '*', '?', '\'', '"', ' ', '~']) || path.is_empty() {
+        return None;
+    }
+    Some(path.to_string())
+}
+
+fn credential_id(path: &str) -> Option<&'static str> {
+    CREDENTIAL_FILES
+        .iter()
+        .find(|(name, _)| path == *name || path.ends_with(&format!("/{name}")))
+        .map(|(_, id)| *id)
+}
+
+/// The stage's working directory and the build user's home before
+/// instruction `index` (None where the Dockerfile does not say).
+fn workdir_and_home(file: &Dockerfile, index: usize) -> (Option<String>, Option<&'static str>) {
+    let Some(stage) = file.instructions[index].stage.map(|s| &file.stages[s]) else {
+        return (None, None);
+    };
+    let mut workdir: Option<String> = None;
+    let mut home = Some("/root");
+    for inst in &file.instructions[stage.instructions.start + 1..index] {
+        if inst.is("WORKDIR") {
+            let w = unquote(inst.args.trim());
+            if w.contains('$') {
+                workdir = None;
+            } else if w.starts_with('/') {
+                workdir = Some(w.trim_end_matches('/').to_string());
+            } else {
+                workdir = workdir.map(|d| format!("{d}/{w}"));
+            }
+        } else if inst.is("USER") {
+            let u = inst.args.trim();
+            home = matches!(u, "root" | "0" | "root:root" | "0:0").then_some("/root");
+        }
+    }
+    (workdir, home)
+}
+
+/// Does RUN `index` write `name` into a credentials file?
+fn credential_use(file: &Dockerfile, index: usize, name: &str) -> CredentialUse {
+    let Some(script) = Script::of_run(file, index) else {
+        return CredentialUse::None;
+    };
+    let steps = script.steps();
+    let refs = script.variable_references(name);
+    let (workdir, home) = workdir_and_home(file, index);
+    // Steps that echo/printf into one file, and the one file.
+    let mut writes: Vec<usize> = Vec::new();
+    let mut path: Option<String> = None;
+    for (k, step) in steps.iter().enumerate() {
+        let Some(cmd) = step.element.command() else {
+            continue;
+        };
+        if !matches!(cmd.name(), Some("echo" | "printf")) || cmd.redirects.len() != 1 {
+            continue;
+        }
+        let Some(target) = redirect_target(&file.text[cmd.redirects[0].clone()], home) else {
+            continue;
+        };
+        if credential_id(&target).is_none() {
+            continue;
+        }
+        match &path {
+            Some(p) if *p != target => return CredentialUse::None,
+            _ => path = Some(target),
+        }
+        writes.push(k);
+    }
+    let Some(path) = path else {
+        return CredentialUse::None;
+    };
+    let inside = |r: &Range<usize>| {
+        writes.iter().any(|&k| {
+            steps[k].element.range().start <= r.start && r.end <= steps[k].element.range().end
+        })
+    };
+    if refs.is_empty() || !refs.iter().all(inside) {
+        return CredentialUse::None;
+    }
+    // The deletion: `rm [-f|-rf] PATH` as its own step after the writes.
+    let last_write = *writes.last().unwrap();
+    let delete = steps
+        .iter()
+        .enumerate()
+        .skip(last_write + 1)
+        .find(|(_, s)| {
+            s.element.command().is_some_and(|c| {
+                c.name() == Some("rm")
+                    && c.redirects.is_empty()
+                    && c.args().all(|a| a.is_some())
+                    && {
+                        let args: Vec<&str> = c.args().flatten().collect();
+                        let paths: Vec<&&str> =
+                            args.iter().filter(|a| !a.starts_with('-')).collect();
+                        paths.len() == 1
+                            && expand_home(paths[0], home).as_deref() == Some(path.as_str())
+                    }
+            })
+        });
+    let Some((del, _)) = delete else {
+        // Only a RUN that clearly never deletes it (no `rm`, no compound
+        // command after the writes) is said to leave it in the layer.
+        let may_delete = steps
+            .iter()
+            .skip(last_write + 1)
+            .any(|s| s.element.command().is_none_or(|c| c.name() == Some("rm")));
+        return if may_delete {
+            CredentialUse::None
+        } else {
+            CredentialUse::LeftInLayer { path }
+        };
+    };
+    // The mount replaces the whole file: the first write must create it.
+    let first = steps[writes[0]].element.command().unwrap();
+    let first_redirect =
+        file.text[first.redirects[0].clone()].trim_start_matches(|c: char| c.is_ascii_digit());
+    if first_redirect.starts_with(">>") {
+        return CredentialUse::None;
+    }
+    let absolute = if path.starts_with('/') {
+        Some(path.clone())
+    } else {
+        workdir.map(|w| format!("{w}/{}", path.trim_start_matches("./")))
+    };
+    // Something between the last write and the deletion uses the file; all
+    // joins are `&&`, so removing steps keeps the control flow.
+    let joined = steps[..steps.len() - 1]
+        .iter()
+        .all(|s| s.op_after.as_ref().is_some_and(|o| o.text == "&&"));
+    let Some(target) = absolute else {
+        return CredentialUse::None;
+    };
+    if del == last_write + 1 || !joined {
+        return CredentialUse::None;
+    }
+    let mut edits = Vec::new();
+    let mut removed: Vec<usize> = writes.clone();
+    removed.push(del);
+    for &k in &removed {
+        // A step and the `&&` after it; the last step with the `&&` before it.
+        let range = if k + 1 < steps.len() {
+            steps[k].element.range().start..steps[k + 1].element.range().start
+        } else {
+            steps[k - 1].element.range().end..steps[k].element.range().end
+        };
+        let gap = if k + 1 < steps.len() {
+            steps[k].element.range().end..range.end
+        } else {
+            range.start..steps[k].element.range().start
+        };
+        // A comment line kept inside the continuation would go with it.
+        if file.text[gap].contains('#') {
+            return CredentialUse::None;
+        }
+        edits.push(Edit::delete(range));
+    }
+    let id = credential_id(&path).unwrap();
+    let inst = &file.instructions[index];
+    edits.push(Edit::insert(
+        first_token_after_keyword(file, inst),
+        format!("--mount=type=secret,id={id},target={target} "),
+    ));
+    CredentialUse::FileForm(FileForm {
+        id,
+        target,
+        writes: writes
+            .iter()
+            .map(|&k| file.text[steps[k].element.range()].to_string())
+            .collect(),
+        edits,
+    })
 }
 
 fn has_secret_env_mount(inst: &Instruction, name: &str) -> bool {
