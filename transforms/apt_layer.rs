@@ -7,20 +7,34 @@ pub struct AptLayer;
 
 static META: Meta = Meta {
     id: "apt-layer",
-    summary: "Make apt installs non-interactive and lean, with the package lists removed in the same RUN",
+    summary: "Make package installs (apt, apk, yum/dnf, pip) non-interactive and lean, with caches left out of the layer",
     safety: Safety::Safe,
-    hadolint: &["DL3009", "DL3014", "DL3015", "DL3027", "DL3059"],
+    hadolint: &[
+        "DL3009", "DL3014", "DL3015", "DL3019", "DL3027", "DL3030", "DL3032", "DL3038", "DL3040",
+        "DL3042", "DL3059",
+    ],
     docs: r#"## What it does
-In shell-form RUNs of a POSIX-shell stage, for top-level `apt-get` / `apt`
-commands:
+In shell-form RUNs of a POSIX-shell stage:
 
 * `apt` becomes `apt-get` (install, update, remove, purge, autoremove, clean);
 * `apt-get install` gets `-y` and `--no-install-recommends` when missing;
-* a RUN that runs `apt-get update` and then `apt-get install` gets
-  `rm -rf /var/lib/apt/lists/*` appended to its top-level chain when it does
-  not already remove the lists;
+* a RUN that runs `apt-get update` and then another apt command (install,
+  purge...) gets `rm -rf /var/lib/apt/lists/*` appended to its top-level chain
+  when it does not already remove the lists;
 * `RUN apt-get update` alone, directly followed by a RUN of the same stage
-  (same flags) that starts with `apt-get install`, is merged into it.
+  (same flags) that starts with `apt-get install`, is merged into it;
+* `apk add` gets `--no-cache`; an `apk update` in the same `&&`/`;` chain
+  before it, or alone in the RUN just before, is removed once every later apk
+  command of the file is an `add` with `--no-cache` or a `del`;
+* `yum` / `dnf` / `microdnf` `install` (and update, remove, group install...)
+  get `-y`, and a RUN that installs gets `yum clean all` (`dnf clean all`,
+  `microdnf clean all`) appended unless it already cleans (`clean`, or
+  `rm -rf /var/cache/yum` / `/var/cache/dnf`) after the install;
+* `pip install`, `pip3 install`, `python -m pip install` (any `pythonX.Y`)
+  get `--no-cache-dir`, unless `PIP_NO_CACHE_DIR` is set (ENV or ARG in the
+  stage or a stage it is built from, `export`, or a prefix assignment).
+
+Each change is its own finding with a one-line reason.
 
 ## Why is this bad?
 `apt-get update` in a layer of its own is cached and goes stale; the package
@@ -49,14 +63,29 @@ to the last command of the RUN, so the RUN's exit status is kept. It is not
 added when the RUN mounts a cache on `/var/lib/apt`, when the lists are
 already removed after the install, or when a later RUN installs with apt
 without its own `apt-get update` (it would need the lists). A merge happens
-only when the first RUN is `apt-get update` alone, so no state leaks.
+only when the first RUN is `apt-get update` alone, so no state leaks. The
+clean for yum/dnf/microdnf is appended the same way. A removed `apk update`
+only fetched an index that `apk add --no-cache` ignores; it is kept when any
+later apk command (in this RUN or a later one) could read the index on disk.
+The added flags (`-y`, `--no-cache`, `--no-cache-dir`) only stop a prompt or
+a cache write.
 
 ## Limits
-Only top-level commands are rewritten: an install inside `if`, a subshell,
-a pipeline or a function is left alone, with a note. RUNs whose top-level
-list uses `||`, `|` or `&` get no removal appended. A script that calls
-`apt-get install` on its own (`RUN ./install.sh`) is not seen. Windows and
-non-POSIX shells, exec form and heredoc RUNs are skipped.
+apt: only top-level commands are rewritten: an install inside `if`, a
+subshell, a pipeline or a function is left alone, with a note. RUNs whose
+top-level list uses `||`, `|` or `&` get no removal appended (with a note).
+A RUN that ends with `apt-get dist-clean` gets a note and no removal (the
+lists are gone already, though hadolint's DL3009 does not know it).
+The flags of apk, yum/dnf and pip are added anywhere in the RUN, nested
+commands included; the clean for yum/dnf is only appended when every install
+is top level (else a note). `apk add --no-network` and `--cache-dir` are left
+alone with a note. RUNs that mount a cache on `/var/lib/apt`,
+`/var/cache/apk`, `/var/cache/yum|dnf` or pip's cache keep it. `rm -rf
+/var/cache/apk/*` is kept: it is harmless, and removing it is not provably
+safe (it also deletes what an earlier layer left there). A script that calls
+a package manager on its own (`RUN ./install.sh`) is not seen, nor is a
+command whose name is an expansion (`$PIP install`). Windows and non-POSIX
+shells, exec form and heredoc RUNs are skipped.
 "#,
 };
 
@@ -251,7 +280,7 @@ impl Run<'_> {
     fn append_rm(&self, out: &mut Vec<Finding>) {
         let file = self.file;
         let inst = &file.instructions[self.index];
-        // An update followed by an install, at top level.
+        // An update followed by an install (or another apt command), at top level.
         let mut update_at = None;
         let mut install_end = None;
         for cmd in self.top_commands() {
@@ -259,14 +288,14 @@ impl Run<'_> {
                 continue;
             };
             match cmd.words[i].value.as_deref() {
-                Some("update") if update_at.is_none() => update_at = Some(cmd.range.start),
-                Some(s) if is_install(s) && update_at.is_some() => {
+                Some("update") if update_at.is_none() => update_at = Some(cmd.range.end),
+                Some(s) if s != "update" && update_at.is_some() => {
                     install_end = Some(cmd.range.end)
                 }
                 _ => {}
             }
         }
-        let Some(install_end) = install_end else {
+        let (Some(update_end), Some(install_end)) = (update_at, install_end) else {
             return;
         };
         let offset = inst.range.start;
@@ -278,10 +307,13 @@ impl Run<'_> {
                 format!("`{LISTS_RM}` not appended: {why}"),
             ))
         };
-        let rel = install_end - self.script.base;
+        let rel = update_end - self.script.base;
         let rest = &self.script.text[rel..];
-        if rest.contains("/var/lib/apt/lists") || rest.contains("dist-clean") {
-            return; // already removed (or handled) after the install
+        if rest.contains("/var/lib/apt/lists") {
+            return; // already removed after the install
+        }
+        if rest.contains("dist-clean") {
+            return skip(out, "`apt-get dist-clean` removes the lists already");
         }
         if inst.flags.iter().any(|f| {
             f.name == "mount"
@@ -910,7 +942,7 @@ impl Run<'_> {
             if let Some(line) = self.later_apk_needing_index() {
                 note(
                     out,
-                    &format!("the RUN at line {line} uses apk without --no-cache and needs the index"),
+                    &format!("the RUN at line {line} runs apk commands that need the index on disk"),
                 );
                 continue;
             }
@@ -990,7 +1022,7 @@ impl Run<'_> {
         if let Some(line) = self.later_apk_needing_index() {
             return note(
                 out,
-                &format!("the RUN at line {line} uses apk without --no-cache and needs the index"),
+                &format!("the RUN at line {line} runs apk commands that need the index on disk"),
             );
         }
         out.push(Finding::fix(
@@ -1111,10 +1143,13 @@ impl Run<'_> {
             return; // pip's cache lives in a cache mount, outside the layer
         }
         let mut env_set = None;
+        // `PIP_NO_CACHE_DIR=...` as a statement or in `export` (a prefix
+        // assignment only counts for its own command).
         let assigned = |script: &Script| {
             let mut found = false;
             script.visit(script.tree.root_node(), &mut |node| {
                 if node.kind() == "variable_assignment"
+                    && node.parent().is_some_and(|p| p.kind() != "command")
                     && node
                         .child_by_field_name("name")
                         .is_some_and(|n| script.node_text(n) == "PIP_NO_CACHE_DIR")
@@ -1128,7 +1163,12 @@ impl Run<'_> {
             let Some(i) = pip_install(&cmd) else {
                 continue;
             };
-            if has_option(&cmd, "--no-cache-dir") {
+            let prefixed = cmd.assignments.iter().any(|a| {
+                a.raw
+                    .split_once('=')
+                    .is_some_and(|(k, _)| k == "PIP_NO_CACHE_DIR")
+            });
+            if has_option(&cmd, "--no-cache-dir") || prefixed {
                 continue;
             }
             if *env_set.get_or_insert_with(|| {
