@@ -18,9 +18,9 @@ In shell-form RUNs of a POSIX-shell stage:
 
 * `apt` becomes `apt-get` (install, update, remove, purge, autoremove, clean);
 * `apt-get install` gets `-y` and `--no-install-recommends` when missing;
-* a RUN that runs `apt-get update` and then another apt command (install,
-  purge...) gets `rm -rf /var/lib/apt/lists/*` appended to its top-level chain
-  when it does not already remove the lists;
+* a RUN that runs `apt-get update` and then more commands (an install, a
+  purge, a script...) gets `rm -rf /var/lib/apt/lists/*` appended to its
+  top-level chain when it does not already remove the lists;
 * `RUN apt-get update` alone, directly followed by a RUN of the same stage
   (same flags) that starts with `apt-get install`, is merged into it;
 * `apk add` gets `--no-cache`; an `apk update` in the same `&&`/`;` chain
@@ -85,7 +85,8 @@ alone with a note. RUNs that mount a cache on `/var/lib/apt`,
 safe (it also deletes what an earlier layer left there). A script that calls
 a package manager on its own (`RUN ./install.sh`) is not seen, nor is a
 command whose name is an expansion (`$PIP install`). Windows and non-POSIX
-shells, exec form and heredoc RUNs are skipped.
+shells and exec form RUNs are skipped; heredoc RUNs and RUNs that do not
+parse cleanly too, with a note when they call a package manager.
 "#,
 };
 
@@ -167,13 +168,43 @@ impl Transform for AptLayer {
         let mut out = Vec::new();
         for index in 0..file.instructions.len() {
             let inst = &file.instructions[index];
-            if !inst.is("RUN") || !inst.is_clean() || !inst.heredocs.is_empty() {
+            if !inst.is("RUN") || inst.is_exec_form() || !file.runs_posix_shell(index) {
+                continue;
+            }
+            let skip = |out: &mut Vec<Finding>, why: &str| {
+                out.push(Finding::note(
+                    META.id,
+                    inst.range.start,
+                    Level::Info,
+                    format!("package-manager commands in this RUN not rewritten: {why}"),
+                ))
+            };
+            if !inst.is_clean() {
+                if ["apt", "apk", "yum", "dnf", "pip"]
+                    .iter()
+                    .any(|m| inst.args.contains(m))
+                {
+                    skip(&mut out, "the instruction could not be parsed reliably");
+                }
+                continue;
+            }
+            if !inst.heredocs.is_empty() {
+                let in_body = inst.heredocs.iter().any(|h| {
+                    Script::parse(&file.text[h.body.clone()], h.body.start)
+                        .is_some_and(|s| s.all_commands().iter().any(is_manager_command))
+                });
+                if in_body {
+                    skip(&mut out, "heredoc bodies are not analysed");
+                }
                 continue;
             }
             let Some(script) = Script::of_run(file, index) else {
                 continue;
             };
             if script.has_error() {
+                if script.all_commands().iter().any(is_manager_command) {
+                    skip(&mut out, "its shell text does not parse cleanly");
+                }
                 continue;
             }
             let steps = script.steps();
@@ -280,24 +311,19 @@ impl Run<'_> {
     fn append_rm(&self, out: &mut Vec<Finding>) {
         let file = self.file;
         let inst = &file.instructions[self.index];
-        // An update followed by an install (or another apt command), at top level.
-        let mut update_at = None;
-        let mut install_end = None;
-        for cmd in self.top_commands() {
-            let Some((_, i)) = apt_subcommand(cmd) else {
-                continue;
-            };
-            match cmd.words[i].value.as_deref() {
-                Some("update") if update_at.is_none() => update_at = Some(cmd.range.end),
-                Some(s) if s != "update" && update_at.is_some() => {
-                    install_end = Some(cmd.range.end)
-                }
-                _ => {}
-            }
-        }
-        let (Some(update_end), Some(install_end)) = (update_at, install_end) else {
+        // A top-level update followed by more commands (an install, a purge,
+        // a script...): the lists it fetched stay in the layer.
+        let update = self.steps.iter().position(|s| {
+            s.element.command().is_some_and(|c| {
+                apt_subcommand(c).is_some_and(|(_, i)| c.words[i].value.as_deref() == Some("update"))
+            })
+        });
+        let Some(update) = update else { return };
+        let Some(last) = self.steps.get(update + 1..).and_then(|s| s.last()) else {
             return;
         };
+        let update_end = self.steps[update].element.range().end;
+        let install_end = last.element.range().end;
         let offset = inst.range.start;
         let skip = |out: &mut Vec<Finding>, why: &str| {
             out.push(Finding::note(
@@ -1214,4 +1240,12 @@ fn apk_index_needed(commands: &[&Command]) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// A command this transform would look at.
+fn is_manager_command(cmd: &Command) -> bool {
+    apt_subcommand(cmd).is_some()
+        || apk_subcommand(cmd).is_some()
+        || rpm_subcommand(cmd).is_some()
+        || pip_install(cmd).is_some()
 }
