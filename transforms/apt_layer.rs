@@ -71,14 +71,14 @@ The added flags (`-y`, `--no-cache`, `--no-cache-dir`) only stop a prompt or
 a cache write.
 
 ## Limits
-apt: only top-level commands are rewritten: an install inside `if`, a
-subshell, a pipeline or a function is left alone, with a note. RUNs whose
-top-level list uses `||`, `|` or `&` get no removal appended (with a note).
-A RUN that ends with `apt-get dist-clean` gets a note and no removal (the
-lists are gone already, though hadolint's DL3009 does not know it).
-The flags of apk, yum/dnf and pip are added anywhere in the RUN, nested
-commands included; the clean for yum/dnf is only appended when every install
-is top level (else a note). `apk add --no-network` and `--cache-dir` are left
+Flags (`-y`, `--no-install-recommends`, `--no-cache`, `--no-cache-dir`) are
+added to every matching command of the RUN, nested ones (inside `if`, a
+subshell...) included. Commands appended at the end of the chain (the lists
+removal, `yum clean all`) need the update / install at top level: when it is
+nested, or the top-level list uses `||`, `|` or `&`, nothing is appended and
+a note says why. A RUN that ends with `apt-get dist-clean` gets a note and no
+removal (the lists are gone already, though hadolint's DL3009 does not know
+it). `apk add --no-network` and `--cache-dir` are left
 alone with a note. RUNs that mount a cache on `/var/lib/apt`,
 `/var/cache/apk`, `/var/cache/yum|dnf` or pip's cache keep it. `rm -rf
 /var/cache/apk/*` is kept: it is harmless, and removing it is not provably
@@ -231,7 +231,8 @@ impl Run<'_> {
     }
 
     fn fix_commands(&self, out: &mut Vec<Finding>) {
-        for cmd in self.top_commands() {
+        let commands = self.script.all_commands();
+        for cmd in &commands {
             let Some((name, sub_i)) = apt_subcommand(cmd) else {
                 continue;
             };
@@ -287,24 +288,28 @@ impl Run<'_> {
                 Fix::safe(vec![Edit::insert(at, text)]),
             ));
         }
-        // Installs that are not top level are left alone.
-        let top: Vec<_> = self.top_commands().map(|c| c.range.clone()).collect();
-        for cmd in self.script.all_commands() {
-            if top.iter().any(|r| r.start == cmd.range.start) {
-                continue;
-            }
-            let nested_install = apt_subcommand(&cmd).is_some_and(|(_, i)| {
-                cmd.words[i].value.as_deref() == Some("install")
-                    && (!has_yes(&cmd) || !has_recommends_choice(&cmd))
-            });
-            if nested_install {
-                out.push(Finding::note(
-                    META.id,
-                    cmd.range.start,
-                    Level::Info,
-                    "apt install not rewritten: it is not a top-level command of the RUN (inside a compound command)",
-                ));
-            }
+        // An update that is not top level: no place to put the removal.
+        let top: Vec<usize> = self.top_commands().map(|c| c.range.start).collect();
+        let is_update = |c: &Command| {
+            apt_subcommand(c).is_some_and(|(_, i)| c.words[i].value.as_deref() == Some("update"))
+        };
+        let nested_update = commands
+            .iter()
+            .find(|c| !top.contains(&c.range.start) && is_update(c));
+        let inst = self.inst();
+        if let Some(cmd) = nested_update
+            && !commands
+                .iter()
+                .any(|c| top.contains(&c.range.start) && is_update(c))
+            && !self.script.text.contains("/var/lib/apt/lists")
+            && !cache_mount(inst, |p| p.starts_with("/var/lib/apt"))
+        {
+            out.push(Finding::note(
+                META.id,
+                cmd.range.start,
+                Level::Info,
+                format!("`{LISTS_RM}` not appended: `apt-get update` runs inside a compound command"),
+            ));
         }
     }
 
