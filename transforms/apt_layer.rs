@@ -85,8 +85,11 @@ alone with a note. RUNs that mount a cache on `/var/lib/apt`,
 safe (it also deletes what an earlier layer left there). A script that calls
 a package manager on its own (`RUN ./install.sh`) is not seen, nor is a
 command whose name is an expansion (`$PIP install`). Windows and non-POSIX
-shells and exec form RUNs are skipped; heredoc RUNs and RUNs that do not
-parse cleanly too, with a note when they call a package manager.
+shells and exec form RUNs are skipped. In a heredoc script that is the whole
+RUN (`RUN <<EOF`, `RUN bash -e <<EOF`) only the flags are added; nothing is
+appended or removed there (a note says so). Other heredoc RUNs and RUNs that
+do not parse cleanly are skipped, with a note when they call a package
+manager.
 "#,
 };
 
@@ -157,6 +160,8 @@ struct Run<'a> {
     script: Script,
     steps: Vec<Step>,
     file: &'a Dockerfile,
+    /// The script is the body of `RUN <<EOF`: flags only, nothing appended.
+    heredoc: bool,
 }
 
 impl Transform for AptLayer {
@@ -179,27 +184,38 @@ impl Transform for AptLayer {
                     format!("package-manager commands in this RUN not rewritten: {why}"),
                 ))
             };
+            let body_calls = |h: &crate::syntax::Heredoc| {
+                Script::parse(&file.text[h.body.clone()], h.body.start)
+                    .is_some_and(|s| s.all_commands().iter().any(is_manager_command))
+            };
             if !inst.is_clean() {
                 if ["apt", "apk", "yum", "dnf", "pip"]
                     .iter()
                     .any(|m| inst.args.contains(m))
+                    || inst.heredocs.iter().any(body_calls)
                 {
                     skip(&mut out, "the instruction could not be parsed reliably");
                 }
                 continue;
             }
-            if !inst.heredocs.is_empty() {
-                let in_body = inst.heredocs.iter().any(|h| {
-                    Script::parse(&file.text[h.body.clone()], h.body.start)
-                        .is_some_and(|s| s.all_commands().iter().any(is_manager_command))
-                });
-                if in_body {
-                    skip(&mut out, "heredoc bodies are not analysed");
+            let (script, heredoc) = if inst.heredocs.is_empty() {
+                let Some(script) = Script::of_run(file, index) else {
+                    continue;
+                };
+                (script, false)
+            } else {
+                match heredoc_script(file, inst) {
+                    Some(script) => (script, true),
+                    None => {
+                        if inst.heredocs.iter().any(body_calls) {
+                            skip(
+                                &mut out,
+                                "only a heredoc that is the whole RUN (`RUN <<EOF`) is analysed",
+                            );
+                        }
+                        continue;
+                    }
                 }
-                continue;
-            }
-            let Some(script) = Script::of_run(file, index) else {
-                continue;
             };
             if script.has_error() {
                 if script.all_commands().iter().any(is_manager_command) {
@@ -213,6 +229,7 @@ impl Transform for AptLayer {
                 script,
                 steps,
                 file,
+                heredoc,
             };
             run.fix_commands(&mut out);
             run.append_rm(&mut out);
@@ -377,6 +394,9 @@ impl Run<'_> {
     /// RUN, joined with `&&` (or `;` when the list is all `;` after a `set -e`
     /// that comes before `after`), in the RUN's continuation style; or why not.
     fn chain_append(&self, command: &str, after: usize) -> Result<Edit, String> {
+        if self.heredoc {
+            return Err("the commands are in a heredoc script".into());
+        }
         let file = self.file;
         let inst = &file.instructions[self.index];
         let ops: Vec<&str> = self
@@ -496,6 +516,9 @@ impl Run<'_> {
 
     /// `RUN apt-get update` alone, followed by `RUN apt-get install ...`.
     fn merge_with_next(&self, out: &mut Vec<Finding>) {
+        if self.heredoc {
+            return;
+        }
         let file = self.file;
         let inst = &file.instructions[self.index];
         let [step] = &self.steps[..] else { return };
@@ -966,6 +989,10 @@ impl Run<'_> {
                     format!("`apk update` kept: {why}"),
                 ))
             };
+            if self.heredoc {
+                note(out, "it is in a heredoc script");
+                continue;
+            }
             if let Some(why) = apk_index_needed(&later) {
                 note(out, why);
                 continue;
@@ -1006,6 +1033,9 @@ impl Run<'_> {
 
     /// `RUN apk update` alone, directly followed by a RUN that adds with --no-cache.
     fn apk_update_own_run(&self, out: &mut Vec<Finding>) {
+        if self.heredoc {
+            return;
+        }
         let file = self.file;
         let inst = self.inst();
         let [step] = &self.steps[..] else { return };
@@ -1253,4 +1283,32 @@ fn is_manager_command(cmd: &Command) -> bool {
         || apk_subcommand(cmd).is_some()
         || rpm_subcommand(cmd).is_some()
         || pip_install(cmd).is_some()
+}
+
+/// The body of `RUN <<EOF` (optionally `RUN sh|bash [-opts] <<EOF`), the
+/// script the shell runs, parsed at its place in the file.
+fn heredoc_script(file: &Dockerfile, inst: &crate::syntax::Instruction) -> Option<Script> {
+    let [h] = &inst.heredocs[..] else {
+        return None;
+    };
+    let words: Vec<&str> = inst.args.split_whitespace().collect();
+    let (marker, before) = words.split_last()?;
+    let name = marker
+        .strip_prefix("<<")?
+        .trim_start_matches('-')
+        .trim_matches(|c| c == '"' || c == '\'');
+    if name != h.name {
+        return None;
+    }
+    let shell_ok = match before {
+        [] => true,
+        [sh, opts @ ..] => {
+            matches!(*sh, "sh" | "bash" | "/bin/sh" | "/bin/bash")
+                && opts.iter().all(|o| o.starts_with('-') && o.len() > 1)
+        }
+    };
+    if !shell_ok {
+        return None;
+    }
+    Script::parse(&file.text[h.body.clone()], h.body.start)
 }
