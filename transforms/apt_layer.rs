@@ -86,8 +86,9 @@ safe (it also deletes what an earlier layer left there). A script that calls
 a package manager on its own (`RUN ./install.sh`) is not seen, nor is a
 command whose name is an expansion (`$PIP install`). Windows and non-POSIX
 shells and exec form RUNs are skipped. In a heredoc script that is the whole
-RUN (`RUN <<EOF`, `RUN bash -e <<EOF`) only the flags are added; nothing is
-appended or removed there (a note says so). Other heredoc RUNs and RUNs that
+RUN (`RUN <<EOF`, `RUN bash -e <<EOF`), one command a line, the lists
+removal and the clean are appended to the last line with `&&` (which keeps
+the script's exit status) and an `apk update` line can go. Other heredoc RUNs and RUNs that
 do not parse cleanly are skipped, with a note when they call a package
 manager.
 "#,
@@ -395,7 +396,19 @@ impl Run<'_> {
     /// that comes before `after`), in the RUN's continuation style; or why not.
     fn chain_append(&self, command: &str, after: usize) -> Result<Edit, String> {
         if self.heredoc {
-            return Err("the commands are in a heredoc script".into());
+            // One command a line: `&& command` on the last line keeps the
+            // script's exit status.
+            let Some((last, rest)) = self.steps.split_last() else {
+                return Err("the script has no command".into());
+            };
+            let ops = rest.iter().filter_map(|s| s.op_after.as_ref());
+            if let Some(bad) = ops.map(|o| o.text.as_str()).find(|o| !matches!(*o, "&&" | ";" | "\n")) {
+                return Err(format!("the script's top-level list uses `{bad}`"));
+            }
+            if last.op_after.as_ref().is_some_and(|o| o.text != "\n") {
+                return Err("the script's last line ends with an operator".into());
+            }
+            return Ok(Edit::insert(last.element.range().end, format!(" && {command}")));
         }
         let file = self.file;
         let inst = &file.instructions[self.index];
@@ -484,8 +497,8 @@ impl Run<'_> {
             if !inst.is("RUN") {
                 continue;
             }
-            let Some(script) = Script::of_run(file, i) else {
-                if inst.args.contains("apt") {
+            let Some(script) = run_script(file, i) else {
+                if run_mentions(file, inst, "apt") {
                     return Some(inst.start_line);
                 }
                 continue;
@@ -989,10 +1002,6 @@ impl Run<'_> {
                     format!("`apk update` kept: {why}"),
                 ))
             };
-            if self.heredoc {
-                note(out, "it is in a heredoc script");
-                continue;
-            }
             if let Some(why) = apk_index_needed(&later) {
                 note(out, why);
                 continue;
@@ -1004,15 +1013,20 @@ impl Run<'_> {
                 );
                 continue;
             }
+            // In a heredoc script, a line of its own.
+            let joined = |op: &str| matches!(op, "&&" | ";") || self.heredoc && op == "\n";
             let before_ok = k == 0
                 || self.steps[k - 1]
                     .op_after
                     .as_ref()
-                    .is_some_and(|o| matches!(o.text.as_str(), "&&" | ";"));
-            let (Some(op), Some(next)) = (&step.op_after, self.steps.get(k + 1)) else {
+                    .map_or(self.heredoc, |o| joined(&o.text));
+            let Some(next) = self.steps.get(k + 1) else {
                 continue;
             };
-            if !before_ok || !matches!(op.text.as_str(), "&&" | ";") {
+            // tree-sitter-bash keeps no token for the newline between the
+            // lines of a script.
+            let op = step.op_after.as_ref().map_or("\n", |o| o.text.as_str());
+            if !before_ok || !joined(op) {
                 note(out, "it is not joined to its neighbours with `&&` or `;`");
                 continue;
             }
@@ -1105,9 +1119,8 @@ impl Run<'_> {
                 }
                 continue;
             }
-            let script = Script::of_run(file, i).filter(|s| !s.has_error() && inst.is_clean());
-            let Some(script) = script else {
-                if inst.args.contains("apk") {
+            let Some(script) = run_script(file, i) else {
+                if run_mentions(file, inst, "apk") {
                     return Some(inst.start_line);
                 }
                 continue;
@@ -1288,6 +1301,9 @@ fn is_manager_command(cmd: &Command) -> bool {
 /// The body of `RUN <<EOF` (optionally `RUN sh|bash [-opts] <<EOF`), the
 /// script the shell runs, parsed at its place in the file.
 fn heredoc_script(file: &Dockerfile, inst: &crate::syntax::Instruction) -> Option<Script> {
+    if file.escape != '\\' || file.shell_for(inst_index(file, inst)?).is_some() {
+        return None; // the default POSIX shell only
+    }
     let [h] = &inst.heredocs[..] else {
         return None;
     };
@@ -1311,4 +1327,34 @@ fn heredoc_script(file: &Dockerfile, inst: &crate::syntax::Instruction) -> Optio
         return None;
     }
     Script::parse(&file.text[h.body.clone()], h.body.start)
+}
+
+fn inst_index(file: &Dockerfile, inst: &crate::syntax::Instruction) -> Option<usize> {
+    file.instructions
+        .iter()
+        .position(|i| i.range.start == inst.range.start)
+}
+
+/// The shell script RUN `index` runs, to see what it does: its body, or the
+/// heredoc script that is the whole RUN. `None` when it cannot be read.
+fn run_script(file: &Dockerfile, index: usize) -> Option<Script> {
+    let inst = &file.instructions[index];
+    if !inst.is_clean() || !file.runs_posix_shell(index) {
+        return None;
+    }
+    let script = if inst.heredocs.is_empty() {
+        Script::of_run(file, index)?
+    } else {
+        heredoc_script(file, inst)?
+    };
+    (!script.has_error()).then_some(script)
+}
+
+/// The RUN's text (arguments and heredoc bodies) contains `word`.
+fn run_mentions(file: &Dockerfile, inst: &crate::syntax::Instruction, word: &str) -> bool {
+    inst.args.contains(word)
+        || inst
+            .heredocs
+            .iter()
+            .any(|h| file.text[h.body.clone()].contains(word))
 }
