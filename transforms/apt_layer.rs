@@ -326,7 +326,9 @@ impl Run<'_> {
                 META.id,
                 cmd.range.start,
                 Level::Info,
-                format!("`{LISTS_RM}` not appended: `apt-get update` runs inside a compound command"),
+                format!(
+                    "`{LISTS_RM}` not appended: `apt-get update` runs inside a compound command"
+                ),
             ));
         }
     }
@@ -338,7 +340,8 @@ impl Run<'_> {
         // a script...): the lists it fetched stay in the layer.
         let update = self.steps.iter().position(|s| {
             s.element.command().is_some_and(|c| {
-                apt_subcommand(c).is_some_and(|(_, i)| c.words[i].value.as_deref() == Some("update"))
+                apt_subcommand(c)
+                    .is_some_and(|(_, i)| c.words[i].value.as_deref() == Some("update"))
             })
         });
         let Some(update) = update else { return };
@@ -402,13 +405,19 @@ impl Run<'_> {
                 return Err("the script has no command".into());
             };
             let ops = rest.iter().filter_map(|s| s.op_after.as_ref());
-            if let Some(bad) = ops.map(|o| o.text.as_str()).find(|o| !matches!(*o, "&&" | ";" | "\n")) {
+            if let Some(bad) = ops
+                .map(|o| o.text.as_str())
+                .find(|o| !matches!(*o, "&&" | ";" | "\n"))
+            {
                 return Err(format!("the script's top-level list uses `{bad}`"));
             }
             if last.op_after.as_ref().is_some_and(|o| o.text != "\n") {
                 return Err("the script's last line ends with an operator".into());
             }
-            return Ok(Edit::insert(last.element.range().end, format!(" && {command}")));
+            return Ok(Edit::insert(
+                last.element.range().end,
+                format!(" && {command}"),
+            ));
         }
         let file = self.file;
         let inst = &file.instructions[self.index];
@@ -938,7 +947,11 @@ fn stage_sets(file: &Dockerfile, index: usize, var: &str) -> bool {
         stage = file.stages[..s]
             .iter()
             .rev()
-            .find(|p| p.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(base)))
+            .find(|p| {
+                p.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(base))
+            })
             .map(|p| p.index);
         end = usize::MAX;
         hops += 1;
@@ -1009,7 +1022,9 @@ impl Run<'_> {
             if let Some(line) = self.later_apk_needing_index() {
                 note(
                     out,
-                    &format!("the RUN at line {line} runs apk commands that need the index on disk"),
+                    &format!(
+                        "the RUN at line {line} runs apk commands that need the index on disk"
+                    ),
                 );
                 continue;
             }

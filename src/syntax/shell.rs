@@ -415,4 +415,3 @@ mod tests {
         assert_eq!(refs, ["$TOKEN", "${TOKEN:-x}"]);
     }
 }
-
