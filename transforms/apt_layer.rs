@@ -7,20 +7,34 @@ pub struct AptLayer;
 
 static META: Meta = Meta {
     id: "apt-layer",
-    summary: "Make apt installs non-interactive and lean, with the package lists removed in the same RUN",
+    summary: "Make package installs (apt, apk, yum/dnf, pip) non-interactive and lean, with caches left out of the layer",
     safety: Safety::Safe,
-    hadolint: &["DL3009", "DL3014", "DL3015", "DL3027", "DL3059"],
+    hadolint: &[
+        "DL3009", "DL3014", "DL3015", "DL3019", "DL3027", "DL3030", "DL3032", "DL3038", "DL3040",
+        "DL3042", "DL3059",
+    ],
     docs: r#"## What it does
-In shell-form RUNs of a POSIX-shell stage, for top-level `apt-get` / `apt`
-commands:
+In shell-form RUNs of a POSIX-shell stage:
 
 * `apt` becomes `apt-get` (install, update, remove, purge, autoremove, clean);
 * `apt-get install` gets `-y` and `--no-install-recommends` when missing;
-* a RUN that runs `apt-get update` and then `apt-get install` gets
-  `rm -rf /var/lib/apt/lists/*` appended to its top-level chain when it does
-  not already remove the lists;
+* a RUN that runs `apt-get update` and then more commands (an install, a
+  purge, a script...) gets `rm -rf /var/lib/apt/lists/*` appended to its
+  top-level chain when it does not already remove the lists;
 * `RUN apt-get update` alone, directly followed by a RUN of the same stage
-  (same flags) that starts with `apt-get install`, is merged into it.
+  (same flags) that starts with `apt-get install`, is merged into it;
+* `apk add` gets `--no-cache`; an `apk update` in the same `&&`/`;` chain
+  before it, or alone in the RUN just before, is removed once every later apk
+  command of the file is an `add` with `--no-cache` or a `del`;
+* `yum` / `dnf` / `microdnf` `install` (and update, remove, group install...)
+  get `-y`, and a RUN that installs gets `yum clean all` (`dnf clean all`,
+  `microdnf clean all`) appended unless it already cleans (`clean`, or
+  `rm -rf /var/cache/yum` / `/var/cache/dnf`) after the install;
+* `pip install`, `pip3 install`, `python -m pip install` (any `pythonX.Y`)
+  get `--no-cache-dir`, unless `PIP_NO_CACHE_DIR` is set (ENV or ARG in the
+  stage or a stage it is built from, `export`, or a prefix assignment).
+
+Each change is its own finding with a one-line reason.
 
 ## Why is this bad?
 `apt-get update` in a layer of its own is cached and goes stale; the package
@@ -49,14 +63,34 @@ to the last command of the RUN, so the RUN's exit status is kept. It is not
 added when the RUN mounts a cache on `/var/lib/apt`, when the lists are
 already removed after the install, or when a later RUN installs with apt
 without its own `apt-get update` (it would need the lists). A merge happens
-only when the first RUN is `apt-get update` alone, so no state leaks.
+only when the first RUN is `apt-get update` alone, so no state leaks. The
+clean for yum/dnf/microdnf is appended the same way. A removed `apk update`
+only fetched an index that `apk add --no-cache` ignores; it is kept when any
+later apk command (in this RUN or a later one) could read the index on disk.
+The added flags (`-y`, `--no-cache`, `--no-cache-dir`) only stop a prompt or
+a cache write.
 
 ## Limits
-Only top-level commands are rewritten: an install inside `if`, a subshell,
-a pipeline or a function is left alone, with a note. RUNs whose top-level
-list uses `||`, `|` or `&` get no removal appended. A script that calls
-`apt-get install` on its own (`RUN ./install.sh`) is not seen. Windows and
-non-POSIX shells, exec form and heredoc RUNs are skipped.
+Flags (`-y`, `--no-install-recommends`, `--no-cache`, `--no-cache-dir`) are
+added to every matching command of the RUN, nested ones (inside `if`, a
+subshell...) included. Commands appended at the end of the chain (the lists
+removal, `yum clean all`) need the update / install at top level: when it is
+nested, or the top-level list uses `||`, `|` or `&`, nothing is appended and
+a note says why. A RUN that ends with `apt-get dist-clean` gets a note and no
+removal (the lists are gone already, though hadolint's DL3009 does not know
+it). `apk add --no-network` and `--cache-dir` are left
+alone with a note. RUNs that mount a cache on `/var/lib/apt`,
+`/var/cache/apk`, `/var/cache/yum|dnf` or pip's cache keep it. `rm -rf
+/var/cache/apk/*` is kept: it is harmless, and removing it is not provably
+safe (it also deletes what an earlier layer left there). A script that calls
+a package manager on its own (`RUN ./install.sh`) is not seen, nor is a
+command whose name is an expansion (`$PIP install`). Windows and non-POSIX
+shells and exec form RUNs are skipped. In a heredoc script that is the whole
+RUN (`RUN <<EOF`, `RUN bash -e <<EOF`), one command a line, the lists
+removal and the clean are appended to the last line with `&&` (which keeps
+the script's exit status) and an `apk update` line can go. Other heredoc RUNs and RUNs that
+do not parse cleanly are skipped, with a note when they call a package
+manager.
 "#,
 };
 
@@ -127,6 +161,8 @@ struct Run<'a> {
     script: Script,
     steps: Vec<Step>,
     file: &'a Dockerfile,
+    /// The script is the body of `RUN <<EOF`: flags only, nothing appended.
+    heredoc: bool,
 }
 
 impl Transform for AptLayer {
@@ -138,13 +174,54 @@ impl Transform for AptLayer {
         let mut out = Vec::new();
         for index in 0..file.instructions.len() {
             let inst = &file.instructions[index];
-            if !inst.is("RUN") || !inst.is_clean() || !inst.heredocs.is_empty() {
+            if !inst.is("RUN") || inst.is_exec_form() || !file.runs_posix_shell(index) {
                 continue;
             }
-            let Some(script) = Script::of_run(file, index) else {
+            let skip = |out: &mut Vec<Finding>, why: &str| {
+                out.push(Finding::note(
+                    META.id,
+                    inst.range.start,
+                    Level::Info,
+                    format!("package-manager commands in this RUN not rewritten: {why}"),
+                ))
+            };
+            let body_calls = |h: &crate::syntax::Heredoc| {
+                Script::parse(&file.text[h.body.clone()], h.body.start)
+                    .is_some_and(|s| s.all_commands().iter().any(is_manager_command))
+            };
+            if !inst.is_clean() {
+                if ["apt", "apk", "yum", "dnf", "pip"]
+                    .iter()
+                    .any(|m| inst.args.contains(m))
+                    || inst.heredocs.iter().any(body_calls)
+                {
+                    skip(&mut out, "the instruction could not be parsed reliably");
+                }
                 continue;
+            }
+            let (script, heredoc) = if inst.heredocs.is_empty() {
+                let Some(script) = Script::of_run(file, index) else {
+                    continue;
+                };
+                (script, false)
+            } else {
+                match heredoc_script(file, inst) {
+                    Some(script) => (script, true),
+                    None => {
+                        if inst.heredocs.iter().any(body_calls) {
+                            skip(
+                                &mut out,
+                                "only a heredoc that is the whole RUN (`RUN <<EOF`) is analysed",
+                            );
+                        }
+                        continue;
+                    }
+                }
             };
             if script.has_error() {
+                if script.all_commands().iter().any(is_manager_command) {
+                    skip(&mut out, "its shell text does not parse cleanly");
+                }
                 continue;
             }
             let steps = script.steps();
@@ -153,10 +230,14 @@ impl Transform for AptLayer {
                 script,
                 steps,
                 file,
+                heredoc,
             };
             run.fix_commands(&mut out);
             run.append_rm(&mut out);
             run.merge_with_next(&mut out);
+            run.fix_apk(&mut out);
+            run.fix_rpm(&mut out);
+            run.fix_pip(&mut out);
         }
         out
     }
@@ -168,7 +249,8 @@ impl Run<'_> {
     }
 
     fn fix_commands(&self, out: &mut Vec<Finding>) {
-        for cmd in self.top_commands() {
+        let commands = self.script.all_commands();
+        for cmd in &commands {
             let Some((name, sub_i)) = apt_subcommand(cmd) else {
                 continue;
             };
@@ -224,48 +306,50 @@ impl Run<'_> {
                 Fix::safe(vec![Edit::insert(at, text)]),
             ));
         }
-        // Installs that are not top level are left alone.
-        let top: Vec<_> = self.top_commands().map(|c| c.range.clone()).collect();
-        for cmd in self.script.all_commands() {
-            if top.iter().any(|r| r.start == cmd.range.start) {
-                continue;
-            }
-            let nested_install = apt_subcommand(&cmd).is_some_and(|(_, i)| {
-                cmd.words[i].value.as_deref() == Some("install")
-                    && (!has_yes(&cmd) || !has_recommends_choice(&cmd))
-            });
-            if nested_install {
-                out.push(Finding::note(
-                    META.id,
-                    cmd.range.start,
-                    Level::Info,
-                    "apt install not rewritten: it is not a top-level command of the RUN (inside a compound command)",
-                ));
-            }
+        // An update that is not top level: no place to put the removal.
+        let top: Vec<usize> = self.top_commands().map(|c| c.range.start).collect();
+        let is_update = |c: &Command| {
+            apt_subcommand(c).is_some_and(|(_, i)| c.words[i].value.as_deref() == Some("update"))
+        };
+        let nested_update = commands
+            .iter()
+            .find(|c| !top.contains(&c.range.start) && is_update(c));
+        let inst = self.inst();
+        if let Some(cmd) = nested_update
+            && !commands
+                .iter()
+                .any(|c| top.contains(&c.range.start) && is_update(c))
+            && !self.script.text.contains("/var/lib/apt/lists")
+            && !cache_mount(inst, |p| p.starts_with("/var/lib/apt"))
+        {
+            out.push(Finding::note(
+                META.id,
+                cmd.range.start,
+                Level::Info,
+                format!(
+                    "`{LISTS_RM}` not appended: `apt-get update` runs inside a compound command"
+                ),
+            ));
         }
     }
 
     fn append_rm(&self, out: &mut Vec<Finding>) {
         let file = self.file;
         let inst = &file.instructions[self.index];
-        // An update followed by an install, at top level.
-        let mut update_at = None;
-        let mut install_end = None;
-        for cmd in self.top_commands() {
-            let Some((_, i)) = apt_subcommand(cmd) else {
-                continue;
-            };
-            match cmd.words[i].value.as_deref() {
-                Some("update") if update_at.is_none() => update_at = Some(cmd.range.start),
-                Some(s) if is_install(s) && update_at.is_some() => {
-                    install_end = Some(cmd.range.end)
-                }
-                _ => {}
-            }
-        }
-        let Some(install_end) = install_end else {
+        // A top-level update followed by more commands (an install, a purge,
+        // a script...): the lists it fetched stay in the layer.
+        let update = self.steps.iter().position(|s| {
+            s.element.command().is_some_and(|c| {
+                apt_subcommand(c)
+                    .is_some_and(|(_, i)| c.words[i].value.as_deref() == Some("update"))
+            })
+        });
+        let Some(update) = update else { return };
+        let Some(last) = self.steps.get(update + 1..).and_then(|s| s.last()) else {
             return;
         };
+        let update_end = self.steps[update].element.range().end;
+        let install_end = last.element.range().end;
         let offset = inst.range.start;
         let skip = |out: &mut Vec<Finding>, why: &str| {
             out.push(Finding::note(
@@ -275,10 +359,13 @@ impl Run<'_> {
                 format!("`{LISTS_RM}` not appended: {why}"),
             ))
         };
-        let rel = install_end - self.script.base;
+        let rel = update_end - self.script.base;
         let rest = &self.script.text[rel..];
-        if rest.contains("/var/lib/apt/lists") || rest.contains("dist-clean") {
-            return; // already removed (or handled) after the install
+        if rest.contains("/var/lib/apt/lists") {
+            return; // already removed after the install
+        }
+        if rest.contains("dist-clean") {
+            return skip(out, "`apt-get dist-clean` removes the lists already");
         }
         if inst.flags.iter().any(|f| {
             f.name == "mount"
@@ -296,6 +383,44 @@ impl Run<'_> {
                 ),
             );
         }
+        match self.chain_append(LISTS_RM, install_end) {
+            Ok(edit) => out.push(Finding::fix(
+                META.id,
+                edit.range().start,
+                format!("append `{LISTS_RM}`: package lists left in the layer bloat the image"),
+                Fix::safe(vec![edit]),
+            )),
+            Err(why) => skip(out, &why),
+        }
+    }
+
+    /// The edit that runs `command` after the last top-level command of the
+    /// RUN, joined with `&&` (or `;` when the list is all `;` after a `set -e`
+    /// that comes before `after`), in the RUN's continuation style; or why not.
+    fn chain_append(&self, command: &str, after: usize) -> Result<Edit, String> {
+        if self.heredoc {
+            // One command a line: `&& command` on the last line keeps the
+            // script's exit status.
+            let Some((last, rest)) = self.steps.split_last() else {
+                return Err("the script has no command".into());
+            };
+            let ops = rest.iter().filter_map(|s| s.op_after.as_ref());
+            if let Some(bad) = ops
+                .map(|o| o.text.as_str())
+                .find(|o| !matches!(*o, "&&" | ";" | "\n"))
+            {
+                return Err(format!("the script's top-level list uses `{bad}`"));
+            }
+            if last.op_after.as_ref().is_some_and(|o| o.text != "\n") {
+                return Err("the script's last line ends with an operator".into());
+            }
+            return Ok(Edit::insert(
+                last.element.range().end,
+                format!(" && {command}"),
+            ));
+        }
+        let file = self.file;
+        let inst = &file.instructions[self.index];
         let ops: Vec<&str> = self
             .steps
             .iter()
@@ -303,18 +428,18 @@ impl Run<'_> {
             .map(|o| o.text.as_str())
             .collect();
         if let Some(bad) = ops.iter().find(|o| !matches!(**o, "&&" | ";")) {
-            return skip(out, &format!("the RUN's top-level list uses `{bad}`"));
+            return Err(format!("the RUN's top-level list uses `{bad}`"));
         }
         let Some(last) = self.steps.last() else {
-            return;
+            return Err("the RUN has no command".into());
         };
         if last.op_after.is_some() {
-            return skip(out, "the RUN's list ends with an operator");
+            return Err("the RUN's list ends with an operator".into());
         }
         let all_semicolons = !ops.is_empty() && ops.iter().all(|o| *o == ";");
         let set_e = self
             .top_commands()
-            .take_while(|c| !c.range.contains(&install_end.saturating_sub(1)))
+            .take_while(|c| !c.range.contains(&after.saturating_sub(1)))
             .any(|c| {
                 c.name() == Some("set")
                     && c.args().any(|a| {
@@ -331,9 +456,9 @@ impl Run<'_> {
         let nl = file.newline();
         let insert = if end_line == first_line {
             if op == ";" {
-                format!("; {LISTS_RM}")
+                format!("; {command}")
             } else {
-                format!(" && {LISTS_RM}")
+                format!(" && {command}")
             }
         } else {
             // Continuation style: an operator that ends its line (trailing) or
@@ -359,7 +484,7 @@ impl Run<'_> {
                     indent
                 };
                 let op = if op == ";" { ";" } else { " &&" };
-                format!("{op} \\{nl}{indent}{LISTS_RM}")
+                format!("{op} \\{nl}{indent}{command}")
             } else {
                 let indent = match leading_indent {
                     Some(i) => i,
@@ -368,15 +493,10 @@ impl Run<'_> {
                         indent_of(text, l.start, l.content_end)
                     }
                 };
-                format!(" \\{nl}{indent}{op} {LISTS_RM}")
+                format!(" \\{nl}{indent}{op} {command}")
             }
         };
-        out.push(Finding::fix(
-            META.id,
-            end,
-            format!("append `{LISTS_RM}`: package lists left in the layer bloat the image"),
-            Fix::safe(vec![Edit::insert(end, insert)]),
-        ));
+        Ok(Edit::insert(end, insert))
     }
 
     /// Line of a later RUN that runs an apt install with no update before it.
@@ -386,8 +506,8 @@ impl Run<'_> {
             if !inst.is("RUN") {
                 continue;
             }
-            let Some(script) = Script::of_run(file, i) else {
-                if inst.args.contains("apt") {
+            let Some(script) = run_script(file, i) else {
+                if run_mentions(file, inst, "apt") {
                     return Some(inst.start_line);
                 }
                 continue;
@@ -418,6 +538,9 @@ impl Run<'_> {
 
     /// `RUN apt-get update` alone, followed by `RUN apt-get install ...`.
     fn merge_with_next(&self, out: &mut Vec<Finding>) {
+        if self.heredoc {
+            return;
+        }
         let file = self.file;
         let inst = &file.instructions[self.index];
         let [step] = &self.steps[..] else { return };
@@ -523,4 +646,730 @@ impl Run<'_> {
 fn indent_of(text: &str, start: usize, end: usize) -> String {
     let line = &text[start..end];
     line[..line.len() - line.trim_start().len()].to_string()
+}
+
+// ---- The siblings: apk, yum / dnf / microdnf, pip ----
+
+/// The base name of a command word (`/usr/bin/pip3` -> `pip3`).
+fn base_name(cmd: &Command) -> Option<&str> {
+    let name = cmd.name()?;
+    Some(name.rsplit('/').next().unwrap_or(name))
+}
+
+/// Index of the first word after `from` that is not an option, skipping the
+/// values of the options in `with_value` (given without `=`). `None` when a
+/// word on the way is not static.
+fn subcommand_index(cmd: &Command, from: usize, with_value: &[&str]) -> Option<usize> {
+    let mut i = from;
+    while i < cmd.words.len() {
+        let v = cmd.words[i].value.as_deref()?;
+        if v.starts_with('-') {
+            if with_value.contains(&v) {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        return Some(i);
+    }
+    None
+}
+
+/// True when a word of the command (after the name) is `opt` or `opt=...`.
+fn has_option(cmd: &Command, opt: &str) -> bool {
+    cmd.words.iter().skip(1).any(|w| {
+        w.value
+            .as_deref()
+            .is_some_and(|v| v == opt || v.strip_prefix(opt).is_some_and(|r| r.starts_with('=')))
+    })
+}
+
+const APK_VALUE_OPTS: &[&str] = &[
+    "-X",
+    "--repository",
+    "-p",
+    "--root",
+    "--arch",
+    "--keys-dir",
+    "--cache-dir",
+    "--repositories-file",
+    "--cache-max-age",
+    "--timeout",
+    "--wait",
+    "--progress-fd",
+];
+
+/// `apk [options] SUB ...`: the index of SUB.
+fn apk_subcommand(cmd: &Command) -> Option<(usize, &str)> {
+    if base_name(cmd)? != "apk" {
+        return None;
+    }
+    let i = subcommand_index(cmd, 1, APK_VALUE_OPTS)?;
+    Some((i, cmd.words[i].value.as_deref()?))
+}
+
+/// What `--no-cache` does to an `apk add`.
+enum ApkAdd {
+    /// Has `--no-cache` already.
+    Clean,
+    /// Gets `--no-cache` after the `add` word at this offset.
+    Fixable(usize),
+    /// Left alone, with the reason.
+    Skip(&'static str),
+}
+
+fn apk_add(cmd: &Command) -> Option<ApkAdd> {
+    let (i, sub) = apk_subcommand(cmd)?;
+    if sub != "add" {
+        return None;
+    }
+    Some(if has_option(cmd, "--no-cache") {
+        ApkAdd::Clean
+    } else if has_option(cmd, "--no-network") {
+        ApkAdd::Skip("it runs with --no-network and downloads nothing")
+    } else if has_option(cmd, "--cache-dir") {
+        ApkAdd::Skip("it sets its own --cache-dir")
+    } else {
+        ApkAdd::Fixable(cmd.words[i].range.end)
+    })
+}
+
+/// `apk update` with nothing but harmless output options.
+fn is_plain_apk_update(cmd: &Command) -> bool {
+    apk_subcommand(cmd).is_some_and(|(_, sub)| sub == "update")
+        && cmd.assignments.is_empty()
+        && cmd.redirects.is_empty()
+        && cmd.args().all(|a| {
+            a.is_some_and(|a| {
+                matches!(
+                    a,
+                    "update" | "-q" | "--quiet" | "-v" | "--verbose" | "--no-progress"
+                )
+            })
+        })
+}
+
+const RPM_VALUE_OPTS: &[&str] = &[
+    "-c",
+    "--config",
+    "--installroot",
+    "--enablerepo",
+    "--disablerepo",
+    "--setopt",
+    "-x",
+    "--exclude",
+    "--releasever",
+    "-d",
+    "--debuglevel",
+    "-e",
+    "--errorlevel",
+    "--repo",
+    "--repoid",
+    "--repofrompath",
+    "--color",
+    "--rpmverbosity",
+    "--downloaddir",
+    "--destdir",
+    "--forcearch",
+];
+
+/// `yum|dnf|microdnf [options] SUB ...`: the manager, the index of the last
+/// subcommand word (`group install` counts as one) and the subcommand.
+fn rpm_subcommand(cmd: &Command) -> Option<(&'static str, usize, String)> {
+    let manager = match base_name(cmd)? {
+        "yum" => "yum",
+        "dnf" => "dnf",
+        "microdnf" => "microdnf",
+        _ => return None,
+    };
+    let i = subcommand_index(cmd, 1, RPM_VALUE_OPTS)?;
+    let sub = cmd.words[i].value.as_deref()?;
+    if matches!(sub, "group" | "groups" | "module") {
+        let j = subcommand_index(cmd, i + 1, RPM_VALUE_OPTS)?;
+        let second = cmd.words[j].value.as_deref()?;
+        return Some((manager, j, format!("{sub} {second}")));
+    }
+    Some((manager, i, sub.to_string()))
+}
+
+/// Subcommands that ask for confirmation without `-y`.
+fn rpm_asks(sub: &str) -> bool {
+    matches!(
+        sub,
+        "install"
+            | "groupinstall"
+            | "localinstall"
+            | "reinstall"
+            | "update"
+            | "upgrade"
+            | "downgrade"
+            | "distro-sync"
+            | "remove"
+            | "erase"
+            | "autoremove"
+            | "groupupdate"
+            | "groupremove"
+            | "group install"
+            | "group update"
+            | "group upgrade"
+            | "group remove"
+            | "groups install"
+            | "module install"
+            | "module enable"
+            | "module disable"
+            | "module reset"
+            | "module remove"
+    )
+}
+
+/// Subcommands that download packages (and leave them in the cache).
+fn rpm_downloads(sub: &str) -> bool {
+    matches!(
+        sub,
+        "install"
+            | "groupinstall"
+            | "localinstall"
+            | "reinstall"
+            | "update"
+            | "upgrade"
+            | "downgrade"
+            | "distro-sync"
+            | "groupupdate"
+            | "group install"
+            | "group update"
+            | "group upgrade"
+            | "groups install"
+            | "module install"
+    )
+}
+
+fn rpm_has_yes(cmd: &Command) -> bool {
+    has_yes(cmd) || has_option(cmd, "--assumeyes")
+}
+
+/// `rm` of a yum/dnf cache directory.
+fn removes_rpm_cache(cmd: &Command) -> bool {
+    cmd.name() == Some("rm")
+        && cmd.args().any(|a| {
+            a.is_some_and(|a| {
+                a.starts_with("/var/cache/yum")
+                    || a.starts_with("/var/cache/dnf")
+                    || a.starts_with("/var/cache/libdnf5")
+            })
+        })
+}
+
+/// `pip install` / `python -m pip install`: the index of the `install` word.
+fn pip_install(cmd: &Command) -> Option<usize> {
+    const PIP_VALUE_OPTS: &[&str] = &[
+        "--log",
+        "--proxy",
+        "--retries",
+        "--timeout",
+        "--exists-action",
+        "--trusted-host",
+        "--cert",
+        "--client-cert",
+        "--cache-dir",
+        "--python",
+    ];
+    let name = base_name(cmd)?;
+    let numbered = |rest: &str| rest.chars().all(|c| c.is_ascii_digit() || c == '.');
+    let after_pip = if name.strip_prefix("pip").is_some_and(numbered) {
+        1
+    } else if name.strip_prefix("python").is_some_and(numbered) {
+        // python [options] -m pip ...
+        let mut i = 1;
+        loop {
+            let v = cmd.words.get(i)?.value.as_deref()?;
+            match v {
+                "-m" => break,
+                "-c" => return None,
+                "-W" | "-X" => i += 2,
+                _ if v.starts_with('-') && !v.starts_with("-m") => i += 1,
+                _ => return None,
+            }
+        }
+        if cmd.words.get(i + 1)?.value.as_deref()? != "pip" {
+            return None;
+        }
+        i + 2
+    } else {
+        return None;
+    };
+    let i = subcommand_index(cmd, after_pip, PIP_VALUE_OPTS)?;
+    (cmd.words[i].value.as_deref()? == "install").then_some(i)
+}
+
+/// The RUN mounts a cache on a path matching `pred`.
+fn cache_mount(inst: &crate::syntax::Instruction, pred: impl Fn(&str) -> bool) -> bool {
+    inst.flags.iter().any(|f| {
+        f.name == "mount"
+            && f.value.as_deref().is_some_and(|v| {
+                v.split(',').any(|kv| kv == "type=cache")
+                    && v.split(',').any(|kv| {
+                        kv.split_once('=').is_some_and(|(k, path)| {
+                            matches!(k, "target" | "dst" | "destination") && pred(path)
+                        })
+                    })
+            })
+    })
+}
+
+/// The variable is set by ENV or ARG in the stage before `index` (or in the
+/// stages it is built from).
+fn stage_sets(file: &Dockerfile, index: usize, var: &str) -> bool {
+    let mut stage = file.instructions[index].stage;
+    let mut end = index;
+    let mut hops = 0;
+    while let Some(s) = stage {
+        let st = &file.stages[s];
+        for inst in &file.instructions[st.instructions.start..end.min(st.instructions.end)] {
+            if !(inst.is("ENV") || inst.is("ARG")) {
+                continue;
+            }
+            let words = crate::syntax::words::parse_words(&inst.args, file.escape);
+            let legacy = inst.is("ENV") && words.first().is_some_and(|w| !w.contains('='));
+            let names: Vec<&str> = if legacy {
+                words.first().map(|w| w.as_str()).into_iter().collect()
+            } else {
+                words
+                    .iter()
+                    .map(|w| w.split_once('=').map_or(w.as_str(), |(k, _)| k))
+                    .collect()
+            };
+            if names.contains(&var) {
+                return true;
+            }
+        }
+        // FROM an earlier stage: its environment carries over.
+        let base = &st.base_image;
+        stage = file.stages[..s]
+            .iter()
+            .rev()
+            .find(|p| {
+                p.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(base))
+            })
+            .map(|p| p.index);
+        end = usize::MAX;
+        hops += 1;
+        if hops > file.stages.len() {
+            break;
+        }
+    }
+    false
+}
+
+impl Run<'_> {
+    fn inst(&self) -> &crate::syntax::Instruction {
+        &self.file.instructions[self.index]
+    }
+
+    fn fix_apk(&self, out: &mut Vec<Finding>) {
+        let inst = self.inst();
+        if cache_mount(inst, |p| {
+            p.starts_with("/var/cache/apk") || p.starts_with("/etc/apk/cache")
+        }) {
+            return; // the cache is meant to be kept, outside the layer
+        }
+        let commands = self.script.all_commands();
+        for cmd in &commands {
+            match apk_add(cmd) {
+                Some(ApkAdd::Fixable(at)) => out.push(Finding::fix(
+                    META.id,
+                    at,
+                    "add --no-cache to `apk add`: the package index it downloads stays in the layer otherwise",
+                    Fix::safe(vec![Edit::insert(at, " --no-cache")]),
+                )),
+                Some(ApkAdd::Skip(why)) => out.push(Finding::note(
+                    META.id,
+                    cmd.range.start,
+                    Level::Info,
+                    format!("--no-cache not added to `apk add`: {why}"),
+                )),
+                _ => {}
+            }
+        }
+        // `apk update` in the chain, before adds that all use --no-cache.
+        for (k, step) in self.steps.iter().enumerate() {
+            let Some(cmd) = step.element.command() else {
+                continue;
+            };
+            if !is_plain_apk_update(cmd) {
+                continue;
+            }
+            let later: Vec<&Command> = commands
+                .iter()
+                .filter(|c| c.range.start >= cmd.range.end)
+                .collect();
+            if !later.iter().any(|c| apk_add(c).is_some()) {
+                continue; // no add after it: not ours to judge
+            }
+            let note = |out: &mut Vec<Finding>, why: &str| {
+                out.push(Finding::note(
+                    META.id,
+                    cmd.range.start,
+                    Level::Info,
+                    format!("`apk update` kept: {why}"),
+                ))
+            };
+            if let Some(why) = apk_index_needed(&later) {
+                note(out, why);
+                continue;
+            }
+            if let Some(line) = self.later_apk_needing_index() {
+                note(
+                    out,
+                    &format!(
+                        "the RUN at line {line} runs apk commands that need the index on disk"
+                    ),
+                );
+                continue;
+            }
+            // In a heredoc script, a line of its own.
+            let joined = |op: &str| matches!(op, "&&" | ";") || self.heredoc && op == "\n";
+            let before_ok = k == 0
+                || self.steps[k - 1]
+                    .op_after
+                    .as_ref()
+                    .map_or(self.heredoc, |o| joined(&o.text));
+            let Some(next) = self.steps.get(k + 1) else {
+                continue;
+            };
+            // tree-sitter-bash keeps no token for the newline between the
+            // lines of a script.
+            let op = step.op_after.as_ref().map_or("\n", |o| o.text.as_str());
+            if !before_ok || !joined(op) {
+                note(out, "it is not joined to its neighbours with `&&` or `;`");
+                continue;
+            }
+            let range = cmd.range.start..next.element.range().start;
+            if self.file.text[range.clone()].contains('#') {
+                note(out, "a comment sits between it and the next command");
+                continue;
+            }
+            out.push(Finding::fix(
+                META.id,
+                cmd.range.start,
+                "remove `apk update`: `apk add --no-cache` fetches a fresh index itself, and this one would stay in the layer",
+                Fix::safe(vec![Edit::delete(range)]),
+            ));
+        }
+        self.apk_update_own_run(out);
+    }
+
+    /// `RUN apk update` alone, directly followed by a RUN that adds with --no-cache.
+    fn apk_update_own_run(&self, out: &mut Vec<Finding>) {
+        if self.heredoc {
+            return;
+        }
+        let file = self.file;
+        let inst = self.inst();
+        let [step] = &self.steps[..] else { return };
+        let Some(cmd) = step.element.command() else {
+            return;
+        };
+        if !is_plain_apk_update(cmd) {
+            return;
+        }
+        let Some(next) = file.instructions.get(self.index + 1) else {
+            return;
+        };
+        if !next.is("RUN") || next.stage != inst.stage {
+            return;
+        }
+        let next_commands = match Script::of_run(file, self.index + 1) {
+            Some(s) if next.is_clean() && !s.has_error() => s.all_commands(),
+            _ => return,
+        };
+        let adds = next_commands.iter().any(|c| apk_add(c).is_some());
+        if !adds {
+            return;
+        }
+        let note = |out: &mut Vec<Finding>, why: &str| {
+            out.push(Finding::note(
+                META.id,
+                inst.range.start,
+                Level::Info,
+                format!("`RUN apk update` kept: {why}"),
+            ))
+        };
+        let text_after = &file.text[cmd.range.end..inst.args_range.end];
+        if !text_after.trim().is_empty() || inst.has_inner_comments() || !inst.flags.is_empty() {
+            return note(out, "the RUN has flags or comments");
+        }
+        if cache_mount(next, |p| {
+            p.starts_with("/var/cache/apk") || p.starts_with("/etc/apk/cache")
+        }) {
+            return note(out, "the next RUN keeps the apk cache in a cache mount");
+        }
+        let refs: Vec<&Command> = next_commands.iter().collect();
+        if let Some(why) = apk_index_needed(&refs) {
+            return note(out, why);
+        }
+        if let Some(line) = self.later_apk_needing_index() {
+            return note(
+                out,
+                &format!("the RUN at line {line} runs apk commands that need the index on disk"),
+            );
+        }
+        out.push(Finding::fix(
+            META.id,
+            inst.range.start,
+            "remove `RUN apk update`: the next RUN's `apk add --no-cache` fetches a fresh index itself, and this one would stay in a layer",
+            Fix::safe(vec![Edit::delete(inst.range.clone())]),
+        ));
+    }
+
+    /// Line of a RUN after this one (and after the next, for an update in a
+    /// RUN of its own) whose apk commands would need an index on disk.
+    fn later_apk_needing_index(&self) -> Option<usize> {
+        let file = self.file;
+        for (i, inst) in file.instructions.iter().enumerate().skip(self.index + 1) {
+            if !inst.is("RUN") {
+                if inst.is("ONBUILD") && inst.args.contains("apk") {
+                    return Some(inst.start_line);
+                }
+                continue;
+            }
+            let Some(script) = run_script(file, i) else {
+                if run_mentions(file, inst, "apk") {
+                    return Some(inst.start_line);
+                }
+                continue;
+            };
+            let commands = script.all_commands();
+            let refs: Vec<&Command> = commands.iter().collect();
+            if apk_index_needed(&refs).is_some() {
+                return Some(inst.start_line);
+            }
+        }
+        None
+    }
+
+    fn fix_rpm(&self, out: &mut Vec<Finding>) {
+        let inst = self.inst();
+        let commands = self.script.all_commands();
+        for cmd in &commands {
+            let Some((manager, i, sub)) = rpm_subcommand(cmd) else {
+                continue;
+            };
+            if rpm_asks(&sub) && !rpm_has_yes(cmd) {
+                let at = cmd.words[i].range.end;
+                out.push(Finding::fix(
+                    META.id,
+                    at,
+                    format!("add -y to `{manager} {sub}`: without it the build aborts at the confirmation prompt"),
+                    Fix::safe(vec![Edit::insert(at, " -y")]),
+                ));
+            }
+        }
+        // The clean at the end of the chain.
+        let downloads: Vec<(&'static str, usize)> = commands
+            .iter()
+            .filter_map(|c| {
+                let (m, _, sub) = rpm_subcommand(c)?;
+                rpm_downloads(&sub).then_some((m, c.range.end))
+            })
+            .collect();
+        let Some(&(manager, last_end)) = downloads.iter().max_by_key(|(_, end)| *end) else {
+            return;
+        };
+        let cleaned = commands.iter().any(|c| {
+            c.range.start >= last_end
+                && (removes_rpm_cache(c)
+                    || rpm_subcommand(c).is_some_and(|(_, _, sub)| sub == "clean"))
+        });
+        if cleaned
+            || cache_mount(inst, |p| {
+                p.starts_with("/var/cache/yum")
+                    || p.starts_with("/var/cache/dnf")
+                    || p.starts_with("/var/cache/libdnf5")
+            })
+        {
+            return;
+        }
+        let clean = format!("{manager} clean all");
+        let offset = inst.range.start;
+        let note = |out: &mut Vec<Finding>, why: &str| {
+            out.push(Finding::note(
+                META.id,
+                offset,
+                Level::Info,
+                format!("`{clean}` not appended: {why}"),
+            ))
+        };
+        if downloads.iter().any(|(m, _)| *m != manager) {
+            return note(out, "the RUN uses more than one of yum, dnf and microdnf");
+        }
+        let top: Vec<usize> = self.top_commands().map(|c| c.range.start).collect();
+        let nested = commands.iter().any(|c| {
+            !top.contains(&c.range.start)
+                && rpm_subcommand(c).is_some_and(|(_, _, sub)| rpm_downloads(&sub))
+        });
+        if nested {
+            return note(out, "an install is inside a compound command");
+        }
+        match self.chain_append(&clean, last_end) {
+            Ok(edit) => out.push(Finding::fix(
+                META.id,
+                edit.range().start,
+                format!("append `{clean}`: the package cache left in the layer bloats the image"),
+                Fix::safe(vec![edit]),
+            )),
+            Err(why) => note(out, &why),
+        }
+    }
+
+    fn fix_pip(&self, out: &mut Vec<Finding>) {
+        let inst = self.inst();
+        let file = self.file;
+        if cache_mount(inst, |p| {
+            p.contains("pip") || p.ends_with("/.cache") || p.contains("/.cache/")
+        }) {
+            return; // pip's cache lives in a cache mount, outside the layer
+        }
+        let mut env_set = None;
+        // `PIP_NO_CACHE_DIR=...` as a statement or in `export` (a prefix
+        // assignment only counts for its own command).
+        let assigned = |script: &Script| {
+            let mut found = false;
+            script.visit(script.tree.root_node(), &mut |node| {
+                if node.kind() == "variable_assignment"
+                    && node.parent().is_some_and(|p| p.kind() != "command")
+                    && node
+                        .child_by_field_name("name")
+                        .is_some_and(|n| script.node_text(n) == "PIP_NO_CACHE_DIR")
+                {
+                    found = true;
+                }
+            });
+            found
+        };
+        for cmd in self.script.all_commands() {
+            let Some(i) = pip_install(&cmd) else {
+                continue;
+            };
+            let prefixed = cmd.assignments.iter().any(|a| {
+                a.raw
+                    .split_once('=')
+                    .is_some_and(|(k, _)| k == "PIP_NO_CACHE_DIR")
+            });
+            if has_option(&cmd, "--no-cache-dir") || prefixed {
+                continue;
+            }
+            if *env_set.get_or_insert_with(|| {
+                assigned(&self.script) || stage_sets(file, self.index, "PIP_NO_CACHE_DIR")
+            }) {
+                return; // PIP_NO_CACHE_DIR does it
+            }
+            if has_option(&cmd, "--cache-dir") {
+                out.push(Finding::note(
+                    META.id,
+                    cmd.range.start,
+                    Level::Info,
+                    "--no-cache-dir not added to `pip install`: it sets its own --cache-dir",
+                ));
+                continue;
+            }
+            let at = cmd.words[i].range.end;
+            out.push(Finding::fix(
+                META.id,
+                at,
+                "add --no-cache-dir to `pip install`: pip's download cache stays in the layer otherwise",
+                Fix::safe(vec![Edit::insert(at, " --no-cache-dir")]),
+            ));
+        }
+    }
+}
+
+/// Why apk commands would need an index on disk (an `apk` use other than
+/// `add` that gets or has --no-cache, or `del`).
+fn apk_index_needed(commands: &[&Command]) -> Option<&'static str> {
+    for cmd in commands {
+        if base_name(cmd) != Some("apk") {
+            continue;
+        }
+        match apk_subcommand(cmd) {
+            Some((_, "del")) => {}
+            Some((_, "add")) => {
+                if let Some(ApkAdd::Skip(_)) = apk_add(cmd) {
+                    return Some("a later `apk add` keeps using the index on disk");
+                }
+            }
+            _ => return Some("a later apk command uses the index on disk"),
+        }
+    }
+    None
+}
+
+/// A command this transform would look at.
+fn is_manager_command(cmd: &Command) -> bool {
+    apt_subcommand(cmd).is_some()
+        || apk_subcommand(cmd).is_some()
+        || rpm_subcommand(cmd).is_some()
+        || pip_install(cmd).is_some()
+}
+
+/// The body of `RUN <<EOF` (optionally `RUN sh|bash [-opts] <<EOF`), the
+/// script the shell runs, parsed at its place in the file.
+fn heredoc_script(file: &Dockerfile, inst: &crate::syntax::Instruction) -> Option<Script> {
+    if file.escape != '\\' || file.shell_for(inst_index(file, inst)?).is_some() {
+        return None; // the default POSIX shell only
+    }
+    let [h] = &inst.heredocs[..] else {
+        return None;
+    };
+    let words: Vec<&str> = inst.args.split_whitespace().collect();
+    let (marker, before) = words.split_last()?;
+    let name = marker
+        .strip_prefix("<<")?
+        .trim_start_matches('-')
+        .trim_matches(|c| c == '"' || c == '\'');
+    if name != h.name {
+        return None;
+    }
+    let shell_ok = match before {
+        [] => true,
+        [sh, opts @ ..] => {
+            matches!(*sh, "sh" | "bash" | "/bin/sh" | "/bin/bash")
+                && opts.iter().all(|o| o.starts_with('-') && o.len() > 1)
+        }
+    };
+    if !shell_ok {
+        return None;
+    }
+    Script::parse(&file.text[h.body.clone()], h.body.start)
+}
+
+fn inst_index(file: &Dockerfile, inst: &crate::syntax::Instruction) -> Option<usize> {
+    file.instructions
+        .iter()
+        .position(|i| i.range.start == inst.range.start)
+}
+
+/// The shell script RUN `index` runs, to see what it does: its body, or the
+/// heredoc script that is the whole RUN. `None` when it cannot be read.
+fn run_script(file: &Dockerfile, index: usize) -> Option<Script> {
+    let inst = &file.instructions[index];
+    if !inst.is_clean() || !file.runs_posix_shell(index) {
+        return None;
+    }
+    let script = if inst.heredocs.is_empty() {
+        Script::of_run(file, index)?
+    } else {
+        heredoc_script(file, inst)?
+    };
+    (!script.has_error()).then_some(script)
+}
+
+/// The RUN's text (arguments and heredoc bodies) contains `word`.
+fn run_mentions(file: &Dockerfile, inst: &crate::syntax::Instruction, word: &str) -> bool {
+    inst.args.contains(word)
+        || inst
+            .heredocs
+            .iter()
+            .any(|h| file.text[h.body.clone()].contains(word))
 }

@@ -190,6 +190,24 @@ impl Script {
                             op_after: None,
                         });
                     }
+                    // tree-sitter-bash reads `a && b | c 2>&1` as a list
+                    // redirected as a whole; in the shell the redirection
+                    // belongs to the last element only.
+                    Some(b) if b.kind() == "list" => {
+                        let first = steps.len();
+                        self.flatten(b, steps);
+                        let end = self.orig(node).end;
+                        let grew = steps.len() > first;
+                        if let Some(last) = steps.last_mut().filter(|_| grew) {
+                            match &mut last.element {
+                                Element::Simple(c) => {
+                                    c.range.end = end;
+                                    c.redirects.extend(redirects);
+                                }
+                                Element::Compound { range, .. } => range.end = end,
+                            }
+                        }
+                    }
                     _ => steps.push(Step {
                         element: Element::Compound {
                             kind: node.kind().into(),
@@ -385,6 +403,20 @@ mod tests {
         let echo = steps[2].element.command().unwrap();
         assert_eq!(echo.redirects.len(), 1);
         assert_eq!(echo.words[1].value, None);
+    }
+
+    #[test]
+    fn redirect_after_a_list_belongs_to_its_last_element() {
+        let src = "FROM a\nRUN apt-get update && yes | unminimize 2>&1 && apt-get install foo >/dev/null\n";
+        let f = parse(src).unwrap();
+        let s = Script::of_run(&f, 1).unwrap();
+        let steps = s.steps();
+        assert_eq!(steps.len(), 3);
+        assert_eq!(steps[0].element.command().unwrap().name(), Some("apt-get"));
+        assert_eq!(&src[steps[1].element.range()], "yes | unminimize 2>&1");
+        let last = steps[2].element.command().unwrap();
+        assert_eq!(&src[last.range.clone()], "apt-get install foo >/dev/null");
+        assert_eq!(last.redirects.len(), 1);
     }
 
     #[test]
