@@ -165,23 +165,6 @@ impl Script {
                         .collect()
                 };
                 match body {
-                    // tree-sitter-bash hangs a redirection after `a && b > f`
-                    // on the whole list; the shell gives it to the last command.
-                    Some(b) if b.kind() == "list" => {
-                        let before = steps.len();
-                        self.flatten(b, steps);
-                        let last = steps.len().checked_sub(1).filter(|&l| l >= before);
-                        match last.map(|l| &mut steps[l].element) {
-                            Some(Element::Simple(cmd)) => {
-                                cmd.redirects.extend(redirects);
-                                cmd.range.end = self.orig(node).end;
-                            }
-                            Some(Element::Compound { range, .. }) => {
-                                range.end = self.orig(node).end
-                            }
-                            None => {}
-                        }
-                    }
                     Some(b) if b.kind() == "command" => {
                         let mut cmd = self.command(b, &redirects);
                         cmd.range = self.orig(node);
