@@ -70,7 +70,9 @@ outside a RUN (FROM, COPY, LABEL, USER, another ENV or ARG...), by a later
 stage, by an exec-form, heredoc, non-POSIX or unparsable RUN, by a RUN flag,
 when no RUN names it (a script or a copied `.npmrc` may read it from the
 environment), when an ARG declares several names over several lines, or when
-its default is built from other variables. A literal default
+its default is built from other variables. A name with a `GPG` or `PGP`
+word (`GPG_KEY`, `NODE_PGP_KEY_IDS`) holds a public key id: it is left as it
+is, with a note. A literal default
 (`ARG TOKEN=abc123`) is removed and reported as an error: the value is in the
 image history and must be rotated. An `ENV TOKEN=abc123` is reported the same
 way and not changed.
@@ -275,6 +277,28 @@ impl Transform for SecretMounts {
 
         let mut out = Vec::new();
         for name in names {
+            if is_key_fingerprint(&name) {
+                // BuildKit's rule flags it, so say why it stays.
+                let first = file
+                    .instructions
+                    .iter()
+                    .find(|i| {
+                        let decls = match i.keyword.as_str() {
+                            "ARG" => arg_decls(i, file.escape),
+                            "ENV" => env_decls(i, file.escape),
+                            _ => return false,
+                        };
+                        decls.iter().any(|d| d.name == name)
+                    })
+                    .map_or(0, |i| i.range.start);
+                out.push(Finding::note(
+                    META.id,
+                    first,
+                    Level::Info,
+                    format!("`{name}` matches BuildKit's secret-name rule but holds a GPG/PGP key id, which is public: left as it is (`# check=skip=SecretsUsedInArgOrEnv` silences BuildKit's warning)"),
+                ));
+                continue;
+            }
             let a = analyse(file, &name, file_forms);
             let id = name.to_ascii_lowercase();
             for (offset, msg) in a.leaks.iter().chain(&a.layer_leaks) {
