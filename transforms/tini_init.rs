@@ -1,7 +1,7 @@
 use super::non_root_user::{Family, chain, family, is_root};
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
 use super::apt_layer::apt_subcommand;
-use crate::syntax::shell::{Command, Script};
+use crate::syntax::shell::{Command, Script, Word};
 use crate::syntax::{Dockerfile, Form, Stage};
 use crate::transform::{Context, Meta, Transform};
 
@@ -366,7 +366,12 @@ fn join_install(
             root = is_root(&inst.args);
             continue;
         }
-        if !root || !inst.is("RUN") || !inst.is_clean() || !file.runs_posix_shell(idx) {
+        if !root
+            || !inst.is("RUN")
+            || !inst.is_clean()
+            || !inst.heredocs.is_empty()
+            || !file.runs_posix_shell(idx)
+        {
             continue;
         }
         let Some(script) = Script::of_run(file, idx) else {
@@ -406,11 +411,26 @@ fn join_install(
                 && cmd.words.len() > 2
                 && let Some(last) = cmd.words.last()
             {
-                return Some(Edit::insert(last.range.end, " tini".to_string()));
+                return Some(Edit::insert(last.range.end, add_package(file, last)));
             }
         }
     }
     None
+}
+
+/// The text that adds `tini` after the last package: on a line of its own
+/// when the packages are listed one a line (`pkg \`), else after a space.
+fn add_package(file: &Dockerfile, last: &Word) -> String {
+    let text = &file.text;
+    let line_start = text[..last.range.start].rfind('\n').map_or(0, |p| p + 1);
+    let indent = &text[line_start..last.range.start];
+    let rest = &text[last.range.end..];
+    let rest_of_line = rest[..rest.find('\n').unwrap_or(rest.len())].trim_end_matches('\r');
+    if indent.chars().all(|c| c == ' ' || c == '\t') && rest_of_line.trim() == "\\" {
+        format!(" \\{}{indent}tini", file.newline())
+    } else {
+        " tini".to_string()
+    }
 }
 
 fn has_yes(cmd: &Command) -> bool {
