@@ -27,7 +27,8 @@ Alpine) when that `RUN` runs as root, at the top level of its script, and
 uses no `apt-mark` (nor `apk add --virtual`, whose group is deleted later);
 otherwise a new `RUN` right after `FROM` installs it. A distroless or
 `scratch` final stage gets the static binary of Debian's `tini` package:
-`tini` is installed in the last earlier Debian-based stage and
+`tini` is installed in the last Debian-based stage it already copies from
+(built for the same platform: no `--platform`), and
 `COPY --from=<stage> /usr/bin/tini-static /tini` is added after `FROM`.
 
 ## Why is this bad?
@@ -62,7 +63,7 @@ replace the image's own entrypoint, and the stage is left alone with a note.
 
 ## Limits
 Unknown images, distroless `:debug` and language images (`python3`, `java`),
-and a distroless or `scratch` stage without an earlier Debian-based stage
+and a distroless or `scratch` stage that copies from no Debian-based stage
 built for the same platform are skipped with a note recommending
 `docker run --init`. A shell-form `ENTRYPOINT` or `CMD`, a multi-line one,
 an `ENTRYPOINT` set in an earlier stage, a stage that changes `SHELL` or
@@ -237,7 +238,7 @@ impl Transform for TiniInit {
             Provider::Static => {
                 let Some(builder) = static_source(file, stage) else {
                     return note(format!(
-                        "no init for PID 1; `{base}` has no package manager and no earlier Debian-based stage (built without `--platform`) can provide `tini-static`: run the container with `docker run --init`"
+                        "no init for PID 1; `{base}` has no package manager, and none of the stages it copies from can provide `tini-static` (one that is Debian-based and has no `--platform`): run the container with `docker run --init`"
                     ));
                 };
                 let builder_chain = chain(file, builder);
@@ -446,11 +447,24 @@ fn has_yes(cmd: &Command) -> bool {
     })
 }
 
-/// The last earlier stage a static `tini` can be taken from: Debian-based,
-/// built for the same platform as the final stage (no `--platform`), and
-/// starting as root.
+/// The stage a static `tini` can be taken from: the last stage the final
+/// stage already copies from (`COPY --from`, so that no other stage is added
+/// to the build) that is Debian-based, built for the same platform as the
+/// final stage (no `--platform`), and starts as root.
 fn static_source<'a>(file: &'a Dockerfile, last: &Stage) -> Option<&'a Stage> {
-    file.stages[..last.index].iter().rev().find(|s| {
+    let sources: Vec<&Stage> = file
+        .stage_instructions(last)
+        .iter()
+        .filter(|i| i.is("COPY"))
+        .filter_map(|i| i.flag("from")?.value.as_deref())
+        .filter_map(|r| {
+            file.stages[..last.index].iter().find(|s| {
+                s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(r))
+                    || s.index.to_string() == r
+            })
+        })
+        .collect();
+    sources.into_iter().rev().find(|s| {
         let chain = chain(file, s);
         let root = chain.last().unwrap_or(s);
         let base = root.base_image.to_ascii_lowercase();
