@@ -432,12 +432,21 @@ fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<String> {
                 .rev()
                 .find(|i| i.is(keyword))
         })?;
-        let first = match &inst.form {
-            crate::syntax::Form::Exec(words) => words.first()?.clone(),
-            crate::syntax::Form::Shell => inst.args.split_whitespace().next()?.to_string(),
+        let words: Vec<&str> = match &inst.form {
+            crate::syntax::Form::Exec(words) => words.iter().map(String::as_str).collect(),
+            crate::syntax::Form::Shell => inst.args.split_whitespace().collect(),
         };
-        let program = first.rsplit('/').next().unwrap_or(&first);
-        is_root_daemon(program).then(|| program.to_string())
+        let base = |w: &&str| w.rsplit('/').next().unwrap_or(w).to_string();
+        let mut rest = words.iter();
+        let mut program = base(rest.next()?);
+        // Behind an init (`tini -- nginx`), the daemon is the init's child.
+        if matches!(
+            &program[..],
+            "tini" | "tini-static" | "dumb-init" | "docker-init" | "catatonit"
+        ) {
+            program = base(rest.find(|w| !w.starts_with('-'))?);
+        }
+        is_root_daemon(&program).then_some(program)
     })
 }
 
