@@ -1,6 +1,6 @@
+use super::apt_layer::apt_subcommand;
 use super::non_root_user::{Family, chain, family, is_root};
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
-use super::apt_layer::apt_subcommand;
 use crate::syntax::shell::{Command, Script, Word};
 use crate::syntax::{Dockerfile, Form, Stage};
 use crate::transform::{Context, Meta, Transform};
@@ -83,13 +83,7 @@ const INITS: &[&str] = &[
 
 /// The base images known to define no ENTRYPOINT of their own.
 const NO_ENTRYPOINT: &[&str] = &[
-    "debian",
-    "ubuntu",
-    "alpine",
-    "python",
-    "golang",
-    "openjdk",
-    "rust",
+    "debian", "ubuntu", "alpine", "python", "golang", "openjdk", "rust",
 ];
 
 fn names_init(text: &str) -> bool {
@@ -284,7 +278,7 @@ fn root_at_start(file: &Dockerfile, stages: &[&Stage]) -> bool {
             .rev()
             .find(|i| i.is("USER"))
     });
-    !inherited.is_some_and(|u| !is_root(&u.args))
+    inherited.is_none_or(|u| is_root(&u.args))
 }
 
 /// The `ENTRYPOINT` a base image defines, when it is known: empty for the
@@ -402,9 +396,8 @@ fn join_install(
                 }
                 _ => {
                     cmd.name() == Some("apt-get")
-                        && apt_subcommand(cmd).is_some_and(|(_, i)| {
-                            cmd.words[i].value.as_deref() == Some("install")
-                        })
+                        && apt_subcommand(cmd)
+                            .is_some_and(|(_, i)| cmd.words[i].value.as_deref() == Some("install"))
                         && has_yes(cmd)
                 }
             };
