@@ -99,10 +99,10 @@ for line in (work / "fix.json").read_text().splitlines():
         applied[a["transform"]] += 1
         files_by[a["transform"]].add(d["path"])
         if a["transform"] == "tini-init":
-            diff = d.get("diff", "")
+            diff = (work / "after" / d["path"]).read_text(errors="replace")
             if "tini-static" in diff:
                 how = "tini-static copied from a Debian build stage"
-            elif re.search(r"^\+\s*RUN (apt-get update && apt-get install -y --no-install-recommends tini|apk add --no-cache tini)", diff, re.M):
+            elif re.search(r"^\s*RUN (apt-get update && apt-get install -y --no-install-recommends tini|apk add --no-cache tini)", diff, re.M):
                 how = "new install RUN"
             else:
                 how = "added to an existing install RUN"
