@@ -67,8 +67,12 @@ and a distroless or `scratch` stage that copies from no Debian-based stage
 built for the same platform are skipped with a note recommending
 `docker run --init`. A shell-form `ENTRYPOINT` or `CMD`, a multi-line one,
 an `ENTRYPOINT` set in an earlier stage, a stage that changes `SHELL` or
-starts as a non-root user are skipped with a note. Releases older than
-Debian 9 or Ubuntu 18.04 do not package `tini`.
+starts as a non-root user are skipped with a note; so are Debian releases
+older than 9 and Ubuntu older than 18.04 (named by number or code name in
+the image or its tag), which do not package `tini`. A language image built
+on such a release without saying so in its tag (`node:6`) is not detected.
+An install whose failure is tolerated (`apt-get install ... || true`) is not
+joined.
 "#,
 };
 
@@ -166,6 +170,11 @@ impl Transform for TiniInit {
                 ));
             }
         };
+        if matches!(provider, Provider::Apt) && predates_tini(base) {
+            return note(format!(
+                "`{base}` predates the releases that package `tini` (Debian 9, Ubuntu 18.04): add it by hand or run the container with `docker run --init`"
+            ));
+        }
         let tini = match provider {
             Provider::Apt => "/usr/bin/tini",
             Provider::Apk => "/sbin/tini",
@@ -380,8 +389,20 @@ fn join_install(
         {
             continue;
         }
+        let mut after_or = false;
         for step in script.steps() {
-            let Some(cmd) = step.element.command() else {
+            // An install whose failure is tolerated (`|| true`), or that only
+            // runs when something failed, must not carry `tini`.
+            let tolerated = after_or
+                || step
+                    .op_after
+                    .as_ref()
+                    .is_some_and(|op| matches!(&op.text[..], "||" | "&" | "|"));
+            after_or = step
+                .op_after
+                .as_ref()
+                .is_some_and(|op| matches!(&op.text[..], "||" | "|"));
+            let Some(cmd) = step.element.command().filter(|_| !tolerated) else {
                 continue;
             };
             let fits = match provider {
@@ -468,7 +489,28 @@ fn static_source<'a>(file: &'a Dockerfile, last: &Stage) -> Option<&'a Stage> {
                 _ => false,
             }
             && root_at_start(file, &chain)
+            && !predates_tini(&root.base_image)
     })
+}
+
+/// Debian and Ubuntu releases (and images built on them) older than the
+/// first ones that package `tini`: Debian 9 and Ubuntu 18.04.
+fn predates_tini(image: &str) -> bool {
+    let name = family_name(image);
+    let tag = image_tag(image);
+    const OLD: &[&str] = &["jessie", "wheezy", "squeeze", "trusty", "xenial", "precise"];
+    if OLD.iter().any(|r| name == *r || tag.contains(r)) {
+        return true;
+    }
+    let major = tag
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|d| d.parse::<u32>().ok());
+    match (name.as_str(), major) {
+        ("debian", Some(m)) => m < 9,
+        ("ubuntu", Some(m)) => m < 18,
+        _ => false,
+    }
 }
 
 /// How `COPY --from` names a stage.
