@@ -97,7 +97,7 @@ manager.
 const LISTS_RM: &str = "rm -rf /var/lib/apt/lists/*";
 
 /// The apt program of a command and the index of its subcommand word.
-fn apt_subcommand(cmd: &Command) -> Option<(&str, usize)> {
+pub(crate) fn apt_subcommand(cmd: &Command) -> Option<(&str, usize)> {
     let name = cmd.name()?;
     if name != "apt-get" && name != "apt" {
         return None;

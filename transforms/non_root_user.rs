@@ -19,7 +19,11 @@ distroless, a new system user `app` (created with `groupadd`/`useradd` on
 Debian, Ubuntu and the language images built on them, `addgroup`/`adduser`
 on Alpine, `useradd -r` on UBI, Fedora, CentOS and Rocky) and the numeric
 `65532:65532` on `scratch` or an image it cannot tell. When the stage
-already creates a user but never switches to it, it switches to that one.
+already creates a user (`useradd`, `adduser`) but never switches to it, it
+switches to that one, provided it is plausibly the application's user: known
+system and service accounts (`dockremap`, `www-data`, `nginx`, `postgres`,
+`redis`, `mysql`, `sshd`, `systemd-*`, ...) are created for a daemon, not for
+the application, and a stage that creates only such accounts is left alone.
 Set another name with `[transforms.non-root-user] user = "..."`.
 
 ## Why is this bad?
@@ -54,6 +58,9 @@ Unsafe: the program loses root. It can no longer bind ports below 1024
 ## Limits
 A stage that installs `gosu`, `su-exec` or `setpriv` is left alone (with a
 note): its entrypoint starts as root on purpose and drops privileges itself.
+So is a container whose `ENTRYPOINT` or `CMD` starts a daemon that must start
+as root (`nginx`, `httpd`, `apache2-foreground`, `php-fpm`, `sshd`,
+`supervisord`, `cron`, `dockerd`, an init).
 Only the final stage is changed. Windows stages are skipped. The base
 image's family is guessed from its name and tag; an image named by a
 build argument counts as unknown and gets the numeric user.
@@ -237,8 +244,18 @@ impl Transform for NonRootUser {
                 }
             }
         }
-        // A user the stages already create.
+        // A daemon that needs root or drops privileges itself.
+        if let Some(program) = root_daemon(file, &stages) {
+            return vec![note(
+                Level::Info,
+                format!(
+                    "the container runs `{program}`, which starts as root and drops privileges itself (or needs root): no `USER` added"
+                ),
+            )];
+        }
+        // A user the stages already create (system accounts for a daemon do not count).
         let mut created = None;
+        let mut service = None;
         for s in &stages {
             for idx in s.instructions.clone() {
                 if !file.instructions[idx].is("RUN") {
@@ -254,6 +271,7 @@ impl Transform for NonRootUser {
                             .and_then(|w| w.value.clone())
                             .filter(|v| !v.starts_with('-'))
                         {
+                            Some(name) if is_service_account(&name) => service = Some(name),
                             Some(name) => created = Some(Ok(name)),
                             None => created = Some(Err(())),
                         }
@@ -263,6 +281,16 @@ impl Transform for NonRootUser {
             if created.is_some() {
                 break;
             }
+        }
+        if created.is_none()
+            && let Some(name) = service
+        {
+            return vec![note(
+                Level::Info,
+                format!(
+                    "the stage creates `{name}`, a system account for a daemon rather than for the application: no `USER` added"
+                ),
+            )];
         }
         let configured = ctx.config.option_str(META.id, "user").map(str::to_string);
         let nl = file.newline();
@@ -328,6 +356,98 @@ impl Transform for NonRootUser {
         out.extend(low_ports(insts));
         out
     }
+}
+
+/// Accounts that images create for a daemon or a system service, never for
+/// the application the container runs.
+const SERVICE_ACCOUNTS: &[&str] = &[
+    "dockremap",
+    "www-data",
+    "nginx",
+    "apache",
+    "apache2",
+    "httpd",
+    "daemon",
+    "postgres",
+    "mysql",
+    "mariadb",
+    "redis",
+    "mongodb",
+    "memcache",
+    "memcached",
+    "rabbitmq",
+    "sshd",
+    "messagebus",
+    "_apt",
+    "bind",
+    "named",
+    "squid",
+    "proxy",
+    "postfix",
+    "dovecot",
+    "clamav",
+    "debian-tor",
+    "haproxy",
+    "varnish",
+    "mosquitto",
+];
+
+fn is_service_account(name: &str) -> bool {
+    SERVICE_ACCOUNTS.contains(&name) || name.starts_with("systemd-")
+}
+
+/// Programs that must start as root: daemons that drop privileges themselves
+/// (web servers, sshd, php-fpm, supervisord, cron) and Docker-in-Docker.
+fn is_root_daemon(program: &str) -> bool {
+    const DAEMONS: &[&str] = &[
+        "sshd",
+        "nginx",
+        "openresty",
+        "httpd",
+        "httpd-foreground",
+        "apache2",
+        "apache2-foreground",
+        "apache2ctl",
+        "apachectl",
+        "dockerd",
+        "dockerd-entrypoint.sh",
+        "dind",
+        "supervisord",
+        "cron",
+        "crond",
+        "init",
+        "systemd",
+    ];
+    DAEMONS.contains(&program) || program.starts_with("php-fpm")
+}
+
+/// The daemon the container starts, if any: the first word of the
+/// `ENTRYPOINT` or of the `CMD` (an entrypoint script usually ends by running
+/// the `CMD`), without its directory.
+fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<String> {
+    ["ENTRYPOINT", "CMD"].into_iter().find_map(|keyword| {
+        let inst = stages.iter().find_map(|s| {
+            file.stage_instructions(s)
+                .iter()
+                .rev()
+                .find(|i| i.is(keyword))
+        })?;
+        let words: Vec<&str> = match &inst.form {
+            crate::syntax::Form::Exec(words) => words.iter().map(String::as_str).collect(),
+            crate::syntax::Form::Shell => inst.args.split_whitespace().collect(),
+        };
+        let base = |w: &&str| w.rsplit('/').next().unwrap_or(w).to_string();
+        let mut rest = words.iter();
+        let mut program = base(rest.next()?);
+        // Behind an init (`tini -- nginx`), the daemon is the init's child.
+        if matches!(
+            &program[..],
+            "tini" | "tini-static" | "dumb-init" | "docker-init" | "catatonit"
+        ) {
+            program = base(rest.find(|w| !w.starts_with('-'))?);
+        }
+        is_root_daemon(&program).then_some(program)
+    })
 }
 
 /// Warnings for ports a non-root user cannot bind.
