@@ -16,6 +16,7 @@ use crate::edit::Level;
 use crate::engine::{self, FixError, Remaining, Settings};
 use crate::files::{self, Input};
 use crate::inspect;
+use crate::journal;
 use crate::transform::Context;
 use crate::transforms;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Fix(args) => fix(args),
         Command::Check(args) => check(args),
+        Command::Undo(args) => crate::undo::run(&args.paths, args.transform.as_deref()),
         Command::Transforms { format } => {
             list_transforms(format);
             Ok(EXIT_CLEAN)
@@ -193,8 +195,15 @@ fn process(inputs: Vec<Input>, work: impl Fn(&Path) -> FileResult + Sync) -> Vec
 
 fn fix(args: FixArgs) -> Result<u8> {
     let job = Job::new(&args.selection, args.unsafe_fixes)?;
+    let mode = if args.dry_run {
+        Mode::DryRun
+    } else if args.no_journal {
+        Mode::Write
+    } else {
+        Mode::WriteJournal
+    };
     let dry_run = args.dry_run;
-    let reports = process(inputs(&args.paths), |path| fix_one(&job, path, dry_run));
+    let reports = process(inputs(&args.paths), |path| fix_one(&job, path, mode));
     let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
     for r in &reports {
@@ -258,7 +267,14 @@ fn write_patches(dir: &Path, reports: &[FileReport]) -> Result<()> {
     Ok(())
 }
 
-fn fix_one(job: &Job, path: &Path, dry_run: bool) -> FileResult {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    DryRun,
+    Write,
+    WriteJournal,
+}
+
+fn fix_one(job: &Job, path: &Path, mode: Mode) -> FileResult {
     let src = match files::read(path) {
         Ok(s) => s,
         Err(e) => return FileResult::Error(e.to_string()),
@@ -271,11 +287,20 @@ fn fix_one(job: &Job, path: &Path, dry_run: bool) -> FileResult {
         Err(e) => FileResult::Error(describe(&e)),
         Ok(outcome) => {
             let mut written = false;
-            if !dry_run && outcome.changed() {
+            if mode != Mode::DryRun && outcome.changed() {
                 if let Err(e) = files::write_atomic(&src, &outcome.fixed) {
                     return FileResult::Error(e.to_string());
                 }
                 written = true;
+                if mode == Mode::WriteJournal
+                    && let Err(e) =
+                        journal::record(&src.real_path, &src.text, &outcome.fixed, &outcome.steps)
+                {
+                    return FileResult::Error(format!(
+                        "fixed, but the undo journal could not be written ({e:#}): \
+                         `dockwright undo` cannot restore it"
+                    ));
+                }
             }
             FileResult::Fixed { outcome, written }
         }

@@ -22,6 +22,17 @@ pub enum Command {
     Fix(FixArgs),
     /// Report findings without changing anything; exit 1 when there are any
     Check(CheckArgs),
+    /// Restore what `fix` changed, from its journal (exact original bytes)
+    #[command(
+        long_about = "Restore what `dockwright fix` changed, from its journal: the exact original \
+bytes, for files whose content is still what fix wrote (checked by SHA-256). A file edited \
+since is refused (exit 2) so that no edit is lost. With --transform ID, only that transform's \
+edits are reverted, when no later edit overlaps them.\n\nThe journal is in \
+`.dockwright/journal/` at the git repository's root (ignored by git through \
+`.dockwright/.gitignore`), or outside git in $XDG_CACHE_HOME/dockwright (default \
+~/.cache/dockwright). Each undo steps back one `fix` run."
+    )]
+    Undo(UndoArgs),
     /// List the transforms with their safety class
     Transforms {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -72,10 +83,22 @@ pub struct FixArgs {
     pub selection: Selection,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Do not write the undo journal (see `dockwright undo --help`)
+    #[arg(long)]
+    pub no_journal: bool,
     /// Also write one patch per git repository, `DIR/<repo-name>.patch`, with
     /// paths relative to that repository's root (for `git apply`)
     #[arg(long, value_name = "DIR")]
     pub patch_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UndoArgs {
+    /// Files or directories (searched recursively); default: the current directory
+    pub paths: Vec<PathBuf>,
+    /// Revert only this transform's edits (refused when a later edit overlaps them)
+    #[arg(long, value_name = "ID")]
+    pub transform: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
