@@ -21,7 +21,7 @@ rm -f "$work/fixed/README.md" "$work/fixed/SOURCES.tsv"
 mapfile -t files < <(cd "$work/fixed" && find . -type f | sort)
 
 set +e
-(cd "$work/fixed" && "$dockwright" fix --unsafe-fixes "$@" "${files[@]}" >"$work/fix.out" 2>"$work/fix.err")
+(cd "$work/fixed" && "$dockwright" fix --no-journal --unsafe-fixes "$@" "${files[@]}" >"$work/fix.out" 2>"$work/fix.err")
 status=$?
 set -e
 echo "fix: exit $status; $(tail -n 2 "$work/fix.err" | tr '\n' ' ')"
