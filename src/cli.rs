@@ -113,7 +113,12 @@ pub struct CheckArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Human-readable (with `fix --dry-run`, a patch `git apply` accepts)
     Text,
+    /// One JSON document: every file's changes, notes and errors, and the summary
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers
+    Sarif,
+    /// GitHub Actions workflow annotations
     Github,
 }

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod files;
 pub mod inspect;
 pub mod journal;
+pub mod report;
 pub mod suppress;
 pub mod syntax;
 pub mod transform;
