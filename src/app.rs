@@ -113,6 +113,7 @@ impl Job<'_> {
             .unwrap_or(Path::new("."));
         let config = match &self.base_config {
             Some(c) => c.clone(),
+            None if self.selection.isolated => Config::default(),
             None => match Config::find(dir) {
                 Some(p) => Config::load(&p)?,
                 None => Config::default(),

@@ -61,9 +61,14 @@ pub struct Selection {
     /// Build context directory (default: each Dockerfile's folder)
     #[arg(long)]
     pub context: Option<PathBuf>,
-    /// Configuration file (default: the nearest dockwright.toml or .dockwright.toml)
-    #[arg(long)]
+    /// Configuration file for every input (default: the nearest
+    /// dockwright.toml, .dockwright.toml or pyproject.toml with [tool.dockwright]
+    /// above each Dockerfile)
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Ignore all configuration files
+    #[arg(long, conflicts_with = "config")]
+    pub isolated: bool,
     /// Worker threads (default: the number of cores)
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,

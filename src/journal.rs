@@ -67,7 +67,7 @@ impl JEdit {
 
 /// One transform's edits in one pass, against the text that step saw, and
 /// the inverse edits against the text it produced.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JStep {
     pub transform: String,
     pub edits: Vec<JEdit>,

@@ -472,11 +472,12 @@ pub fn one_line(s: &Summary, fixing: bool, dry_run: bool) -> String {
         (false, _) => "with findings",
     };
     let files = if s.scanned == 1 { "file" } else { "files" };
+    let errors = s.errors + s.skipped;
     let mut line = format!(
-        "{} {files} scanned, {} {changed}, {} errors",
+        "{} {files} scanned, {} {changed}, {errors} {}",
         s.scanned,
         s.changed,
-        s.errors + s.skipped
+        if errors == 1 { "error" } else { "errors" }
     );
     if s.skipped > 0 {
         line.push_str(&format!(" ({} left untouched by verification)", s.skipped));
@@ -490,8 +491,9 @@ pub fn one_line(s: &Summary, fixing: bool, dry_run: bool) -> String {
                 .filter(|(_, v)| v.changes > 0)
                 .map(|(k, v)| format!("{k} {}", v.changes))
                 .collect();
-            let verb = if dry_run { "changes to make" } else { "changes made" };
-            line.push_str(&format!("; {total} {verb}: {}", per.join(", ")));
+            let what = if total == 1 { "change" } else { "changes" };
+            let verb = if dry_run { "to make" } else { "made" };
+            line.push_str(&format!("; {total} {what} {verb}: {}", per.join(", ")));
         }
         if s.notes() > 0 {
             let n = s.notes();
@@ -499,7 +501,8 @@ pub fn one_line(s: &Summary, fixing: bool, dry_run: bool) -> String {
             line.push_str(&format!("; {n} {notes} on skipped rewrites"));
         }
     } else if s.findings > 0 {
-        line.push_str(&format!("; {} findings", s.findings));
+        let what = if s.findings == 1 { "finding" } else { "findings" };
+        line.push_str(&format!("; {} {what}", s.findings));
     }
     line
 }
