@@ -7,8 +7,9 @@
 # 2. creates a temporary git repository with a messy Dockerfile and a
 #    .pre-commit-config.yaml whose `repo:` is this checkout and `rev:` its HEAD
 #    commit (so it tests what is committed, not the working tree);
-# 3. `pre-commit run --all-files` must fail (dockwright-fix changed the file)
-#    and leave the Dockerfile fixed; a second run must pass.
+# 3. `pre-commit run --all-files` must fail (dockwright-fix changed the files)
+#    and leave the Dockerfiles fixed; a second run must pass (dockwright-fix
+#    and dockwright-check, the latter limited to the safe transforms).
 #
 # pre-commit builds the hook with `cargo install --path` (language: rust); the
 # crates come from crates.io. CARGO_TARGET_DIR is kept under ${TMPDIR:-/tmp}
@@ -39,6 +40,7 @@ git config user.email test@example.invalid
 git config user.name test
 messy=$'FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\nCMD ["curl", "--version"]\n'
 printf '%s' "$messy" >app/Dockerfile
+printf '%s' "$messy" >api.Dockerfile
 printf 'not a dockerfile\n' >app/notes.txt
 cat >.pre-commit-config.yaml <<YAML
 repos:
@@ -46,11 +48,13 @@ repos:
     rev: $rev
     hooks:
       - id: dockwright-fix
+      - id: dockwright-check
+        args: [--select, "apt-layer,syntax-header"]
 YAML
 git add -A
 git commit --quiet -m messy
 
-echo "== first run: must fail and fix app/Dockerfile (building the hook can take minutes)"
+echo "== first run: must fail and fix app/Dockerfile and api.Dockerfile (building the hook can take minutes)"
 start=$(date +%s)
 set +e
 "$venv/bin/pre-commit" run --all-files >"$work/first.out" 2>&1
@@ -66,6 +70,7 @@ if [ "$(cat app/Dockerfile)" = "$(printf '%s' "$messy")" ]; then
 fi
 grep -q 'rm -rf /var/lib/apt/lists/\*' app/Dockerfile || { echo "FAIL: apt layer not fixed"; cat app/Dockerfile; exit 1; }
 grep -q '^# syntax=docker/dockerfile:1' app/Dockerfile || { echo "FAIL: no syntax header"; cat app/Dockerfile; exit 1; }
+cmp -s app/Dockerfile api.Dockerfile || { echo "FAIL: api.Dockerfile not fixed like app/Dockerfile"; exit 1; }
 [ "$(cat app/notes.txt)" = "not a dockerfile" ] || { echo "FAIL: a file outside the hook's pattern changed"; exit 1; }
 [ ! -e .dockwright ] || { echo "FAIL: the hook wrote a journal into the repository"; exit 1; }
 echo "--- fixed app/Dockerfile:"; cat app/Dockerfile
