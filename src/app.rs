@@ -15,8 +15,8 @@ use crate::diff;
 use crate::engine::{self, FixError, Settings};
 use crate::files::{self, Input};
 use crate::inspect;
-use crate::report::{FileReport, FileResult, Printer, Summary};
 use crate::journal;
+use crate::report::{FileReport, FileResult, Printer, Summary};
 use crate::transform::Context;
 use crate::transforms;
 

@@ -103,8 +103,13 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow!("{}: cannot read: {}", path.display(), crate::files::io_reason(&e)))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow!(
+                "{}: cannot read: {}",
+                path.display(),
+                crate::files::io_reason(&e)
+            )
+        })?;
         Self::parse(&text, path)
     }
 
@@ -164,11 +169,20 @@ mod tests {
     fn unknown_keys_are_an_error() {
         let e = Config::parse("ignore = []\nselcet = []", Path::new("x.toml")).unwrap_err();
         let e = format!("{e:#}");
-        assert!(e.contains("x.toml: invalid configuration (line 2): unknown field `selcet`"), "{e}");
+        assert!(
+            e.contains("x.toml: invalid configuration (line 2): unknown field `selcet`"),
+            "{e}"
+        );
         let e = Config::parse("ignore = [\"nope\"]", Path::new("x.toml")).unwrap_err();
-        assert!(format!("{e:#}").contains("x.toml: unknown transform `nope` in `ignore`"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("x.toml: unknown transform `nope` in `ignore`"),
+            "{e:#}"
+        );
         let e = Config::parse("[transforms.nope]\nx = 1", Path::new("x.toml")).unwrap_err();
-        assert!(format!("{e:#}").contains("unknown transform `nope` in [transforms.nope]"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("unknown transform `nope` in [transforms.nope]"),
+            "{e:#}"
+        );
     }
 
     #[test]
@@ -180,8 +194,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.ignore, ["syntax-header"]);
         assert_eq!(c.option_str("non-root-user", "user"), Some("app"));
-        let e = Config::parse("[tool.dockwright]\nunsafe_fixes = true\n", Path::new("a/pyproject.toml"))
-            .unwrap_err();
+        let e = Config::parse(
+            "[tool.dockwright]\nunsafe_fixes = true\n",
+            Path::new("a/pyproject.toml"),
+        )
+        .unwrap_err();
         let e = format!("{e:#}");
         assert!(
             e.contains("a/pyproject.toml: invalid configuration in [tool.dockwright]: unknown field `unsafe_fixes`"),

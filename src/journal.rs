@@ -183,7 +183,13 @@ impl Slot {
             let ignore = root.join(".dockwright").join(".gitignore");
             if !ignore.exists() {
                 fs::write(&ignore, "# dockwright's undo journal: never committed\n*\n").map_err(
-                    |e| anyhow!("cannot write {}: {}", ignore.display(), files::io_reason(&e)),
+                    |e| {
+                        anyhow!(
+                            "cannot write {}: {}",
+                            ignore.display(),
+                            files::io_reason(&e)
+                        )
+                    },
                 )?;
             }
         }

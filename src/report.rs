@@ -501,7 +501,11 @@ pub fn one_line(s: &Summary, fixing: bool, dry_run: bool) -> String {
             line.push_str(&format!("; {n} {notes} on skipped rewrites"));
         }
     } else if s.findings > 0 {
-        let what = if s.findings == 1 { "finding" } else { "findings" };
+        let what = if s.findings == 1 {
+            "finding"
+        } else {
+            "findings"
+        };
         line.push_str(&format!("; {} {what}", s.findings));
     }
     line
@@ -563,7 +567,11 @@ pub fn table(s: &Summary, fixing: bool, dry_run: bool) -> String {
                 "  {id:<22}{:>9}{:>7}{:>7}{:>8}\n",
                 p.changes,
                 p.files,
-                if fixing { p.notes.to_string() } else { "-".into() },
+                if fixing {
+                    p.notes.to_string()
+                } else {
+                    "-".into()
+                },
                 p.unsafe_
             ));
         }
@@ -572,7 +580,11 @@ pub fn table(s: &Summary, fixing: bool, dry_run: bool) -> String {
             "total",
             total.changes,
             s.changed,
-            if fixing { total.notes.to_string() } else { "-".into() },
+            if fixing {
+                total.notes.to_string()
+            } else {
+                "-".into()
+            },
             total.unsafe_
         ));
         let what = match (fixing, dry_run) {

@@ -32,7 +32,8 @@ fn write(root: &Path, rel: &str, text: &str) {
 }
 
 const PLAIN: &str = "FROM alpine:3.20\nRUN echo hi\n";
-const APT: &str = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\nCMD [\"curl\"]\n";
+const APT: &str =
+    "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\nCMD [\"curl\"]\n";
 
 #[test]
 fn pyproject_and_dockwright_toml_nearest_wins() {
@@ -47,7 +48,11 @@ fn pyproject_and_dockwright_toml_nearest_wins() {
     );
     write(root, "svc/a/Dockerfile", PLAIN);
     write(root, "svc/b/Dockerfile", APT);
-    write(root, "svc/b/dockwright.toml", "select = [\"syntax-header\"]\n");
+    write(
+        root,
+        "svc/b/dockwright.toml",
+        "select = [\"syntax-header\"]\n",
+    );
     // A pyproject.toml without [tool.dockwright] is not a configuration.
     write(root, "svc/c/pyproject.toml", "[project]\nname = \"c\"\n");
     write(root, "svc/c/Dockerfile", PLAIN);
@@ -66,7 +71,10 @@ fn pyproject_and_dockwright_toml_nearest_wins() {
     assert_eq!(doc["files"][1]["path"], "svc/b/Dockerfile");
     assert_eq!(changes(1), ["syntax-header"]);
     assert_eq!(doc["files"][2]["path"], "svc/c/Dockerfile");
-    assert!(changes(2).is_empty(), "the root pyproject.toml applies to svc/c");
+    assert!(
+        changes(2).is_empty(),
+        "the root pyproject.toml applies to svc/c"
+    );
 
     // --isolated: no configuration at all.
     let o = dockwright(
@@ -74,21 +82,31 @@ fn pyproject_and_dockwright_toml_nearest_wins() {
         &["fix", "--dry-run", "--isolated", "--format", "json", "svc"],
     );
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(doc["summary"]["per_transform"]["syntax-header"]["changes"], 3);
+    assert_eq!(
+        doc["summary"]["per_transform"]["syntax-header"]["changes"],
+        3
+    );
     assert_eq!(doc["summary"]["per_transform"]["apt-layer"]["files"], 1);
 
     // --config FILE: one configuration for every file, for fix and check.
     write(root, "other.toml", "select = [\"apt-layer\"]\n");
     let o = dockwright(root, &["check", "--config", "other.toml", "svc"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stdout(&o).contains("svc/b/Dockerfile:2: [apt-layer]"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("svc/b/Dockerfile:2: [apt-layer]"),
+        "{}",
+        stdout(&o)
+    );
     assert!(!stdout(&o).contains("syntax-header"), "{}", stdout(&o));
     let o = dockwright(root, &["fix", "--config", "other.toml", "svc"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let b = fs::read_to_string(root.join("svc/b/Dockerfile")).unwrap();
     assert!(b.starts_with("FROM debian"), "only apt-layer ran: {b}");
     assert!(b.contains("rm -rf /var/lib/apt/lists/*"), "{b}");
-    assert_eq!(fs::read_to_string(root.join("svc/a/Dockerfile")).unwrap(), PLAIN);
+    assert_eq!(
+        fs::read_to_string(root.join("svc/a/Dockerfile")).unwrap(),
+        PLAIN
+    );
     // A pyproject.toml given with --config is read from [tool.dockwright].
     let o = dockwright(root, &["check", "--config", "pyproject.toml", "svc/a"]);
     assert!(!stdout(&o).contains("syntax-header"), "{}", stdout(&o));
@@ -104,11 +122,23 @@ fn configuration_errors_name_the_key_and_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write(root, "a/Dockerfile", PLAIN);
-    write(root, "a/pyproject.toml", "[tool.dockwright]\nunsafe-fixes = true\nselcet = [\"apt-layer\"]\n");
+    write(
+        root,
+        "a/pyproject.toml",
+        "[tool.dockwright]\nunsafe-fixes = true\nselcet = [\"apt-layer\"]\n",
+    );
     write(root, "b/Dockerfile", PLAIN);
-    write(root, "b/.dockwright.toml", "ignore = []\n\n[transforms.non-root-usr]\nuser = \"app\"\n");
+    write(
+        root,
+        "b/.dockwright.toml",
+        "ignore = []\n\n[transforms.non-root-usr]\nuser = \"app\"\n",
+    );
     write(root, "c/Dockerfile", PLAIN);
-    write(root, "c/dockwright.toml", "unsafe-fixes = true\nuser = \"x\"\n");
+    write(
+        root,
+        "c/dockwright.toml",
+        "unsafe-fixes = true\nuser = \"x\"\n",
+    );
     let o = dockwright(root, &["check", "."]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
@@ -168,19 +198,36 @@ fn bulk_runs_end_with_a_summary_table_and_json_carries_everything() {
     assert_eq!(doc["dry_run"], true);
     let files = doc["files"].as_array().unwrap();
     assert_eq!(files.len(), 4);
-    let bad = files.iter().find(|f| f["path"] == "./bad/Dockerfile").unwrap();
+    let bad = files
+        .iter()
+        .find(|f| f["path"] == "./bad/Dockerfile")
+        .unwrap();
     assert_eq!(bad["status"], "error");
     assert!(bad["error"].as_str().unwrap().contains("line 2"), "{bad}");
-    let one = files.iter().find(|f| f["path"] == "./one/Dockerfile").unwrap();
+    let one = files
+        .iter()
+        .find(|f| f["path"] == "./one/Dockerfile")
+        .unwrap();
     assert_eq!(one["status"], "changed");
     assert!(one["repository"].as_str().unwrap().ends_with("one"));
     let c = &one["changes"][0];
     for key in ["transform", "line", "message", "safety"] {
         assert!(!c[key].is_null(), "change without {key}: {c}");
     }
-    assert!(one["diff"].as_str().unwrap().starts_with("--- a/one/Dockerfile\n"));
+    assert!(
+        one["diff"]
+            .as_str()
+            .unwrap()
+            .starts_with("--- a/one/Dockerfile\n")
+    );
     let note = &one["notes"][0];
-    for key in ["transform", "line", "level", "message", "unsafe_fix_available"] {
+    for key in [
+        "transform",
+        "line",
+        "level",
+        "message",
+        "unsafe_fix_available",
+    ] {
         assert!(!note[key].is_null(), "note without {key}: {note}");
     }
     let s = &doc["summary"];
@@ -194,7 +241,9 @@ fn bulk_runs_end_with_a_summary_table_and_json_carries_everything() {
     let o = dockwright(root, &["fix", "--dry-run", "loose/Dockerfile"]);
     assert!(!stderr(&o).contains("summary\n"), "{}", stderr(&o));
     assert!(
-        stderr(&o).starts_with("1 file scanned, 1 would change, 0 errors; 1 change to make: syntax-header 1\n"),
+        stderr(&o).starts_with(
+            "1 file scanned, 1 would change, 0 errors; 1 change to make: syntax-header 1\n"
+        ),
         "{}",
         stderr(&o)
     );
@@ -239,12 +288,22 @@ fn sarif_has_what_code_scanning_requires() {
             assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
             assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
         }
-        let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap();
-        assert!(base.starts_with("file:///") && base.ends_with('/'), "{base}");
+        let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(
+            base.starts_with("file:///") && base.ends_with('/'),
+            "{base}"
+        );
         let inv = &run["invocations"][0];
         assert_eq!(inv["executionSuccessful"], false, "one file was rejected");
         let n = &inv["toolExecutionNotifications"][0];
         assert_eq!(n["level"], "error");
-        assert!(n["message"]["text"].as_str().unwrap().contains("bad/Dockerfile"));
+        assert!(
+            n["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("bad/Dockerfile")
+        );
     }
 }

@@ -38,7 +38,9 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for e in fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
-            if p.file_name().is_some_and(|n| n == ".git" || n == ".dockwright") {
+            if p.file_name()
+                .is_some_and(|n| n == ".git" || n == ".dockwright")
+            {
                 continue;
             }
             if p.is_dir() {
@@ -141,14 +143,24 @@ fn undo_of_a_directory_restores_and_a_second_undo_has_nothing_to_do() {
     fs::create_dir_all(repo.join("svc")).unwrap();
     git_init(&repo);
     fs::write(repo.join("svc/Dockerfile"), MESSY).unwrap();
-    fs::write(repo.join("Dockerfile"), "# syntax=docker/dockerfile:1\nFROM scratch\n").unwrap();
+    fs::write(
+        repo.join("Dockerfile"),
+        "# syntax=docker/dockerfile:1\nFROM scratch\n",
+    )
+    .unwrap();
     let o = dockwright(&repo, &cache, &["fix", "."]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_ne!(fs::read_to_string(repo.join("svc/Dockerfile")).unwrap(), MESSY);
+    assert_ne!(
+        fs::read_to_string(repo.join("svc/Dockerfile")).unwrap(),
+        MESSY
+    );
     // From a subdirectory, with no path: the current directory.
     let o = dockwright(&repo.join("svc"), &cache, &["undo"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(fs::read_to_string(repo.join("svc/Dockerfile")).unwrap(), MESSY);
+    assert_eq!(
+        fs::read_to_string(repo.join("svc/Dockerfile")).unwrap(),
+        MESSY
+    );
     let o = dockwright(&repo, &cache, &["undo"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("nothing to undo"), "{}", stderr(&o));
@@ -210,23 +222,43 @@ fn one_transform_is_reverted_alone_unless_a_later_edit_overlaps() {
     let o = dockwright(&repo, &cache, &["fix", "--unsafe-fixes", "Dockerfile"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let fixed = fs::read_to_string(&df).unwrap();
-    assert!(fixed.starts_with("# syntax=docker/dockerfile:1\r\n"), "{fixed}");
-    assert!(fixed.contains("\"/usr/bin/tini\", \"--\", \"/usr/bin/app\""), "{fixed}");
+    assert!(
+        fixed.starts_with("# syntax=docker/dockerfile:1\r\n"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("\"/usr/bin/tini\", \"--\", \"/usr/bin/app\""),
+        "{fixed}"
+    );
 
     // syntax-header alone: exactly its line goes.
-    let o = dockwright(&repo, &cache, &["undo", "--transform", "syntax-header", "Dockerfile"]);
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "syntax-header", "Dockerfile"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let without_header = fs::read_to_string(&df).unwrap();
     assert_eq!(
         without_header,
-        fixed.strip_prefix("# syntax=docker/dockerfile:1\r\n").unwrap()
+        fixed
+            .strip_prefix("# syntax=docker/dockerfile:1\r\n")
+            .unwrap()
     );
-    let o = dockwright(&repo, &cache, &["undo", "--transform", "syntax-header", "Dockerfile"]);
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "syntax-header", "Dockerfile"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("already reverted"), "{}", stderr(&o));
 
     // exec-form's ENTRYPOINT was rewritten again by tini-init: blocked, named.
-    let o = dockwright(&repo, &cache, &["undo", "--transform", "exec-form", "Dockerfile"]);
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "exec-form", "Dockerfile"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("cannot revert exec-form alone: a later edit by tini-init overlaps"),
@@ -236,7 +268,11 @@ fn one_transform_is_reverted_alone_unless_a_later_edit_overlaps() {
     assert_eq!(fs::read_to_string(&df).unwrap(), without_header);
 
     // apt-layer: its merge and flags go, the others' changes stay.
-    let o = dockwright(&repo, &cache, &["undo", "--transform", "apt-layer", "Dockerfile"]);
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "apt-layer", "Dockerfile"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = fs::read_to_string(&df).unwrap();
     assert!(
@@ -247,12 +283,28 @@ fn one_transform_is_reverted_alone_unless_a_later_edit_overlaps() {
     assert!(text.contains("/usr/bin/tini"), "{text}");
 
     // A transform that changed nothing, an unknown one.
-    let o = dockwright(&repo, &cache, &["undo", "--transform", "copy-order", "Dockerfile"]);
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "copy-order", "Dockerfile"],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("copy-order changed nothing"), "{}", stderr(&o));
-    let o = dockwright(&repo, &cache, &["undo", "--transform", "nope", "Dockerfile"]);
+    assert!(
+        stderr(&o).contains("copy-order changed nothing"),
+        "{}",
+        stderr(&o)
+    );
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "nope", "Dockerfile"],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown transform `nope`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown transform `nope`"),
+        "{}",
+        stderr(&o)
+    );
 
     // The whole file still comes back exactly.
     let o = dockwright(&repo, &cache, &["undo", "Dockerfile"]);
@@ -270,7 +322,9 @@ fn outside_git_the_journal_is_in_the_cache_dir() {
     let o = dockwright(&dir, &cache, &["fix", "api.Dockerfile"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!dir.join(".dockwright").exists());
-    let entries = fs::read_dir(cache.join("dockwright/journal")).unwrap().count();
+    let entries = fs::read_dir(cache.join("dockwright/journal"))
+        .unwrap()
+        .count();
     assert_eq!(entries, 1);
     // Two runs stack: the second undo goes back to before the first fix.
     let after_first = fs::read_to_string(&df).unwrap();
@@ -283,7 +337,9 @@ fn outside_git_the_journal_is_in_the_cache_dir() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(&df).unwrap(), MESSY);
     assert_eq!(
-        fs::read_dir(cache.join("dockwright/journal")).unwrap().count(),
+        fs::read_dir(cache.join("dockwright/journal"))
+            .unwrap()
+            .count(),
         0
     );
 }
