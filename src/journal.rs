@@ -233,6 +233,18 @@ pub fn cache_dir() -> Result<PathBuf> {
     }
 }
 
+/// The engine's steps as stored.
+pub fn steps_of(steps: &[Step]) -> Vec<JStep> {
+    steps
+        .iter()
+        .map(|s| JStep {
+            transform: s.transform.to_string(),
+            edits: s.edits.iter().map(JEdit::of).collect(),
+            inverse: s.inverse.iter().map(JEdit::of).collect(),
+        })
+        .collect()
+}
+
 /// Records one applied `fix` of the file at `real_path`.
 pub fn record(real_path: &Path, original: &str, fixed: &str, steps: &[Step]) -> Result<()> {
     let slot = Slot::of(real_path)?;
@@ -253,14 +265,7 @@ pub fn record(real_path: &Path, original: &str, fixed: &str, steps: &[Step]) -> 
         original_sha256: sha256(original),
         final_sha256: sha256(fixed),
         original: original.to_string(),
-        steps: steps
-            .iter()
-            .map(|s| JStep {
-                transform: s.transform.to_string(),
-                edits: s.edits.iter().map(JEdit::of).collect(),
-                inverse: s.inverse.iter().map(JEdit::of).collect(),
-            })
-            .collect(),
+        steps: steps_of(steps),
         reverted: Vec::new(),
     });
     if entry.runs.len() > MAX_RUNS {
