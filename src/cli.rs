@@ -86,6 +86,7 @@ pub struct FixArgs {
     pub unsafe_fixes: bool,
     #[command(flatten)]
     pub selection: Selection,
+    /// Output format (the summary goes to stderr whatever the format)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Do not write the undo journal (see `dockwright undo --help`)
@@ -112,6 +113,7 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub selection: Selection,
+    /// Output format (the summary goes to stderr whatever the format)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -214,7 +214,7 @@ impl Printer {
                 let _ = writeln!(
                     self.out,
                     "::error file={},title=dockwright::{}",
-                    path.display(),
+                    escape_property(&path.display().to_string()),
                     escape_data(why)
                 );
             }
@@ -272,7 +272,7 @@ impl Printer {
                     let _ = writeln!(
                         self.out,
                         "::notice file={},line={},title={}::{}",
-                        r.path.display(),
+                        escape_property(&r.path.display().to_string()),
                         a.line,
                         a.transform,
                         escape_data(&a.message)
@@ -333,7 +333,7 @@ impl Printer {
             let _ = writeln!(
                 self.out,
                 "::{kind} file={},line={},title={}::{}",
-                path.display(),
+                escape_property(&path.display().to_string()),
                 x.line,
                 x.transform,
                 escape_data(&x.message)
@@ -455,6 +455,11 @@ fn remaining_json(remaining: &[Remaining]) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+/// GitHub workflow command properties: also `:` and `,`.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// GitHub workflow commands: `%`, CR and LF in the message are escaped.
