@@ -257,12 +257,22 @@ pub fn record(real_path: &Path, original: &str, fixed: &str, steps: &[Step]) -> 
             runs: Vec::new(),
         },
     };
+    // Runs stack only while each starts where the previous one ended: after
+    // an edit in between, the older runs could never be undone.
+    let original_sha256 = sha256(original);
+    if entry
+        .runs
+        .last()
+        .is_some_and(|r| r.final_sha256 != original_sha256)
+    {
+        entry.runs.clear();
+    }
     let time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     entry.runs.push(Run {
         time,
-        original_sha256: sha256(original),
+        original_sha256,
         final_sha256: sha256(fixed),
         original: original.to_string(),
         steps: steps_of(steps),

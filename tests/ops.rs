@@ -307,3 +307,37 @@ fn sarif_has_what_code_scanning_requires() {
         );
     }
 }
+
+#[test]
+fn github_annotations_and_json_after_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "a,b/Dockerfile", APT);
+    let o = dockwright(root, &["check", "--format", "github", "a,b/Dockerfile"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("::notice file=a%2Cb/Dockerfile,line=2,title=apt-layer::")),
+        "{out}"
+    );
+    assert!(
+        out.lines().all(|l| l.starts_with("::")),
+        "only workflow commands on stdout: {out}"
+    );
+    let o = dockwright(
+        root,
+        &["fix", "--no-journal", "--format", "json", "a,b/Dockerfile"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &doc["files"][0];
+    assert_eq!(f["status"], "changed");
+    assert_eq!(f["written"], true);
+    assert!(f["diff"].is_null(), "the diff is for --dry-run");
+    assert_eq!(doc["dry_run"], false);
+    assert!(
+        !root.join(".cache").exists(),
+        "--no-journal wrote a journal"
+    );
+}

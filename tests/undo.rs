@@ -422,3 +422,26 @@ fn reverting_every_transform_one_by_one_gives_back_the_original_on_the_corpus() 
     assert!(files > 900, "{files}");
     assert!(complete[0] * 2 > files, "{complete:?} of {files}");
 }
+
+#[test]
+fn an_edit_between_two_fixes_starts_a_new_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, cache) = (tmp.path().join("plain"), tmp.path().join("cache"));
+    fs::create_dir_all(&dir).unwrap();
+    let df = dir.join("Dockerfile");
+    fs::write(&df, MESSY).unwrap();
+    dockwright(
+        &dir,
+        &cache,
+        &["fix", "--select", "syntax-header", "Dockerfile"],
+    );
+    let edited = format!("{}LABEL a=b\r\n", fs::read_to_string(&df).unwrap());
+    fs::write(&df, &edited).unwrap();
+    dockwright(&dir, &cache, &["fix", "Dockerfile"]);
+    let o = dockwright(&dir, &cache, &["undo", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&df).unwrap(), edited);
+    let o = dockwright(&dir, &cache, &["undo", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no journal entry"), "{}", stderr(&o));
+}
