@@ -341,3 +341,91 @@ fn github_annotations_and_json_after_writing() {
         "--no-journal wrote a journal"
     );
 }
+
+fn git(dir: &Path, args: &[&str]) -> Output {
+    let o = Command::new("git")
+        .args(["-c", "user.email=t@example.invalid", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+    o
+}
+
+/// The bulk-migration flow: one patch per repository, applied with `git
+/// apply` on fresh clones, gives exactly what `fix` writes.
+#[test]
+fn patch_dir_patches_apply_on_fresh_clones() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let files: [(&str, &str, &str); 4] = [
+        ("api", "Dockerfile", APT),
+        (
+            "api",
+            "deploy/worker.Dockerfile",
+            "FROM debian:bookworm\r\nRUN apt-get update\r\nRUN apt-get install -y git\r\n",
+        ),
+        (
+            "web",
+            "Containerfile",
+            "FROM alpine:3.20\nRUN echo no final newline",
+        ),
+        (
+            "web",
+            "ok/Dockerfile",
+            "# syntax=docker/dockerfile:1\nFROM scratch\n",
+        ),
+    ];
+    for (repo, rel, text) in files {
+        write(&root.join("src").join(repo), rel, text);
+    }
+    for repo in ["api", "web"] {
+        let r = root.join("src").join(repo);
+        git(&r, &["init", "-q", "."]);
+        git(&r, &["add", "-A"]);
+        git(&r, &["commit", "-q", "-m", "start"]);
+    }
+    let o = dockwright(root, &["fix", "--dry-run", "--patch-dir", "patches", "src"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("  repositories          2\n"),
+        "{}",
+        stderr(&o)
+    );
+    let mut names: Vec<String> = fs::read_dir(root.join("patches"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api.patch", "web.patch"]);
+    for repo in ["api", "web"] {
+        let clone = root.join("clones").join(repo);
+        let src = root.join("src").join(repo);
+        git(
+            root,
+            &[
+                "clone",
+                "-q",
+                src.to_str().unwrap(),
+                clone.to_str().unwrap(),
+            ],
+        );
+        let patch = root.join("patches").join(format!("{repo}.patch"));
+        git(&clone, &["apply", patch.to_str().unwrap()]);
+    }
+    // The same run for real, then compare every file with the clones.
+    let o = dockwright(root, &["fix", "--no-journal", "src"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    for (repo, rel, original) in files {
+        let fixed = fs::read(root.join("src").join(repo).join(rel)).unwrap();
+        let applied = fs::read(root.join("clones").join(repo).join(rel)).unwrap();
+        assert_eq!(
+            applied, fixed,
+            "{repo}/{rel}: the patch differs from the fix"
+        );
+        if rel != "ok/Dockerfile" {
+            assert_ne!(fixed, original.as_bytes(), "{repo}/{rel} unchanged");
+        }
+    }
+}
