@@ -149,7 +149,11 @@ fn inputs(paths: &[PathBuf]) -> Vec<Input> {
 
 /// Processes inputs in parallel; results come back in input order. On a
 /// terminal, a progress line on stderr (cleared at the end).
-fn process(inputs: Vec<Input>, work: impl Fn(&Path) -> FileResult + Sync) -> Vec<FileReport> {
+fn process(
+    inputs: Vec<Input>,
+    changed_label: &str,
+    work: impl Fn(&Path) -> FileResult + Sync,
+) -> Vec<FileReport> {
     let total = inputs.len();
     let done = AtomicUsize::new(0);
     let changed = AtomicUsize::new(0);
@@ -191,7 +195,7 @@ fn process(inputs: Vec<Input>, work: impl Fn(&Path) -> FileResult + Sync) -> Vec
                 {
                     *last = now;
                     eprint!(
-                        "\r\x1b[K{n}/{total} files, {} to change, {} errors",
+                        "\r\x1b[K{n}/{total} files, {} {changed_label}, {} errors",
                         changed.load(Ordering::Relaxed),
                         errors.load(Ordering::Relaxed)
                     );
@@ -216,7 +220,11 @@ fn fix(args: FixArgs) -> Result<u8> {
         Mode::WriteJournal
     };
     let dry_run = args.dry_run;
-    let reports = process(inputs(&args.paths), |path| fix_one(&job, path, mode));
+    let label = match mode {
+        Mode::DryRun => "to change",
+        _ => "changed",
+    };
+    let reports = process(inputs(&args.paths), label, |path| fix_one(&job, path, mode));
     let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
     for r in &reports {
@@ -340,7 +348,7 @@ fn describe(e: &FixError) -> String {
 
 fn check(args: CheckArgs) -> Result<u8> {
     let job = Job::new(&args.selection, false)?;
-    let reports = process(inputs(&args.paths), |path| {
+    let reports = process(inputs(&args.paths), "with findings", |path| {
         let src = match files::read(path) {
             Ok(s) => s,
             Err(e) => return FileResult::Error(e.to_string()),
