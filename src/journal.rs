@@ -337,10 +337,11 @@ pub fn revert_transform(
     {
         return Err(Blocked::By(transform.to_string()));
     }
-    if restore
-        .iter()
-        .any(|r| r.end > current.len() || !current.is_char_boundary(r.start))
-    {
+    if restore.iter().any(|r| {
+        r.end > current.len()
+            || !current.is_char_boundary(r.start)
+            || !current.is_char_boundary(r.end)
+    }) {
         return Err(Blocked::By(transform.to_string()));
     }
     let edits: Vec<Edit> = restore.iter().map(JEdit::edit).collect();
