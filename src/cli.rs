@@ -9,7 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "dockwright",
     version,
     about = "Rewrites Dockerfiles into secure, small, cache-friendly ones; every change is a reviewable diff.",
-    after_help = "Exit status: 0 nothing to change, 1 changes or findings, 2 an error."
+    after_help = "Configuration: the nearest dockwright.toml, .dockwright.toml or pyproject.toml \
+[tool.dockwright] above each Dockerfile (--config FILE, --isolated).\n\
+Undo: `fix` journals what it writes; `dockwright undo [PATHS]` restores the exact original.\n\
+Exit status: 0 nothing to change, 1 changes or findings, 2 an error."
 )]
 pub struct Cli {
     #[command(subcommand)]
