@@ -1,7 +1,7 @@
 //! The commands: read files in parallel, fix or check them, print in one place.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,10 +12,11 @@ use serde_json::json;
 use crate::cli::{CheckArgs, Cli, Command, FixArgs, Format, Selection};
 use crate::config::Config;
 use crate::diff;
-use crate::edit::Level;
-use crate::engine::{self, FixError, Remaining, Settings};
+use crate::engine::{self, FixError, Settings};
 use crate::files::{self, Input};
 use crate::inspect;
+use crate::journal;
+use crate::report::{FileReport, FileResult, Printer, Summary};
 use crate::transform::Context;
 use crate::transforms;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Fix(args) => fix(args),
         Command::Check(args) => check(args),
+        Command::Undo(args) => crate::undo::run(&args.paths, args.transform.as_deref()),
         Command::Transforms { format } => {
             list_transforms(format);
             Ok(EXIT_CLEAN)
@@ -68,22 +70,6 @@ fn list_transforms(format: Format) {
             _ => println!("{:<24} {:<7} {}", m.id, m.safety.to_string(), m.summary),
         }
     }
-}
-
-/// What happened to one file.
-enum FileResult {
-    Fixed {
-        outcome: engine::Outcome,
-        written: bool,
-    },
-    Checked(Vec<Remaining>),
-    /// Could not be processed; nothing was modified.
-    Error(String),
-}
-
-struct FileReport {
-    path: PathBuf,
-    result: FileResult,
 }
 
 struct Job<'a> {
@@ -127,6 +113,7 @@ impl Job<'_> {
             .unwrap_or(Path::new("."));
         let config = match &self.base_config {
             Some(c) => c.clone(),
+            None if self.selection.isolated => Config::default(),
             None => match Config::find(dir) {
                 Some(p) => Config::load(&p)?,
                 None => Config::default(),
@@ -160,11 +147,20 @@ fn inputs(paths: &[PathBuf]) -> Vec<Input> {
     }
 }
 
-/// Processes inputs in parallel; results come back in input order.
-fn process(inputs: Vec<Input>, work: impl Fn(&Path) -> FileResult + Sync) -> Vec<FileReport> {
+/// Processes inputs in parallel; results come back in input order. On a
+/// terminal, a progress line on stderr (cleared at the end).
+fn process(
+    inputs: Vec<Input>,
+    changed_label: &str,
+    work: impl Fn(&Path) -> FileResult + Sync,
+) -> Vec<FileReport> {
     let total = inputs.len();
     let done = AtomicUsize::new(0);
-    let progress = std::io::stderr().is_terminal() && total > 200;
+    let changed = AtomicUsize::new(0);
+    let errors = AtomicUsize::new(0);
+    let progress = total > 1 && std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let last = std::sync::Mutex::new(std::time::Duration::ZERO);
     let reports = inputs
         .into_par_iter()
         .map(|input| {
@@ -178,9 +174,32 @@ fn process(inputs: Vec<Input>, work: impl Fn(&Path) -> FileResult + Sync) -> Vec
                     FileReport { path, result }
                 }
             };
+            match &report.result {
+                FileResult::Fixed { outcome, .. } if outcome.changed() => {
+                    changed.fetch_add(1, Ordering::Relaxed);
+                }
+                FileResult::Checked(f) if !f.is_empty() => {
+                    changed.fetch_add(1, Ordering::Relaxed);
+                }
+                FileResult::Error(_) | FileResult::Skipped(_) => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if progress && n.is_multiple_of(100) {
-                eprint!("\r{n}/{total} files");
+            if progress {
+                // At most ten updates a second.
+                let now = started.elapsed();
+                if let Ok(mut last) = last.try_lock()
+                    && (now - *last >= std::time::Duration::from_millis(100) || n == total)
+                {
+                    *last = now;
+                    eprint!(
+                        "\r\x1b[K{n}/{total} files, {} {changed_label}, {} errors",
+                        changed.load(Ordering::Relaxed),
+                        errors.load(Ordering::Relaxed)
+                    );
+                }
             }
             report
         })
@@ -193,16 +212,26 @@ fn process(inputs: Vec<Input>, work: impl Fn(&Path) -> FileResult + Sync) -> Vec
 
 fn fix(args: FixArgs) -> Result<u8> {
     let job = Job::new(&args.selection, args.unsafe_fixes)?;
+    let mode = if args.dry_run {
+        Mode::DryRun
+    } else if args.no_journal {
+        Mode::Write
+    } else {
+        Mode::WriteJournal
+    };
     let dry_run = args.dry_run;
-    let reports = process(inputs(&args.paths), |path| fix_one(&job, path, dry_run));
+    let label = match mode {
+        Mode::DryRun => "to change",
+        _ => "changed",
+    };
+    let reports = process(inputs(&args.paths), label, |path| fix_one(&job, path, mode));
     let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
     for r in &reports {
         summary.add(r);
         out.fix_report(r, dry_run);
     }
-    out.summary(&summary, dry_run, true);
-    out.flush();
+    out.finish(&summary, "fix", dry_run);
     if let Some(dir) = &args.patch_dir {
         write_patches(dir, &reports)?;
     }
@@ -258,7 +287,14 @@ fn write_patches(dir: &Path, reports: &[FileReport]) -> Result<()> {
     Ok(())
 }
 
-fn fix_one(job: &Job, path: &Path, dry_run: bool) -> FileResult {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    DryRun,
+    Write,
+    WriteJournal,
+}
+
+fn fix_one(job: &Job, path: &Path, mode: Mode) -> FileResult {
     let src = match files::read(path) {
         Ok(s) => s,
         Err(e) => return FileResult::Error(e.to_string()),
@@ -268,17 +304,34 @@ fn fix_one(job: &Job, path: &Path, dry_run: bool) -> FileResult {
         Err(e) => return FileResult::Error(format!("{e:#}")),
     };
     match engine::fix_text(&src.text, &ctx, &settings) {
-        Err(e) => FileResult::Error(describe(&e)),
+        Err(e) => failed(&e),
         Ok(outcome) => {
             let mut written = false;
-            if !dry_run && outcome.changed() {
+            if mode != Mode::DryRun && outcome.changed() {
                 if let Err(e) = files::write_atomic(&src, &outcome.fixed) {
                     return FileResult::Error(e.to_string());
                 }
                 written = true;
+                if mode == Mode::WriteJournal
+                    && let Err(e) =
+                        journal::record(&src.real_path, &src.text, &outcome.fixed, &outcome.steps)
+                {
+                    return FileResult::Error(format!(
+                        "fixed, but the undo journal could not be written ({e:#}): \
+                         `dockwright undo` cannot restore it"
+                    ));
+                }
             }
             FileResult::Fixed { outcome, written }
         }
+    }
+}
+
+/// A file the engine could not fix: rejected input, or a failed verification.
+fn failed(e: &FixError) -> FileResult {
+    match e {
+        FixError::Verification(m) => FileResult::Skipped(format!("left untouched: {m}")),
+        FixError::Parse(_) => FileResult::Error(describe(e)),
     }
 }
 
@@ -295,7 +348,7 @@ fn describe(e: &FixError) -> String {
 
 fn check(args: CheckArgs) -> Result<u8> {
     let job = Job::new(&args.selection, false)?;
-    let reports = process(inputs(&args.paths), |path| {
+    let reports = process(inputs(&args.paths), "with findings", |path| {
         let src = match files::read(path) {
             Ok(s) => s,
             Err(e) => return FileResult::Error(e.to_string()),
@@ -306,7 +359,7 @@ fn check(args: CheckArgs) -> Result<u8> {
         };
         match engine::findings_only(&src.text, &ctx, &settings) {
             Ok(f) => FileResult::Checked(f),
-            Err(e) => FileResult::Error(describe(&e)),
+            Err(e) => failed(&e),
         }
     });
     let mut out = Printer::new(args.format);
@@ -315,271 +368,6 @@ fn check(args: CheckArgs) -> Result<u8> {
         summary.add(r);
         out.check_report(r);
     }
-    out.summary(&summary, false, false);
-    out.flush();
+    out.finish(&summary, "check", false);
     Ok(summary.exit_code(false))
-}
-
-#[derive(Default)]
-struct Summary {
-    scanned: usize,
-    changed: usize,
-    errors: usize,
-    findings: usize,
-    hidden: usize,
-    per_transform: BTreeMap<&'static str, usize>,
-}
-
-impl Summary {
-    fn add(&mut self, r: &FileReport) {
-        self.scanned += 1;
-        match &r.result {
-            FileResult::Error(_) => self.errors += 1,
-            FileResult::Fixed { outcome, .. } => {
-                if outcome.changed() {
-                    self.changed += 1;
-                }
-                for a in &outcome.applied {
-                    *self.per_transform.entry(a.transform).or_default() += 1;
-                }
-                self.hidden += outcome.remaining.iter().filter(|x| x.hidden_fix).count();
-                self.findings += outcome.remaining.len();
-            }
-            FileResult::Checked(f) => {
-                self.findings += f.len();
-                self.hidden += f.iter().filter(|x| x.hidden_fix).count();
-                if !f.is_empty() {
-                    self.changed += 1;
-                }
-                for x in f {
-                    *self.per_transform.entry(x.transform).or_default() += 1;
-                }
-            }
-        }
-    }
-
-    fn exit_code(&self, fixing: bool) -> u8 {
-        if self.errors > 0 {
-            EXIT_ERROR
-        } else if (fixing && self.changed > 0) || (!fixing && self.findings > 0) {
-            EXIT_CHANGES
-        } else {
-            EXIT_CLEAN
-        }
-    }
-}
-
-/// The one place that prints; stdout carries the report (a patch with
-/// `--dry-run`), stderr the errors and the summary.
-struct Printer {
-    format: Format,
-    colour: bool,
-    out: std::io::BufWriter<std::io::Stdout>,
-}
-
-impl Printer {
-    fn new(format: Format) -> Self {
-        let colour = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Printer {
-            format,
-            colour,
-            out: std::io::BufWriter::new(std::io::stdout()),
-        }
-    }
-
-    fn flush(&mut self) {
-        let _ = self.out.flush();
-    }
-
-    fn error(&mut self, path: &Path, why: &str) {
-        match self.format {
-            Format::Json => {
-                let _ = writeln!(self.out, "{}", json!({"path": path, "error": why}));
-            }
-            Format::Github => {
-                let _ = writeln!(
-                    self.out,
-                    "::error file={},title=dockwright::{why}",
-                    path.display()
-                );
-            }
-            Format::Text => {}
-        }
-        let _ = self.out.flush();
-        eprintln!("error: {}: {why}", path.display());
-    }
-
-    fn fix_report(&mut self, r: &FileReport, dry_run: bool) {
-        let (outcome, written) = match &r.result {
-            FileResult::Error(why) => return self.error(&r.path, why),
-            FileResult::Fixed { outcome, written } => (outcome, *written),
-            FileResult::Checked(_) => unreachable!("fix produces no check results"),
-        };
-        let shown = diff::patch_path(&r.path);
-        let patch = diff::unified(&shown, &outcome.original, &outcome.fixed);
-        match self.format {
-            Format::Json => {
-                let _ = writeln!(
-                    self.out,
-                    "{}",
-                    json!({
-                        "path": r.path,
-                        "changed": outcome.changed(),
-                        "written": written,
-                        "applied": outcome.applied,
-                        "remaining": outcome.remaining,
-                        "diff": if dry_run { Some(&patch) } else { None },
-                    })
-                );
-            }
-            Format::Github => {
-                for a in &outcome.applied {
-                    let _ = writeln!(
-                        self.out,
-                        "::notice file={},line={},title={}::{}",
-                        r.path.display(),
-                        a.line,
-                        a.transform,
-                        a.message
-                    );
-                }
-                self.github_remaining(&r.path, &outcome.remaining);
-            }
-            Format::Text => {
-                if outcome.applied.is_empty() && outcome.remaining.is_empty() {
-                    return;
-                }
-                let verb = match (dry_run, outcome.changed()) {
-                    (_, false) => "no changes",
-                    (true, true) => "would fix",
-                    (false, true) => "fixed",
-                };
-                let _ = writeln!(self.out, "# {shown}: {verb}");
-                for a in &outcome.applied {
-                    let _ = writeln!(
-                        self.out,
-                        "#   {:>4}  {:<22} {}",
-                        a.line, a.transform, a.message
-                    );
-                }
-                self.text_remaining(&outcome.remaining);
-                if dry_run && !patch.is_empty() {
-                    let text = if self.colour {
-                        diff::colourise(&patch)
-                    } else {
-                        patch
-                    };
-                    let _ = self.out.write_all(text.as_bytes());
-                }
-            }
-        }
-    }
-
-    fn text_remaining(&mut self, remaining: &[Remaining]) {
-        for x in remaining {
-            let tag = match (x.level, x.hidden_fix) {
-                (_, true) => "unsafe fix available",
-                (Level::Error, _) => "error",
-                (Level::Warning, _) => "warning",
-                (Level::Info, _) => "note",
-            };
-            let _ = writeln!(
-                self.out,
-                "#   {:>4}  {:<22} {tag}: {}",
-                x.line, x.transform, x.message
-            );
-        }
-    }
-
-    fn github_remaining(&mut self, path: &Path, remaining: &[Remaining]) {
-        for x in remaining {
-            let kind = match x.level {
-                Level::Error => "error",
-                Level::Warning => "warning",
-                Level::Info => "notice",
-            };
-            let _ = writeln!(
-                self.out,
-                "::{kind} file={},line={},title={}::{}",
-                path.display(),
-                x.line,
-                x.transform,
-                x.message
-            );
-        }
-    }
-
-    fn check_report(&mut self, r: &FileReport) {
-        let findings = match &r.result {
-            FileResult::Error(why) => return self.error(&r.path, why),
-            FileResult::Checked(f) => f,
-            FileResult::Fixed { .. } => unreachable!("check produces no fixes"),
-        };
-        match self.format {
-            Format::Json => {
-                for f in findings {
-                    let _ = writeln!(
-                        self.out,
-                        "{}",
-                        json!({"path": r.path, "line": f.line, "transform": f.transform, "level": f.level, "message": f.message, "fix": if f.hidden_fix {"unsafe"} else {"safe"}})
-                    );
-                }
-            }
-            Format::Github => self.github_remaining(&r.path, findings),
-            Format::Text => {
-                for f in findings {
-                    let _ = writeln!(
-                        self.out,
-                        "{}:{}: [{}] {}",
-                        r.path.display(),
-                        f.line,
-                        f.transform,
-                        f.message
-                    );
-                }
-            }
-        }
-    }
-
-    fn summary(&mut self, s: &Summary, dry_run: bool, fixing: bool) {
-        self.flush();
-        if self.format == Format::Json {
-            let _ = writeln!(
-                self.out,
-                "{}",
-                json!({"summary": {"files": s.scanned, "changed": s.changed, "errors": s.errors, "findings": s.findings, "hidden_unsafe_fixes": s.hidden, "per_transform": s.per_transform}})
-            );
-            self.flush();
-            return;
-        }
-        let changed = match (fixing, dry_run) {
-            (true, true) => "would change",
-            (true, false) => "changed",
-            (false, _) => "with findings",
-        };
-        let mut line = format!(
-            "{} files scanned, {} {changed}, {} errors",
-            s.scanned, s.changed, s.errors
-        );
-        let notes = s.findings - s.hidden;
-        if fixing && notes > 0 {
-            line.push_str(&format!(", {notes} notes on skipped rewrites"));
-        }
-        if !s.per_transform.is_empty() {
-            let per: Vec<String> = s
-                .per_transform
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            line.push_str(&format!(" ({})", per.join(", ")));
-        }
-        eprintln!("{line}");
-        if fixing && s.hidden > 0 {
-            eprintln!(
-                "{} more fixes are unsafe: review them and apply with --unsafe-fixes",
-                s.hidden
-            );
-        }
-    }
 }

@@ -9,7 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "dockwright",
     version,
     about = "Rewrites Dockerfiles into secure, small, cache-friendly ones; every change is a reviewable diff.",
-    after_help = "Exit status: 0 nothing to change, 1 changes or findings, 2 an error."
+    after_help = "Configuration: the nearest dockwright.toml, .dockwright.toml or pyproject.toml \
+[tool.dockwright] above each Dockerfile (--config FILE, --isolated).\n\
+Undo: `fix` journals what it writes; `dockwright undo [PATHS]` restores the exact original.\n\
+Exit status: 0 nothing to change, 1 changes or findings, 2 an error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -22,6 +25,17 @@ pub enum Command {
     Fix(FixArgs),
     /// Report findings without changing anything; exit 1 when there are any
     Check(CheckArgs),
+    /// Restore what `fix` changed, from its journal (exact original bytes)
+    #[command(
+        long_about = "Restore what `dockwright fix` changed, from its journal: the exact original \
+bytes, for files whose content is still what fix wrote (checked by SHA-256). A file edited \
+since is refused (exit 2) so that no edit is lost. With --transform ID, only that transform's \
+edits are reverted, when no later edit overlaps them.\n\nThe journal is in \
+`.dockwright/journal/` at the git repository's root (ignored by git through \
+`.dockwright/.gitignore`), or outside git in $XDG_CACHE_HOME/dockwright (default \
+~/.cache/dockwright). Each undo steps back one `fix` run."
+    )]
+    Undo(UndoArgs),
     /// List the transforms with their safety class
     Transforms {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -50,9 +64,14 @@ pub struct Selection {
     /// Build context directory (default: each Dockerfile's folder)
     #[arg(long)]
     pub context: Option<PathBuf>,
-    /// Configuration file (default: the nearest dockwright.toml or .dockwright.toml)
-    #[arg(long)]
+    /// Configuration file for every input (default: the nearest
+    /// dockwright.toml, .dockwright.toml or pyproject.toml with [tool.dockwright]
+    /// above each Dockerfile)
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Ignore all configuration files
+    #[arg(long, conflicts_with = "config")]
+    pub isolated: bool,
     /// Worker threads (default: the number of cores)
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
@@ -70,12 +89,25 @@ pub struct FixArgs {
     pub unsafe_fixes: bool,
     #[command(flatten)]
     pub selection: Selection,
+    /// Output format (the summary goes to stderr whatever the format)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Do not write the undo journal (see `dockwright undo --help`)
+    #[arg(long)]
+    pub no_journal: bool,
     /// Also write one patch per git repository, `DIR/<repo-name>.patch`, with
     /// paths relative to that repository's root (for `git apply`)
     #[arg(long, value_name = "DIR")]
     pub patch_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UndoArgs {
+    /// Files or directories (searched recursively); default: the current directory
+    pub paths: Vec<PathBuf>,
+    /// Revert only this transform's edits (refused when a later edit overlaps them)
+    #[arg(long, value_name = "ID")]
+    pub transform: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -84,13 +116,19 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub selection: Selection,
+    /// Output format (the summary goes to stderr whatever the format)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Human-readable (with `fix --dry-run`, a patch `git apply` accepts)
     Text,
+    /// One JSON document: every file's changes, notes and errors, and the summary
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers
+    Sarif,
+    /// GitHub Actions workflow annotations
     Github,
 }

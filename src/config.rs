@@ -1,4 +1,8 @@
-//! `dockwright.toml` / `.dockwright.toml`: the nearest one above a Dockerfile.
+//! Configuration: the nearest `dockwright.toml`, `.dockwright.toml` or
+//! `pyproject.toml` with a `[tool.dockwright]` table, searched upward from each
+//! Dockerfile's folder (in one folder, in that order). The nearest wins; files
+//! are not merged. `--config FILE` names one for every file, `--isolated`
+//! ignores them all.
 //!
 //! ```toml
 //! select = ["apt-layer", "syntax-header"]   # default: every transform
@@ -8,14 +12,18 @@
 //! [transforms.non-root-user]
 //! user = "app"
 //! ```
+//!
+//! In `pyproject.toml` the same keys sit under `[tool.dockwright]` (and
+//! `[tool.dockwright.transforms.non-root-user]`). Unknown keys and unknown
+//! transform ids are errors naming the key and the file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Deserialize;
 
-pub const FILE_NAMES: [&str; 2] = ["dockwright.toml", ".dockwright.toml"];
+pub const FILE_NAMES: [&str; 3] = ["dockwright.toml", ".dockwright.toml", "pyproject.toml"];
 
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -33,26 +41,87 @@ pub struct Config {
 }
 
 impl Config {
+    /// Parses a configuration file's text; `source` names it in errors and
+    /// tells a `pyproject.toml` (whose `[tool.dockwright]` table is read).
     pub fn parse(text: &str, source: &Path) -> Result<Config> {
-        let mut config: Config = toml::from_str(text)
-            .with_context(|| format!("{}: invalid configuration", source.display()))?;
+        let mut config: Config = if is_pyproject(source) {
+            let doc: toml::Table = toml::from_str(text)
+                .with_context(|| format!("{}: invalid TOML", source.display()))?;
+            let table = doc
+                .get("tool")
+                .and_then(|t| t.get("dockwright"))
+                .ok_or_else(|| anyhow!("{}: no [tool.dockwright] table", source.display()))?;
+            table.clone().try_into().map_err(|e: toml::de::Error| {
+                anyhow!(
+                    "{}: invalid configuration in [tool.dockwright]: {}",
+                    source.display(),
+                    e.message().trim()
+                )
+            })?
+        } else {
+            toml::from_str(text).map_err(|e| {
+                let at = e
+                    .span()
+                    .map(|s| format!(" (line {})", text[..s.start].matches('\n').count() + 1))
+                    .unwrap_or_default();
+                anyhow!(
+                    "{}: invalid configuration{at}: {}",
+                    source.display(),
+                    e.message().trim()
+                )
+            })?
+        };
+        config.check_ids(source)?;
         config.source = Some(source.to_path_buf());
         Ok(config)
     }
 
+    /// Transform ids in `select`, `ignore` and `[transforms.ID]` must exist.
+    fn check_ids(&self, source: &Path) -> Result<()> {
+        let known = |id: &str| id == "ALL" || crate::transforms::by_id(id).is_some();
+        for (key, id) in self
+            .select
+            .iter()
+            .flatten()
+            .map(|i| ("select", i))
+            .chain(self.ignore.iter().map(|i| ("ignore", i)))
+            .chain(self.transforms.keys().map(|i| ("transforms", i)))
+        {
+            if !known(id) || (key == "transforms" && id == "ALL") {
+                let key = if key == "transforms" {
+                    format!("[transforms.{id}]")
+                } else {
+                    format!("`{key}`")
+                };
+                bail!(
+                    "{}: unknown transform `{id}` in {key} (see `dockwright transforms`)",
+                    source.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow!(
+                "{}: cannot read: {}",
+                path.display(),
+                crate::files::io_reason(&e)
+            )
+        })?;
         Self::parse(&text, path)
     }
 
-    /// The nearest configuration file in `dir` or its ancestors.
+    /// The nearest configuration file in `dir` or its ancestors. A
+    /// `pyproject.toml` counts when it has a `[tool.dockwright]` table (or
+    /// mentions dockwright but is not valid TOML: loading it reports why).
     pub fn find(dir: &Path) -> Option<PathBuf> {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         dir.ancestors()
             .flat_map(|d| FILE_NAMES.iter().map(move |n| d.join(n)))
-            .find(|p| p.is_file())
+            .find(|p| p.is_file() && (!is_pyproject(p) || pyproject_has_table(p)))
     }
-
     /// A string option of a transform.
     pub fn option_str(&self, transform: &str, key: &str) -> Option<&str> {
         self.transforms.get(transform)?.get(key)?.as_str()
@@ -61,6 +130,23 @@ impl Config {
     /// A table option of a transform (for maps such as an image table).
     pub fn option_table(&self, transform: &str, key: &str) -> Option<&toml::Table> {
         self.transforms.get(transform)?.get(key)?.as_table()
+    }
+}
+
+fn is_pyproject(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "pyproject.toml")
+}
+
+fn pyproject_has_table(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    if !text.contains("dockwright") {
+        return false;
+    }
+    match toml::from_str::<toml::Table>(&text) {
+        Ok(doc) => doc.get("tool").and_then(|t| t.get("dockwright")).is_some(),
+        Err(_) => true,
     }
 }
 
@@ -81,6 +167,42 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_an_error() {
-        assert!(Config::parse("selcet = []", Path::new("x.toml")).is_err());
+        let e = Config::parse("ignore = []\nselcet = []", Path::new("x.toml")).unwrap_err();
+        let e = format!("{e:#}");
+        assert!(
+            e.contains("x.toml: invalid configuration (line 2): unknown field `selcet`"),
+            "{e}"
+        );
+        let e = Config::parse("ignore = [\"nope\"]", Path::new("x.toml")).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("x.toml: unknown transform `nope` in `ignore`"),
+            "{e:#}"
+        );
+        let e = Config::parse("[transforms.nope]\nx = 1", Path::new("x.toml")).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown transform `nope` in [transforms.nope]"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn pyproject_reads_tool_dockwright() {
+        let c = Config::parse(
+            "[project]\nname = \"x\"\n[tool.dockwright]\nignore = [\"syntax-header\"]\n[tool.dockwright.transforms.non-root-user]\nuser = \"app\"\n",
+            Path::new("pyproject.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.ignore, ["syntax-header"]);
+        assert_eq!(c.option_str("non-root-user", "user"), Some("app"));
+        let e = Config::parse(
+            "[tool.dockwright]\nunsafe_fixes = true\n",
+            Path::new("a/pyproject.toml"),
+        )
+        .unwrap_err();
+        let e = format!("{e:#}");
+        assert!(
+            e.contains("a/pyproject.toml: invalid configuration in [tool.dockwright]: unknown field `unsafe_fixes`"),
+            "{e}"
+        );
     }
 }

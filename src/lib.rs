@@ -11,11 +11,14 @@ pub mod edit;
 pub mod engine;
 pub mod files;
 pub mod inspect;
+pub mod journal;
+pub mod report;
 pub mod suppress;
 pub mod syntax;
 pub mod transform;
 #[path = "../transforms/mod.rs"]
 pub mod transforms;
+pub mod undo;
 
 use clap::Parser;
 

@@ -13,6 +13,8 @@ fn dockwright(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        // The undo journal of files outside git goes to the cache: keep it here.
+        .env("XDG_CACHE_HOME", dir.join(".cache"))
         .output()
         .unwrap()
 }

@@ -21,10 +21,11 @@ rm -f "$work/fixed/README.md" "$work/fixed/SOURCES.tsv"
 mapfile -t files < <(cd "$work/fixed" && find . -type f | sort)
 
 set +e
-(cd "$work/fixed" && "$dockwright" fix --unsafe-fixes "$@" "${files[@]}" >"$work/fix.out" 2>"$work/fix.err")
+(cd "$work/fixed" && "$dockwright" fix --no-journal --unsafe-fixes "$@" "${files[@]}" >"$work/fix.out" 2>"$work/fix.err")
 status=$?
 set -e
-echo "fix: exit $status; $(tail -n 2 "$work/fix.err" | tr '\n' ' ')"
+echo "fix: exit $status"
+sed -n '/^summary$/,$p' "$work/fix.err"
 if [ "$status" -gt 2 ]; then cat "$work/fix.err"; exit 1; fi
 # Errors are expected only for files BuildKit itself rejects.
 grep '^error: ' "$work/fix.err" | grep -v "BuildKit rejects this file" | head -n 30 && { echo "unexpected errors above"; exit 1; }

@@ -1,0 +1,744 @@
+//! Printing results: text, JSON, SARIF, GitHub annotations, and the summary.
+//!
+//! stdout carries the report (a patch with `fix --dry-run`, or one JSON/SARIF
+//! document); stderr the errors and the summary.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::cli::Format;
+use crate::diff;
+use crate::edit::Level;
+use crate::engine::{Outcome, Remaining};
+use crate::journal;
+use crate::transforms;
+
+/// What happened to one file.
+pub enum FileResult {
+    Fixed {
+        outcome: Outcome,
+        written: bool,
+    },
+    Checked(Vec<Remaining>),
+    /// Read and parsed, but left untouched: the fixes failed verification.
+    Skipped(String),
+    /// Could not be processed (unreadable, not a Dockerfile BuildKit
+    /// accepts...); nothing was modified.
+    Error(String),
+}
+
+pub struct FileReport {
+    pub path: PathBuf,
+    pub result: FileResult,
+}
+
+/// Per-transform counts.
+#[derive(Default, Clone, Copy)]
+pub struct PerTransform {
+    /// Changes applied (fix) or findings (check).
+    pub changes: usize,
+    /// Files it changed (fix) or had findings in (check).
+    pub files: usize,
+    /// Notes: skipped rewrites (and why), warnings.
+    pub notes: usize,
+    /// Unsafe fixes found but not applied.
+    pub unsafe_: usize,
+}
+
+#[derive(Default)]
+pub struct Summary {
+    pub repositories: BTreeSet<PathBuf>,
+    pub outside_git: usize,
+    pub scanned: usize,
+    pub changed: usize,
+    pub skipped: usize,
+    pub errors: usize,
+    pub findings: usize,
+    pub hidden: usize,
+    pub per_transform: BTreeMap<&'static str, PerTransform>,
+}
+
+impl Summary {
+    pub fn add(&mut self, r: &FileReport) {
+        self.scanned += 1;
+        match repository(&r.path) {
+            Some(root) => {
+                self.repositories.insert(root);
+            }
+            None => self.outside_git += 1,
+        }
+        match &r.result {
+            FileResult::Error(_) => self.errors += 1,
+            FileResult::Skipped(_) => self.skipped += 1,
+            FileResult::Fixed { outcome, .. } => {
+                if outcome.changed() {
+                    self.changed += 1;
+                }
+                let mut touched = BTreeSet::new();
+                for a in &outcome.applied {
+                    self.per_transform.entry(a.transform).or_default().changes += 1;
+                    touched.insert(a.transform);
+                }
+                for t in touched {
+                    self.per_transform.entry(t).or_default().files += 1;
+                }
+                for x in &outcome.remaining {
+                    let e = self.per_transform.entry(x.transform).or_default();
+                    if x.hidden_fix {
+                        e.unsafe_ += 1;
+                        self.hidden += 1;
+                    } else {
+                        e.notes += 1;
+                    }
+                }
+                self.findings += outcome.remaining.len();
+            }
+            FileResult::Checked(f) => {
+                self.findings += f.len();
+                if !f.is_empty() {
+                    self.changed += 1;
+                }
+                let mut touched = BTreeSet::new();
+                for x in f {
+                    let e = self.per_transform.entry(x.transform).or_default();
+                    e.changes += 1;
+                    if x.hidden_fix {
+                        e.unsafe_ += 1;
+                        self.hidden += 1;
+                    }
+                    touched.insert(x.transform);
+                }
+                for t in touched {
+                    self.per_transform.entry(t).or_default().files += 1;
+                }
+            }
+        }
+    }
+
+    pub fn exit_code(&self, fixing: bool) -> u8 {
+        use crate::app::{EXIT_CHANGES, EXIT_CLEAN, EXIT_ERROR};
+        if self.errors > 0 || self.skipped > 0 {
+            EXIT_ERROR
+        } else if (fixing && self.changed > 0) || (!fixing && self.findings > 0) {
+            EXIT_CHANGES
+        } else {
+            EXIT_CLEAN
+        }
+    }
+
+    fn notes(&self) -> usize {
+        self.findings - self.hidden
+    }
+
+    fn json(&self) -> Value {
+        let per: BTreeMap<&str, Value> = self
+            .per_transform
+            .iter()
+            .map(|(k, v)| {
+                (
+                    *k,
+                    json!({"changes": v.changes, "files": v.files, "notes": v.notes, "unsafe_not_applied": v.unsafe_}),
+                )
+            })
+            .collect();
+        json!({
+            "repositories": self.repositories.len(),
+            "files_outside_git": self.outside_git,
+            "files": self.scanned,
+            "changed": self.changed,
+            "unchanged": self.scanned - self.changed - self.skipped - self.errors,
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "findings": self.findings,
+            "notes": self.notes(),
+            "unsafe_not_applied": self.hidden,
+            "per_transform": per,
+        })
+    }
+}
+
+/// The git repository holding a file, if any.
+pub fn repository(path: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(path).ok()?;
+    journal::repo_root(&abs)
+}
+
+/// The one place that prints.
+pub struct Printer {
+    format: Format,
+    colour: bool,
+    out: std::io::BufWriter<std::io::Stdout>,
+    /// JSON: one object per file, printed with the summary.
+    files: Vec<Value>,
+    /// SARIF: results and tool notifications (errors), printed at the end.
+    results: Vec<Value>,
+    notifications: Vec<Value>,
+}
+
+impl Printer {
+    pub fn new(format: Format) -> Self {
+        let colour = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Printer {
+            format,
+            colour,
+            out: std::io::BufWriter::new(std::io::stdout()),
+            files: Vec::new(),
+            results: Vec::new(),
+            notifications: Vec::new(),
+        }
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+
+    fn error(&mut self, path: &Path, why: &str, skipped: bool) {
+        let status = if skipped { "skipped" } else { "error" };
+        match self.format {
+            Format::Json => self.files.push(json!({
+                "path": path,
+                "repository": repository(path),
+                "status": status,
+                "error": why,
+            })),
+            Format::Sarif => self.notifications.push(json!({
+                "level": "error",
+                "message": {"text": format!("{}: {why}", path.display())},
+                "locations": [{"physicalLocation": {"artifactLocation": artifact(path)}}],
+            })),
+            Format::Github => {
+                let _ = writeln!(
+                    self.out,
+                    "::error file={},title=dockwright::{}",
+                    escape_property(&path.display().to_string()),
+                    escape_data(why)
+                );
+            }
+            Format::Text => {}
+        }
+        self.flush();
+        eprintln!("error: {}: {why}", path.display());
+    }
+
+    pub fn fix_report(&mut self, r: &FileReport, dry_run: bool) {
+        let (outcome, written) = match &r.result {
+            FileResult::Error(why) => return self.error(&r.path, why, false),
+            FileResult::Skipped(why) => return self.error(&r.path, why, true),
+            FileResult::Fixed { outcome, written } => (outcome, *written),
+            FileResult::Checked(_) => unreachable!("fix produces no check results"),
+        };
+        let shown = diff::patch_path(&r.path);
+        let patch = diff::unified(&shown, &outcome.original, &outcome.fixed);
+        match self.format {
+            Format::Json => {
+                let changes: Vec<Value> = outcome
+                    .applied
+                    .iter()
+                    .map(|a| json!({"transform": a.transform, "line": a.line, "message": a.message, "safety": a.safety}))
+                    .collect();
+                self.files.push(json!({
+                    "path": r.path,
+                    "repository": repository(&r.path),
+                    "status": if outcome.changed() { "changed" } else { "unchanged" },
+                    "written": written,
+                    "changes": changes,
+                    "notes": remaining_json(&outcome.remaining),
+                    "diff": if dry_run && !patch.is_empty() { Some(&patch) } else { None },
+                }));
+            }
+            Format::Sarif => {
+                for a in &outcome.applied {
+                    let verb = if dry_run || !written {
+                        "fixable"
+                    } else {
+                        "fixed"
+                    };
+                    self.results.push(sarif_result(
+                        &r.path,
+                        a.transform,
+                        a.line,
+                        "warning",
+                        &format!("{} ({verb}, {})", a.message, a.safety),
+                    ));
+                }
+                self.sarif_remaining(&r.path, &outcome.remaining);
+            }
+            Format::Github => {
+                for a in &outcome.applied {
+                    let _ = writeln!(
+                        self.out,
+                        "::notice file={},line={},title={}::{}",
+                        escape_property(&r.path.display().to_string()),
+                        a.line,
+                        a.transform,
+                        escape_data(&a.message)
+                    );
+                }
+                self.github_remaining(&r.path, &outcome.remaining);
+            }
+            Format::Text => {
+                if outcome.applied.is_empty() && outcome.remaining.is_empty() {
+                    return;
+                }
+                let verb = match (dry_run, outcome.changed()) {
+                    (_, false) => "no changes",
+                    (true, true) => "would fix",
+                    (false, true) => "fixed",
+                };
+                let _ = writeln!(self.out, "# {shown}: {verb}");
+                for a in &outcome.applied {
+                    let _ = writeln!(
+                        self.out,
+                        "#   {:>4}  {:<22} {}",
+                        a.line, a.transform, a.message
+                    );
+                }
+                self.text_remaining(&outcome.remaining);
+                if dry_run && !patch.is_empty() {
+                    let text = if self.colour {
+                        diff::colourise(&patch)
+                    } else {
+                        patch
+                    };
+                    let _ = self.out.write_all(text.as_bytes());
+                }
+            }
+        }
+    }
+
+    fn text_remaining(&mut self, remaining: &[Remaining]) {
+        for x in remaining {
+            let _ = writeln!(
+                self.out,
+                "#   {:>4}  {:<22} {}: {}",
+                x.line,
+                x.transform,
+                tag(x),
+                x.message
+            );
+        }
+    }
+
+    fn github_remaining(&mut self, path: &Path, remaining: &[Remaining]) {
+        for x in remaining {
+            let kind = match x.level {
+                Level::Error => "error",
+                Level::Warning => "warning",
+                Level::Info => "notice",
+            };
+            let _ = writeln!(
+                self.out,
+                "::{kind} file={},line={},title={}::{}",
+                escape_property(&path.display().to_string()),
+                x.line,
+                x.transform,
+                escape_data(&x.message)
+            );
+        }
+    }
+
+    fn sarif_remaining(&mut self, path: &Path, remaining: &[Remaining]) {
+        for x in remaining {
+            let level = match (x.level, x.hidden_fix) {
+                (Level::Error, _) => "error",
+                (Level::Warning, _) | (_, true) => "warning",
+                (Level::Info, false) => "note",
+            };
+            let text = if x.hidden_fix {
+                format!("{} (unsafe fix available: --unsafe-fixes)", x.message)
+            } else {
+                x.message.clone()
+            };
+            self.results
+                .push(sarif_result(path, x.transform, x.line, level, &text));
+        }
+    }
+
+    pub fn check_report(&mut self, r: &FileReport) {
+        let findings = match &r.result {
+            FileResult::Error(why) => return self.error(&r.path, why, false),
+            FileResult::Skipped(why) => return self.error(&r.path, why, true),
+            FileResult::Checked(f) => f,
+            FileResult::Fixed { .. } => unreachable!("check produces no fixes"),
+        };
+        match self.format {
+            Format::Json => self.files.push(json!({
+                "path": r.path,
+                "repository": repository(&r.path),
+                "status": if findings.is_empty() { "clean" } else { "findings" },
+                "findings": remaining_json(findings),
+            })),
+            Format::Sarif => self.sarif_remaining(&r.path, findings),
+            Format::Github => self.github_remaining(&r.path, findings),
+            Format::Text => {
+                for f in findings {
+                    let _ = writeln!(
+                        self.out,
+                        "{}:{}: [{}] {}",
+                        r.path.display(),
+                        f.line,
+                        f.transform,
+                        f.message
+                    );
+                }
+            }
+        }
+    }
+
+    /// The end of a run: the JSON or SARIF document, and the summary on stderr.
+    pub fn finish(&mut self, s: &Summary, command: &str, dry_run: bool) {
+        let fixing = command == "fix";
+        match self.format {
+            Format::Json => {
+                let doc = json!({
+                    "version": 1,
+                    "tool": {"name": "dockwright", "version": env!("CARGO_PKG_VERSION")},
+                    "command": command,
+                    "dry_run": dry_run,
+                    "files": std::mem::take(&mut self.files),
+                    "summary": s.json(),
+                });
+                let _ = writeln!(self.out, "{doc}");
+            }
+            Format::Sarif => {
+                let doc = sarif_log(
+                    std::mem::take(&mut self.results),
+                    std::mem::take(&mut self.notifications),
+                    s.errors == 0 && s.skipped == 0,
+                );
+                let _ = writeln!(
+                    self.out,
+                    "{}",
+                    serde_json::to_string_pretty(&doc).unwrap_or_default()
+                );
+            }
+            _ => {}
+        }
+        self.flush();
+        if s.scanned > 1 {
+            eprint!("{}", table(s, fixing, dry_run));
+        }
+        eprintln!("{}", one_line(s, fixing, dry_run));
+        if fixing && s.hidden > 0 {
+            eprintln!(
+                "{} more {} unsafe: review with --dry-run --unsafe-fixes, apply with --unsafe-fixes",
+                s.hidden,
+                if s.hidden == 1 { "fix is" } else { "fixes are" }
+            );
+        }
+    }
+}
+
+fn tag(x: &Remaining) -> &'static str {
+    match (x.level, x.hidden_fix) {
+        (_, true) => "unsafe fix available",
+        (Level::Error, _) => "error",
+        (Level::Warning, _) => "warning",
+        (Level::Info, _) => "note",
+    }
+}
+
+fn remaining_json(remaining: &[Remaining]) -> Vec<Value> {
+    remaining
+        .iter()
+        .map(|x| {
+            json!({
+                "transform": x.transform,
+                "line": x.line,
+                "level": x.level,
+                "message": x.message,
+                "unsafe_fix_available": x.hidden_fix,
+            })
+        })
+        .collect()
+}
+
+/// GitHub workflow command properties: also `:` and `,`.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub workflow commands: `%`, CR and LF in the message are escaped.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// The one-line summary (the last line on stderr).
+pub fn one_line(s: &Summary, fixing: bool, dry_run: bool) -> String {
+    let changed = match (fixing, dry_run) {
+        (true, true) => "would change",
+        (true, false) => "changed",
+        (false, _) => "with findings",
+    };
+    let files = if s.scanned == 1 { "file" } else { "files" };
+    let errors = s.errors + s.skipped;
+    let mut line = format!(
+        "{} {files} scanned, {} {changed}, {errors} {}",
+        s.scanned,
+        s.changed,
+        if errors == 1 { "error" } else { "errors" }
+    );
+    if s.skipped > 0 {
+        line.push_str(&format!(" ({} left untouched by verification)", s.skipped));
+    }
+    let total: usize = s.per_transform.values().map(|p| p.changes).sum();
+    if fixing {
+        if total > 0 {
+            let per: Vec<String> = s
+                .per_transform
+                .iter()
+                .filter(|(_, v)| v.changes > 0)
+                .map(|(k, v)| format!("{k} {}", v.changes))
+                .collect();
+            let what = if total == 1 { "change" } else { "changes" };
+            let verb = if dry_run { "to make" } else { "made" };
+            line.push_str(&format!("; {total} {what} {verb}: {}", per.join(", ")));
+        }
+        if s.notes() > 0 {
+            let n = s.notes();
+            let notes = if n == 1 { "note" } else { "notes" };
+            line.push_str(&format!("; {n} {notes} on skipped rewrites"));
+        }
+    } else if s.findings > 0 {
+        let what = if s.findings == 1 {
+            "finding"
+        } else {
+            "findings"
+        };
+        line.push_str(&format!("; {} {what}", s.findings));
+    }
+    line
+}
+
+/// The table printed after a run over more than one file.
+pub fn table(s: &Summary, fixing: bool, dry_run: bool) -> String {
+    let changed = match (fixing, dry_run) {
+        (true, true) => "would change",
+        (true, false) => "changed",
+        (false, _) => "with findings",
+    };
+    let mut out = String::new();
+    let repos = if s.outside_git > 0 {
+        format!(
+            "{} ({} files outside git)",
+            s.repositories.len(),
+            s.outside_git
+        )
+    } else {
+        s.repositories.len().to_string()
+    };
+    out.push_str("summary\n");
+    out.push_str(&format!("  {:<22}{repos}\n", "repositories"));
+    let unchanged = s.scanned - s.changed - s.skipped - s.errors;
+    for (label, n) in [
+        ("files scanned".to_string(), s.scanned),
+        (format!("files {changed}"), s.changed),
+        (
+            if fixing {
+                "files unchanged".into()
+            } else {
+                "files clean".into()
+            },
+            unchanged,
+        ),
+        ("files skipped".into(), s.skipped),
+        ("files errored".into(), s.errors),
+    ] {
+        out.push_str(&format!("  {label:<22}{n}\n"));
+    }
+    if !s.per_transform.is_empty() {
+        let first = if fixing { "changes" } else { "findings" };
+        out.push_str(&format!(
+            "  {:<22}{first:>9}{:>7}{:>7}{:>8}\n",
+            "transform", "files", "notes", "unsafe"
+        ));
+        let mut total = PerTransform::default();
+        // In the order the transforms apply.
+        for t in transforms::all() {
+            let id = t.meta().id;
+            let Some(p) = s.per_transform.get(id) else {
+                continue;
+            };
+            total.changes += p.changes;
+            total.notes += p.notes;
+            total.unsafe_ += p.unsafe_;
+            out.push_str(&format!(
+                "  {id:<22}{:>9}{:>7}{:>7}{:>8}\n",
+                p.changes,
+                p.files,
+                if fixing {
+                    p.notes.to_string()
+                } else {
+                    "-".into()
+                },
+                p.unsafe_
+            ));
+        }
+        out.push_str(&format!(
+            "  {:<22}{:>9}{:>7}{:>7}{:>8}\n",
+            "total",
+            total.changes,
+            s.changed,
+            if fixing {
+                total.notes.to_string()
+            } else {
+                "-".into()
+            },
+            total.unsafe_
+        ));
+        let what = match (fixing, dry_run) {
+            (true, true) => "changes: fixes that would apply",
+            (true, false) => "changes: fixes applied",
+            (false, _) => "findings: all that check reports",
+        };
+        out.push_str(&format!(
+            "  ({what}; notes: skipped rewrites and warnings; unsafe: unsafe fixes not applied)\n"
+        ));
+    }
+    out
+}
+
+/// A path as a relative URI reference, `/`-separated, percent-encoded.
+fn uri(path: &Path) -> String {
+    let shown = diff::patch_path(path);
+    let mut out = String::with_capacity(shown.len());
+    for b in shown.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'/'
+            | b'+'
+            | b'@'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b','
+            | b';'
+            | b'='
+            | b':' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Where a file is: relative to the current directory (`%SRCROOT%`) when it
+/// is under it, else an absolute `file://` URI.
+fn artifact(path: &Path) -> Value {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match abs.strip_prefix(&cwd) {
+        Ok(rel) => json!({"uri": uri(rel), "uriBaseId": "%SRCROOT%"}),
+        Err(_) => json!({"uri": file_uri(&abs, false)}),
+    }
+}
+
+/// `file:///...` for an absolute path; with `dir`, ending in `/`.
+fn file_uri(abs: &Path, dir: bool) -> String {
+    let mut s = String::from("file://");
+    for c in abs.components().skip(1) {
+        s.push('/');
+        s.push_str(&uri(Path::new(c.as_os_str())));
+    }
+    if dir {
+        s.push('/');
+    }
+    s
+}
+
+fn rule_index(id: &str) -> Option<usize> {
+    transforms::all().iter().position(|t| t.meta().id == id)
+}
+
+fn sarif_result(path: &Path, rule: &str, line: usize, level: &str, message: &str) -> Value {
+    let mut r = json!({
+        "ruleId": rule,
+        "level": level,
+        "message": {"text": message},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": artifact(path),
+                "region": {"startLine": line.max(1)},
+            }
+        }],
+    });
+    if let Some(i) = rule_index(rule) {
+        r["ruleIndex"] = json!(i);
+    }
+    r
+}
+
+/// A SARIF 2.1.0 log with one run.
+pub fn sarif_log(results: Vec<Value>, notifications: Vec<Value>, successful: bool) -> Value {
+    let rules: Vec<Value> = transforms::all()
+        .iter()
+        .map(|t| {
+            let m = t.meta();
+            let level = match m.safety {
+                crate::edit::Safety::Safe => "warning",
+                crate::edit::Safety::Unsafe => "note",
+            };
+            json!({
+                "id": m.id,
+                "name": pascal(m.id),
+                "shortDescription": {"text": m.summary},
+                "fullDescription": {"text": format!("{} ({} fix)", m.summary, m.safety)},
+                "help": {
+                    "text": format!("{}\n\n{}", m.summary, m.docs.trim()),
+                    "markdown": m.docs.trim(),
+                },
+                "defaultConfiguration": {"level": level},
+                "properties": {"tags": ["dockerfile", m.safety.to_string()], "safety": m.safety},
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "dockwright",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": src_root()}},
+            "invocations": [{
+                "executionSuccessful": successful,
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }],
+    })
+}
+
+/// The current directory as a `file://` URI ending in `/`.
+fn src_root() -> String {
+    file_uri(&std::env::current_dir().unwrap_or_default(), true)
+}
+
+fn pascal(id: &str) -> String {
+    id.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}

@@ -1,0 +1,447 @@
+//! The undo journal end to end: `fix` then `undo` gives back the exact bytes.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dockwright(dir: &Path, cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dockwright"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("XDG_CACHE_HOME", cache)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn git_init(dir: &Path) {
+    let ok = Command::new("git")
+        .args(["init", "--quiet", "."])
+        .current_dir(dir)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git init");
+}
+
+const MESSY: &str = "FROM debian:bookworm\r\nRUN apt-get update\r\nRUN apt-get install -y curl\r\nENTRYPOINT /usr/bin/app --serve\r\n";
+
+fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name()
+                .is_some_and(|n| n == ".git" || n == ".dockwright")
+            {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn fix_then_undo_is_byte_identical_on_the_whole_corpus() {
+    let corpus = common::corpus_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("corpus");
+    let cache = tmp.path().join("cache");
+    fs::create_dir_all(&work).unwrap();
+    git_init(&work);
+    let originals = files_under(&corpus);
+    assert!(originals.len() >= 1000, "corpus incomplete");
+    for p in &originals {
+        let to = work.join(p.strip_prefix(&corpus).unwrap());
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::write(&to, fs::read(p).unwrap()).unwrap();
+    }
+    // Every corpus file, whatever its name (they are flattened paths).
+    let names: Vec<String> = originals
+        .iter()
+        .map(|p| {
+            p.strip_prefix(&corpus)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.contains('/'))
+        .collect();
+    let mut args = vec!["fix", "--unsafe-fixes"];
+    args.extend(names.iter().map(String::as_str));
+    let o = dockwright(&work, &cache, &args);
+    assert!(
+        matches!(o.status.code(), Some(1 | 2)),
+        "fix: {:?} {}",
+        o.status,
+        stderr(&o)
+    );
+    let changed: Vec<&String> = names
+        .iter()
+        .filter(|n| fs::read(corpus.join(n)).unwrap() != fs::read(work.join(n)).unwrap())
+        .collect();
+    assert!(
+        changed.len() > 300,
+        "only {} files changed: the test proves little",
+        changed.len()
+    );
+    let journal = work.join(".dockwright/journal");
+    assert_eq!(
+        fs::read_dir(&journal).unwrap().count(),
+        changed.len(),
+        "one journal entry per changed file"
+    );
+    assert_eq!(
+        fs::read_to_string(work.join(".dockwright/.gitignore"))
+            .unwrap()
+            .lines()
+            .last(),
+        Some("*")
+    );
+    // `undo` with the changed files' paths restores every one.
+    let mut args = vec!["undo"];
+    args.extend(changed.iter().map(|s| s.as_str()));
+    let o = dockwright(&work, &cache, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{} files restored, 0 refused", changed.len())),
+        "{}",
+        stderr(&o)
+    );
+    for p in &originals {
+        let rel = p.strip_prefix(&corpus).unwrap();
+        assert!(
+            fs::read(p).unwrap() == fs::read(work.join(rel)).unwrap(),
+            "{}: not byte-identical after undo",
+            rel.display()
+        );
+    }
+    assert_eq!(fs::read_dir(&journal).unwrap().count(), 0, "entries left");
+    assert!(
+        fs::read_dir(&cache).is_err(),
+        "inside git the journal must not go to the cache"
+    );
+}
+
+#[test]
+fn undo_of_a_directory_restores_and_a_second_undo_has_nothing_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, cache) = (tmp.path().join("repo"), tmp.path().join("cache"));
+    fs::create_dir_all(repo.join("svc")).unwrap();
+    git_init(&repo);
+    fs::write(repo.join("svc/Dockerfile"), MESSY).unwrap();
+    fs::write(
+        repo.join("Dockerfile"),
+        "# syntax=docker/dockerfile:1\nFROM scratch\n",
+    )
+    .unwrap();
+    let o = dockwright(&repo, &cache, &["fix", "."]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_ne!(
+        fs::read_to_string(repo.join("svc/Dockerfile")).unwrap(),
+        MESSY
+    );
+    // From a subdirectory, with no path: the current directory.
+    let o = dockwright(&repo.join("svc"), &cache, &["undo"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        fs::read_to_string(repo.join("svc/Dockerfile")).unwrap(),
+        MESSY
+    );
+    let o = dockwright(&repo, &cache, &["undo"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("nothing to undo"), "{}", stderr(&o));
+    // --dry-run and --no-journal leave no journal.
+    dockwright(&repo, &cache, &["fix", "--dry-run", "."]);
+    dockwright(&repo, &cache, &["fix", "--no-journal", "."]);
+    let o = dockwright(&repo, &cache, &["undo", "svc/Dockerfile"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("svc/Dockerfile: nothing to undo: no journal entry"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn undo_refuses_a_file_edited_since() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, cache) = (tmp.path().join("repo"), tmp.path().join("cache"));
+    fs::create_dir_all(&repo).unwrap();
+    git_init(&repo);
+    fs::write(repo.join("Dockerfile"), MESSY).unwrap();
+    dockwright(&repo, &cache, &["fix", "Dockerfile"]);
+    let fixed = fs::read_to_string(repo.join("Dockerfile")).unwrap();
+    let edited = format!("{fixed}LABEL edited=by-hand\r\n");
+    fs::write(repo.join("Dockerfile"), &edited).unwrap();
+    for args in [
+        &["undo", "Dockerfile"][..],
+        &["undo", "--transform", "apt-layer", "Dockerfile"],
+    ] {
+        let o = dockwright(&repo, &cache, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains("error: Dockerfile: edited since `dockwright fix` changed it"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(
+            fs::read_to_string(repo.join("Dockerfile")).unwrap(),
+            edited,
+            "a refused undo wrote"
+        );
+    }
+    // Back to what fix wrote: undo works again.
+    fs::write(repo.join("Dockerfile"), &fixed).unwrap();
+    let o = dockwright(&repo, &cache, &["undo", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(repo.join("Dockerfile")).unwrap(), MESSY);
+}
+
+#[test]
+fn one_transform_is_reverted_alone_unless_a_later_edit_overlaps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, cache) = (tmp.path().join("repo"), tmp.path().join("cache"));
+    fs::create_dir_all(&repo).unwrap();
+    git_init(&repo);
+    let df = repo.join("Dockerfile");
+    fs::write(&df, MESSY).unwrap();
+    let o = dockwright(&repo, &cache, &["fix", "--unsafe-fixes", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let fixed = fs::read_to_string(&df).unwrap();
+    assert!(
+        fixed.starts_with("# syntax=docker/dockerfile:1\r\n"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("\"/usr/bin/tini\", \"--\", \"/usr/bin/app\""),
+        "{fixed}"
+    );
+
+    // syntax-header alone: exactly its line goes.
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "syntax-header", "Dockerfile"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let without_header = fs::read_to_string(&df).unwrap();
+    assert_eq!(
+        without_header,
+        fixed
+            .strip_prefix("# syntax=docker/dockerfile:1\r\n")
+            .unwrap()
+    );
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "syntax-header", "Dockerfile"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already reverted"), "{}", stderr(&o));
+
+    // exec-form's ENTRYPOINT was rewritten again by tini-init: blocked, named.
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "exec-form", "Dockerfile"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot revert exec-form alone: a later edit by tini-init overlaps"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read_to_string(&df).unwrap(), without_header);
+
+    // apt-layer: its merge and flags go, the others' changes stay.
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "apt-layer", "Dockerfile"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = fs::read_to_string(&df).unwrap();
+    assert!(
+        text.contains("RUN apt-get update\r\nRUN apt-get install -y curl\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("USER "), "{text}");
+    assert!(text.contains("/usr/bin/tini"), "{text}");
+
+    // A transform that changed nothing, an unknown one.
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "copy-order", "Dockerfile"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("copy-order changed nothing"),
+        "{}",
+        stderr(&o)
+    );
+    let o = dockwright(
+        &repo,
+        &cache,
+        &["undo", "--transform", "nope", "Dockerfile"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown transform `nope`"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The whole file still comes back exactly.
+    let o = dockwright(&repo, &cache, &["undo", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&df).unwrap(), MESSY);
+}
+
+#[test]
+fn outside_git_the_journal_is_in_the_cache_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, cache) = (tmp.path().join("plain"), tmp.path().join("cache"));
+    fs::create_dir_all(&dir).unwrap();
+    let df = dir.join("api.Dockerfile");
+    fs::write(&df, MESSY).unwrap();
+    let o = dockwright(&dir, &cache, &["fix", "api.Dockerfile"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!dir.join(".dockwright").exists());
+    let entries = fs::read_dir(cache.join("dockwright/journal"))
+        .unwrap()
+        .count();
+    assert_eq!(entries, 1);
+    // Two runs stack: the second undo goes back to before the first fix.
+    let after_first = fs::read_to_string(&df).unwrap();
+    let o = dockwright(&dir, &cache, &["fix", "--unsafe-fixes", "api.Dockerfile"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = dockwright(&dir, &cache, &["undo", "api.Dockerfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&df).unwrap(), after_first);
+    let o = dockwright(&dir, &cache, &["undo", "api.Dockerfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&df).unwrap(), MESSY);
+    assert_eq!(
+        fs::read_dir(cache.join("dockwright/journal"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+/// The per-transform inverse mapping on real files: reverting the applied
+/// transforms one at a time, last applied first, must end on the exact
+/// original (or be refused as blocked, never give a wrong text); and every
+/// revert that succeeds leaves a file that still parses.
+#[test]
+fn reverting_every_transform_one_by_one_gives_back_the_original_on_the_corpus() {
+    use dockwright::engine::{self, Settings};
+    use dockwright::journal::{self, Blocked};
+    use dockwright::transform::Context;
+
+    let settings = Settings {
+        unsafe_fixes: true,
+        ..Settings::default()
+    };
+    let (mut files, mut complete, mut blocked) = (0, [0; 2], [0; 2]);
+    for path in common::corpus_files() {
+        let text = fs::read_to_string(&path).unwrap();
+        let ctx = Context {
+            path: Some(path.clone()),
+            build_context: None,
+            config: Default::default(),
+        };
+        let Ok(outcome) = engine::fix_text(&text, &ctx, &settings) else {
+            continue;
+        };
+        if !outcome.changed() {
+            continue;
+        }
+        files += 1;
+        let mut last_first: Vec<String> = Vec::new();
+        for s in outcome.steps.iter().rev() {
+            if !last_first.iter().any(|t| t == s.transform) {
+                last_first.push(s.transform.to_string());
+            }
+        }
+        let first_first: Vec<String> = last_first.iter().rev().cloned().collect();
+        for (n, order) in [last_first, first_first].into_iter().enumerate() {
+            let mut steps = journal::steps_of(&outcome.steps);
+            let mut current = outcome.fixed.clone();
+            let mut done = true;
+            for id in order {
+                match journal::revert_transform(&steps, &id, &current) {
+                    Ok((next, step)) => {
+                        assert!(
+                            dockwright::syntax::parse(&next).is_ok(),
+                            "{}: reverting {id} broke the file",
+                            path.display()
+                        );
+                        current = next;
+                        steps.push(step);
+                    }
+                    Err(Blocked::By(_)) => {
+                        done = false;
+                        break;
+                    }
+                    Err(Blocked::NotApplied) => unreachable!("{id} is in the steps"),
+                }
+            }
+            if done {
+                complete[n] += 1;
+                assert!(
+                    current == text,
+                    "{}: reverting every transform did not give back the original",
+                    path.display()
+                );
+            } else {
+                blocked[n] += 1;
+            }
+        }
+    }
+    eprintln!(
+        "{files} changed files; fully reverted one transform at a time: last applied first {} \
+         ({} blocked), first applied first {} ({} blocked)",
+        complete[0], blocked[0], complete[1], blocked[1]
+    );
+    assert!(files > 900, "{files}");
+    assert!(complete[0] * 2 > files, "{complete:?} of {files}");
+}
+
+#[test]
+fn an_edit_between_two_fixes_starts_a_new_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, cache) = (tmp.path().join("plain"), tmp.path().join("cache"));
+    fs::create_dir_all(&dir).unwrap();
+    let df = dir.join("Dockerfile");
+    fs::write(&df, MESSY).unwrap();
+    dockwright(
+        &dir,
+        &cache,
+        &["fix", "--select", "syntax-header", "Dockerfile"],
+    );
+    let edited = format!("{}LABEL a=b\r\n", fs::read_to_string(&df).unwrap());
+    fs::write(&df, &edited).unwrap();
+    dockwright(&dir, &cache, &["fix", "Dockerfile"]);
+    let o = dockwright(&dir, &cache, &["undo", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&df).unwrap(), edited);
+    let o = dockwright(&dir, &cache, &["undo", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no journal entry"), "{}", stderr(&o));
+}
