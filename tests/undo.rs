@@ -276,7 +276,8 @@ fn one_transform_is_reverted_alone_unless_a_later_edit_overlaps() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = fs::read_to_string(&df).unwrap();
     assert!(
-        text.contains("RUN apt-get update\r\nRUN apt-get install -y curl\r\n"),
+        // tini-init added `tini` to the merged install; that edit stays.
+        text.contains("RUN apt-get update\r\nRUN apt-get install -y curl tini\r\n"),
         "{text}"
     );
     assert!(text.contains("USER "), "{text}");
