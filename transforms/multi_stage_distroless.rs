@@ -1,0 +1,1842 @@
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::syntax::shell::{Command, Element, Script};
+use crate::syntax::words::parse_words;
+use crate::syntax::{Dockerfile, Form, Instruction, Item, Stage};
+use crate::transform::{Context, Meta, Transform};
+
+pub struct MultiStageDistroless;
+
+const ID: &str = "multi-stage-distroless";
+
+static META: Meta = Meta {
+    id: ID,
+    summary: "Split a single-stage toolchain image into a `build` stage and a distroless runtime that holds only the artifact",
+    safety: Safety::Unsafe,
+    hadolint: &[],
+    docs: r#"## What it does
+A Dockerfile with one stage on a toolchain image (`golang`, `node`, `rust`)
+becomes two: the existing instructions are the `build` stage, and a new final
+stage on a Google distroless image receives only what the program needs:
+
+- Go: the binary of `go build -o OUT` (or the default name, from `go.mod`
+  in the build context) on `gcr.io/distroless/static-debian13:nonroot`, with
+  `CGO_ENABLED=0` added to the build when nothing needs cgo; on
+  `base-debian13:nonroot` (glibc) when something may (a C compiler installed,
+  `CGO_ENABLED=1`, `import "C"` or a cgo module, or sources it cannot see).
+- Node: the application directory (the final `WORKDIR`) on
+  `gcr.io/distroless/nodejs<major>-debian13:nonroot`, the major taken from the
+  `node` tag. The image's entrypoint is `node`, so `CMD ["node", "app.js"]`
+  becomes `CMD ["app.js"]`; `npm start` is resolved through `package.json`
+  in the build context. With npm, `RUN npm prune --omit=dev` is added at the
+  end of the build stage, so the copied `node_modules` holds production
+  dependencies only: it keeps exactly the tree that was installed and built
+  (same lockfile resolution, same compiled addons, same `.npmrc`), where a
+  separate `npm ci --omit=dev` stage would resolve and run install scripts a
+  second time.
+- Rust: the binary of `cargo build --release` (name from `--bin` or
+  `Cargo.toml` in the build context) on `gcr.io/distroless/cc-debian13:nonroot`.
+
+The runtime stage gets the `ENV`s the program may read (all but build-only
+ones such as `CGO_ENABLED`, `GOFLAGS`, `NPM_CONFIG_*`), the final `WORKDIR`,
+and the `LABEL`, `EXPOSE`, `VOLUME`, `STOPSIGNAL`, exec-form `HEALTHCHECK`,
+`ENTRYPOINT` and `CMD`, which move out of the build stage. The Debian release
+follows the build image (a `-bookworm` or older builder gets `-debian12`, any
+other `-debian13`). The `:nonroot` tag runs the program as uid 65532. The
+image table can be changed in `dockwright.toml`:
+
+```toml
+[transforms.multi-stage-distroless.images]
+static = "gcr.io/distroless/static-{debian}:nonroot"   # Go without cgo
+base = "gcr.io/distroless/base-{debian}:nonroot"       # Go with cgo
+cc = "gcr.io/distroless/cc-{debian}:nonroot"           # Rust
+nodejs22 = "gcr.io/distroless/nodejs22-{debian}:nonroot"
+```
+
+## Why is this bad?
+A single-stage image on a toolchain image ships the compiler, the package
+manager, the sources and a shell: hundreds of megabytes, and everything an
+attacker needs once inside. The distroless runtime carries the program and
+its runtime only.
+
+## Example
+```dockerfile before
+FROM golang:1.24-alpine
+WORKDIR /src
+COPY go.mod go.sum main.go ./
+RUN go build -o /out/server .
+EXPOSE 8080
+CMD ["/out/server"]
+```
+
+Use instead:
+```dockerfile after
+FROM golang:1.24-alpine AS build
+WORKDIR /src
+COPY go.mod go.sum main.go ./
+RUN CGO_ENABLED=0 go build -o /out/server .
+
+FROM gcr.io/distroless/static-debian13:nonroot
+WORKDIR /src
+COPY --from=build /out/server /out/server
+EXPOSE 8080
+CMD ["/out/server"]
+```
+
+## Fix safety
+Unsafe, and deliberately narrow: it is skipped, with the reason, whenever the
+analysis is not sure the runtime has everything. That is when the command
+needs a shell (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
+entrypoint script or a program the build did not produce; OS packages are
+installed that are not build tools; a `RUN` does something it cannot follow
+(downloads, `chown`, moves, shell logic); files are copied that the program
+may read at run time (it lists the build context for `COPY .`); `USER`,
+`SHELL` or `ONBUILD` is used; an `ENV` reads a variable of the build image;
+the node version is not pinned or has no distroless image; the builder is
+Alpine and the artifact would link musl. The runtime has no shell:
+`docker exec ... sh` does not work (use the `:debug` tag to debug), and the
+program runs as `nonroot`, so it cannot write to root-owned directories.
+
+## Limits
+Only single-stage files are split. Java and Python images are recognised but
+not converted yet (the note says why). yarn and pnpm projects keep their
+development dependencies (the message says so). `//go:embed` files and a
+`.dockerignore` are not taken into account when listing the build context,
+so such projects are skipped rather than converted.
+"#,
+};
+
+/// The runtime images, by key; `{debian}` becomes `debian12` or `debian13`.
+/// Overridable with `[transforms.multi-stage-distroless.images]`.
+const IMAGES: &[(&str, &str)] = &[
+    ("static", "gcr.io/distroless/static-{debian}:nonroot"),
+    ("base", "gcr.io/distroless/base-{debian}:nonroot"),
+    ("cc", "gcr.io/distroless/cc-{debian}:nonroot"),
+    ("nodejs22", "gcr.io/distroless/nodejs22-{debian}:nonroot"),
+    ("nodejs24", "gcr.io/distroless/nodejs24-{debian}:nonroot"),
+    ("nodejs26", "gcr.io/distroless/nodejs26-{debian}:nonroot"),
+    ("java17", "gcr.io/distroless/java17-{debian}:nonroot"),
+    ("java21", "gcr.io/distroless/java21-{debian}:nonroot"),
+    ("java25", "gcr.io/distroless/java25-{debian}:nonroot"),
+    ("python3", "gcr.io/distroless/python3-{debian}:nonroot"),
+];
+
+/// `PATH` of the distroless images (where a bare command name is found).
+const DISTROLESS_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// OS packages that only serve the build (or that distroless already has:
+/// certificates, time zones).
+const BUILD_PACKAGES: &[&str] = &[
+    "autoconf",
+    "automake",
+    "bash",
+    "binutils",
+    "build-base",
+    "build-essential",
+    "bzr",
+    "ca-certificates",
+    "clang",
+    "cmake",
+    "curl",
+    "file",
+    "g++",
+    "gcc",
+    "git",
+    "gnupg",
+    "gzip",
+    "jq",
+    "libc-dev",
+    "libc6-dev",
+    "libssl-dev",
+    "libtool",
+    "linux-headers",
+    "make",
+    "mercurial",
+    "musl-dev",
+    "musl-tools",
+    "openssh-client",
+    "openssl-dev",
+    "pkg-config",
+    "pkgconf",
+    "pkgconfig",
+    "protobuf",
+    "protobuf-compiler",
+    "protobuf-dev",
+    "python3",
+    "tar",
+    "tzdata",
+    "unzip",
+    "upx",
+    "upx-ucl",
+    "wget",
+    "xz",
+    "xz-utils",
+];
+
+/// Packages that mean C code is compiled (cgo, native addons).
+const C_COMPILERS: &[&str] = &[
+    "gcc",
+    "g++",
+    "clang",
+    "build-base",
+    "build-essential",
+    "musl-dev",
+    "libc-dev",
+    "libc6-dev",
+];
+
+/// Go modules that need cgo.
+const CGO_MODULES: &[&str] = &[
+    "github.com/mattn/go-sqlite3",
+    "github.com/confluentinc/confluent-kafka-go",
+    "github.com/go-gl/",
+    "github.com/shirou/gopsutil",
+    "gopkg.in/gographics",
+    "github.com/h2non/bimg",
+    "github.com/davidbyttow/govips",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stack {
+    Go,
+    Node,
+    Rust,
+    Java,
+    Python,
+}
+
+/// A base image reference split up (lower case, digest dropped).
+struct ImageRef {
+    name: String,
+    tag: String,
+}
+
+fn parse_image(image: &str) -> ImageRef {
+    let lower = image.to_ascii_lowercase();
+    let no_digest = lower.split('@').next().unwrap_or(&lower);
+    let (path, tag) = match no_digest.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, t),
+        _ => (no_digest, ""),
+    };
+    let path = path
+        .strip_prefix("docker.io/")
+        .unwrap_or(path)
+        .strip_prefix("library/")
+        .unwrap_or(path);
+    ImageRef {
+        name: path.to_string(),
+        tag: tag.to_string(),
+    }
+}
+
+fn stack_of(image: &ImageRef) -> Option<Stack> {
+    match image.name.as_str() {
+        "golang" => Some(Stack::Go),
+        "node" => Some(Stack::Node),
+        "rust" => Some(Stack::Rust),
+        "maven" | "gradle" | "eclipse-temurin" | "openjdk" | "amazoncorretto" => Some(Stack::Java),
+        "python" => Some(Stack::Python),
+        _ => None,
+    }
+}
+
+/// The distroless Debian release for artifacts built on this image: glibc is
+/// backward compatible, so any release up to bookworm runs on debian12, and
+/// everything else gets the newest.
+fn debian_of(tag: &str) -> &'static str {
+    if ["bookworm", "bullseye", "buster", "stretch"]
+        .iter()
+        .any(|r| tag.contains(r))
+    {
+        "debian12"
+    } else {
+        "debian13"
+    }
+}
+
+/// A skipped conversion: where, and why.
+struct Skip {
+    at: usize,
+    why: String,
+}
+
+type Result<T> = std::result::Result<T, Skip>;
+
+fn skip<T>(at: usize, why: impl Into<String>) -> Result<T> {
+    Err(Skip {
+        at,
+        why: why.into(),
+    })
+}
+
+/// Normalises an absolute path: no `.`, `..`, duplicate or trailing slashes.
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn join(dir: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        normalise(path)
+    } else {
+        normalise(&format!("{dir}/{path}"))
+    }
+}
+
+/// `inner` is `outer` or below it.
+fn within(inner: &str, outer: &str) -> bool {
+    outer == "/" || inner == outer || inner.starts_with(&format!("{outer}/"))
+}
+
+fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn json(words: &[String]) -> String {
+    format!(
+        "[{}]",
+        words
+            .iter()
+            .map(|w| serde_json::to_string(w).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// Names of the variables `$X` / `${X...}` a Dockerfile word list expands.
+fn var_refs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'$' => {
+                let mut j = i + 1;
+                if bytes.get(j) == Some(&b'{') {
+                    j += 1;
+                }
+                let start = j;
+                while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                    j += 1;
+                }
+                if j > start {
+                    out.push(text[start..j].to_string());
+                }
+                i = j.max(i + 1);
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The variable names an `ENV` sets.
+fn env_names(inst: &Instruction, escape: char) -> Vec<String> {
+    let words = parse_words(&inst.args, escape);
+    match words.first() {
+        Some(first) if first.contains('=') => words
+            .iter()
+            .filter_map(|w| w.split_once('=').map(|(k, _)| k.to_string()))
+            .collect(),
+        Some(first) => vec![first.clone()],
+        None => Vec::new(),
+    }
+}
+
+/// `ENV`s that only configure the build tools.
+fn build_only_env(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "CGO_ENABLED",
+        "GOOS",
+        "GOARCH",
+        "GOARM",
+        "GOAMD64",
+        "GOFLAGS",
+        "GOPROXY",
+        "GOPRIVATE",
+        "GONOSUMDB",
+        "GONOPROXY",
+        "GOSUMDB",
+        "GO111MODULE",
+        "GOPATH",
+        "GOCACHE",
+        "GOMODCACHE",
+        "GOBIN",
+        "GOTOOLCHAIN",
+        "CC",
+        "CXX",
+        "RUSTFLAGS",
+        "DEBIAN_FRONTEND",
+    ];
+    let upper = name.to_ascii_uppercase();
+    NAMES.contains(&name)
+        || ["NPM_CONFIG_", "YARN_", "CARGO_", "RUSTUP_", "CGO_", "PIP_"]
+            .iter()
+            .any(|p| upper.starts_with(p))
+}
+
+/// What an `apt-get install` / `apk add` installs (`None`: not an install).
+fn installed_packages(cmd: &Command) -> Option<Vec<Option<String>>> {
+    let name = cmd.name()?;
+    let words: Vec<Option<&str>> = cmd.args().collect();
+    let (verb, with_value): (&[&str], &[&str]) = match name {
+        "apt-get" | "apt" => (&["install"], &["-o", "-t", "--target-release"]),
+        "apk" => (
+            &["add"],
+            &["--virtual", "-t", "--repository", "-X", "--root", "-p"],
+        ),
+        _ => return None,
+    };
+    let pos = words.iter().position(|w| w.is_some_and(|w| verb.contains(&w)))?;
+    let mut out = Vec::new();
+    let mut rest = words[pos + 1..].iter();
+    while let Some(w) = rest.next() {
+        match w {
+            Some(w) if with_value.contains(w) => {
+                rest.next();
+            }
+            Some(w) if w.starts_with('-') => {}
+            Some(w) => {
+                let name: String = w
+                    .split(['=', '<', '>', '~'])
+                    .next()
+                    .unwrap_or(w)
+                    .to_string();
+                out.push(Some(name));
+            }
+            None => out.push(None),
+        }
+    }
+    Some(out)
+}
+
+/// One pass over the single stage: the runtime configuration and what the
+/// build does, or why it cannot be followed.
+struct Walk {
+    /// The final working directory (absolute).
+    workdir: String,
+    /// `ENV` and `ARG` instructions to repeat in the runtime, in order.
+    carried: Vec<usize>,
+    /// Runtime instructions that move to the runtime stage.
+    moved: Vec<usize>,
+    /// (RUN index, working directory at that RUN).
+    runs: Vec<(usize, String)>,
+    /// (COPY/ADD index, sources, resolved destination).
+    copies: Vec<(usize, Vec<String>, String)>,
+    /// Packages installed, with the RUN that installs them.
+    packages: Vec<(String, usize)>,
+    /// `ENV` values of `CGO_ENABLED` (last wins).
+    cgo_env: Option<String>,
+    /// The stage sets `PATH`.
+    sets_path: bool,
+    /// `ENV NODE_ENV=production`.
+    node_production: bool,
+}
+
+fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
+    let mut w = Walk {
+        workdir: "/".into(),
+        carried: Vec::new(),
+        moved: Vec::new(),
+        runs: Vec::new(),
+        copies: Vec::new(),
+        packages: Vec::new(),
+        cgo_env: None,
+        sets_path: false,
+        node_production: false,
+    };
+    // Variables the runtime stage will know: carried ENVs and the stage's ARGs.
+    let mut defined: BTreeSet<String> = BTreeSet::new();
+    let mut args: Vec<(String, usize)> = Vec::new();
+    let mut needed_args: BTreeSet<usize> = BTreeSet::new();
+    for idx in stage.instructions.clone().skip(1) {
+        let inst = &file.instructions[idx];
+        let at = inst.keyword_range.start;
+        let line = inst.start_line;
+        if !inst.is_clean() {
+            return skip(at, format!("line {line} could not be parsed with confidence"));
+        }
+        let mut check_refs = |text: &str, defined: &BTreeSet<String>| -> Result<()> {
+            for name in var_refs(text) {
+                if name == "PATH" || defined.contains(&name) {
+                    if let Some((_, i)) = args.iter().rev().find(|(a, _)| *a == name) {
+                        needed_args.insert(*i);
+                    }
+                    continue;
+                }
+                return skip(
+                    at,
+                    format!(
+                        "`{}` at line {line} reads `${name}`, which the runtime stage would not define",
+                        inst.keyword
+                    ),
+                );
+            }
+            Ok(())
+        };
+        match inst.keyword.as_str() {
+            "ONBUILD" => return skip(at, "the image has `ONBUILD` triggers for images built on it"),
+            "USER" => {
+                return skip(
+                    at,
+                    format!(
+                        "the image switches to `USER {}`: the runtime runs as `nonroot`, and what was set up for that user would not carry over",
+                        inst.args
+                    ),
+                );
+            }
+            "SHELL" => return skip(at, "the stage changes `SHELL`"),
+            "ARG" => {
+                for word in parse_words(&inst.args, file.escape) {
+                    let name = word.split('=').next().unwrap_or(&word).to_string();
+                    defined.insert(name.clone());
+                    args.push((name, idx));
+                }
+            }
+            "ENV" => {
+                let names = env_names(inst, file.escape);
+                for word in parse_words(&inst.args, file.escape) {
+                    if let Some(v) = word.strip_prefix("CGO_ENABLED=") {
+                        w.cgo_env = Some(v.trim_matches('"').to_string());
+                    }
+                    if word.trim_matches('"') == "NODE_ENV=production" {
+                        w.node_production = true;
+                    }
+                }
+                if names.first().is_some_and(|n| n == "CGO_ENABLED") && names.len() == 1 {
+                    let words = parse_words(&inst.args, file.escape);
+                    if let Some(v) = words.get(1) {
+                        w.cgo_env = Some(v.trim_matches('"').to_string());
+                    }
+                }
+                if names.first().is_some_and(|n| n == "NODE_ENV")
+                    && names.len() == 1
+                    && inst.args.split_whitespace().nth(1) == Some("production")
+                {
+                    w.node_production = true;
+                }
+                if names.iter().all(|n| build_only_env(n)) {
+                    continue;
+                }
+                if names.iter().any(|n| n == "PATH") {
+                    w.sets_path = true;
+                }
+                check_refs(&inst.args, &defined)?;
+                defined.extend(names);
+                w.carried.push(idx);
+            }
+            "WORKDIR" => {
+                if inst.args.contains('$') {
+                    return skip(at, format!("`WORKDIR` at line {line} uses a variable"));
+                }
+                let dir = parse_words(&inst.args, file.escape)
+                    .first()
+                    .cloned()
+                    .unwrap_or_default();
+                w.workdir = join(&w.workdir, dir.trim_matches('"'));
+            }
+            "RUN" => {
+                if !inst.heredocs.is_empty() {
+                    return skip(at, format!("the `RUN` at line {line} is a heredoc script"));
+                }
+                if inst.is_exec_form() {
+                    return skip(at, format!("the `RUN` at line {line} is in exec form"));
+                }
+                match Script::of_run(file, idx) {
+                    Some(s) if !s.has_error() => {}
+                    _ => {
+                        return skip(
+                            at,
+                            format!("the shell script of the `RUN` at line {line} could not be read"),
+                        );
+                    }
+                }
+                w.runs.push((idx, w.workdir.clone()));
+            }
+            "COPY" | "ADD" => {
+                if let Some(flag) = inst.flag("from") {
+                    return skip(
+                        at,
+                        format!(
+                            "`{}` at line {line} copies from `{}`",
+                            inst.keyword,
+                            flag.value.as_deref().unwrap_or("")
+                        ),
+                    );
+                }
+                let mut words = match &inst.form {
+                    Form::Exec(words) => words.clone(),
+                    Form::Shell => parse_words(&inst.args, file.escape),
+                };
+                if words.len() < 2 {
+                    return skip(at, format!("`{}` at line {line} has no destination", inst.keyword));
+                }
+                let dest = words.pop().unwrap_or_default();
+                for word in words.iter().chain([&dest]) {
+                    if word.contains(['$', '"', '\'']) {
+                        return skip(
+                            at,
+                            format!("`{}` at line {line} uses variables or quotes", inst.keyword),
+                        );
+                    }
+                    if inst.is("ADD") && (word.contains("://") || word.starts_with("git@")) {
+                        return skip(at, format!("`ADD` at line {line} downloads `{word}`"));
+                    }
+                    if inst.is("ADD")
+                        && [".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst"]
+                            .iter()
+                            .any(|e| word.ends_with(e))
+                    {
+                        return skip(at, format!("`ADD` at line {line} unpacks `{word}`"));
+                    }
+                }
+                let dest = join(&w.workdir, &dest);
+                w.copies.push((idx, words, dest));
+            }
+            "EXPOSE" | "LABEL" | "VOLUME" | "STOPSIGNAL" => {
+                check_refs(&inst.args, &defined)?;
+                w.moved.push(idx);
+            }
+            "HEALTHCHECK" | "CMD" | "ENTRYPOINT" => w.moved.push(idx),
+            "MAINTAINER" => {}
+            other => {
+                return skip(at, format!("unexpected `{other}` at line {line}"));
+            }
+        }
+    }
+    // The ARGs the carried instructions read, in order with the ENVs.
+    w.carried.extend(needed_args);
+    w.carried.sort();
+    w.carried.dedup();
+    Ok(w)
+}
+
+/// The plan common to every stack, filled in by the stack's analysis.
+struct Plan {
+    image: String,
+    /// (source in the build stage, destination in the runtime).
+    copies: Vec<(String, String)>,
+    /// Edits to the build stage (besides naming it and moving instructions).
+    build_edits: Vec<Edit>,
+    /// A replacement instruction (no line ending) for a moved one, by index.
+    rewritten: Vec<(usize, String)>,
+    /// Moved instructions dropped from the runtime (an `ENTRYPOINT ["node"]`).
+    dropped: Vec<usize>,
+    /// What to say beyond the common part.
+    detail: Vec<String>,
+}
+
+impl Transform for MultiStageDistroless {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn run(&self, file: &Dockerfile, ctx: &Context) -> Vec<Finding> {
+        let [stage] = file.stages.as_slice() else {
+            return Vec::new();
+        };
+        let image = parse_image(&stage.base_image);
+        let Some(stack) = stack_of(&image) else {
+            return Vec::new();
+        };
+        if file.escape == '`' || !file.runs_posix_shell(stage.from) {
+            return Vec::new();
+        }
+        let from = &file.instructions[stage.from];
+        match convert(file, ctx, stage, stack, &image) {
+            Ok((edits, message)) => vec![Finding::fix(
+                ID,
+                from.keyword_range.start,
+                message,
+                Fix::unsafe_(edits),
+            )],
+            Err(Skip { at, why }) => vec![Finding::note(
+                ID,
+                at,
+                Level::Info,
+                format!("not split into a distroless runtime: {why}"),
+            )],
+        }
+    }
+}
+
+fn runtime_image(ctx: &Context, key: &str, debian: &str) -> Option<String> {
+    let configured = ctx
+        .config
+        .option_table(ID, "images")
+        .and_then(|t| t.get(key))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let template = configured.or_else(|| {
+        IMAGES
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_string())
+    })?;
+    Some(template.replace("{debian}", debian))
+}
+
+fn convert(
+    file: &Dockerfile,
+    ctx: &Context,
+    stage: &Stage,
+    stack: Stack,
+    image: &ImageRef,
+) -> Result<(Vec<Edit>, String)> {
+    let from = &file.instructions[stage.from];
+    let at = from.keyword_range.start;
+    if stage.base_image.contains('$') {
+        return skip(at, "the base image is named by a build argument");
+    }
+    if !from.is_clean() || from.start_line != from.end_line {
+        return skip(at, "the `FROM` line could not be read with confidence");
+    }
+    if from.flag("platform").is_some() {
+        return skip(at, "`FROM --platform` (cross-building) is left alone");
+    }
+    match stack {
+        Stack::Java => {
+            return skip(
+                at,
+                "Java images are recognised but not converted yet: copy the jar into `gcr.io/distroless/java<N>-debian13:nonroot` by hand",
+            );
+        }
+        Stack::Python => {
+            let minor = image
+                .tag
+                .split(['-', '.'])
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(".");
+            let debian = debian_of(&image.tag);
+            let theirs = if debian == "debian12" { "3.11" } else { "3.13" };
+            if minor != theirs {
+                return skip(
+                    at,
+                    format!(
+                        "the build image's Python (`{}`) is not the Python {theirs} of `python3-{debian}`: a virtualenv does not move between minor versions",
+                        if minor.is_empty() { "unpinned" } else { &minor }
+                    ),
+                );
+            }
+            return skip(
+                at,
+                format!(
+                    "Python {minor} matches `python3-{debian}`, but moving a virtualenv is not automated yet: build one in `/venv` and copy it by hand"
+                ),
+            );
+        }
+        _ => {}
+    }
+    let w = walk(file, stage)?;
+    let last = |kw: &str| {
+        w.moved
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| file.instructions[i].is(kw))
+    };
+    let entrypoint = last("ENTRYPOINT");
+    let cmd = last("CMD");
+    let Some(command_at) = entrypoint.or(cmd) else {
+        return skip(at, "the image has no `CMD` or `ENTRYPOINT`: nothing tells what the runtime runs");
+    };
+    let mut argv: Vec<String> = Vec::new();
+    for idx in [entrypoint, cmd].into_iter().flatten() {
+        let inst = &file.instructions[idx];
+        match &inst.form {
+            Form::Exec(words) => argv.extend(words.iter().cloned()),
+            Form::Shell => {
+                return skip(
+                    inst.keyword_range.start,
+                    format!(
+                        "shell-form `{}` needs a shell, which distroless does not have (exec-form rewrites it first when it uses no shell feature)",
+                        inst.keyword
+                    ),
+                );
+            }
+        }
+    }
+    if argv.is_empty() {
+        return skip(
+            file.instructions[command_at].keyword_range.start,
+            "the command is empty",
+        );
+    }
+    let mut plan = match stack {
+        Stack::Go | Stack::Rust => binary_plan(file, ctx, stack, image, &w, &argv, entrypoint, cmd)?,
+        Stack::Node => node_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
+        Stack::Java | Stack::Python => unreachable!("handled above"),
+    };
+    // Every moved HEALTHCHECK must run something the runtime has.
+    for &idx in &w.moved {
+        let inst = &file.instructions[idx];
+        if !inst.is("HEALTHCHECK") || plan.rewritten.iter().any(|(i, _)| *i == idx) {
+            continue;
+        }
+        let args = inst.args.trim();
+        if args.eq_ignore_ascii_case("none") {
+            continue;
+        }
+        let hat = inst.keyword_range.start;
+        let Some(words) = healthcheck_words(args) else {
+            return skip(
+                hat,
+                "shell-form `HEALTHCHECK` needs a shell, which distroless does not have",
+            );
+        };
+        let program = words.first().cloned().unwrap_or_default();
+        let resolved = resolve(&program, &w, &[]);
+        if !plan.copies.iter().any(|(src, _)| Some(src) == resolved.as_ref()) {
+            return skip(
+                hat,
+                format!(
+                    "`HEALTHCHECK` runs `{program}`, which the distroless runtime does not have"
+                ),
+            );
+        }
+    }
+    plan.copies.dedup();
+    Ok(assemble(file, stage, &w, &plan))
+}
+
+/// The words of an exec-form `HEALTHCHECK CMD [...]`.
+fn healthcheck_words(args: &str) -> Option<Vec<String>> {
+    args.get(..3).filter(|k| k.eq_ignore_ascii_case("cmd"))?;
+    let json = args[3..].trim();
+    if !json.starts_with('[') {
+        return None;
+    }
+    serde_json::from_str(json).ok()
+}
+
+/// Where a command word points in the build stage: absolute, relative to the
+/// final `WORKDIR`, or found on `path_dirs`.
+fn resolve(program: &str, w: &Walk, path_dirs: &[&str]) -> Option<String> {
+    if program.starts_with('/') {
+        Some(normalise(program))
+    } else if program.contains('/') {
+        Some(join(&w.workdir, program))
+    } else {
+        path_dirs.first().map(|d| format!("{d}/{program}"))
+    }
+}
+
+/// Files a program may read at run time among copied sources: `None` when
+/// every source is build input, else a description of the first few others.
+struct SourceRules {
+    /// File names that are build input.
+    names: &'static [&'static str],
+    /// File extensions that are build input.
+    extensions: &'static [&'static str],
+    /// Directory names whose whole content is build input.
+    dirs: &'static [&'static str],
+}
+
+const COMMON_NAMES: &[&str] = &[
+    "Dockerfile",
+    ".dockerignore",
+    ".gitignore",
+    ".gitattributes",
+    "Makefile",
+    "LICENSE",
+    "LICENSE.txt",
+    "LICENSE.md",
+    "NOTICE",
+    "dockwright.toml",
+    ".dockwright.toml",
+    ".editorconfig",
+];
+
+const GO_SOURCES: SourceRules = SourceRules {
+    names: &["go.mod", "go.sum", "go.work", "go.work.sum"],
+    extensions: &["go", "s", "c", "h", "md", "proto"],
+    dirs: &[".git", ".github", "vendor", "testdata"],
+};
+
+const RUST_SOURCES: SourceRules = SourceRules {
+    names: &["Cargo.toml", "Cargo.lock", "rust-toolchain", "rust-toolchain.toml", "build.rs"],
+    extensions: &["rs", "md"],
+    dirs: &[".git", ".github", ".cargo", "target", "benches", "tests", "examples"],
+};
+
+impl SourceRules {
+    fn is_build_file(&self, name: &str) -> bool {
+        COMMON_NAMES.contains(&name)
+            || name.starts_with("Dockerfile")
+            || name.starts_with("README")
+            || self.names.contains(&name)
+            || name
+                .rsplit_once('.')
+                .is_some_and(|(_, ext)| self.extensions.contains(&ext))
+    }
+
+    /// Runtime-looking files under `dir` (relative names), at most a few.
+    fn scan(&self, root: &Path, dir: &Path, out: &mut Vec<String>, budget: &mut usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for path in entries {
+            if out.len() >= 3 || *budget == 0 {
+                return;
+            }
+            *budget -= 1;
+            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let rel = path
+                .strip_prefix(root)
+                .map(|p| p.to_string_lossy().to_string())
+                .unwrap_or_else(|_| name.clone());
+            if path.is_dir() {
+                if !self.dirs.contains(&name.as_str()) {
+                    self.scan(root, &path, out, budget);
+                }
+            } else if !self.is_build_file(&name) {
+                out.push(rel);
+            }
+        }
+    }
+}
+
+/// Checks that the copied sources are build input only.
+fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules, marker: &str) -> Result<()> {
+    let context = ctx
+        .build_context
+        .as_deref()
+        .filter(|c| c.join(marker).is_file());
+    for (idx, sources, _) in &w.copies {
+        let at = file.instructions[*idx].keyword_range.start;
+        for src in sources {
+            let clean = src.trim_start_matches("./").trim_end_matches('/');
+            let name = basename(clean);
+            if clean.contains(['*', '?', '[']) {
+                // A glob of build files (`*.go`) is fine; anything else is not placed.
+                if let Some(ext) = name.strip_prefix("*.")
+                    && rules.extensions.contains(&ext)
+                {
+                    continue;
+                }
+                return skip(at, format!("cannot tell what `{src}` copies"));
+            }
+            if rules.is_build_file(name) && !clean.is_empty() && clean != "." {
+                continue;
+            }
+            if rules.dirs.contains(&name) {
+                continue;
+            }
+            let Some(root) = context else {
+                return skip(
+                    at,
+                    format!(
+                        "`{src}` may hold files the program reads at run time, and the build context (with `{marker}`) is not available to check"
+                    ),
+                );
+            };
+            let path = root.join(if clean.is_empty() { "." } else { clean });
+            if path.is_file() {
+                return skip(
+                    at,
+                    format!("copies `{src}`, which the program may read at run time; the runtime would not have it"),
+                );
+            }
+            if !path.is_dir() {
+                return skip(at, format!("`{src}` is not in the build context"));
+            }
+            let mut found = Vec::new();
+            let mut budget = 20_000;
+            rules.scan(root, &path, &mut found, &mut budget);
+            if budget == 0 {
+                return skip(at, format!("`{src}` holds too many files to check"));
+            }
+            if !found.is_empty() {
+                return skip(
+                    at,
+                    format!(
+                        "`{src}` brings in {}, which the program may read at run time; the runtime would not have {}",
+                        found.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+                        if found.len() == 1 { "it" } else { "them" }
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks an installed package list against the build-only list.
+fn check_packages(file: &Dockerfile, w: &Walk) -> Result<()> {
+    for (pkg, idx) in &w.packages {
+        if !BUILD_PACKAGES.contains(&pkg.as_str()) && !pkg.ends_with("-dev") || pkg == "?" {
+            let inst = &file.instructions[*idx];
+            return skip(
+                inst.keyword_range.start,
+                if pkg == "?" {
+                    format!("the `RUN` at line {} installs packages named by a variable", inst.start_line)
+                } else {
+                    format!(
+                        "installs the OS package `{pkg}` (line {}), which the program may need at run time; distroless has no package manager",
+                        inst.start_line
+                    )
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One simple command of a RUN and the working directory it runs in.
+struct Cmd {
+    run: usize,
+    cwd: String,
+    command: Command,
+}
+
+/// The simple commands of every RUN, in order, following `cd`; packages
+/// recorded in `w`.
+fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
+    let mut out = Vec::new();
+    for (idx, wd) in w.runs.clone() {
+        let inst = &file.instructions[idx];
+        let at = inst.keyword_range.start;
+        let line = inst.start_line;
+        let Some(script) = Script::of_run(file, idx) else {
+            return skip(at, format!("the `RUN` at line {line} could not be read"));
+        };
+        let mut cwd = wd;
+        for step in script.steps() {
+            let command = match step.element {
+                Element::Simple(c) => c,
+                Element::Compound { kind, .. } => {
+                    return skip(
+                        at,
+                        format!("the `RUN` at line {line} uses shell logic (`{kind}`) the analysis does not follow"),
+                    );
+                }
+            };
+            if step.op_after.as_ref().is_some_and(|o| o.text == "&" || o.text == "||") {
+                return skip(at, format!("the `RUN` at line {line} uses `||` or `&`"));
+            }
+            let Some(name) = command.name().map(str::to_string) else {
+                return skip(at, format!("the `RUN` at line {line} runs a command named by a variable"));
+            };
+            if name == "cd" {
+                match command.args().next() {
+                    Some(Some(dir)) => cwd = join(&cwd, dir),
+                    _ => return skip(at, format!("`cd` at line {line} goes to a directory named by a variable")),
+                }
+                continue;
+            }
+            if let Some(pkgs) = installed_packages(&command) {
+                for p in pkgs {
+                    w.packages.push((p.unwrap_or_else(|| "?".into()), idx));
+                }
+            }
+            out.push(Cmd {
+                run: idx,
+                cwd: cwd.clone(),
+                command,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Commands that change nothing the runtime could depend on.
+const HARMLESS: &[&str] = &[
+    "set", "echo", "true", "ls", "pwd", "git", "upx", "strip", "file", "which", "apt-get", "apt",
+    "apk", "rm", "printf", "export", "env", "go", "cargo", "rustup", "rustc",
+];
+
+#[allow(clippy::too_many_arguments)]
+fn binary_plan(
+    file: &Dockerfile,
+    ctx: &Context,
+    stack: Stack,
+    image: &ImageRef,
+    w: &Walk,
+    argv: &[String],
+    entrypoint: Option<usize>,
+    cmd: Option<usize>,
+) -> Result<Plan> {
+    let mut w = Walk { ..clone_walk(w) };
+    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+    let alpine = image.tag.contains("alpine");
+    let cmds = commands(file, &mut w)?;
+    check_packages(file, &w)?;
+    let (rules, marker, path_dirs): (&SourceRules, &str, &[&str]) = match stack {
+        Stack::Go => (&GO_SOURCES, "go.mod", &["/go/bin", "/usr/local/go/bin"]),
+        _ => (&RUST_SOURCES, "Cargo.toml", &["/usr/local/cargo/bin"]),
+    };
+    check_sources(file, ctx, &w, rules, marker)?;
+    let context = ctx.build_context.as_deref();
+    // The artifacts built, with the command that builds them.
+    let mut builds: Vec<(String, &Cmd)> = Vec::new();
+    let mut cgo_reasons: Vec<String> = Vec::new();
+    let mut mkdirs: Vec<(String, usize)> = Vec::new();
+    for c in &cmds {
+        let at = file.instructions[c.run].keyword_range.start;
+        let line = file.instructions[c.run].start_line;
+        let name = c.command.name().unwrap_or_default();
+        let words: Vec<Option<&str>> = c.command.args().collect();
+        match (stack, name) {
+            (Stack::Go, "go") if words.first() == Some(&Some("build")) => {
+                let out = go_build_output(c, context, &w, at, line)?;
+                builds.push((out, c));
+                for a in &c.command.assignments {
+                    if a.value.as_deref() == Some("CGO_ENABLED=1") {
+                        cgo_reasons.push(format!("`CGO_ENABLED=1` at line {line}"));
+                    }
+                }
+                if c.command.has_arg("-race") || c.command.has_arg("-msan") || c.command.has_arg("-asan") {
+                    cgo_reasons.push(format!("`-race` at line {line}"));
+                }
+            }
+            (Stack::Rust, "cargo") if words.first() == Some(&Some("build")) => {
+                if let Some(out) = cargo_build_output(c, context, at, line)? {
+                    builds.push((out, c));
+                }
+            }
+            (Stack::Rust, "cargo") if words.first() == Some(&Some("install")) => {
+                return skip(at, format!("`cargo install` at line {line}: the analysis follows `cargo build --release` only"));
+            }
+            (_, "mkdir") => {
+                for d in words.iter().flatten().filter(|d| !d.starts_with('-')) {
+                    mkdirs.push((join(&c.cwd, d), c.run));
+                }
+            }
+            (_, n) if HARMLESS.contains(&n) => {}
+            (_, n) => {
+                return skip(
+                    at,
+                    format!("the `RUN` at line {line} runs `{n}`: the analysis cannot tell whether the program needs what it makes"),
+                );
+            }
+        }
+    }
+    let tool = if stack == Stack::Go { "go build" } else { "cargo build --release" };
+    let [(artifact, build)] = builds.as_slice() else {
+        if builds.is_empty() {
+            return skip(from_at, format!("no `{tool}` whose output the analysis can place"));
+        }
+        return skip(from_at, format!("several `{tool}` commands: which binaries the program needs is not clear"));
+    };
+    // Nothing moves or deletes the binary afterwards.
+    for c in &cmds {
+        if matches!(c.command.name(), Some("rm" | "mv" | "cp"))
+            && c.command.args().flatten().any(|a| basename(a) == basename(artifact))
+        {
+            let inst = &file.instructions[c.run];
+            return skip(
+                inst.keyword_range.start,
+                format!("the `RUN` at line {} moves or removes `{}` after building it", inst.start_line, basename(artifact)),
+            );
+        }
+    }
+    for (dir, run) in &mkdirs {
+        if !(within(&w.workdir, dir) || within(parent(artifact), dir)) {
+            let inst = &file.instructions[*run];
+            return skip(
+                inst.keyword_range.start,
+                format!("the `RUN` at line {} creates `{dir}`, which the program may use at run time", inst.start_line),
+            );
+        }
+    }
+    // The command runs the binary.
+    let command_idx = entrypoint.or(cmd).unwrap_or_default();
+    let command_at = file.instructions[command_idx].keyword_range.start;
+    let program = &argv[0];
+    let resolved = if !program.contains('/') {
+        if w.sets_path {
+            return skip(command_at, format!("the stage changes `PATH`, so where `{program}` is found is not clear"));
+        }
+        path_dirs
+            .iter()
+            .chain(DISTROLESS_PATH)
+            .map(|d| format!("{d}/{program}"))
+            .find(|p| p == artifact)
+    } else {
+        resolve(program, &w, &[])
+    };
+    if resolved.as_deref() != Some(artifact.as_str()) {
+        return skip(
+            command_at,
+            format!("the command runs `{program}`, not the binary the build makes (`{artifact}`): the runtime would not have it"),
+        );
+    }
+    for arg in &argv[1..] {
+        let value = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
+        let looks_file = (value.contains('/') && !value.contains("://"))
+            || [".yaml", ".yml", ".json", ".toml", ".conf", ".ini", ".env", ".pem", ".crt", ".key", ".html", ".db"]
+                .iter()
+                .any(|e| value.ends_with(e));
+        if looks_file {
+            return skip(command_at, format!("the command names `{arg}`, a file the runtime would not have"));
+        }
+    }
+    let mut plan = Plan {
+        image: String::new(),
+        copies: vec![(artifact.clone(), artifact.clone())],
+        build_edits: Vec::new(),
+        rewritten: Vec::new(),
+        dropped: Vec::new(),
+        detail: Vec::new(),
+    };
+    // A bare name found on the build image's own PATH needs the full path.
+    if !program.contains('/') && !DISTROLESS_PATH.contains(&parent(artifact)) {
+        let mut words = match &file.instructions[command_idx].form {
+            Form::Exec(words) => words.clone(),
+            Form::Shell => unreachable!("checked before"),
+        };
+        words[0] = artifact.clone();
+        let kw = &file.instructions[command_idx].keyword;
+        plan.rewritten.push((command_idx, format!("{kw} {}", json(&words))));
+    }
+    let debian = debian_of(&image.tag);
+    let key = match stack {
+        Stack::Go => {
+            let cgo_off_already = w.cgo_env.as_deref() == Some("0")
+                || build.command.assignments.iter().any(|a| a.value.as_deref() == Some("CGO_ENABLED=0"));
+            if w.cgo_env.as_deref() == Some("1") {
+                cgo_reasons.push("`ENV CGO_ENABLED=1`".into());
+            }
+            if let Some((pkg, _)) = w.packages.iter().find(|(p, _)| C_COMPILERS.contains(&p.as_str())) {
+                cgo_reasons.push(format!("the C compiler package `{pkg}`"));
+            }
+            let sources = context.filter(|c| c.join("go.mod").is_file());
+            if let Some(root) = sources {
+                cgo_reasons.extend(go_cgo_in_sources(root));
+            }
+            if cgo_off_already {
+                plan.detail.push("cgo is off (`CGO_ENABLED=0`), so the binary is static".into());
+                "static"
+            } else if !cgo_reasons.is_empty() {
+                if alpine {
+                    return skip(
+                        from_at,
+                        format!("cgo may be needed ({}) and the Alpine builder links musl, which distroless does not have", cgo_reasons[0]),
+                    );
+                }
+                plan.detail.push(format!(
+                    "cgo stays on ({}), so the runtime is `base` with glibc; if the program needs other C libraries, add them",
+                    cgo_reasons[0]
+                ));
+                "base"
+            } else if alpine || sources.is_some() {
+                plan.build_edits.push(Edit::insert(build.command.range.start, "CGO_ENABLED=0 "));
+                plan.detail.push(if alpine {
+                    "`CGO_ENABLED=0` added to `go build` (the Alpine builder has no C compiler, so cgo was off anyway): a static binary".to_string()
+                } else {
+                    "`CGO_ENABLED=0` added to `go build` (nothing in the sources uses cgo): a static binary; `net` and `os/user` use their pure-Go versions".to_string()
+                });
+                "static"
+            } else {
+                plan.detail.push(
+                    "cgo stays at its default (the sources are not in the build context to check), so the runtime is `base` with glibc".into(),
+                );
+                "base"
+            }
+        }
+        _ => {
+            if alpine {
+                return skip(from_at, "the Alpine builder links the binary against musl, which distroless does not have");
+            }
+            "cc"
+        }
+    };
+    plan.image = runtime_image(ctx, key, debian).ok_or_else(|| Skip {
+        at: from_at,
+        why: format!("no image for `{key}` in the image table"),
+    })?;
+    Ok(plan)
+}
+
+fn clone_walk(w: &Walk) -> Walk {
+    Walk {
+        workdir: w.workdir.clone(),
+        carried: w.carried.clone(),
+        moved: w.moved.clone(),
+        runs: w.runs.clone(),
+        copies: w.copies.clone(),
+        packages: w.packages.clone(),
+        cgo_env: w.cgo_env.clone(),
+        sets_path: w.sets_path,
+        node_production: w.node_production,
+    }
+}
+
+/// Go flags that take a value.
+const GO_VALUE_FLAGS: &[&str] = &[
+    "-o", "-ldflags", "-gcflags", "-asmflags", "-tags", "-mod", "-modfile", "-p", "-buildmode",
+    "-compiler", "-gccgoflags", "-installsuffix", "-pkgdir", "-toolexec", "-overlay", "-pgo",
+    "-coverpkg", "-covermode", "-buildvcs", "-C",
+];
+
+/// The absolute path `go build` writes.
+fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize, line: usize) -> Result<String> {
+    let words = &c.command.words[2..];
+    let mut out: Option<String> = None;
+    let mut packages: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        let value = word.value.as_deref();
+        let text = value.unwrap_or(&word.raw);
+        let flag = text.split('=').next().unwrap_or(text).replacen("--", "-", 1);
+        if text.starts_with('-') {
+            let inline = text.split_once('=').map(|(_, v)| v.to_string());
+            let takes = GO_VALUE_FLAGS.contains(&flag.as_str());
+            let val = if takes && inline.is_none() {
+                i += 1;
+                words.get(i).map(|w| w.value.clone())
+            } else {
+                Some(inline.or(value.map(|_| String::new())))
+            };
+            match flag.as_str() {
+                "-o" => match val.flatten() {
+                    Some(v) if !v.is_empty() => out = Some(v),
+                    _ => return skip(at, format!("the `go build -o` output at line {line} is named by a variable")),
+                },
+                "-buildmode" => {
+                    if !matches!(val.flatten().as_deref(), Some("exe" | "default" | "pie")) {
+                        return skip(at, format!("`go build -buildmode` at line {line} does not make a program"));
+                    }
+                }
+                "-C" => return skip(at, format!("`go build -C` at line {line} changes directory")),
+                _ => {}
+            }
+        } else {
+            match value {
+                Some(v) => packages.push(v.to_string()),
+                None => return skip(at, format!("the package of `go build` at line {line} is named by a variable")),
+            }
+        }
+        i += 1;
+    }
+    if let Some(out) = out {
+        if out.ends_with('/') {
+            return skip(at, format!("`go build -o {out}` at line {line} names a directory"));
+        }
+        return Ok(join(&c.cwd, &out));
+    }
+    // The default name: the package directory, or the first file.
+    let name = match packages.as_slice() {
+        [] | [_] if packages.first().is_none_or(|p| p == "." || p == "./") => {
+            // The main package in the current directory: named after the module
+            // when the directory is the module root copied from the context.
+            let module_root = w.copies.iter().any(|(_, srcs, dest)| {
+                *dest == c.cwd
+                    && srcs.iter().any(|s| matches!(s.trim_end_matches('/'), "." | "./" | "go.mod"))
+            });
+            let module = context.and_then(|ctx| std::fs::read_to_string(ctx.join("go.mod")).ok()).and_then(|m| {
+                m.lines()
+                    .find_map(|l| l.trim().strip_prefix("module ").map(|s| s.trim().trim_matches('"').to_string()))
+            });
+            match (module_root, module) {
+                (true, Some(module)) => {
+                    let mut parts: Vec<&str> = module.split('/').collect();
+                    if parts.len() > 1
+                        && parts.last().is_some_and(|p| p.len() > 1 && p.starts_with('v') && p[1..].chars().all(|c| c.is_ascii_digit()))
+                    {
+                        parts.pop();
+                    }
+                    parts.last().unwrap_or(&"").to_string()
+                }
+                _ => {
+                    return skip(
+                        at,
+                        format!("`go build` at line {line} has no `-o`, and its default output name needs `go.mod` in the build context"),
+                    );
+                }
+            }
+        }
+        [one] if one.ends_with(".go") => basename(one).trim_end_matches(".go").to_string(),
+        [one] if one.starts_with("./") && !one.contains("...") => basename(one.trim_end_matches('/')).to_string(),
+        _ => {
+            return skip(at, format!("`go build` at line {line} has no `-o` and builds {}", packages.join(" ")));
+        }
+    };
+    if name.is_empty() {
+        return skip(at, format!("the output name of `go build` at line {line} is not clear"));
+    }
+    Ok(join(&c.cwd, &name))
+}
+
+/// Hints in the sources that cgo is needed.
+fn go_cgo_in_sources(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(gomod) = std::fs::read_to_string(root.join("go.mod"))
+        && let Some(m) = CGO_MODULES.iter().find(|m| gomod.contains(*m))
+    {
+        out.push(format!("`go.mod` requires `{m}`"));
+    }
+    let mut stack = vec![root.to_path_buf()];
+    let mut budget = 5_000;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            if budget == 0 {
+                out.push("too many files to check for `import \"C\"`".into());
+                return out;
+            }
+            budget -= 1;
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if path.is_dir() {
+                if !matches!(name.as_str(), ".git" | "node_modules") {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".go")
+                && std::fs::read_to_string(&path).is_ok_and(|t| t.contains("import \"C\"") || t.contains("\"C\"\n"))
+            {
+                out.push(format!("`{}` imports \"C\"", path.strip_prefix(root).unwrap_or(&path).display()));
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// The absolute path of the binary `cargo build --release` writes.
+fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize, line: usize) -> Result<Option<String>> {
+    let words: Vec<Option<&str>> = c.command.args().skip(1).collect();
+    if !words.iter().any(|w| matches!(w, Some("--release" | "-r"))) {
+        return skip(at, format!("`cargo build` at line {line} builds without `--release`"));
+    }
+    let mut bin: Option<String> = None;
+    let mut target: Option<String> = None;
+    let mut i = 0;
+    while i < words.len() {
+        let Some(word) = words[i] else {
+            return skip(at, format!("`cargo build` at line {line} uses a variable"));
+        };
+        let (flag, inline) = match word.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (word, None),
+        };
+        let mut value = || -> Option<String> {
+            inline.clone().or_else(|| {
+                i += 1;
+                words.get(i).copied().flatten().map(str::to_string)
+            })
+        };
+        match flag {
+            "--bin" => bin = value(),
+            "--target" => target = value(),
+            "--features" | "-F" | "--jobs" | "-j" | "--profile" | "--config" | "-Z" => {
+                let v = value();
+                if flag == "--profile" && v.as_deref() != Some("release") {
+                    return skip(at, format!("`cargo build --profile` at line {line}"));
+                }
+            }
+            "--target-dir" | "--manifest-path" | "--example" | "--examples" | "--bins" | "-p" | "--package" | "--workspace" => {
+                return skip(at, format!("`cargo build {flag}` at line {line}: the output path is not followed"));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let name = match bin {
+        Some(b) => b,
+        None => {
+            let Some(toml) = context.and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok()) else {
+                return skip(at, format!("`cargo build` at line {line}: the binary name needs `--bin` or `Cargo.toml` in the build context"));
+            };
+            match cargo_binary_name(&toml) {
+                Some(n) => n,
+                None => return skip(at, format!("`cargo build` at line {line}: `Cargo.toml` does not name exactly one binary")),
+            }
+        }
+    };
+    let dir = match target {
+        Some(t) => format!("target/{t}/release"),
+        None => "target/release".into(),
+    };
+    Ok(Some(join(&c.cwd, &format!("{dir}/{name}"))))
+}
+
+fn cargo_binary_name(toml: &str) -> Option<String> {
+    let value: toml::Table = toml.parse().ok()?;
+    if value.contains_key("workspace") {
+        return None;
+    }
+    if let Some(bins) = value.get("bin").and_then(|b| b.as_array()) {
+        let names: Vec<&str> = bins.iter().filter_map(|b| b.get("name")?.as_str()).collect();
+        return match names.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => None,
+        };
+    }
+    value.get("package")?.get("name")?.as_str().map(str::to_string)
+}
+
+fn node_plan(
+    file: &Dockerfile,
+    ctx: &Context,
+    image: &ImageRef,
+    w: &Walk,
+    argv: &[String],
+    entrypoint: Option<usize>,
+    cmd: Option<usize>,
+) -> Result<Plan> {
+    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+    let major: Option<u32> = image.tag.split(['-', '.']).next().and_then(|m| m.parse().ok());
+    let Some(major) = major else {
+        return skip(from_at, format!("the node version is not pinned in the tag (`node:{}`)", image.tag));
+    };
+    if image.tag.contains("alpine") {
+        return skip(
+            from_at,
+            "the Alpine builder compiles native addons against musl, which the glibc-based distroless node does not have",
+        );
+    }
+    let debian = debian_of(&image.tag);
+    let key = format!("nodejs{major}");
+    let Some(runtime) = runtime_image(ctx, &key, debian) else {
+        let nearest = IMAGES
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix("nodejs")?.parse::<u32>().ok())
+            .min_by_key(|m| m.abs_diff(major))
+            .unwrap_or(22);
+        return skip(
+            from_at,
+            format!(
+                "there is no distroless image for node {major} (the nearest is nodejs{nearest}); add `{key} = \"...\"` to `[transforms.multi-stage-distroless.images]` to choose one"
+            ),
+        );
+    };
+    let app = w.workdir.clone();
+    if app == "/" {
+        return skip(from_at, "no `WORKDIR`: the application directory is not clear");
+    }
+    let mut w = clone_walk(w);
+    let cmds = commands(file, &mut w)?;
+    check_packages(file, &w)?;
+    for (idx, _, dest) in &w.copies {
+        if !within(dest, &app) {
+            let inst = &file.instructions[*idx];
+            return skip(
+                inst.keyword_range.start,
+                format!("`{}` at line {} writes to `{dest}`, outside the application directory `{app}`", inst.keyword, inst.start_line),
+            );
+        }
+    }
+    let mut manager: Option<&str> = None;
+    let mut production = w.node_production;
+    for c in &cmds {
+        let inst = &file.instructions[c.run];
+        let (at, line) = (inst.keyword_range.start, inst.start_line);
+        let name = c.command.name().unwrap_or_default();
+        let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
+        let global = args.iter().any(|a| matches!(*a, "-g" | "--global" | "global"));
+        let sub = args.iter().find(|a| !a.starts_with('-')).copied().unwrap_or("install");
+        match name {
+            "npm" | "yarn" | "pnpm" => {
+                if global {
+                    return skip(at, format!("`{name}` at line {line} installs a global package, outside the application directory"));
+                }
+                if !within(&c.cwd, &app) {
+                    return skip(at, format!("`{name}` at line {line} runs in `{}`, outside the application directory `{app}`", c.cwd));
+                }
+                if matches!(sub, "ci" | "install" | "i" | "add") {
+                    if c.cwd != app {
+                        return skip(at, format!("`{name} {sub}` at line {line} installs in `{}`, not in `{app}`", c.cwd));
+                    }
+                    manager = Some(name);
+                    if args.iter().any(|a| matches!(*a, "--production" | "--omit=dev" | "--only=prod" | "--only=production" | "--prod" | "-P")) {
+                        production = true;
+                    }
+                } else if !matches!(sub, "run" | "run-script" | "build" | "test" | "prune" | "cache" | "config" | "audit" | "ls" | "rebuild" | "fetch") {
+                    return skip(at, format!("`{name} {sub}` at line {line} is not followed by the analysis"));
+                }
+            }
+            "corepack" | "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "apk" | "rm" | "printf" => {}
+            "git" => {
+                if !within(&c.cwd, &app) && !args.iter().any(|a| a.starts_with('/') && within(&join(&c.cwd, a), &app)) {
+                    return skip(at, format!("`git` at line {line} may write outside the application directory `{app}`"));
+                }
+            }
+            "mkdir" => {
+                for d in args.iter().filter(|d| !d.starts_with('-')) {
+                    let d = join(&c.cwd, d);
+                    if !(within(&d, &app) || within(&app, &d)) {
+                        return skip(at, format!("the `RUN` at line {line} creates `{d}`, which the program may use at run time"));
+                    }
+                }
+            }
+            "chown" | "chmod" => {
+                return skip(
+                    at,
+                    format!("`{name}` at line {line} changes ownership or modes, which `COPY --from` would not keep for the `nonroot` runtime"),
+                );
+            }
+            n => {
+                return skip(at, format!("the `RUN` at line {line} runs `{n}`: the analysis cannot tell whether the program needs what it makes"));
+            }
+        }
+    }
+    // The command: `node ARGS`, or `npm start` resolved through package.json.
+    let command_idx = entrypoint.or(cmd).unwrap_or_default();
+    let command_at = file.instructions[command_idx].keyword_range.start;
+    let node_args: Vec<String> = match argv[0].as_str() {
+        "node" | "/usr/local/bin/node" | "nodejs" => argv[1..].to_vec(),
+        "npm" => {
+            let script = match &argv[1..] {
+                [s] if s == "start" => "start".to_string(),
+                [r, s] if r == "run" || r == "run-script" => s.clone(),
+                _ => return skip(command_at, format!("the command `{}` is not an `npm` script the analysis follows", argv.join(" "))),
+            };
+            npm_script(ctx, &script).map_err(|why| Skip { at: command_at, why })?
+        }
+        other => {
+            return skip(
+                command_at,
+                format!("the command runs `{other}`, which the distroless node image does not have (its entrypoint is `node`)"),
+            );
+        }
+    };
+    if node_args.is_empty() || node_args.iter().all(|a| a.starts_with('-')) {
+        return skip(command_at, "the command runs `node` without a script");
+    }
+    for a in &node_args {
+        if a.starts_with('/') && !within(&normalise(a), &app) {
+            return skip(command_at, format!("the command names `{a}`, outside the application directory `{app}`"));
+        }
+    }
+    let mut plan = Plan {
+        image: runtime,
+        copies: vec![(app.clone(), app.clone())],
+        build_edits: Vec::new(),
+        rewritten: Vec::new(),
+        dropped: Vec::new(),
+        detail: vec![format!(
+            "the image's entrypoint is `node`, so `CMD` names the script: `{}`",
+            json(&node_args)
+        )],
+    };
+    // The script goes to a `CMD` where the command was; an `ENTRYPOINT` goes.
+    let target = cmd.unwrap_or(command_idx);
+    if let Some(ep) = entrypoint
+        && ep != target
+    {
+        plan.dropped.push(ep);
+    }
+    plan.rewritten.push((target, format!("CMD {}", json(&node_args))));
+    // HEALTHCHECK CMD ["node", ...] runs the image's node.
+    for &idx in &w.moved {
+        let inst = &file.instructions[idx];
+        if !inst.is("HEALTHCHECK") {
+            continue;
+        }
+        if let Some(words) = healthcheck_words(inst.args.trim())
+            && words.first().is_some_and(|p| p == "node")
+        {
+            let mut words = words;
+            words[0] = "/nodejs/bin/node".into();
+            let flags: String = inst.flags.iter().map(|f| format!("{} ", &file.text[f.range.clone()])).collect();
+            plan.rewritten.push((idx, format!("HEALTHCHECK {flags}CMD {}", json(&words))));
+        }
+    }
+    // Production dependencies only.
+    let dev_deps = ctx
+        .build_context
+        .as_deref()
+        .and_then(|c| std::fs::read_to_string(c.join("package.json")).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .map(|v| v.get("devDependencies").is_some_and(|d| d.as_object().is_some_and(|o| !o.is_empty())));
+    match (manager, production, dev_deps) {
+        (None, _, _) => plan.detail.push("no `npm`/`yarn`/`pnpm` install seen: the application directory is copied as it is".into()),
+        (_, true, _) | (_, _, Some(false)) => {}
+        (Some("npm"), false, _) => {
+            let last = w
+                .runs
+                .iter()
+                .map(|(i, _)| *i)
+                .chain(w.copies.iter().map(|(i, _, _)| *i))
+                .max()
+                .unwrap_or_default();
+            let inst = &file.instructions[last];
+            let nl = file.newline();
+            let mut text = String::new();
+            if !file.text[..inst.range.end].ends_with('\n') {
+                text.push_str(nl);
+            }
+            text.push_str(&format!("{}RUN npm prune --omit=dev{nl}", inst.indent(file)));
+            plan.build_edits.push(Edit::insert(inst.range.end, text));
+            plan.detail.push("`npm prune --omit=dev` at the end of the build drops the devDependencies".into());
+        }
+        (Some(m), false, _) => plan.detail.push(format!(
+            "the devDependencies installed by `{m}` are kept: prune them in the build stage (`{}`)",
+            if m == "pnpm" { "pnpm prune --prod" } else { "yarn install --production" }
+        )),
+    }
+    Ok(plan)
+}
+
+/// The `node` arguments of an npm script in the context's package.json.
+fn npm_script(ctx: &Context, script: &str) -> std::result::Result<Vec<String>, String> {
+    let Some(text) = ctx
+        .build_context
+        .as_deref()
+        .and_then(|c| std::fs::read_to_string(c.join("package.json")).ok())
+    else {
+        return Err(format!("`npm {script}` runs a script from `package.json`, which is not in the build context"));
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| "`package.json` does not parse".to_string())?;
+    let body = match value.get("scripts").and_then(|s| s.get(script)).and_then(|s| s.as_str()) {
+        Some(b) => b.to_string(),
+        None if script == "start" => {
+            let has_server = ctx.build_context.as_deref().is_some_and(|c| c.join("server.js").is_file());
+            if !has_server {
+                return Err("`npm start` with no `start` script and no `server.js`".into());
+            }
+            "node server.js".into()
+        }
+        None => return Err(format!("`package.json` has no `{script}` script")),
+    };
+    if value.get("scripts").and_then(|s| s.get(format!("pre{script}"))).is_some()
+        || value.get("scripts").and_then(|s| s.get(format!("post{script}"))).is_some()
+    {
+        return Err(format!("the `{script}` script has pre/post hooks"));
+    }
+    if body.contains(|c: char| "&|;$`<>()*?'\"\\~{}".contains(c)) {
+        return Err(format!("the `{script}` script (`{body}`) needs a shell"));
+    }
+    let words: Vec<String> = body.split_whitespace().map(str::to_string).collect();
+    match words.split_first() {
+        Some((node, rest)) if node == "node" => Ok(rest.to_vec()),
+        _ => Err(format!("the `{script}` script runs `{body}`, not `node`")),
+    }
+}
+
+/// The edits: name the build stage, move the runtime instructions, append the runtime stage.
+fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edit>, String) {
+    let nl = file.newline();
+    let from = &file.instructions[stage.from];
+    let mut edits = plan.build_edits.clone();
+    let name = match &stage.name {
+        Some(n) => n.clone(),
+        None => {
+            let kw = if file.text[from.keyword_range.clone()].starts_with('F') { "AS" } else { "as" };
+            edits.push(Edit::insert(from.args_range.end, format!(" {kw} build")));
+            "build".to_string()
+        }
+    };
+    // Items of the file and which ones move.
+    let moved: BTreeSet<usize> = w.moved.iter().copied().collect();
+    let item_of = |i: usize| file.items.iter().position(|it| *it == Item::Instruction(i));
+    let start_of = |i: usize| {
+        let inst = &file.instructions[i];
+        inst.leading_comments.first().map_or(inst.range.start, |c| c.start)
+    };
+    // The trailing run of items that are moved instructions, their comments, or blanks.
+    let mut suffix = file.items.len();
+    while suffix > 0 {
+        let ok = match &file.items[suffix - 1] {
+            Item::Blank(_) => true,
+            Item::Instruction(i) => moved.contains(i),
+            Item::Comment(r) => moved.iter().any(|&m| file.instructions[m].leading_comments.contains(r)),
+            Item::Directive(_) => false,
+        };
+        if !ok {
+            break;
+        }
+        suffix -= 1;
+    }
+    let tail_start = file.items.get(suffix).map(|it| file.item_range(it).start);
+    for &m in &moved {
+        if item_of(m).is_some_and(|p| p >= suffix) {
+            continue;
+        }
+        let mut range = start_of(m)..file.instructions[m].range.end;
+        // Avoid leaving two blank lines where one was.
+        if let Some(p) = item_of(m) {
+            let first = file.items.iter().position(|it| file.item_range(it).start == range.start).unwrap_or(p);
+            let before_blank = first > 0 && matches!(file.items[first - 1], Item::Blank(_));
+            if before_blank && let Some(Item::Blank(r)) = file.items.get(p + 1) {
+                range.end = r.end;
+            }
+        }
+        edits.push(Edit::delete(range));
+    }
+    let mut text = String::new();
+    let end = file.text.len();
+    match tail_start {
+        Some(start) => {
+            edits.push(Edit::delete(start..end));
+            text.push_str(nl);
+        }
+        None => {
+            if !file.text.ends_with('\n') {
+                text.push_str(nl);
+            }
+            text.push_str(nl);
+        }
+    }
+    let verbatim = |i: usize, with_comments: bool| -> String {
+        let inst = &file.instructions[i];
+        let start = if with_comments { start_of(i) } else { inst.range.start };
+        let mut t = file.text[start..inst.range.end].to_string();
+        if !t.ends_with('\n') {
+            t.push_str(nl);
+        }
+        t
+    };
+    text.push_str(&format!("FROM {}{nl}", plan.image));
+    for &i in &w.carried {
+        text.push_str(&verbatim(i, false));
+    }
+    if w.workdir != "/" {
+        text.push_str(&format!("WORKDIR {}{nl}", w.workdir));
+    }
+    for (src, dst) in &plan.copies {
+        text.push_str(&format!("COPY --from={name} {src} {dst}{nl}"));
+    }
+    for &m in &w.moved {
+        if plan.dropped.contains(&m) {
+            continue;
+        }
+        match plan.rewritten.iter().find(|(i, _)| *i == m) {
+            Some((_, new)) => text.push_str(&format!("{new}{nl}")),
+            None => text.push_str(&verbatim(m, true)),
+        }
+    }
+    edits.push(Edit::insert(end, text));
+    let copied: Vec<String> = plan.copies.iter().map(|(s, _)| format!("`{s}`")).collect();
+    let mut message = format!(
+        "split into a `{name}` stage and a `{}` runtime that holds only {}: the runtime has no shell or package manager, so `docker exec ... sh` will not work (use the `:debug` tag to debug), and it runs as `nonroot` (uid 65532), so check that the program writes only to volumes or /tmp",
+        plan.image,
+        copied.join(", ")
+    );
+    for d in &plan.detail {
+        message.push_str("; ");
+        message.push_str(d);
+    }
+    (edits, message)
+}
