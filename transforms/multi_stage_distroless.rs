@@ -182,6 +182,9 @@ const BUILD_PACKAGES: &[&str] = &[
     "xz-utils",
 ];
 
+/// Inits that run in front of the command (reported as a reason of their own).
+const INITS: &[&str] = &["tini", "tini-static", "dumb-init"];
+
 /// Packages that mean C code is compiled (cgo, native addons).
 const C_COMPILERS: &[&str] = &[
     "gcc",
@@ -457,6 +460,8 @@ struct Walk {
     sets_path: bool,
     /// `ENV NODE_ENV=production`.
     node_production: bool,
+    /// The last `USER`.
+    user: Option<usize>,
 }
 
 fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
@@ -470,6 +475,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
         cgo_env: None,
         sets_path: false,
         node_production: false,
+        user: None,
     };
     // Variables the runtime stage will know: carried ENVs and the stage's ARGs.
     let mut defined: BTreeSet<String> = BTreeSet::new();
@@ -502,15 +508,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
         };
         match inst.keyword.as_str() {
             "ONBUILD" => return skip(at, "the image has `ONBUILD` triggers for images built on it"),
-            "USER" => {
-                return skip(
-                    at,
-                    format!(
-                        "the image switches to `USER {}`: the runtime runs as `nonroot`, and what was set up for that user would not carry over",
-                        inst.args
-                    ),
-                );
-            }
+            "USER" => w.user = Some(idx),
             "SHELL" => return skip(at, "the stage changes `SHELL`"),
             "ARG" => {
                 for word in parse_words(&inst.args, file.escape) {
@@ -783,11 +781,34 @@ fn convert(
             }
         }
     }
+    // An init in front (`tini --`): analysed without it, reported at the end.
+    let init = argv
+        .first()
+        .map(|p| basename(p).to_string())
+        .filter(|p| INITS.contains(&p.as_str()));
+    if init.is_some() {
+        argv.remove(0);
+        if argv.first().is_some_and(|a| a == "--") {
+            argv.remove(0);
+        }
+    }
     if argv.is_empty() {
         return skip(
             file.instructions[command_at].keyword_range.start,
             "the command is empty",
         );
+    }
+    for &idx in &w.moved {
+        let inst = &file.instructions[idx];
+        if inst.is("HEALTHCHECK")
+            && !inst.args.trim().eq_ignore_ascii_case("none")
+            && healthcheck_words(inst.args.trim()).is_none()
+        {
+            return skip(
+                inst.keyword_range.start,
+                "shell-form `HEALTHCHECK` needs a shell, which distroless does not have",
+            );
+        }
     }
     let mut plan = match stack {
         Stack::Go | Stack::Rust => binary_plan(file, ctx, stack, image, &w, &argv, entrypoint, cmd)?,
@@ -821,6 +842,25 @@ fn convert(
                 ),
             );
         }
+    }
+    // Last, so that the reasons above show first when another transform adds a USER.
+    if let Some(idx) = w.user {
+        let inst = &file.instructions[idx];
+        return skip(
+            inst.keyword_range.start,
+            format!(
+                "the image switches to `USER {}`: the runtime runs as `nonroot`, and what was set up for that user would not carry over",
+                inst.args
+            ),
+        );
+    }
+    if let Some(init) = init {
+        return skip(
+            file.instructions[command_at].keyword_range.start,
+            format!(
+                "the command runs under `{init}`, which distroless does not have: copy a static init into the runtime by hand, or use `docker run --init`"
+            ),
+        );
     }
     plan.copies.dedup();
     Ok(assemble(file, stage, &w, &plan))
@@ -979,7 +1019,7 @@ fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules
                 return skip(
                     at,
                     format!(
-                        "`{src}` brings in {}, which the program may read at run time; the runtime would not have {}",
+                        "`COPY {src}` brings in {}, which the program may read at run time; the runtime would not have {}",
                         found.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
                         if found.len() == 1 { "it" } else { "them" }
                     ),
@@ -993,6 +1033,9 @@ fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules
 /// Checks an installed package list against the build-only list.
 fn check_packages(file: &Dockerfile, w: &Walk) -> Result<()> {
     for (pkg, idx) in &w.packages {
+        if INITS.contains(&pkg.as_str()) {
+            continue;
+        }
         if !BUILD_PACKAGES.contains(&pkg.as_str()) && !pkg.ends_with("-dev") || pkg == "?" {
             let inst = &file.instructions[*idx];
             return skip(
@@ -1072,6 +1115,8 @@ fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
 const HARMLESS: &[&str] = &[
     "set", "echo", "true", "ls", "pwd", "git", "upx", "strip", "file", "which", "apt-get", "apt",
     "apk", "rm", "printf", "export", "env", "go", "cargo", "rustup", "rustc",
+    // Users only matter with a `USER`, which is a reason of its own.
+    "addgroup", "adduser", "groupadd", "useradd",
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -1288,6 +1333,7 @@ fn clone_walk(w: &Walk) -> Walk {
         cgo_env: w.cgo_env.clone(),
         sets_path: w.sets_path,
         node_production: w.node_production,
+        user: w.user,
     }
 }
 
@@ -1576,7 +1622,8 @@ fn node_plan(
                     return skip(at, format!("`{name} {sub}` at line {line} is not followed by the analysis"));
                 }
             }
-            "corepack" | "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "apk" | "rm" | "printf" => {}
+            "corepack" | "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "apk" | "rm"
+            | "printf" | "addgroup" | "adduser" | "groupadd" | "useradd" => {}
             "git" => {
                 if !within(&c.cwd, &app) && !args.iter().any(|a| a.starts_with('/') && within(&join(&c.cwd, a), &app)) {
                     return skip(at, format!("`git` at line {line} may write outside the application directory `{app}`"));
@@ -1699,6 +1746,14 @@ fn node_plan(
     Ok(plan)
 }
 
+fn npm_command(script: &str) -> String {
+    if script == "start" {
+        "npm start".into()
+    } else {
+        format!("npm run {script}")
+    }
+}
+
 /// The `node` arguments of an npm script in the context's package.json.
 fn npm_script(ctx: &Context, script: &str) -> std::result::Result<Vec<String>, String> {
     let Some(text) = ctx
@@ -1706,7 +1761,7 @@ fn npm_script(ctx: &Context, script: &str) -> std::result::Result<Vec<String>, S
         .as_deref()
         .and_then(|c| std::fs::read_to_string(c.join("package.json")).ok())
     else {
-        return Err(format!("`npm {script}` runs a script from `package.json`, which is not in the build context"));
+        return Err(format!("`{}` runs a script from `package.json`, which is not in the build context", npm_command(script)));
     };
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| "`package.json` does not parse".to_string())?;
     let body = match value.get("scripts").and_then(|s| s.get(script)).and_then(|s| s.as_str()) {
@@ -1830,7 +1885,7 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
     edits.push(Edit::insert(end, text));
     let copied: Vec<String> = plan.copies.iter().map(|(s, _)| format!("`{s}`")).collect();
     let mut message = format!(
-        "split into a `{name}` stage and a `{}` runtime that holds only {}: the runtime has no shell or package manager, so `docker exec ... sh` will not work (use the `:debug` tag to debug), and it runs as `nonroot` (uid 65532), so check that the program writes only to volumes or /tmp",
+        "split into a `{name}` stage and a `{}` runtime that holds only {}: the runtime has no shell or package manager, so `docker exec ... sh` will not work (use the `:debug` tag to debug), and it runs as `nonroot` (uid 65532), so check that the program writes only to /tmp or to mounts it may write to",
         plan.image,
         copied.join(", ")
     );
