@@ -726,12 +726,17 @@ fn convert(
             );
         }
         Stack::Python => {
-            let minor = image
-                .tag
-                .split(['-', '.'])
+            let version = image.tag.split('-').next().unwrap_or_default();
+            let minor = version
+                .split('.')
                 .take(2)
-                .collect::<Vec<_>>()
-                .join(".");
+                .filter(|p| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
+                .collect::<Vec<_>>();
+            let minor = if minor.len() == 2 {
+                minor.join(".")
+            } else {
+                String::new()
+            };
             let debian = debian_of(&image.tag);
             let theirs = if debian == "debian12" { "3.11" } else { "3.13" };
             if minor != theirs {
