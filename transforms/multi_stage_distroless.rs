@@ -971,11 +971,8 @@ impl SourceRules {
 }
 
 /// Checks that the copied sources are build input only.
-fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules, marker: &str) -> Result<()> {
-    let context = ctx
-        .build_context
-        .as_deref()
-        .filter(|c| c.join(marker).is_file());
+fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules) -> Result<()> {
+    let context = ctx.build_context.as_deref().filter(|c| c.is_dir());
     for (idx, sources, _) in &w.copies {
         let at = file.instructions[*idx].keyword_range.start;
         for src in sources {
@@ -1000,7 +997,7 @@ fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules
                 return skip(
                     at,
                     format!(
-                        "`{src}` may hold files the program reads at run time, and the build context (with `{marker}`) is not available to check"
+                        "`{src}` may hold files the program reads at run time, and the build context is not available to check"
                     ),
                 );
             };
@@ -1140,11 +1137,11 @@ fn binary_plan(
     let alpine = image.tag.contains("alpine");
     let cmds = commands(file, &mut w)?;
     check_packages(file, &w)?;
-    let (rules, marker, path_dirs): (&SourceRules, &str, &[&str]) = match stack {
-        Stack::Go => (&GO_SOURCES, "go.mod", &["/go/bin", "/usr/local/go/bin"]),
-        _ => (&RUST_SOURCES, "Cargo.toml", &["/usr/local/cargo/bin"]),
+    let (rules, path_dirs): (&SourceRules, &[&str]) = match stack {
+        Stack::Go => (&GO_SOURCES, &["/go/bin", "/usr/local/go/bin"]),
+        _ => (&RUST_SOURCES, &["/usr/local/cargo/bin"]),
     };
-    check_sources(file, ctx, &w, rules, marker)?;
+    check_sources(file, ctx, &w, rules)?;
     let context = ctx.build_context.as_deref();
     // The artifacts built, with the command that builds them.
     let mut builds: Vec<(String, &Cmd)> = Vec::new();
@@ -1221,6 +1218,21 @@ fn binary_plan(
     // The command runs the binary.
     let command_idx = entrypoint.or(cmd).unwrap_or_default();
     let command_at = file.instructions[command_idx].keyword_range.start;
+    // `cargo run --release` runs the binary `cargo build --release` made.
+    let mut argv = argv.to_vec();
+    let via_cargo_run = stack == Stack::Rust
+        && argv.first().is_some_and(|a| a == "cargo")
+        && argv.get(1).is_some_and(|a| a == "run");
+    if via_cargo_run {
+        if entrypoint.is_some() {
+            return skip(command_at, "`cargo run` in an `ENTRYPOINT`");
+        }
+        let (name, args) =
+            cargo_run(&argv[2..], context).map_err(|why| Skip { at: command_at, why })?;
+        let mut new = vec![join(&w.workdir, &format!("target/release/{name}"))];
+        new.extend(args);
+        argv = new;
+    }
     let program = &argv[0];
     let resolved = if !program.contains('/') {
         if w.sets_path {
@@ -1258,6 +1270,13 @@ fn binary_plan(
         dropped: Vec::new(),
         detail: Vec::new(),
     };
+    if via_cargo_run {
+        plan.rewritten.push((command_idx, format!("CMD {}", json(&argv))));
+        plan.detail.push(format!(
+            "`cargo run --release` becomes the binary it runs: `{}`",
+            json(&argv)
+        ));
+    }
     // A bare name found on the build image's own PATH needs the full path.
     if !program.contains('/') && !DISTROLESS_PATH.contains(&parent(artifact)) {
         let mut words = match &file.instructions[command_idx].form {
@@ -1279,7 +1298,24 @@ fn binary_plan(
             if let Some((pkg, _)) = w.packages.iter().find(|(p, _)| C_COMPILERS.contains(&p.as_str())) {
                 cgo_reasons.push(format!("the C compiler package `{pkg}`"));
             }
-            let sources = context.filter(|c| c.join("go.mod").is_file());
+            // The sources are visible: a module, or Go files at the top.
+            let sources = context.filter(|c| {
+                c.join("go.mod").is_file()
+                    || std::fs::read_dir(c).is_ok_and(|mut d| {
+                        d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".go")))
+                    })
+            });
+            for c in &cmds {
+                if c.command.name() == Some("go")
+                    && let Some(m) = c
+                        .command
+                        .args()
+                        .flatten()
+                        .find(|a| CGO_MODULES.iter().any(|m| a.starts_with(m)))
+                {
+                    cgo_reasons.push(format!("`go get {m}`"));
+                }
+            }
             if let Some(root) = sources {
                 cgo_reasons.extend(go_cgo_in_sources(root));
             }
@@ -1530,6 +1566,41 @@ fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize, line: usize) -
         None => "target/release".into(),
     };
     Ok(Some(join(&c.cwd, &format!("{dir}/{name}"))))
+}
+
+/// The binary name and arguments of `cargo run --release [--bin X] [-- ARGS]`.
+fn cargo_run(
+    words: &[String],
+    context: Option<&Path>,
+) -> std::result::Result<(String, Vec<String>), String> {
+    let mut bin = None;
+    let mut release = false;
+    let mut rest = words.iter();
+    let mut args = Vec::new();
+    while let Some(w) = rest.next() {
+        match w.as_str() {
+            "--release" | "-r" => release = true,
+            "--locked" | "--frozen" | "--offline" | "-q" | "--quiet" => {}
+            "--bin" => bin = rest.next().cloned(),
+            "--" => {
+                args = rest.cloned().collect();
+                break;
+            }
+            other => return Err(format!("`cargo run {other}` is not followed by the analysis")),
+        }
+    }
+    if !release {
+        return Err("`cargo run` without `--release` runs a debug build".into());
+    }
+    let name = match bin {
+        Some(b) => b,
+        None => context
+            .and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+            .as_deref()
+            .and_then(cargo_binary_name)
+            .ok_or("`cargo run`: the binary name needs `--bin` or `Cargo.toml` in the build context")?,
+    };
+    Ok((name, args))
 }
 
 fn cargo_binary_name(toml: &str) -> Option<String> {
