@@ -416,7 +416,9 @@ fn installed_packages(cmd: &Command) -> Option<Vec<Option<String>>> {
         ),
         _ => return None,
     };
-    let pos = words.iter().position(|w| w.is_some_and(|w| verb.contains(&w)))?;
+    let pos = words
+        .iter()
+        .position(|w| w.is_some_and(|w| verb.contains(&w)))?;
     let mut out = Vec::new();
     let mut rest = words[pos + 1..].iter();
     while let Some(w) = rest.next() {
@@ -441,6 +443,7 @@ fn installed_packages(cmd: &Command) -> Option<Vec<Option<String>>> {
 
 /// One pass over the single stage: the runtime configuration and what the
 /// build does, or why it cannot be followed.
+#[derive(Clone)]
 struct Walk {
     /// The final working directory (absolute).
     workdir: String,
@@ -486,7 +489,10 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
         let at = inst.keyword_range.start;
         let line = inst.start_line;
         if !inst.is_clean() {
-            return skip(at, format!("line {line} could not be parsed with confidence"));
+            return skip(
+                at,
+                format!("line {line} could not be parsed with confidence"),
+            );
         }
         let mut check_refs = |text: &str, defined: &BTreeSet<String>| -> Result<()> {
             for name in var_refs(text) {
@@ -507,7 +513,12 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
             Ok(())
         };
         match inst.keyword.as_str() {
-            "ONBUILD" => return skip(at, "the image has `ONBUILD` triggers for images built on it"),
+            "ONBUILD" => {
+                return skip(
+                    at,
+                    "the image has `ONBUILD` triggers for images built on it",
+                );
+            }
             "USER" => w.user = Some(idx),
             "SHELL" => return skip(at, "the stage changes `SHELL`"),
             "ARG" => {
@@ -571,7 +582,9 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                     _ => {
                         return skip(
                             at,
-                            format!("the shell script of the `RUN` at line {line} could not be read"),
+                            format!(
+                                "the shell script of the `RUN` at line {line} could not be read"
+                            ),
                         );
                     }
                 }
@@ -593,7 +606,10 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                     Form::Shell => parse_words(&inst.args, file.escape),
                 };
                 if words.len() < 2 {
-                    return skip(at, format!("`{}` at line {line} has no destination", inst.keyword));
+                    return skip(
+                        at,
+                        format!("`{}` at line {line} has no destination", inst.keyword),
+                    );
                 }
                 let dest = words.pop().unwrap_or_default();
                 for word in words.iter().chain([&dest]) {
@@ -768,7 +784,10 @@ fn convert(
     let entrypoint = last("ENTRYPOINT");
     let cmd = last("CMD");
     let Some(command_at) = entrypoint.or(cmd) else {
-        return skip(at, "the image has no `CMD` or `ENTRYPOINT`: nothing tells what the runtime runs");
+        return skip(
+            at,
+            "the image has no `CMD` or `ENTRYPOINT`: nothing tells what the runtime runs",
+        );
     };
     let mut argv: Vec<String> = Vec::new();
     for idx in [entrypoint, cmd].into_iter().flatten() {
@@ -816,7 +835,9 @@ fn convert(
         }
     }
     let mut plan = match stack {
-        Stack::Go | Stack::Rust => binary_plan(file, ctx, stack, image, &w, &argv, entrypoint, cmd)?,
+        Stack::Go | Stack::Rust => {
+            binary_plan(file, ctx, stack, image, &w, &argv, entrypoint, cmd)?
+        }
         Stack::Node => node_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
         Stack::Java | Stack::Python => unreachable!("handled above"),
     };
@@ -839,7 +860,11 @@ fn convert(
         };
         let program = words.first().cloned().unwrap_or_default();
         let resolved = resolve(&program, &w, &[]);
-        if !plan.copies.iter().any(|(src, _)| Some(src) == resolved.as_ref()) {
+        if !plan
+            .copies
+            .iter()
+            .any(|(src, _)| Some(src) == resolved.as_ref())
+        {
             return skip(
                 hat,
                 format!(
@@ -926,9 +951,17 @@ const GO_SOURCES: SourceRules = SourceRules {
 };
 
 const RUST_SOURCES: SourceRules = SourceRules {
-    names: &["Cargo.toml", "Cargo.lock", "rust-toolchain", "rust-toolchain.toml", "build.rs"],
+    names: &[
+        "Cargo.toml",
+        "Cargo.lock",
+        "rust-toolchain",
+        "rust-toolchain.toml",
+        "build.rs",
+    ],
     extensions: &["rs", "md"],
-    dirs: &[".git", ".github", ".cargo", "target", "benches", "tests", "examples"],
+    dirs: &[
+        ".git", ".github", ".cargo", "target", "benches", "tests", "examples",
+    ],
 };
 
 impl SourceRules {
@@ -954,7 +987,10 @@ impl SourceRules {
                 return;
             }
             *budget -= 1;
-            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
             let rel = path
                 .strip_prefix(root)
                 .map(|p| p.to_string_lossy().to_string())
@@ -1005,7 +1041,9 @@ fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules
             if path.is_file() {
                 return skip(
                     at,
-                    format!("copies `{src}`, which the program may read at run time; the runtime would not have it"),
+                    format!(
+                        "copies `{src}`, which the program may read at run time; the runtime would not have it"
+                    ),
                 );
             }
             if !path.is_dir() {
@@ -1022,7 +1060,11 @@ fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules
                     at,
                     format!(
                         "`COPY {src}` brings in {}, which the program may read at run time; the runtime would not have {}",
-                        found.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+                        found
+                            .iter()
+                            .map(|f| format!("`{f}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         if found.len() == 1 { "it" } else { "them" }
                     ),
                 );
@@ -1043,7 +1085,10 @@ fn check_packages(file: &Dockerfile, w: &Walk) -> Result<()> {
             return skip(
                 inst.keyword_range.start,
                 if pkg == "?" {
-                    format!("the `RUN` at line {} installs packages named by a variable", inst.start_line)
+                    format!(
+                        "the `RUN` at line {} installs packages named by a variable",
+                        inst.start_line
+                    )
                 } else {
                     format!(
                         "installs the OS package `{pkg}` (line {}), which the program may need at run time; distroless has no package manager",
@@ -1081,20 +1126,34 @@ fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
                 Element::Compound { kind, .. } => {
                     return skip(
                         at,
-                        format!("the `RUN` at line {line} uses shell logic (`{kind}`) the analysis does not follow"),
+                        format!(
+                            "the `RUN` at line {line} uses shell logic (`{kind}`) the analysis does not follow"
+                        ),
                     );
                 }
             };
-            if step.op_after.as_ref().is_some_and(|o| o.text == "&" || o.text == "||") {
+            if step
+                .op_after
+                .as_ref()
+                .is_some_and(|o| o.text == "&" || o.text == "||")
+            {
                 return skip(at, format!("the `RUN` at line {line} uses `||` or `&`"));
             }
             let Some(name) = command.name().map(str::to_string) else {
-                return skip(at, format!("the `RUN` at line {line} runs a command named by a variable"));
+                return skip(
+                    at,
+                    format!("the `RUN` at line {line} runs a command named by a variable"),
+                );
             };
             if name == "cd" {
                 match command.args().next() {
                     Some(Some(dir)) => cwd = join(&cwd, dir),
-                    _ => return skip(at, format!("`cd` at line {line} goes to a directory named by a variable")),
+                    _ => {
+                        return skip(
+                            at,
+                            format!("`cd` at line {line} goes to a directory named by a variable"),
+                        );
+                    }
                 }
                 continue;
             }
@@ -1132,7 +1191,7 @@ fn binary_plan(
     entrypoint: Option<usize>,
     cmd: Option<usize>,
 ) -> Result<Plan> {
-    let mut w = Walk { ..clone_walk(w) };
+    let mut w = w.clone();
     let from_at = file.instructions[file.stages[0].from].keyword_range.start;
     let alpine = image.tag.contains("alpine");
     let cmds = commands(file, &mut w)?;
@@ -1161,7 +1220,10 @@ fn binary_plan(
                         cgo_reasons.push(format!("`CGO_ENABLED=1` at line {line}"));
                     }
                 }
-                if c.command.has_arg("-race") || c.command.has_arg("-msan") || c.command.has_arg("-asan") {
+                if c.command.has_arg("-race")
+                    || c.command.has_arg("-msan")
+                    || c.command.has_arg("-asan")
+                {
                     cgo_reasons.push(format!("`-race` at line {line}"));
                 }
             }
@@ -1171,7 +1233,12 @@ fn binary_plan(
                 }
             }
             (Stack::Rust, "cargo") if words.first() == Some(&Some("install")) => {
-                return skip(at, format!("`cargo install` at line {line}: the analysis follows `cargo build --release` only"));
+                return skip(
+                    at,
+                    format!(
+                        "`cargo install` at line {line}: the analysis follows `cargo build --release` only"
+                    ),
+                );
             }
             (_, "mkdir") => {
                 for d in words.iter().flatten().filter(|d| !d.starts_with('-')) {
@@ -1182,27 +1249,46 @@ fn binary_plan(
             (_, n) => {
                 return skip(
                     at,
-                    format!("the `RUN` at line {line} runs `{n}`: the analysis cannot tell whether the program needs what it makes"),
+                    format!(
+                        "the `RUN` at line {line} runs `{n}`: the analysis cannot tell whether the program needs what it makes"
+                    ),
                 );
             }
         }
     }
-    let tool = if stack == Stack::Go { "go build" } else { "cargo build --release" };
+    let tool = if stack == Stack::Go {
+        "go build"
+    } else {
+        "cargo build --release"
+    };
     let [(artifact, build)] = builds.as_slice() else {
         if builds.is_empty() {
-            return skip(from_at, format!("no `{tool}` whose output the analysis can place"));
+            return skip(
+                from_at,
+                format!("no `{tool}` whose output the analysis can place"),
+            );
         }
-        return skip(from_at, format!("several `{tool}` commands: which binaries the program needs is not clear"));
+        return skip(
+            from_at,
+            format!("several `{tool}` commands: which binaries the program needs is not clear"),
+        );
     };
     // Nothing moves or deletes the binary afterwards.
     for c in &cmds {
         if matches!(c.command.name(), Some("rm" | "mv" | "cp"))
-            && c.command.args().flatten().any(|a| basename(a) == basename(artifact))
+            && c.command
+                .args()
+                .flatten()
+                .any(|a| basename(a) == basename(artifact))
         {
             let inst = &file.instructions[c.run];
             return skip(
                 inst.keyword_range.start,
-                format!("the `RUN` at line {} moves or removes `{}` after building it", inst.start_line, basename(artifact)),
+                format!(
+                    "the `RUN` at line {} moves or removes `{}` after building it",
+                    inst.start_line,
+                    basename(artifact)
+                ),
             );
         }
     }
@@ -1211,7 +1297,10 @@ fn binary_plan(
             let inst = &file.instructions[*run];
             return skip(
                 inst.keyword_range.start,
-                format!("the `RUN` at line {} creates `{dir}`, which the program may use at run time", inst.start_line),
+                format!(
+                    "the `RUN` at line {} creates `{dir}`, which the program may use at run time",
+                    inst.start_line
+                ),
             );
         }
     }
@@ -1227,8 +1316,10 @@ fn binary_plan(
         if entrypoint.is_some() {
             return skip(command_at, "`cargo run` in an `ENTRYPOINT`");
         }
-        let (name, args) =
-            cargo_run(&argv[2..], context).map_err(|why| Skip { at: command_at, why })?;
+        let (name, args) = cargo_run(&argv[2..], context).map_err(|why| Skip {
+            at: command_at,
+            why,
+        })?;
         let mut new = vec![join(&w.workdir, &format!("target/release/{name}"))];
         new.extend(args);
         argv = new;
@@ -1236,7 +1327,10 @@ fn binary_plan(
     let program = &argv[0];
     let resolved = if !program.contains('/') {
         if w.sets_path {
-            return skip(command_at, format!("the stage changes `PATH`, so where `{program}` is found is not clear"));
+            return skip(
+                command_at,
+                format!("the stage changes `PATH`, so where `{program}` is found is not clear"),
+            );
         }
         path_dirs
             .iter()
@@ -1249,17 +1343,25 @@ fn binary_plan(
     if resolved.as_deref() != Some(artifact.as_str()) {
         return skip(
             command_at,
-            format!("the command runs `{program}`, not the binary the build makes (`{artifact}`): the runtime would not have it"),
+            format!(
+                "the command runs `{program}`, not the binary the build makes (`{artifact}`): the runtime would not have it"
+            ),
         );
     }
     for arg in &argv[1..] {
         let value = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
         let looks_file = (value.contains('/') && !value.contains("://"))
-            || [".yaml", ".yml", ".json", ".toml", ".conf", ".ini", ".env", ".pem", ".crt", ".key", ".html", ".db"]
-                .iter()
-                .any(|e| value.ends_with(e));
+            || [
+                ".yaml", ".yml", ".json", ".toml", ".conf", ".ini", ".env", ".pem", ".crt", ".key",
+                ".html", ".db",
+            ]
+            .iter()
+            .any(|e| value.ends_with(e));
         if looks_file {
-            return skip(command_at, format!("the command names `{arg}`, a file the runtime would not have"));
+            return skip(
+                command_at,
+                format!("the command names `{arg}`, a file the runtime would not have"),
+            );
         }
     }
     let mut plan = Plan {
@@ -1271,7 +1373,8 @@ fn binary_plan(
         detail: Vec::new(),
     };
     if via_cargo_run {
-        plan.rewritten.push((command_idx, format!("CMD {}", json(&argv))));
+        plan.rewritten
+            .push((command_idx, format!("CMD {}", json(&argv))));
         plan.detail.push(format!(
             "`cargo run --release` becomes the binary it runs: `{}`",
             json(&argv)
@@ -1285,17 +1388,26 @@ fn binary_plan(
         };
         words[0] = artifact.clone();
         let kw = &file.instructions[command_idx].keyword;
-        plan.rewritten.push((command_idx, format!("{kw} {}", json(&words))));
+        plan.rewritten
+            .push((command_idx, format!("{kw} {}", json(&words))));
     }
     let debian = debian_of(&image.tag);
     let key = match stack {
         Stack::Go => {
             let cgo_off_already = w.cgo_env.as_deref() == Some("0")
-                || build.command.assignments.iter().any(|a| a.value.as_deref() == Some("CGO_ENABLED=0"));
+                || build
+                    .command
+                    .assignments
+                    .iter()
+                    .any(|a| a.value.as_deref() == Some("CGO_ENABLED=0"));
             if w.cgo_env.as_deref() == Some("1") {
                 cgo_reasons.push("`ENV CGO_ENABLED=1`".into());
             }
-            if let Some((pkg, _)) = w.packages.iter().find(|(p, _)| C_COMPILERS.contains(&p.as_str())) {
+            if let Some((pkg, _)) = w
+                .packages
+                .iter()
+                .find(|(p, _)| C_COMPILERS.contains(&p.as_str()))
+            {
                 cgo_reasons.push(format!("the C compiler package `{pkg}`"));
             }
             // The sources are visible: a module, or Go files at the top.
@@ -1320,13 +1432,17 @@ fn binary_plan(
                 cgo_reasons.extend(go_cgo_in_sources(root));
             }
             if cgo_off_already {
-                plan.detail.push("cgo is off (`CGO_ENABLED=0`), so the binary is static".into());
+                plan.detail
+                    .push("cgo is off (`CGO_ENABLED=0`), so the binary is static".into());
                 "static"
             } else if !cgo_reasons.is_empty() {
                 if alpine {
                     return skip(
                         from_at,
-                        format!("cgo may be needed ({}) and the Alpine builder links musl, which distroless does not have", cgo_reasons[0]),
+                        format!(
+                            "cgo may be needed ({}) and the Alpine builder links musl, which distroless does not have",
+                            cgo_reasons[0]
+                        ),
                     );
                 }
                 plan.detail.push(format!(
@@ -1335,7 +1451,8 @@ fn binary_plan(
                 ));
                 "base"
             } else if alpine || sources.is_some() {
-                plan.build_edits.push(Edit::insert(build.command.range.start, "CGO_ENABLED=0 "));
+                plan.build_edits
+                    .push(Edit::insert(build.command.range.start, "CGO_ENABLED=0 "));
                 plan.detail.push(if alpine {
                     "`CGO_ENABLED=0` added to `go build` (the Alpine builder has no C compiler, so cgo was off anyway): a static binary".to_string()
                 } else {
@@ -1351,7 +1468,10 @@ fn binary_plan(
         }
         _ => {
             if alpine {
-                return skip(from_at, "the Alpine builder links the binary against musl, which distroless does not have");
+                return skip(
+                    from_at,
+                    "the Alpine builder links the binary against musl, which distroless does not have",
+                );
             }
             "cc"
         }
@@ -1363,30 +1483,38 @@ fn binary_plan(
     Ok(plan)
 }
 
-fn clone_walk(w: &Walk) -> Walk {
-    Walk {
-        workdir: w.workdir.clone(),
-        carried: w.carried.clone(),
-        moved: w.moved.clone(),
-        runs: w.runs.clone(),
-        copies: w.copies.clone(),
-        packages: w.packages.clone(),
-        cgo_env: w.cgo_env.clone(),
-        sets_path: w.sets_path,
-        node_production: w.node_production,
-        user: w.user,
-    }
-}
-
 /// Go flags that take a value.
 const GO_VALUE_FLAGS: &[&str] = &[
-    "-o", "-ldflags", "-gcflags", "-asmflags", "-tags", "-mod", "-modfile", "-p", "-buildmode",
-    "-compiler", "-gccgoflags", "-installsuffix", "-pkgdir", "-toolexec", "-overlay", "-pgo",
-    "-coverpkg", "-covermode", "-buildvcs", "-C",
+    "-o",
+    "-ldflags",
+    "-gcflags",
+    "-asmflags",
+    "-tags",
+    "-mod",
+    "-modfile",
+    "-p",
+    "-buildmode",
+    "-compiler",
+    "-gccgoflags",
+    "-installsuffix",
+    "-pkgdir",
+    "-toolexec",
+    "-overlay",
+    "-pgo",
+    "-coverpkg",
+    "-covermode",
+    "-buildvcs",
+    "-C",
 ];
 
 /// The absolute path `go build` writes.
-fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize, line: usize) -> Result<String> {
+fn go_build_output(
+    c: &Cmd,
+    context: Option<&Path>,
+    w: &Walk,
+    at: usize,
+    line: usize,
+) -> Result<String> {
     let words = &c.command.words[2..];
     let mut out: Option<String> = None;
     let mut packages: Vec<String> = Vec::new();
@@ -1395,7 +1523,11 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize, line: u
         let word = &words[i];
         let value = word.value.as_deref();
         let text = value.unwrap_or(&word.raw);
-        let flag = text.split('=').next().unwrap_or(text).replacen("--", "-", 1);
+        let flag = text
+            .split('=')
+            .next()
+            .unwrap_or(text)
+            .replacen("--", "-", 1);
         if text.starts_with('-') {
             let inline = text.split_once('=').map(|(_, v)| v.to_string());
             let takes = GO_VALUE_FLAGS.contains(&flag.as_str());
@@ -1408,27 +1540,50 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize, line: u
             match flag.as_str() {
                 "-o" => match val.flatten() {
                     Some(v) if !v.is_empty() => out = Some(v),
-                    _ => return skip(at, format!("the `go build -o` output at line {line} is named by a variable")),
-                },
-                "-buildmode" => {
-                    if !matches!(val.flatten().as_deref(), Some("exe" | "default" | "pie")) {
-                        return skip(at, format!("`go build -buildmode` at line {line} does not make a program"));
+                    _ => {
+                        return skip(
+                            at,
+                            format!(
+                                "the `go build -o` output at line {line} is named by a variable"
+                            ),
+                        );
                     }
+                },
+                "-buildmode"
+                    if !matches!(val.flatten().as_deref(), Some("exe" | "default" | "pie")) =>
+                {
+                    return skip(
+                        at,
+                        format!("`go build -buildmode` at line {line} does not make a program"),
+                    );
                 }
-                "-C" => return skip(at, format!("`go build -C` at line {line} changes directory")),
+                "-C" => {
+                    return skip(
+                        at,
+                        format!("`go build -C` at line {line} changes directory"),
+                    );
+                }
                 _ => {}
             }
         } else {
             match value {
                 Some(v) => packages.push(v.to_string()),
-                None => return skip(at, format!("the package of `go build` at line {line} is named by a variable")),
+                None => {
+                    return skip(
+                        at,
+                        format!("the package of `go build` at line {line} is named by a variable"),
+                    );
+                }
             }
         }
         i += 1;
     }
     if let Some(out) = out {
         if out.ends_with('/') {
-            return skip(at, format!("`go build -o {out}` at line {line} names a directory"));
+            return skip(
+                at,
+                format!("`go build -o {out}` at line {line} names a directory"),
+            );
         }
         return Ok(join(&c.cwd, &out));
     }
@@ -1439,17 +1594,28 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize, line: u
             // when the directory is the module root copied from the context.
             let module_root = w.copies.iter().any(|(_, srcs, dest)| {
                 *dest == c.cwd
-                    && srcs.iter().any(|s| matches!(s.trim_end_matches('/'), "." | "./" | "go.mod"))
+                    && srcs
+                        .iter()
+                        .any(|s| matches!(s.trim_end_matches('/'), "." | "./" | "go.mod"))
             });
-            let module = context.and_then(|ctx| std::fs::read_to_string(ctx.join("go.mod")).ok()).and_then(|m| {
-                m.lines()
-                    .find_map(|l| l.trim().strip_prefix("module ").map(|s| s.trim().trim_matches('"').to_string()))
-            });
+            let module = context
+                .and_then(|ctx| std::fs::read_to_string(ctx.join("go.mod")).ok())
+                .and_then(|m| {
+                    m.lines().find_map(|l| {
+                        l.trim()
+                            .strip_prefix("module ")
+                            .map(|s| s.trim().trim_matches('"').to_string())
+                    })
+                });
             match (module_root, module) {
                 (true, Some(module)) => {
                     let mut parts: Vec<&str> = module.split('/').collect();
                     if parts.len() > 1
-                        && parts.last().is_some_and(|p| p.len() > 1 && p.starts_with('v') && p[1..].chars().all(|c| c.is_ascii_digit()))
+                        && parts.last().is_some_and(|p| {
+                            p.len() > 1
+                                && p.starts_with('v')
+                                && p[1..].chars().all(|c| c.is_ascii_digit())
+                        })
                     {
                         parts.pop();
                     }
@@ -1458,19 +1624,32 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize, line: u
                 _ => {
                     return skip(
                         at,
-                        format!("`go build` at line {line} has no `-o`, and its default output name needs `go.mod` in the build context"),
+                        format!(
+                            "`go build` at line {line} has no `-o`, and its default output name needs `go.mod` in the build context"
+                        ),
                     );
                 }
             }
         }
         [one] if one.ends_with(".go") => basename(one).trim_end_matches(".go").to_string(),
-        [one] if one.starts_with("./") && !one.contains("...") => basename(one.trim_end_matches('/')).to_string(),
+        [one] if one.starts_with("./") && !one.contains("...") => {
+            basename(one.trim_end_matches('/')).to_string()
+        }
         _ => {
-            return skip(at, format!("`go build` at line {line} has no `-o` and builds {}", packages.join(" ")));
+            return skip(
+                at,
+                format!(
+                    "`go build` at line {line} has no `-o` and builds {}",
+                    packages.join(" ")
+                ),
+            );
         }
     };
     if name.is_empty() {
-        return skip(at, format!("the output name of `go build` at line {line} is not clear"));
+        return skip(
+            at,
+            format!("the output name of `go build` at line {line} is not clear"),
+        );
     }
     Ok(join(&c.cwd, &name))
 }
@@ -1486,7 +1665,9 @@ fn go_cgo_in_sources(root: &Path) -> Vec<String> {
     let mut stack = vec![root.to_path_buf()];
     let mut budget = 5_000;
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.flatten() {
             if budget == 0 {
                 out.push("too many files to check for `import \"C\"`".into());
@@ -1500,9 +1681,13 @@ fn go_cgo_in_sources(root: &Path) -> Vec<String> {
                     stack.push(path);
                 }
             } else if name.ends_with(".go")
-                && std::fs::read_to_string(&path).is_ok_and(|t| t.contains("import \"C\"") || t.contains("\"C\"\n"))
+                && std::fs::read_to_string(&path)
+                    .is_ok_and(|t| t.contains("import \"C\"") || t.contains("\"C\"\n"))
             {
-                out.push(format!("`{}` imports \"C\"", path.strip_prefix(root).unwrap_or(&path).display()));
+                out.push(format!(
+                    "`{}` imports \"C\"",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                ));
                 return out;
             }
         }
@@ -1511,10 +1696,18 @@ fn go_cgo_in_sources(root: &Path) -> Vec<String> {
 }
 
 /// The absolute path of the binary `cargo build --release` writes.
-fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize, line: usize) -> Result<Option<String>> {
+fn cargo_build_output(
+    c: &Cmd,
+    context: Option<&Path>,
+    at: usize,
+    line: usize,
+) -> Result<Option<String>> {
     let words: Vec<Option<&str>> = c.command.args().skip(1).collect();
     if !words.iter().any(|w| matches!(w, Some("--release" | "-r"))) {
-        return skip(at, format!("`cargo build` at line {line} builds without `--release`"));
+        return skip(
+            at,
+            format!("`cargo build` at line {line} builds without `--release`"),
+        );
     }
     let mut bin: Option<String> = None;
     let mut target: Option<String> = None;
@@ -1542,8 +1735,12 @@ fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize, line: usize) -
                     return skip(at, format!("`cargo build --profile` at line {line}"));
                 }
             }
-            "--target-dir" | "--manifest-path" | "--example" | "--examples" | "--bins" | "-p" | "--package" | "--workspace" => {
-                return skip(at, format!("`cargo build {flag}` at line {line}: the output path is not followed"));
+            "--target-dir" | "--manifest-path" | "--example" | "--examples" | "--bins" | "-p"
+            | "--package" | "--workspace" => {
+                return skip(
+                    at,
+                    format!("`cargo build {flag}` at line {line}: the output path is not followed"),
+                );
             }
             _ => {}
         }
@@ -1552,12 +1749,26 @@ fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize, line: usize) -
     let name = match bin {
         Some(b) => b,
         None => {
-            let Some(toml) = context.and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok()) else {
-                return skip(at, format!("`cargo build` at line {line}: the binary name needs `--bin` or `Cargo.toml` in the build context"));
+            let Some(toml) =
+                context.and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+            else {
+                return skip(
+                    at,
+                    format!(
+                        "`cargo build` at line {line}: the binary name needs `--bin` or `Cargo.toml` in the build context"
+                    ),
+                );
             };
             match cargo_binary_name(&toml) {
                 Some(n) => n,
-                None => return skip(at, format!("`cargo build` at line {line}: `Cargo.toml` does not name exactly one binary")),
+                None => {
+                    return skip(
+                        at,
+                        format!(
+                            "`cargo build` at line {line}: `Cargo.toml` does not name exactly one binary"
+                        ),
+                    );
+                }
             }
         }
     };
@@ -1586,7 +1797,11 @@ fn cargo_run(
                 args = rest.cloned().collect();
                 break;
             }
-            other => return Err(format!("`cargo run {other}` is not followed by the analysis")),
+            other => {
+                return Err(format!(
+                    "`cargo run {other}` is not followed by the analysis"
+                ));
+            }
         }
     }
     if !release {
@@ -1598,7 +1813,9 @@ fn cargo_run(
             .and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
             .as_deref()
             .and_then(cargo_binary_name)
-            .ok_or("`cargo run`: the binary name needs `--bin` or `Cargo.toml` in the build context")?,
+            .ok_or(
+                "`cargo run`: the binary name needs `--bin` or `Cargo.toml` in the build context",
+            )?,
     };
     Ok((name, args))
 }
@@ -1609,13 +1826,20 @@ fn cargo_binary_name(toml: &str) -> Option<String> {
         return None;
     }
     if let Some(bins) = value.get("bin").and_then(|b| b.as_array()) {
-        let names: Vec<&str> = bins.iter().filter_map(|b| b.get("name")?.as_str()).collect();
+        let names: Vec<&str> = bins
+            .iter()
+            .filter_map(|b| b.get("name")?.as_str())
+            .collect();
         return match names.as_slice() {
             [one] => Some(one.to_string()),
             _ => None,
         };
     }
-    value.get("package")?.get("name")?.as_str().map(str::to_string)
+    value
+        .get("package")?
+        .get("name")?
+        .as_str()
+        .map(str::to_string)
 }
 
 fn node_plan(
@@ -1628,9 +1852,19 @@ fn node_plan(
     cmd: Option<usize>,
 ) -> Result<Plan> {
     let from_at = file.instructions[file.stages[0].from].keyword_range.start;
-    let major: Option<u32> = image.tag.split(['-', '.']).next().and_then(|m| m.parse().ok());
+    let major: Option<u32> = image
+        .tag
+        .split(['-', '.'])
+        .next()
+        .and_then(|m| m.parse().ok());
     let Some(major) = major else {
-        return skip(from_at, format!("the node version is not pinned in the tag (`node:{}`)", image.tag));
+        return skip(
+            from_at,
+            format!(
+                "the node version is not pinned in the tag (`node:{}`)",
+                image.tag
+            ),
+        );
     };
     if image.tag.contains("alpine") {
         return skip(
@@ -1655,9 +1889,12 @@ fn node_plan(
     };
     let app = w.workdir.clone();
     if app == "/" {
-        return skip(from_at, "no `WORKDIR`: the application directory is not clear");
+        return skip(
+            from_at,
+            "no `WORKDIR`: the application directory is not clear",
+        );
     }
-    let mut w = clone_walk(w);
+    let mut w = w.clone();
     let cmds = commands(file, &mut w)?;
     check_packages(file, &w)?;
     for (idx, _, dest) in &w.copies {
@@ -1665,7 +1902,10 @@ fn node_plan(
             let inst = &file.instructions[*idx];
             return skip(
                 inst.keyword_range.start,
-                format!("`{}` at line {} writes to `{dest}`, outside the application directory `{app}`", inst.keyword, inst.start_line),
+                format!(
+                    "`{}` at line {} writes to `{dest}`, outside the application directory `{app}`",
+                    inst.keyword, inst.start_line
+                ),
             );
         }
     }
@@ -1676,51 +1916,121 @@ fn node_plan(
         let (at, line) = (inst.keyword_range.start, inst.start_line);
         let name = c.command.name().unwrap_or_default();
         let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
-        let global = args.iter().any(|a| matches!(*a, "-g" | "--global" | "global"));
-        let sub = args.iter().find(|a| !a.starts_with('-')).copied().unwrap_or("install");
+        let global = args
+            .iter()
+            .any(|a| matches!(*a, "-g" | "--global" | "global"));
+        let sub = args
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .copied()
+            .unwrap_or("install");
         match name {
             "npm" | "yarn" | "pnpm" => {
                 if global {
-                    return skip(at, format!("`{name}` at line {line} installs a global package, outside the application directory"));
+                    return skip(
+                        at,
+                        format!(
+                            "`{name}` at line {line} installs a global package, outside the application directory"
+                        ),
+                    );
                 }
                 if !within(&c.cwd, &app) {
-                    return skip(at, format!("`{name}` at line {line} runs in `{}`, outside the application directory `{app}`", c.cwd));
+                    return skip(
+                        at,
+                        format!(
+                            "`{name}` at line {line} runs in `{}`, outside the application directory `{app}`",
+                            c.cwd
+                        ),
+                    );
                 }
                 if matches!(sub, "ci" | "install" | "i" | "add") {
                     if c.cwd != app {
-                        return skip(at, format!("`{name} {sub}` at line {line} installs in `{}`, not in `{app}`", c.cwd));
+                        return skip(
+                            at,
+                            format!(
+                                "`{name} {sub}` at line {line} installs in `{}`, not in `{app}`",
+                                c.cwd
+                            ),
+                        );
                     }
                     manager = Some(name);
-                    if args.iter().any(|a| matches!(*a, "--production" | "--omit=dev" | "--only=prod" | "--only=production" | "--prod" | "-P")) {
+                    if args.iter().any(|a| {
+                        matches!(
+                            *a,
+                            "--production"
+                                | "--omit=dev"
+                                | "--only=prod"
+                                | "--only=production"
+                                | "--prod"
+                                | "-P"
+                        )
+                    }) {
                         production = true;
                     }
-                } else if !matches!(sub, "run" | "run-script" | "build" | "test" | "prune" | "cache" | "config" | "audit" | "ls" | "rebuild" | "fetch") {
-                    return skip(at, format!("`{name} {sub}` at line {line} is not followed by the analysis"));
+                } else if !matches!(
+                    sub,
+                    "run"
+                        | "run-script"
+                        | "build"
+                        | "test"
+                        | "prune"
+                        | "cache"
+                        | "config"
+                        | "audit"
+                        | "ls"
+                        | "rebuild"
+                        | "fetch"
+                ) {
+                    return skip(
+                        at,
+                        format!("`{name} {sub}` at line {line} is not followed by the analysis"),
+                    );
                 }
             }
-            "corepack" | "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "apk" | "rm"
-            | "printf" | "addgroup" | "adduser" | "groupadd" | "useradd" => {}
+            "corepack" | "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "apk"
+            | "rm" | "printf" | "addgroup" | "adduser" | "groupadd" | "useradd" => {}
             "git" => {
-                if !within(&c.cwd, &app) && !args.iter().any(|a| a.starts_with('/') && within(&join(&c.cwd, a), &app)) {
-                    return skip(at, format!("`git` at line {line} may write outside the application directory `{app}`"));
+                if !within(&c.cwd, &app)
+                    && !args
+                        .iter()
+                        .any(|a| a.starts_with('/') && within(&join(&c.cwd, a), &app))
+                {
+                    return skip(
+                        at,
+                        format!(
+                            "`git` at line {line} may write outside the application directory `{app}`"
+                        ),
+                    );
                 }
             }
             "mkdir" => {
                 for d in args.iter().filter(|d| !d.starts_with('-')) {
                     let d = join(&c.cwd, d);
                     if !(within(&d, &app) || within(&app, &d)) {
-                        return skip(at, format!("the `RUN` at line {line} creates `{d}`, which the program may use at run time"));
+                        return skip(
+                            at,
+                            format!(
+                                "the `RUN` at line {line} creates `{d}`, which the program may use at run time"
+                            ),
+                        );
                     }
                 }
             }
             "chown" | "chmod" => {
                 return skip(
                     at,
-                    format!("`{name}` at line {line} changes ownership or modes, which `COPY --from` would not keep for the `nonroot` runtime"),
+                    format!(
+                        "`{name}` at line {line} changes ownership or modes, which `COPY --from` would not keep for the `nonroot` runtime"
+                    ),
                 );
             }
             n => {
-                return skip(at, format!("the `RUN` at line {line} runs `{n}`: the analysis cannot tell whether the program needs what it makes"));
+                return skip(
+                    at,
+                    format!(
+                        "the `RUN` at line {line} runs `{n}`: the analysis cannot tell whether the program needs what it makes"
+                    ),
+                );
             }
         }
     }
@@ -1733,14 +2043,27 @@ fn node_plan(
             let script = match &argv[1..] {
                 [s] if s == "start" => "start".to_string(),
                 [r, s] if r == "run" || r == "run-script" => s.clone(),
-                _ => return skip(command_at, format!("the command `{}` is not an `npm` script the analysis follows", argv.join(" "))),
+                _ => {
+                    return skip(
+                        command_at,
+                        format!(
+                            "the command `{}` is not an `npm` script the analysis follows",
+                            argv.join(" ")
+                        ),
+                    );
+                }
             };
-            npm_script(ctx, &script).map_err(|why| Skip { at: command_at, why })?
+            npm_script(ctx, &script).map_err(|why| Skip {
+                at: command_at,
+                why,
+            })?
         }
         other => {
             return skip(
                 command_at,
-                format!("the command runs `{other}`, which the distroless node image does not have (its entrypoint is `node`)"),
+                format!(
+                    "the command runs `{other}`, which the distroless node image does not have (its entrypoint is `node`)"
+                ),
             );
         }
     };
@@ -1749,7 +2072,10 @@ fn node_plan(
     }
     for a in &node_args {
         if a.starts_with('/') && !within(&normalise(a), &app) {
-            return skip(command_at, format!("the command names `{a}`, outside the application directory `{app}`"));
+            return skip(
+                command_at,
+                format!("the command names `{a}`, outside the application directory `{app}`"),
+            );
         }
     }
     let mut plan = Plan {
@@ -1770,7 +2096,8 @@ fn node_plan(
     {
         plan.dropped.push(ep);
     }
-    plan.rewritten.push((target, format!("CMD {}", json(&node_args))));
+    plan.rewritten
+        .push((target, format!("CMD {}", json(&node_args))));
     // HEALTHCHECK CMD ["node", ...] runs the image's node.
     for &idx in &w.moved {
         let inst = &file.instructions[idx];
@@ -1782,8 +2109,13 @@ fn node_plan(
         {
             let mut words = words;
             words[0] = "/nodejs/bin/node".into();
-            let flags: String = inst.flags.iter().map(|f| format!("{} ", &file.text[f.range.clone()])).collect();
-            plan.rewritten.push((idx, format!("HEALTHCHECK {flags}CMD {}", json(&words))));
+            let flags: String = inst
+                .flags
+                .iter()
+                .map(|f| format!("{} ", &file.text[f.range.clone()]))
+                .collect();
+            plan.rewritten
+                .push((idx, format!("HEALTHCHECK {flags}CMD {}", json(&words))));
         }
     }
     // Production dependencies only.
@@ -1792,9 +2124,15 @@ fn node_plan(
         .as_deref()
         .and_then(|c| std::fs::read_to_string(c.join("package.json")).ok())
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .map(|v| v.get("devDependencies").is_some_and(|d| d.as_object().is_some_and(|o| !o.is_empty())));
+        .map(|v| {
+            v.get("devDependencies")
+                .is_some_and(|d| d.as_object().is_some_and(|o| !o.is_empty()))
+        });
     match (manager, production, dev_deps) {
-        (None, _, _) => plan.detail.push("no `npm`/`yarn`/`pnpm` install seen: the application directory is copied as it is".into()),
+        (None, _, _) => plan.detail.push(
+            "no `npm`/`yarn`/`pnpm` install seen: the application directory is copied as it is"
+                .into(),
+        ),
         (_, true, _) | (_, _, Some(false)) => {}
         (Some("npm"), false, _) => {
             let last = w
@@ -1810,13 +2148,22 @@ fn node_plan(
             if !file.text[..inst.range.end].ends_with('\n') {
                 text.push_str(nl);
             }
-            text.push_str(&format!("{}RUN npm prune --omit=dev{nl}", inst.indent(file)));
+            text.push_str(&format!(
+                "{}RUN npm prune --omit=dev{nl}",
+                inst.indent(file)
+            ));
             plan.build_edits.push(Edit::insert(inst.range.end, text));
-            plan.detail.push("`npm prune --omit=dev` at the end of the build drops the devDependencies".into());
+            plan.detail.push(
+                "`npm prune --omit=dev` at the end of the build drops the devDependencies".into(),
+            );
         }
         (Some(m), false, _) => plan.detail.push(format!(
             "the devDependencies installed by `{m}` are kept: prune them in the build stage (`{}`)",
-            if m == "pnpm" { "pnpm prune --prod" } else { "yarn install --production" }
+            if m == "pnpm" {
+                "pnpm prune --prod"
+            } else {
+                "yarn install --production"
+            }
         )),
     }
     Ok(plan)
@@ -1837,13 +2184,24 @@ fn npm_script(ctx: &Context, script: &str) -> std::result::Result<Vec<String>, S
         .as_deref()
         .and_then(|c| std::fs::read_to_string(c.join("package.json")).ok())
     else {
-        return Err(format!("`{}` runs a script from `package.json`, which is not in the build context", npm_command(script)));
+        return Err(format!(
+            "`{}` runs a script from `package.json`, which is not in the build context",
+            npm_command(script)
+        ));
     };
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| "`package.json` does not parse".to_string())?;
-    let body = match value.get("scripts").and_then(|s| s.get(script)).and_then(|s| s.as_str()) {
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| "`package.json` does not parse".to_string())?;
+    let body = match value
+        .get("scripts")
+        .and_then(|s| s.get(script))
+        .and_then(|s| s.as_str())
+    {
         Some(b) => b.to_string(),
         None if script == "start" => {
-            let has_server = ctx.build_context.as_deref().is_some_and(|c| c.join("server.js").is_file());
+            let has_server = ctx
+                .build_context
+                .as_deref()
+                .is_some_and(|c| c.join("server.js").is_file());
             if !has_server {
                 return Err("`npm start` with no `start` script and no `server.js`".into());
             }
@@ -1851,8 +2209,14 @@ fn npm_script(ctx: &Context, script: &str) -> std::result::Result<Vec<String>, S
         }
         None => return Err(format!("`package.json` has no `{script}` script")),
     };
-    if value.get("scripts").and_then(|s| s.get(format!("pre{script}"))).is_some()
-        || value.get("scripts").and_then(|s| s.get(format!("post{script}"))).is_some()
+    if value
+        .get("scripts")
+        .and_then(|s| s.get(format!("pre{script}")))
+        .is_some()
+        || value
+            .get("scripts")
+            .and_then(|s| s.get(format!("post{script}")))
+            .is_some()
     {
         return Err(format!("the `{script}` script has pre/post hooks"));
     }
@@ -1874,7 +2238,11 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
     let name = match &stage.name {
         Some(n) => n.clone(),
         None => {
-            let kw = if file.text[from.keyword_range.clone()].starts_with('F') { "AS" } else { "as" };
+            let kw = if file.text[from.keyword_range.clone()].starts_with('F') {
+                "AS"
+            } else {
+                "as"
+            };
             edits.push(Edit::insert(from.args_range.end, format!(" {kw} build")));
             "build".to_string()
         }
@@ -1884,7 +2252,9 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
     let item_of = |i: usize| file.items.iter().position(|it| *it == Item::Instruction(i));
     let start_of = |i: usize| {
         let inst = &file.instructions[i];
-        inst.leading_comments.first().map_or(inst.range.start, |c| c.start)
+        inst.leading_comments
+            .first()
+            .map_or(inst.range.start, |c| c.start)
     };
     // The trailing run of items that are moved instructions, their comments, or blanks.
     let mut suffix = file.items.len();
@@ -1892,7 +2262,9 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
         let ok = match &file.items[suffix - 1] {
             Item::Blank(_) => true,
             Item::Instruction(i) => moved.contains(i),
-            Item::Comment(r) => moved.iter().any(|&m| file.instructions[m].leading_comments.contains(r)),
+            Item::Comment(r) => moved
+                .iter()
+                .any(|&m| file.instructions[m].leading_comments.contains(r)),
             Item::Directive(_) => false,
         };
         if !ok {
@@ -1908,7 +2280,11 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
         let mut range = start_of(m)..file.instructions[m].range.end;
         // Avoid leaving two blank lines where one was.
         if let Some(p) = item_of(m) {
-            let first = file.items.iter().position(|it| file.item_range(it).start == range.start).unwrap_or(p);
+            let first = file
+                .items
+                .iter()
+                .position(|it| file.item_range(it).start == range.start)
+                .unwrap_or(p);
             let before_blank = first > 0 && matches!(file.items[first - 1], Item::Blank(_));
             if before_blank && let Some(Item::Blank(r)) = file.items.get(p + 1) {
                 range.end = r.end;
@@ -1932,7 +2308,11 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
     }
     let verbatim = |i: usize, with_comments: bool| -> String {
         let inst = &file.instructions[i];
-        let start = if with_comments { start_of(i) } else { inst.range.start };
+        let start = if with_comments {
+            start_of(i)
+        } else {
+            inst.range.start
+        };
         let mut t = file.text[start..inst.range.end].to_string();
         if !t.ends_with('\n') {
             t.push_str(nl);
