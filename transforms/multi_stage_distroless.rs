@@ -487,11 +487,10 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
     for idx in stage.instructions.clone().skip(1) {
         let inst = &file.instructions[idx];
         let at = inst.keyword_range.start;
-        let line = inst.start_line;
         if !inst.is_clean() {
             return skip(
                 at,
-                format!("line {line} could not be parsed with confidence"),
+                "this instruction could not be parsed with confidence".to_string(),
             );
         }
         let mut check_refs = |text: &str, defined: &BTreeSet<String>| -> Result<()> {
@@ -505,7 +504,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                 return skip(
                     at,
                     format!(
-                        "`{}` at line {line} reads `${name}`, which the runtime stage would not define",
+                        "`{}` reads `${name}`, which the runtime stage would not define",
                         inst.keyword
                     ),
                 );
@@ -562,7 +561,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
             }
             "WORKDIR" => {
                 if inst.args.contains('$') {
-                    return skip(at, format!("`WORKDIR` at line {line} uses a variable"));
+                    return skip(at, format!("`WORKDIR` uses a variable"));
                 }
                 let dir = parse_words(&inst.args, file.escape)
                     .first()
@@ -572,19 +571,17 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
             }
             "RUN" => {
                 if !inst.heredocs.is_empty() {
-                    return skip(at, format!("the `RUN` at line {line} is a heredoc script"));
+                    return skip(at, format!("this `RUN` is a heredoc script"));
                 }
                 if inst.is_exec_form() {
-                    return skip(at, format!("the `RUN` at line {line} is in exec form"));
+                    return skip(at, format!("this `RUN` is in exec form"));
                 }
                 match Script::of_run(file, idx) {
                     Some(s) if !s.has_error() => {}
                     _ => {
                         return skip(
                             at,
-                            format!(
-                                "the shell script of the `RUN` at line {line} could not be read"
-                            ),
+                            format!("the shell script of this `RUN` could not be read"),
                         );
                     }
                 }
@@ -595,7 +592,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                     return skip(
                         at,
                         format!(
-                            "`{}` at line {line} copies from `{}`",
+                            "`{}` copies from `{}`",
                             inst.keyword,
                             flag.value.as_deref().unwrap_or("")
                         ),
@@ -606,28 +603,22 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                     Form::Shell => parse_words(&inst.args, file.escape),
                 };
                 if words.len() < 2 {
-                    return skip(
-                        at,
-                        format!("`{}` at line {line} has no destination", inst.keyword),
-                    );
+                    return skip(at, format!("`{}` has no destination", inst.keyword));
                 }
                 let dest = words.pop().unwrap_or_default();
                 for word in words.iter().chain([&dest]) {
                     if word.contains(['$', '"', '\'']) {
-                        return skip(
-                            at,
-                            format!("`{}` at line {line} uses variables or quotes", inst.keyword),
-                        );
+                        return skip(at, format!("`{}` uses variables or quotes", inst.keyword));
                     }
                     if inst.is("ADD") && (word.contains("://") || word.starts_with("git@")) {
-                        return skip(at, format!("`ADD` at line {line} downloads `{word}`"));
+                        return skip(at, format!("`ADD` downloads `{word}`"));
                     }
                     if inst.is("ADD")
                         && [".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst"]
                             .iter()
                             .any(|e| word.ends_with(e))
                     {
-                        return skip(at, format!("`ADD` at line {line} unpacks `{word}`"));
+                        return skip(at, format!("`ADD` unpacks `{word}`"));
                     }
                 }
                 let dest = join(&w.workdir, &dest);
@@ -640,7 +631,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
             "HEALTHCHECK" | "CMD" | "ENTRYPOINT" => w.moved.push(idx),
             "MAINTAINER" => {}
             other => {
-                return skip(at, format!("unexpected `{other}` at line {line}"));
+                return skip(at, format!("unexpected `{other}`"));
             }
         }
     }
@@ -1085,14 +1076,10 @@ fn check_packages(file: &Dockerfile, w: &Walk) -> Result<()> {
             return skip(
                 inst.keyword_range.start,
                 if pkg == "?" {
-                    format!(
-                        "the `RUN` at line {} installs packages named by a variable",
-                        inst.start_line
-                    )
+                    format!("this `RUN` installs packages named by a variable")
                 } else {
                     format!(
-                        "installs the OS package `{pkg}` (line {}), which the program may need at run time; distroless has no package manager",
-                        inst.start_line
+                        "installs the OS package `{pkg}`, which the program may need at run time; distroless has no package manager",
                     )
                 },
             );
@@ -1115,9 +1102,8 @@ fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
     for (idx, wd) in w.runs.clone() {
         let inst = &file.instructions[idx];
         let at = inst.keyword_range.start;
-        let line = inst.start_line;
         let Some(script) = Script::of_run(file, idx) else {
-            return skip(at, format!("the `RUN` at line {line} could not be read"));
+            return skip(at, format!("this `RUN` could not be read"));
         };
         let mut cwd = wd;
         for step in script.steps() {
@@ -1127,7 +1113,7 @@ fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
                     return skip(
                         at,
                         format!(
-                            "the `RUN` at line {line} uses shell logic (`{kind}`) the analysis does not follow"
+                            "this `RUN` uses shell logic (`{kind}`) the analysis does not follow"
                         ),
                     );
                 }
@@ -1137,22 +1123,16 @@ fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
                 .as_ref()
                 .is_some_and(|o| o.text == "&" || o.text == "||")
             {
-                return skip(at, format!("the `RUN` at line {line} uses `||` or `&`"));
+                return skip(at, format!("this `RUN` uses `||` or `&`"));
             }
             let Some(name) = command.name().map(str::to_string) else {
-                return skip(
-                    at,
-                    format!("the `RUN` at line {line} runs a command named by a variable"),
-                );
+                return skip(at, format!("this `RUN` runs a command named by a variable"));
             };
             if name == "cd" {
                 match command.args().next() {
                     Some(Some(dir)) => cwd = join(&cwd, dir),
                     _ => {
-                        return skip(
-                            at,
-                            format!("`cd` at line {line} goes to a directory named by a variable"),
-                        );
+                        return skip(at, format!("`cd` goes to a directory named by a variable"));
                     }
                 }
                 continue;
@@ -1208,36 +1188,33 @@ fn binary_plan(
     let mut mkdirs: Vec<(String, usize)> = Vec::new();
     for c in &cmds {
         let at = file.instructions[c.run].keyword_range.start;
-        let line = file.instructions[c.run].start_line;
         let name = c.command.name().unwrap_or_default();
         let words: Vec<Option<&str>> = c.command.args().collect();
         match (stack, name) {
             (Stack::Go, "go") if words.first() == Some(&Some("build")) => {
-                let out = go_build_output(c, context, &w, at, line)?;
+                let out = go_build_output(c, context, &w, at)?;
                 builds.push((out, c));
                 for a in &c.command.assignments {
                     if a.value.as_deref() == Some("CGO_ENABLED=1") {
-                        cgo_reasons.push(format!("`CGO_ENABLED=1` at line {line}"));
+                        cgo_reasons.push(format!("`CGO_ENABLED=1`"));
                     }
                 }
                 if c.command.has_arg("-race")
                     || c.command.has_arg("-msan")
                     || c.command.has_arg("-asan")
                 {
-                    cgo_reasons.push(format!("`-race` at line {line}"));
+                    cgo_reasons.push(format!("`-race`"));
                 }
             }
             (Stack::Rust, "cargo") if words.first() == Some(&Some("build")) => {
-                if let Some(out) = cargo_build_output(c, context, at, line)? {
+                if let Some(out) = cargo_build_output(c, context, at)? {
                     builds.push((out, c));
                 }
             }
             (Stack::Rust, "cargo") if words.first() == Some(&Some("install")) => {
                 return skip(
                     at,
-                    format!(
-                        "`cargo install` at line {line}: the analysis follows `cargo build --release` only"
-                    ),
+                    format!("`cargo install`: the analysis follows `cargo build --release` only"),
                 );
             }
             (_, "mkdir") => {
@@ -1250,7 +1227,7 @@ fn binary_plan(
                 return skip(
                     at,
                     format!(
-                        "the `RUN` at line {line} runs `{n}`: the analysis cannot tell whether the program needs what it makes"
+                        "this `RUN` runs `{n}`: the analysis cannot tell whether the program needs what it makes"
                     ),
                 );
             }
@@ -1285,8 +1262,7 @@ fn binary_plan(
             return skip(
                 inst.keyword_range.start,
                 format!(
-                    "the `RUN` at line {} moves or removes `{}` after building it",
-                    inst.start_line,
+                    "this `RUN` moves or removes `{}` after building it",
                     basename(artifact)
                 ),
             );
@@ -1297,10 +1273,7 @@ fn binary_plan(
             let inst = &file.instructions[*run];
             return skip(
                 inst.keyword_range.start,
-                format!(
-                    "the `RUN` at line {} creates `{dir}`, which the program may use at run time",
-                    inst.start_line
-                ),
+                format!("this `RUN` creates `{dir}`, which the program may use at run time",),
             );
         }
     }
@@ -1508,13 +1481,7 @@ const GO_VALUE_FLAGS: &[&str] = &[
 ];
 
 /// The absolute path `go build` writes.
-fn go_build_output(
-    c: &Cmd,
-    context: Option<&Path>,
-    w: &Walk,
-    at: usize,
-    line: usize,
-) -> Result<String> {
+fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize) -> Result<String> {
     let words = &c.command.words[2..];
     let mut out: Option<String> = None;
     let mut packages: Vec<String> = Vec::new();
@@ -1543,25 +1510,17 @@ fn go_build_output(
                     _ => {
                         return skip(
                             at,
-                            format!(
-                                "the `go build -o` output at line {line} is named by a variable"
-                            ),
+                            format!("the `go build -o` output is named by a variable"),
                         );
                     }
                 },
                 "-buildmode"
                     if !matches!(val.flatten().as_deref(), Some("exe" | "default" | "pie")) =>
                 {
-                    return skip(
-                        at,
-                        format!("`go build -buildmode` at line {line} does not make a program"),
-                    );
+                    return skip(at, format!("`go build -buildmode` does not make a program"));
                 }
                 "-C" => {
-                    return skip(
-                        at,
-                        format!("`go build -C` at line {line} changes directory"),
-                    );
+                    return skip(at, format!("`go build -C` changes directory"));
                 }
                 _ => {}
             }
@@ -1571,7 +1530,7 @@ fn go_build_output(
                 None => {
                     return skip(
                         at,
-                        format!("the package of `go build` at line {line} is named by a variable"),
+                        format!("the package of `go build` is named by a variable"),
                     );
                 }
             }
@@ -1580,10 +1539,7 @@ fn go_build_output(
     }
     if let Some(out) = out {
         if out.ends_with('/') {
-            return skip(
-                at,
-                format!("`go build -o {out}` at line {line} names a directory"),
-            );
+            return skip(at, format!("`go build -o {out}` names a directory"));
         }
         return Ok(join(&c.cwd, &out));
     }
@@ -1625,7 +1581,7 @@ fn go_build_output(
                     return skip(
                         at,
                         format!(
-                            "`go build` at line {line} has no `-o`, and its default output name needs `go.mod` in the build context"
+                            "`go build` has no `-o`, and its default output name needs `go.mod` in the build context"
                         ),
                     );
                 }
@@ -1638,18 +1594,12 @@ fn go_build_output(
         _ => {
             return skip(
                 at,
-                format!(
-                    "`go build` at line {line} has no `-o` and builds {}",
-                    packages.join(" ")
-                ),
+                format!("`go build` has no `-o` and builds {}", packages.join(" ")),
             );
         }
     };
     if name.is_empty() {
-        return skip(
-            at,
-            format!("the output name of `go build` at line {line} is not clear"),
-        );
+        return skip(at, format!("the output name of `go build` is not clear"));
     }
     Ok(join(&c.cwd, &name))
 }
@@ -1696,25 +1646,17 @@ fn go_cgo_in_sources(root: &Path) -> Vec<String> {
 }
 
 /// The absolute path of the binary `cargo build --release` writes.
-fn cargo_build_output(
-    c: &Cmd,
-    context: Option<&Path>,
-    at: usize,
-    line: usize,
-) -> Result<Option<String>> {
+fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize) -> Result<Option<String>> {
     let words: Vec<Option<&str>> = c.command.args().skip(1).collect();
     if !words.iter().any(|w| matches!(w, Some("--release" | "-r"))) {
-        return skip(
-            at,
-            format!("`cargo build` at line {line} builds without `--release`"),
-        );
+        return skip(at, format!("`cargo build` builds without `--release`"));
     }
     let mut bin: Option<String> = None;
     let mut target: Option<String> = None;
     let mut i = 0;
     while i < words.len() {
         let Some(word) = words[i] else {
-            return skip(at, format!("`cargo build` at line {line} uses a variable"));
+            return skip(at, format!("`cargo build` uses a variable"));
         };
         let (flag, inline) = match word.split_once('=') {
             Some((f, v)) => (f, Some(v.to_string())),
@@ -1732,14 +1674,14 @@ fn cargo_build_output(
             "--features" | "-F" | "--jobs" | "-j" | "--profile" | "--config" | "-Z" => {
                 let v = value();
                 if flag == "--profile" && v.as_deref() != Some("release") {
-                    return skip(at, format!("`cargo build --profile` at line {line}"));
+                    return skip(at, format!("`cargo build --profile`"));
                 }
             }
             "--target-dir" | "--manifest-path" | "--example" | "--examples" | "--bins" | "-p"
             | "--package" | "--workspace" => {
                 return skip(
                     at,
-                    format!("`cargo build {flag}` at line {line}: the output path is not followed"),
+                    format!("`cargo build {flag}`: the output path is not followed"),
                 );
             }
             _ => {}
@@ -1755,7 +1697,7 @@ fn cargo_build_output(
                 return skip(
                     at,
                     format!(
-                        "`cargo build` at line {line}: the binary name needs `--bin` or `Cargo.toml` in the build context"
+                        "`cargo build`: the binary name needs `--bin` or `Cargo.toml` in the build context"
                     ),
                 );
             };
@@ -1764,9 +1706,7 @@ fn cargo_build_output(
                 None => {
                     return skip(
                         at,
-                        format!(
-                            "`cargo build` at line {line}: `Cargo.toml` does not name exactly one binary"
-                        ),
+                        format!("`cargo build`: `Cargo.toml` does not name exactly one binary"),
                     );
                 }
             }
@@ -1903,8 +1843,8 @@ fn node_plan(
             return skip(
                 inst.keyword_range.start,
                 format!(
-                    "`{}` at line {} writes to `{dest}`, outside the application directory `{app}`",
-                    inst.keyword, inst.start_line
+                    "`{}` writes to `{dest}`, outside the application directory `{app}`",
+                    inst.keyword
                 ),
             );
         }
@@ -1913,7 +1853,7 @@ fn node_plan(
     let mut production = w.node_production;
     for c in &cmds {
         let inst = &file.instructions[c.run];
-        let (at, line) = (inst.keyword_range.start, inst.start_line);
+        let at = inst.keyword_range.start;
         let name = c.command.name().unwrap_or_default();
         let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
         let global = args
@@ -1930,7 +1870,7 @@ fn node_plan(
                     return skip(
                         at,
                         format!(
-                            "`{name}` at line {line} installs a global package, outside the application directory"
+                            "`{name}` installs a global package, outside the application directory"
                         ),
                     );
                 }
@@ -1938,7 +1878,7 @@ fn node_plan(
                     return skip(
                         at,
                         format!(
-                            "`{name}` at line {line} runs in `{}`, outside the application directory `{app}`",
+                            "`{name}` runs in `{}`, outside the application directory `{app}`",
                             c.cwd
                         ),
                     );
@@ -1947,10 +1887,7 @@ fn node_plan(
                     if c.cwd != app {
                         return skip(
                             at,
-                            format!(
-                                "`{name} {sub}` at line {line} installs in `{}`, not in `{app}`",
-                                c.cwd
-                            ),
+                            format!("`{name} {sub}` installs in `{}`, not in `{app}`", c.cwd),
                         );
                     }
                     manager = Some(name);
@@ -1983,7 +1920,7 @@ fn node_plan(
                 ) {
                     return skip(
                         at,
-                        format!("`{name} {sub}` at line {line} is not followed by the analysis"),
+                        format!("`{name} {sub}` is not followed by the analysis"),
                     );
                 }
             }
@@ -1997,9 +1934,7 @@ fn node_plan(
                 {
                     return skip(
                         at,
-                        format!(
-                            "`git` at line {line} may write outside the application directory `{app}`"
-                        ),
+                        format!("`git` may write outside the application directory `{app}`"),
                     );
                 }
             }
@@ -2010,7 +1945,7 @@ fn node_plan(
                         return skip(
                             at,
                             format!(
-                                "the `RUN` at line {line} creates `{d}`, which the program may use at run time"
+                                "this `RUN` creates `{d}`, which the program may use at run time"
                             ),
                         );
                     }
@@ -2020,7 +1955,7 @@ fn node_plan(
                 return skip(
                     at,
                     format!(
-                        "`{name}` at line {line} changes ownership or modes, which `COPY --from` would not keep for the `nonroot` runtime"
+                        "`{name}` changes ownership or modes, which `COPY --from` would not keep for the `nonroot` runtime"
                     ),
                 );
             }
@@ -2028,7 +1963,7 @@ fn node_plan(
                 return skip(
                     at,
                     format!(
-                        "the `RUN` at line {line} runs `{n}`: the analysis cannot tell whether the program needs what it makes"
+                        "this `RUN` runs `{n}`: the analysis cannot tell whether the program needs what it makes"
                     ),
                 );
             }
