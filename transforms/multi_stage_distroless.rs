@@ -561,7 +561,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
             }
             "WORKDIR" => {
                 if inst.args.contains('$') {
-                    return skip(at, format!("`WORKDIR` uses a variable"));
+                    return skip(at, "`WORKDIR` uses a variable".to_string());
                 }
                 let dir = parse_words(&inst.args, file.escape)
                     .first()
@@ -571,17 +571,17 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
             }
             "RUN" => {
                 if !inst.heredocs.is_empty() {
-                    return skip(at, format!("this `RUN` is a heredoc script"));
+                    return skip(at, "this `RUN` is a heredoc script".to_string());
                 }
                 if inst.is_exec_form() {
-                    return skip(at, format!("this `RUN` is in exec form"));
+                    return skip(at, "this `RUN` is in exec form".to_string());
                 }
                 match Script::of_run(file, idx) {
                     Some(s) if !s.has_error() => {}
                     _ => {
                         return skip(
                             at,
-                            format!("the shell script of this `RUN` could not be read"),
+                            "the shell script of this `RUN` could not be read".to_string(),
                         );
                     }
                 }
@@ -1076,7 +1076,7 @@ fn check_packages(file: &Dockerfile, w: &Walk) -> Result<()> {
             return skip(
                 inst.keyword_range.start,
                 if pkg == "?" {
-                    format!("this `RUN` installs packages named by a variable")
+                    "this `RUN` installs packages named by a variable".to_string()
                 } else {
                     format!(
                         "installs the OS package `{pkg}`, which the program may need at run time; distroless has no package manager",
@@ -1103,7 +1103,7 @@ fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
         let inst = &file.instructions[idx];
         let at = inst.keyword_range.start;
         let Some(script) = Script::of_run(file, idx) else {
-            return skip(at, format!("this `RUN` could not be read"));
+            return skip(at, "this `RUN` could not be read".to_string());
         };
         let mut cwd = wd;
         for step in script.steps() {
@@ -1123,16 +1123,22 @@ fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
                 .as_ref()
                 .is_some_and(|o| o.text == "&" || o.text == "||")
             {
-                return skip(at, format!("this `RUN` uses `||` or `&`"));
+                return skip(at, "this `RUN` uses `||` or `&`".to_string());
             }
             let Some(name) = command.name().map(str::to_string) else {
-                return skip(at, format!("this `RUN` runs a command named by a variable"));
+                return skip(
+                    at,
+                    "this `RUN` runs a command named by a variable".to_string(),
+                );
             };
             if name == "cd" {
                 match command.args().next() {
                     Some(Some(dir)) => cwd = join(&cwd, dir),
                     _ => {
-                        return skip(at, format!("`cd` goes to a directory named by a variable"));
+                        return skip(
+                            at,
+                            "`cd` goes to a directory named by a variable".to_string(),
+                        );
                     }
                 }
                 continue;
@@ -1196,14 +1202,14 @@ fn binary_plan(
                 builds.push((out, c));
                 for a in &c.command.assignments {
                     if a.value.as_deref() == Some("CGO_ENABLED=1") {
-                        cgo_reasons.push(format!("`CGO_ENABLED=1`"));
+                        cgo_reasons.push("`CGO_ENABLED=1`".to_string());
                     }
                 }
                 if c.command.has_arg("-race")
                     || c.command.has_arg("-msan")
                     || c.command.has_arg("-asan")
                 {
-                    cgo_reasons.push(format!("`-race`"));
+                    cgo_reasons.push("`-race`".to_string());
                 }
             }
             (Stack::Rust, "cargo") if words.first() == Some(&Some("build")) => {
@@ -1214,7 +1220,8 @@ fn binary_plan(
             (Stack::Rust, "cargo") if words.first() == Some(&Some("install")) => {
                 return skip(
                     at,
-                    format!("`cargo install`: the analysis follows `cargo build --release` only"),
+                    "`cargo install`: the analysis follows `cargo build --release` only"
+                        .to_string(),
                 );
             }
             (_, "mkdir") => {
@@ -1510,17 +1517,20 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize) -> Resu
                     _ => {
                         return skip(
                             at,
-                            format!("the `go build -o` output is named by a variable"),
+                            "the `go build -o` output is named by a variable".to_string(),
                         );
                     }
                 },
                 "-buildmode"
                     if !matches!(val.flatten().as_deref(), Some("exe" | "default" | "pie")) =>
                 {
-                    return skip(at, format!("`go build -buildmode` does not make a program"));
+                    return skip(
+                        at,
+                        "`go build -buildmode` does not make a program".to_string(),
+                    );
                 }
                 "-C" => {
-                    return skip(at, format!("`go build -C` changes directory"));
+                    return skip(at, "`go build -C` changes directory".to_string());
                 }
                 _ => {}
             }
@@ -1530,7 +1540,7 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize) -> Resu
                 None => {
                     return skip(
                         at,
-                        format!("the package of `go build` is named by a variable"),
+                        "the package of `go build` is named by a variable".to_string(),
                     );
                 }
             }
@@ -1580,9 +1590,7 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize) -> Resu
                 _ => {
                     return skip(
                         at,
-                        format!(
-                            "`go build` has no `-o`, and its default output name needs `go.mod` in the build context"
-                        ),
+                        "`go build` has no `-o`, and its default output name needs `go.mod` in the build context".to_string(),
                     );
                 }
             }
@@ -1599,7 +1607,7 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize) -> Resu
         }
     };
     if name.is_empty() {
-        return skip(at, format!("the output name of `go build` is not clear"));
+        return skip(at, "the output name of `go build` is not clear".to_string());
     }
     Ok(join(&c.cwd, &name))
 }
@@ -1649,14 +1657,14 @@ fn go_cgo_in_sources(root: &Path) -> Vec<String> {
 fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize) -> Result<Option<String>> {
     let words: Vec<Option<&str>> = c.command.args().skip(1).collect();
     if !words.iter().any(|w| matches!(w, Some("--release" | "-r"))) {
-        return skip(at, format!("`cargo build` builds without `--release`"));
+        return skip(at, "`cargo build` builds without `--release`".to_string());
     }
     let mut bin: Option<String> = None;
     let mut target: Option<String> = None;
     let mut i = 0;
     while i < words.len() {
         let Some(word) = words[i] else {
-            return skip(at, format!("`cargo build` uses a variable"));
+            return skip(at, "`cargo build` uses a variable".to_string());
         };
         let (flag, inline) = match word.split_once('=') {
             Some((f, v)) => (f, Some(v.to_string())),
@@ -1674,7 +1682,7 @@ fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize) -> Result<Opti
             "--features" | "-F" | "--jobs" | "-j" | "--profile" | "--config" | "-Z" => {
                 let v = value();
                 if flag == "--profile" && v.as_deref() != Some("release") {
-                    return skip(at, format!("`cargo build --profile`"));
+                    return skip(at, "`cargo build --profile`".to_string());
                 }
             }
             "--target-dir" | "--manifest-path" | "--example" | "--examples" | "--bins" | "-p"
@@ -1696,9 +1704,7 @@ fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize) -> Result<Opti
             else {
                 return skip(
                     at,
-                    format!(
-                        "`cargo build`: the binary name needs `--bin` or `Cargo.toml` in the build context"
-                    ),
+                    "`cargo build`: the binary name needs `--bin` or `Cargo.toml` in the build context".to_string(),
                 );
             };
             match cargo_binary_name(&toml) {
@@ -1706,7 +1712,7 @@ fn cargo_build_output(c: &Cmd, context: Option<&Path>, at: usize) -> Result<Opti
                 None => {
                     return skip(
                         at,
-                        format!("`cargo build`: `Cargo.toml` does not name exactly one binary"),
+                        "`cargo build`: `Cargo.toml` does not name exactly one binary".to_string(),
                     );
                 }
             }
