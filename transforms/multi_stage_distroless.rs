@@ -17,7 +17,8 @@ static META: Meta = Meta {
     safety: Safety::Unsafe,
     hadolint: &[],
     docs: r#"## What it does
-A Dockerfile with one stage on a toolchain image (`golang`, `node`, `rust`)
+A Dockerfile with one stage on a toolchain image (`golang`, `node`, `rust`,
+`maven`, `eclipse-temurin`, `openjdk`, `amazoncorretto`)
 becomes two: the existing instructions are the `build` stage, and a new final
 stage on a Google distroless image receives only what the program needs:
 
@@ -37,7 +38,14 @@ stage on a Google distroless image receives only what the program needs:
   separate `npm ci --omit=dev` stage would resolve and run install scripts a
   second time.
 - Rust: the binary of `cargo build --release` (name from `--bin` or
-  `Cargo.toml` in the build context) on `gcr.io/distroless/cc-debian13:nonroot`.
+  `Cargo.toml` in the build context) on `gcr.io/distroless/cc-debian13:nonroot`;
+  a `CMD ["cargo", "run", "--release"]` becomes that binary.
+- Java: the jar of `mvn package` (or `./mvnw`), named from `pom.xml` in the
+  build context and run with `java -jar`, on
+  `gcr.io/distroless/java<17|21|25>-debian13:nonroot` by the JDK in the build
+  image's tag. The image's entrypoint is `java -jar`, so `CMD` names the jar;
+  JVM options move to an `ENTRYPOINT`. Only self-contained jars (Spring Boot,
+  shade, assembly `jar-with-dependencies`, or no dependencies) are copied.
 
 The runtime stage gets the `ENV`s the program may read (all but build-only
 ones such as `CGO_ENABLED`, `GOFLAGS`, `NPM_CONFIG_*`), the final `WORKDIR`,
@@ -100,8 +108,11 @@ Alpine and the artifact would link musl. The runtime has no shell:
 program runs as `nonroot`, so it cannot write to root-owned directories.
 
 ## Limits
-Only single-stage files are split. Java and Python images are recognised but
-not converted yet (the note says why). yarn and pnpm projects keep their
+Only single-stage files are split. Gradle builds and Python images are
+recognised but not converted yet: Python is skipped with the reason (a
+virtualenv only moves to a `python3-debian*` image of the same minor version,
+3.11 on debian12 and 3.13 on debian13, and even then the move is not
+automated). yarn and pnpm projects keep their
 development dependencies (the message says so). `//go:embed` files and a
 `.dockerignore` are not taken into account when listing the build context,
 so such projects are skipped rather than converted.
@@ -725,44 +736,35 @@ fn convert(
     if from.flag("platform").is_some() {
         return skip(at, "`FROM --platform` (cross-building) is left alone");
     }
-    match stack {
-        Stack::Java => {
-            return skip(
-                at,
-                "Java images are recognised but not converted yet: copy the jar into `gcr.io/distroless/java<N>-debian13:nonroot` by hand",
-            );
-        }
-        Stack::Python => {
-            let version = image.tag.split('-').next().unwrap_or_default();
-            let minor = version
-                .split('.')
-                .take(2)
-                .filter(|p| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
-                .collect::<Vec<_>>();
-            let minor = if minor.len() == 2 {
-                minor.join(".")
-            } else {
-                String::new()
-            };
-            let debian = debian_of(&image.tag);
-            let theirs = if debian == "debian12" { "3.11" } else { "3.13" };
-            if minor != theirs {
-                return skip(
-                    at,
-                    format!(
-                        "the build image's Python (`{}`) is not the Python {theirs} of `python3-{debian}`: a virtualenv does not move between minor versions",
-                        if minor.is_empty() { "unpinned" } else { &minor }
-                    ),
-                );
-            }
+    if stack == Stack::Python {
+        let version = image.tag.split('-').next().unwrap_or_default();
+        let minor = version
+            .split('.')
+            .take(2)
+            .filter(|p| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
+            .collect::<Vec<_>>();
+        let minor = if minor.len() == 2 {
+            minor.join(".")
+        } else {
+            String::new()
+        };
+        let debian = debian_of(&image.tag);
+        let theirs = if debian == "debian12" { "3.11" } else { "3.13" };
+        if minor != theirs {
             return skip(
                 at,
                 format!(
-                    "Python {minor} matches `python3-{debian}`, but moving a virtualenv is not automated yet: build one in `/venv` and copy it by hand"
+                    "the build image's Python (`{}`) is not the Python {theirs} of `python3-{debian}`: a virtualenv does not move between minor versions",
+                    if minor.is_empty() { "unpinned" } else { &minor }
                 ),
             );
         }
-        _ => {}
+        return skip(
+            at,
+            format!(
+                "Python {minor} matches `python3-{debian}`, but moving a virtualenv is not automated yet: build one in `/venv` and copy it by hand"
+            ),
+        );
     }
     let w = walk(file, stage)?;
     let last = |kw: &str| {
@@ -830,7 +832,8 @@ fn convert(
             binary_plan(file, ctx, stack, image, &w, &argv, entrypoint, cmd)?
         }
         Stack::Node => node_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
-        Stack::Java | Stack::Python => unreachable!("handled above"),
+        Stack::Java => java_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
+        Stack::Python => unreachable!("handled above"),
     };
     // Every moved HEALTHCHECK must run something the runtime has.
     for &idx in &w.moved {
@@ -2291,4 +2294,316 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
         message.push_str(d);
     }
     (edits, message)
+}
+
+/// The JDK major version of a Java build image, from its tag.
+fn jdk_of(image: &ImageRef) -> Option<u32> {
+    let major = |s: &str| s.split(['.', '_']).next()?.parse::<u32>().ok();
+    let segments: Vec<&str> = image.tag.split('-').collect();
+    if matches!(
+        image.name.as_str(),
+        "eclipse-temurin" | "openjdk" | "amazoncorretto"
+    ) {
+        return segments.first().and_then(|s| major(s));
+    }
+    for (i, seg) in segments.iter().enumerate() {
+        if let Some(n) = seg.strip_prefix("jdk").and_then(major) {
+            return Some(n);
+        }
+        if matches!(
+            *seg,
+            "temurin" | "openjdk" | "corretto" | "jdk" | "sapmachine"
+        ) && let Some(n) = segments.get(i + 1).and_then(|s| major(s))
+        {
+            return Some(n);
+        }
+    }
+    None
+}
+
+const JAVA_SOURCES: SourceRules = SourceRules {
+    names: &[
+        "pom.xml",
+        "mvnw",
+        "mvnw.cmd",
+        "build.gradle",
+        "build.gradle.kts",
+        "settings.gradle",
+        "settings.gradle.kts",
+        "gradlew",
+        "gradlew.bat",
+        "gradle.properties",
+        "lombok.config",
+    ],
+    extensions: &["java", "kt", "md"],
+    // `src/main/resources` goes into the jar.
+    dirs: &[
+        ".git", ".github", ".mvn", ".idea", "src", "gradle", "target", "build",
+    ],
+};
+
+/// Removes every `<tag>...</tag>` block from an XML text.
+fn strip_blocks(xml: &str, tag: &str) -> String {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        out.push_str(&rest[..i]);
+        match rest[i..].find(&close) {
+            Some(j) => rest = &rest[i + j + close.len()..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn xml_value(xml: &str, tag: &str) -> Option<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let start = xml.find(&open)? + open.len();
+    let len = xml[start..].find(&close)?;
+    Some(xml[start..start + len].trim().to_string())
+}
+
+/// What `mvn package` makes, from pom.xml: the jar's file name (and the
+/// assembly's), or why it is not clear.
+fn maven_jars(pom: &str) -> std::result::Result<Vec<String>, String> {
+    let mut top = pom.to_string();
+    for tag in [
+        "parent",
+        "dependencies",
+        "dependencyManagement",
+        "build",
+        "profiles",
+        "properties",
+        "modules",
+        "reporting",
+        "distributionManagement",
+        "repositories",
+        "pluginRepositories",
+        "scm",
+        "developers",
+        "licenses",
+        "organization",
+        "issueManagement",
+        "ciManagement",
+    ] {
+        top = strip_blocks(&top, tag);
+    }
+    if top.contains("<modules>") || pom.contains("<modules>") {
+        return Err("`pom.xml` is a multi-module build".into());
+    }
+    let packaging = xml_value(&top, "packaging").unwrap_or_else(|| "jar".into());
+    if packaging != "jar" {
+        return Err(format!("`pom.xml` packages a `{packaging}`, not a jar"));
+    }
+    let artifact = xml_value(&top, "artifactId").ok_or("`pom.xml` has no artifactId")?;
+    let version = xml_value(&top, "version")
+        .or_else(|| xml_value(pom, "parent").and_then(|p| xml_value(&p, "version")))
+        .ok_or("`pom.xml` has no version")?;
+    let base = match xml_value(pom, "build").and_then(|b| xml_value(&b, "finalName")) {
+        Some(name) => name
+            .replace("${project.artifactId}", &artifact)
+            .replace("${artifactId}", &artifact)
+            .replace("${project.version}", &version)
+            .replace("${version}", &version),
+        None => format!("{artifact}-{version}"),
+    };
+    if base.contains("${") || version.contains("${") {
+        return Err("the jar name in `pom.xml` uses properties".into());
+    }
+    let fat = [
+        "spring-boot-maven-plugin",
+        "maven-shade-plugin",
+        "jar-with-dependencies",
+        "quarkus-maven-plugin",
+    ];
+    let has_deps = xml_value(&strip_blocks(pom, "dependencyManagement"), "dependencies")
+        .is_some_and(|d| d.contains("<dependency>"));
+    if has_deps && !fat.iter().any(|f| pom.contains(f)) {
+        return Err(
+            "the jar may need its dependencies on the class path (no Spring Boot, shade or assembly plugin in `pom.xml`)"
+                .into(),
+        );
+    }
+    if pom.contains("quarkus-maven-plugin") {
+        return Err("a Quarkus build runs from `target/quarkus-app`, not one jar".into());
+    }
+    let mut jars = vec![format!("{base}.jar")];
+    if pom.contains("jar-with-dependencies") {
+        jars.push(format!("{base}-jar-with-dependencies.jar"));
+    }
+    Ok(jars)
+}
+
+fn java_plan(
+    file: &Dockerfile,
+    ctx: &Context,
+    image: &ImageRef,
+    w: &Walk,
+    argv: &[String],
+    entrypoint: Option<usize>,
+    cmd: Option<usize>,
+) -> Result<Plan> {
+    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+    let Some(jdk) = jdk_of(image) else {
+        return skip(
+            from_at,
+            format!(
+                "the JDK version is not in the tag (`{}:{}`)",
+                image.name, image.tag
+            ),
+        );
+    };
+    let debian = debian_of(&image.tag);
+    let key = format!("java{jdk}");
+    let Some(runtime) = runtime_image(ctx, &key, debian) else {
+        return skip(
+            from_at,
+            format!(
+                "there is no distroless image for Java {jdk} (java17, java21, java25); add `{key} = \"...\"` to `[transforms.multi-stage-distroless.images]` to choose one"
+            ),
+        );
+    };
+    let mut w = w.clone();
+    let cmds = commands(file, &mut w)?;
+    check_packages(file, &w)?;
+    check_sources(file, ctx, &w, &JAVA_SOURCES)?;
+    let context = ctx.build_context.as_deref();
+    // The Maven build and where it runs.
+    let mut maven_dir: Option<String> = None;
+    for c in &cmds {
+        let at = file.instructions[c.run].keyword_range.start;
+        let name = c.command.name().unwrap_or_default();
+        let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
+        match basename(name) {
+            "mvn" | "mvnw" => {
+                if args
+                    .iter()
+                    .any(|a| matches!(*a, "-f" | "--file" | "-pl" | "--projects"))
+                {
+                    return skip(
+                        at,
+                        format!(
+                            "`{name} {}` builds another project file or module",
+                            args.join(" ")
+                        ),
+                    );
+                }
+                if args
+                    .iter()
+                    .any(|a| matches!(*a, "package" | "install" | "verify"))
+                {
+                    maven_dir = Some(c.cwd.clone());
+                }
+            }
+            "gradle" | "gradlew" => {
+                return skip(
+                    at,
+                    "Gradle builds are not followed yet (the jar name needs `settings.gradle` and the version): copy the jar by hand",
+                );
+            }
+            "java" | "javac" | "jar" => {
+                return skip(
+                    at,
+                    format!("this `RUN` runs `{name}`: the jar it makes is not followed"),
+                );
+            }
+            n if HARMLESS.contains(&n) && !matches!(n, "go" | "cargo") => {}
+            "mkdir" => {}
+            n => {
+                return skip(
+                    at,
+                    format!(
+                        "this `RUN` runs `{n}`: the analysis cannot tell whether the program needs what it makes"
+                    ),
+                );
+            }
+        }
+    }
+    let Some(maven_dir) = maven_dir else {
+        return skip(from_at, "no `mvn package` whose jar the analysis can place");
+    };
+    let pom_copied = w.copies.iter().any(|(_, srcs, dest)| {
+        *dest == maven_dir
+            && srcs
+                .iter()
+                .any(|s| matches!(s.trim_end_matches('/'), "." | "./" | "pom.xml"))
+    });
+    let Some(pom) = context
+        .filter(|_| pom_copied)
+        .and_then(|c| std::fs::read_to_string(c.join("pom.xml")).ok())
+    else {
+        return skip(
+            from_at,
+            "the jar name needs the `pom.xml` copied to where `mvn` runs, from the build context",
+        );
+    };
+    let jars = maven_jars(&pom).map_err(|why| Skip { at: from_at, why })?;
+    // The command: java [options] -jar JAR [args].
+    let command_idx = entrypoint.or(cmd).unwrap_or_default();
+    let command_at = file.instructions[command_idx].keyword_range.start;
+    if !matches!(basename(&argv[0]), "java") {
+        return skip(
+            command_at,
+            format!("the command runs `{}`, not `java -jar`", argv[0]),
+        );
+    }
+    let Some(jar_at) = argv.iter().position(|a| a == "-jar") else {
+        return skip(command_at, "the command runs `java` without `-jar`");
+    };
+    let options = &argv[1..jar_at];
+    if options
+        .iter()
+        .any(|o| !o.starts_with('-') || matches!(o.as_str(), "-cp" | "-classpath" | "--class-path"))
+    {
+        return skip(command_at, "the `java` options name a class path or files");
+    }
+    let Some(jar) = argv.get(jar_at + 1) else {
+        return skip(command_at, "`java -jar` without a jar");
+    };
+    let jar_path = join(&w.workdir, jar);
+    let expected: Vec<String> = jars
+        .iter()
+        .map(|j| join(&maven_dir, &format!("target/{j}")))
+        .collect();
+    if !expected.contains(&jar_path) {
+        return skip(
+            command_at,
+            format!(
+                "the command runs `{jar}`, but `mvn package` makes `{}`",
+                expected[0]
+            ),
+        );
+    }
+    let args = &argv[jar_at + 2..];
+    let mut plan = Plan {
+        image: runtime,
+        copies: vec![(jar_path.clone(), jar_path.clone())],
+        build_edits: Vec::new(),
+        rewritten: Vec::new(),
+        dropped: Vec::new(),
+        detail: vec!["the image's entrypoint is `java -jar`, so `CMD` names the jar".into()],
+    };
+    let nl = file.newline();
+    let mut tail = vec![jar_path.clone()];
+    tail.extend(args.iter().cloned());
+    let text = if options.is_empty() {
+        format!("CMD {}", json(&tail))
+    } else {
+        let mut entry = vec!["/usr/bin/java".to_string()];
+        entry.extend(options.iter().cloned());
+        entry.push("-jar".into());
+        plan.detail
+            .push("the JVM options go to a new `ENTRYPOINT`".into());
+        format!("ENTRYPOINT {}{nl}CMD {}", json(&entry), json(&tail))
+    };
+    let target = cmd.unwrap_or(command_idx);
+    if let Some(ep) = entrypoint
+        && ep != target
+    {
+        plan.dropped.push(ep);
+    }
+    plan.rewritten.push((target, text));
+    Ok(plan)
 }
