@@ -476,6 +476,8 @@ struct Walk {
     node_production: bool,
     /// The last `USER`.
     user: Option<usize>,
+    /// An `ENV` sets `GOBIN` or `GOPATH`.
+    sets_gobin: bool,
 }
 
 fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
@@ -490,6 +492,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
         sets_path: false,
         node_production: false,
         user: None,
+        sets_gobin: false,
     };
     // Variables the runtime stage will know: carried ENVs and the stage's ARGs.
     let mut defined: BTreeSet<String> = BTreeSet::new();
@@ -559,6 +562,9 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                     && inst.args.split_whitespace().nth(1) == Some("production")
                 {
                     w.node_production = true;
+                }
+                if names.iter().any(|n| n == "GOBIN" || n == "GOPATH") {
+                    w.sets_gobin = true;
                 }
                 if names.iter().all(|n| build_only_env(n)) {
                     continue;
@@ -886,6 +892,20 @@ fn convert(
             ),
         );
     }
+    for &idx in &w.moved {
+        let inst = &file.instructions[idx];
+        if !inst.is("EXPOSE") {
+            continue;
+        }
+        for port in inst.args.split_whitespace() {
+            let number = port.split('/').next().unwrap_or(port);
+            if number.parse::<u32>().is_ok_and(|p| p < 1024) {
+                plan.detail.push(format!(
+                    "port {number} is below 1024: as `nonroot` the program can bind it only where unprivileged ports start at 0 (Docker's default since 20.10, not most Kubernetes clusters)"
+                ));
+            }
+        }
+    }
     plan.copies.dedup();
     Ok(assemble(file, stage, &w, &plan))
 }
@@ -1167,6 +1187,8 @@ const HARMLESS: &[&str] = &[
     "apk", "rm", "printf", "export", "env", "go", "cargo", "rustup", "rustc",
     // Users only matter with a `USER`, which is a reason of its own.
     "addgroup", "adduser", "groupadd", "useradd",
+    // Only the artifact is copied, with its own modes.
+    "chmod", "chown",
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -1200,8 +1222,14 @@ fn binary_plan(
         let name = c.command.name().unwrap_or_default();
         let words: Vec<Option<&str>> = c.command.args().collect();
         match (stack, name) {
-            (Stack::Go, "go") if words.first() == Some(&Some("build")) => {
-                let out = go_build_output(c, context, &w, at)?;
+            (Stack::Go, "go") if matches!(words.first(), Some(Some("build" | "install"))) => {
+                let install = words.first() == Some(&Some("install"));
+                if install && w.sets_gobin {
+                    return skip(at, "`go install` with `GOBIN` or `GOPATH` set in the image");
+                }
+                let Some(out) = go_build_output(c, context, &w, at, install)? else {
+                    continue; // `go install tool@version`: a build tool
+                };
                 builds.push((out, c));
                 for a in &c.command.assignments {
                     if a.value.as_deref() == Some("CGO_ENABLED=1") {
@@ -1221,11 +1249,9 @@ fn binary_plan(
                 }
             }
             (Stack::Rust, "cargo") if words.first() == Some(&Some("install")) => {
-                return skip(
-                    at,
-                    "`cargo install`: the analysis follows `cargo build --release` only"
-                        .to_string(),
-                );
+                if let Some(out) = cargo_install_output(c, context, at)? {
+                    builds.push((out, c));
+                }
             }
             (_, "mkdir") => {
                 for d in words.iter().flatten().filter(|d| !d.starts_with('-')) {
@@ -1248,44 +1274,18 @@ fn binary_plan(
     } else {
         "cargo build --release"
     };
-    let [(artifact, build)] = builds.as_slice() else {
-        if builds.is_empty() {
-            return skip(
-                from_at,
-                format!("no `{tool}` whose output the analysis can place"),
-            );
-        }
+    if builds.is_empty() {
+        return skip(
+            from_at,
+            format!("no `{tool}` whose output the analysis can place"),
+        );
+    }
+    let names: BTreeSet<&str> = builds.iter().map(|(a, _)| basename(a)).collect();
+    if names.len() > 1 {
         return skip(
             from_at,
             format!("several `{tool}` commands: which binaries the program needs is not clear"),
         );
-    };
-    // Nothing moves or deletes the binary afterwards.
-    for c in &cmds {
-        if matches!(c.command.name(), Some("rm" | "mv" | "cp"))
-            && c.command
-                .args()
-                .flatten()
-                .any(|a| basename(a) == basename(artifact))
-        {
-            let inst = &file.instructions[c.run];
-            return skip(
-                inst.keyword_range.start,
-                format!(
-                    "this `RUN` moves or removes `{}` after building it",
-                    basename(artifact)
-                ),
-            );
-        }
-    }
-    for (dir, run) in &mkdirs {
-        if !(within(&w.workdir, dir) || within(parent(artifact), dir)) {
-            let inst = &file.instructions[*run];
-            return skip(
-                inst.keyword_range.start,
-                format!("this `RUN` creates `{dir}`, which the program may use at run time",),
-            );
-        }
     }
     // The command runs the binary.
     let command_idx = entrypoint.or(cmd).unwrap_or_default();
@@ -1319,17 +1319,49 @@ fn binary_plan(
             .iter()
             .chain(DISTROLESS_PATH)
             .map(|d| format!("{d}/{program}"))
-            .find(|p| p == artifact)
+            .find(|p| builds.iter().any(|(a, _)| a == p))
     } else {
         resolve(program, &w, &[])
     };
-    if resolved.as_deref() != Some(artifact.as_str()) {
+    let Some((artifact, build)) = builds
+        .iter()
+        .find(|(a, _)| Some(a) == resolved.as_ref())
+        .map(|(a, b)| (a, *b))
+    else {
         return skip(
             command_at,
             format!(
-                "the command runs `{program}`, not the binary the build makes (`{artifact}`): the runtime would not have it"
+                "the command runs `{program}`, not the binary the build makes (`{}`): the runtime would not have it",
+                builds[0].0
             ),
         );
+    };
+    // Nothing moves or deletes the binary afterwards.
+    for c in &cmds {
+        if matches!(c.command.name(), Some("rm" | "mv" | "cp"))
+            && c.command
+                .args()
+                .flatten()
+                .any(|a| basename(a) == basename(artifact))
+        {
+            let inst = &file.instructions[c.run];
+            return skip(
+                inst.keyword_range.start,
+                format!(
+                    "this `RUN` moves or removes `{}` after building it",
+                    basename(artifact)
+                ),
+            );
+        }
+    }
+    for (dir, run) in &mkdirs {
+        if !(within(&w.workdir, dir) || within(parent(artifact), dir)) {
+            let inst = &file.instructions[*run];
+            return skip(
+                inst.keyword_range.start,
+                format!("this `RUN` creates `{dir}`, which the program may use at run time",),
+            );
+        }
     }
     for arg in &argv[1..] {
         let value = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
@@ -1436,10 +1468,16 @@ fn binary_plan(
             } else if alpine || sources.is_some() {
                 plan.build_edits
                     .push(Edit::insert(build.command.range.start, "CGO_ENABLED=0 "));
+                let verb = build
+                    .command
+                    .words
+                    .get(1)
+                    .and_then(|w| w.value.clone())
+                    .unwrap_or_default();
                 plan.detail.push(if alpine {
-                    "`CGO_ENABLED=0` added to `go build` (the Alpine builder has no C compiler, so cgo was off anyway): a static binary".to_string()
+                    format!("`CGO_ENABLED=0` added to `go {verb}` (the Alpine builder has no C compiler, so cgo was off anyway): a static binary")
                 } else {
-                    "`CGO_ENABLED=0` added to `go build` (nothing in the sources uses cgo): a static binary; `net` and `os/user` use their pure-Go versions".to_string()
+                    format!("`CGO_ENABLED=0` added to `go {verb}` (nothing in the sources uses cgo): a static binary; `net` and `os/user` use their pure-Go versions")
                 });
                 "static"
             } else {
@@ -1491,7 +1529,13 @@ const GO_VALUE_FLAGS: &[&str] = &[
 ];
 
 /// The absolute path `go build` writes.
-fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize) -> Result<String> {
+fn go_build_output(
+    c: &Cmd,
+    context: Option<&Path>,
+    w: &Walk,
+    at: usize,
+    install: bool,
+) -> Result<Option<String>> {
     let words = &c.command.words[2..];
     let mut out: Option<String> = None;
     let mut packages: Vec<String> = Vec::new();
@@ -1550,11 +1594,17 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize) -> Resu
         }
         i += 1;
     }
+    if install && packages.iter().any(|p| p.contains('@')) {
+        return Ok(None);
+    }
+    if install && out.is_some() {
+        return skip(at, "`go install -o` is not followed");
+    }
     if let Some(out) = out {
         if out.ends_with('/') {
             return skip(at, format!("`go build -o {out}` names a directory"));
         }
-        return Ok(join(&c.cwd, &out));
+        return Ok(Some(join(&c.cwd, &out)));
     }
     // The default name: the package directory, or the first file.
     let name = match packages.as_slice() {
@@ -1612,7 +1662,67 @@ fn go_build_output(c: &Cmd, context: Option<&Path>, w: &Walk, at: usize) -> Resu
     if name.is_empty() {
         return skip(at, "the output name of `go build` is not clear".to_string());
     }
-    Ok(join(&c.cwd, &name))
+    if install {
+        // GOBIN defaults to $GOPATH/bin, /go/bin in the golang images.
+        return Ok(Some(format!("/go/bin/{name}")));
+    }
+    Ok(Some(join(&c.cwd, &name)))
+}
+
+/// The binary `cargo install --path DIR` writes (`None` for a crates.io tool).
+fn cargo_install_output(c: &Cmd, context: Option<&Path>, at: usize) -> Result<Option<String>> {
+    let words: Vec<Option<&str>> = c.command.args().skip(1).collect();
+    let mut bin = None;
+    let mut path = None;
+    let mut i = 0;
+    while i < words.len() {
+        let Some(word) = words[i] else {
+            return skip(at, "`cargo install` uses a variable");
+        };
+        match word {
+            "--path" => {
+                i += 1;
+                path = words.get(i).copied().flatten();
+            }
+            "--bin" => {
+                i += 1;
+                bin = words.get(i).copied().flatten().map(str::to_string);
+            }
+            "--root" | "--target" | "--target-dir" | "--debug" | "--profile" | "--example"
+            | "--git" => {
+                return skip(
+                    at,
+                    format!("`cargo install {word}`: the output path is not followed"),
+                );
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    if join(&c.cwd, path) != c.cwd {
+        return skip(at, "`cargo install --path` names another directory");
+    }
+    let name = match bin {
+        Some(b) => b,
+        None => match context
+            .and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+            .as_deref()
+            .and_then(cargo_binary_name)
+        {
+            Some(n) => n,
+            None => {
+                return skip(
+                    at,
+                    "`cargo install`: the binary name needs `--bin` or `Cargo.toml` in the build context",
+                );
+            }
+        },
+    };
+    // CARGO_HOME is /usr/local/cargo in the rust images.
+    Ok(Some(format!("/usr/local/cargo/bin/{name}")))
 }
 
 /// Hints in the sources that cgo is needed.
