@@ -383,6 +383,36 @@ fn env_names(inst: &Instruction, escape: char) -> Vec<String> {
     }
 }
 
+/// The (name, value) pairs of an `ENV` whose values are literal.
+fn env_literals(inst: &Instruction, escape: char) -> Vec<(String, String)> {
+    let words = parse_words(&inst.args, escape);
+    let unquote = |v: &str| -> Option<String> {
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v);
+        (!v.contains(['$', '\\', '"', '\''])).then(|| v.to_string())
+    };
+    match words.first() {
+        Some(first) if first.contains('=') => words
+            .iter()
+            .filter_map(|w| {
+                let (k, v) = w.split_once('=')?;
+                Some((k.to_string(), unquote(v)?))
+            })
+            .collect(),
+        Some(first) => {
+            let Some(rest) = inst.args.trim_start().strip_prefix(first.as_str()) else {
+                return Vec::new();
+            };
+            unquote(rest.trim())
+                .map(|v| vec![(first.clone(), v)])
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    }
+}
+
 /// `ENV`s that only configure the build tools.
 fn build_only_env(name: &str) -> bool {
     const NAMES: &[&str] = &[
@@ -498,6 +528,8 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
     let mut defined: BTreeSet<String> = BTreeSet::new();
     let mut args: Vec<(String, usize)> = Vec::new();
     let mut needed_args: BTreeSet<usize> = BTreeSet::new();
+    // Literal ENV values, for WORKDIR.
+    let mut env_values: Vec<(String, String)> = Vec::new();
     for idx in stage.instructions.clone().skip(1) {
         let inst = &file.instructions[idx];
         let at = inst.keyword_range.start;
@@ -543,6 +575,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
             }
             "ENV" => {
                 let names = env_names(inst, file.escape);
+                env_values.extend(env_literals(inst, file.escape));
                 for word in parse_words(&inst.args, file.escape) {
                     if let Some(v) = word.strip_prefix("CGO_ENABLED=") {
                         w.cgo_env = Some(v.trim_matches('"').to_string());
@@ -577,13 +610,22 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                 w.carried.push(idx);
             }
             "WORKDIR" => {
-                if inst.args.contains('$') {
-                    return skip(at, "`WORKDIR` uses a variable".to_string());
-                }
-                let dir = parse_words(&inst.args, file.escape)
+                let mut dir = parse_words(&inst.args, file.escape)
                     .first()
                     .cloned()
                     .unwrap_or_default();
+                // `$X` / `${X}` of an earlier literal ENV.
+                for (name, value) in env_values.iter().rev() {
+                    dir = dir
+                        .replace(&format!("${{{name}}}"), value)
+                        .replace(&format!("${name}"), value);
+                }
+                if dir.contains('$') || dir.contains('\\') {
+                    return skip(
+                        at,
+                        "`WORKDIR` uses a variable the analysis cannot resolve".to_string(),
+                    );
+                }
                 w.workdir = join(&w.workdir, dir.trim_matches('"'));
             }
             "RUN" => {
@@ -771,6 +813,16 @@ fn convert(
                 "Python {minor} matches `python3-{debian}`, but moving a virtualenv is not automated yet: build one in `/venv` and copy it by hand"
             ),
         );
+    }
+    // What the image alone rules out comes first.
+    match stack {
+        Stack::Node => {
+            node_runtime(ctx, image, at)?;
+        }
+        Stack::Java => {
+            java_runtime(ctx, image, at)?;
+        }
+        _ => {}
     }
     let w = walk(file, stage)?;
     let last = |kw: &str| {
@@ -1901,16 +1953,8 @@ fn cargo_binary_name(toml: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn node_plan(
-    file: &Dockerfile,
-    ctx: &Context,
-    image: &ImageRef,
-    w: &Walk,
-    argv: &[String],
-    entrypoint: Option<usize>,
-    cmd: Option<usize>,
-) -> Result<Plan> {
-    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+/// The distroless node image for the build image's major version.
+fn node_runtime(ctx: &Context, image: &ImageRef, from_at: usize) -> Result<String> {
     let major: Option<u32> = image
         .tag
         .split(['-', '.'])
@@ -1946,6 +1990,20 @@ fn node_plan(
             ),
         );
     };
+    Ok(runtime)
+}
+
+fn node_plan(
+    file: &Dockerfile,
+    ctx: &Context,
+    image: &ImageRef,
+    w: &Walk,
+    argv: &[String],
+    entrypoint: Option<usize>,
+    cmd: Option<usize>,
+) -> Result<Plan> {
+    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+    let runtime = node_runtime(ctx, image, from_at)?;
     let app = w.workdir.clone();
     if app == "/" {
         return skip(
@@ -2546,16 +2604,8 @@ fn maven_jars(pom: &str) -> std::result::Result<Vec<String>, String> {
     Ok(jars)
 }
 
-fn java_plan(
-    file: &Dockerfile,
-    ctx: &Context,
-    image: &ImageRef,
-    w: &Walk,
-    argv: &[String],
-    entrypoint: Option<usize>,
-    cmd: Option<usize>,
-) -> Result<Plan> {
-    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+/// The distroless java image for the JDK of the build image.
+fn java_runtime(ctx: &Context, image: &ImageRef, from_at: usize) -> Result<String> {
     let Some(jdk) = jdk_of(image) else {
         return skip(
             from_at,
@@ -2575,6 +2625,20 @@ fn java_plan(
             ),
         );
     };
+    Ok(runtime)
+}
+
+fn java_plan(
+    file: &Dockerfile,
+    ctx: &Context,
+    image: &ImageRef,
+    w: &Walk,
+    argv: &[String],
+    entrypoint: Option<usize>,
+    cmd: Option<usize>,
+) -> Result<Plan> {
+    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+    let runtime = java_runtime(ctx, image, from_at)?;
     let mut w = w.clone();
     let cmds = commands(file, &mut w)?;
     check_packages(file, &w)?;
