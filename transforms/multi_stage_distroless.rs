@@ -647,6 +647,15 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                 w.runs.push((idx, w.workdir.clone()));
             }
             "COPY" | "ADD" => {
+                if !inst.heredocs.is_empty() {
+                    return skip(
+                        at,
+                        format!(
+                            "`{}` writes a file from a heredoc, which the program may read at run time",
+                            inst.keyword
+                        ),
+                    );
+                }
                 if let Some(flag) = inst.flag("from") {
                     return skip(
                         at,
