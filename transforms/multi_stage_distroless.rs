@@ -2790,3 +2790,43 @@ fn java_plan(
     plan.rewritten.push((target, text));
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_and_normalise() {
+        assert_eq!(join("/app", "./bin/../server"), "/app/server");
+        assert_eq!(join("/app", "/out//x/"), "/out/x");
+        assert!(within("/app/src", "/app") && !within("/application", "/app"));
+        assert_eq!(parent("/server"), "/");
+    }
+
+    #[test]
+    fn release_and_versions_come_from_the_tag() {
+        assert_eq!(debian_of("1.23-bookworm"), "debian12");
+        assert_eq!(debian_of("1.24"), "debian13");
+        let jdk = |i: &str| jdk_of(&parse_image(i));
+        assert_eq!(jdk("maven:3.9-eclipse-temurin-21"), Some(21));
+        assert_eq!(jdk("gradle:8-jdk17"), Some(17));
+        assert_eq!(jdk("eclipse-temurin:25-jdk"), Some(25));
+        assert_eq!(jdk("docker.io/library/openjdk:11.0.2-jdk-slim"), Some(11));
+        assert_eq!(jdk("maven:3.9"), None);
+    }
+
+    #[test]
+    fn maven_jar_names() {
+        let pom = "<project><parent><version>9</version></parent><artifactId>a</artifactId><version>1.0</version></project>";
+        assert_eq!(maven_jars(pom).unwrap(), ["a-1.0.jar"]);
+        let thin = "<project><artifactId>a</artifactId><version>1</version><dependencies><dependency>x</dependency></dependencies></project>";
+        assert!(maven_jars(thin).is_err());
+        let war = "<project><artifactId>a</artifactId><version>1</version><packaging>war</packaging></project>";
+        assert!(maven_jars(war).is_err());
+    }
+
+    #[test]
+    fn variable_references() {
+        assert_eq!(var_refs("a=$A b=${B:-x} \\$C"), ["A", "B"]);
+    }
+}
