@@ -18,7 +18,7 @@ static META: Meta = Meta {
     hadolint: &[],
     docs: r#"## What it does
 A Dockerfile with one stage on a toolchain image (`golang`, `node`, `rust`,
-`maven`, `eclipse-temurin`, `openjdk`, `amazoncorretto`)
+`maven`, `gradle`, `eclipse-temurin`, `openjdk`, `amazoncorretto`)
 becomes two: the existing instructions are the `build` stage, and a new final
 stage on a Google distroless image receives only what the program needs:
 
@@ -40,12 +40,14 @@ stage on a Google distroless image receives only what the program needs:
 - Rust: the binary of `cargo build --release` (name from `--bin` or
   `Cargo.toml` in the build context) on `gcr.io/distroless/cc-debian13:nonroot`;
   a `CMD ["cargo", "run", "--release"]` becomes that binary.
-- Java: the jar of `mvn package` (or `./mvnw`), named from `pom.xml` in the
-  build context and run with `java -jar`, on
+- Java: the jar of `mvn package` / `gradle build` (or the wrappers), named
+  from `pom.xml` or `settings.gradle` and `build.gradle` in the build
+  context and run with `java -jar`, on
   `gcr.io/distroless/java<17|21|25>-debian13:nonroot` by the JDK in the build
   image's tag. The image's entrypoint is `java -jar`, so `CMD` names the jar;
   JVM options move to an `ENTRYPOINT`. Only self-contained jars (Spring Boot,
-  shade, assembly `jar-with-dependencies`, or no dependencies) are copied.
+  shade or shadow, assembly `jar-with-dependencies`, or no dependencies) are
+  copied.
 
 The runtime stage gets the `ENV`s the program may read (all but build-only
 ones such as `CGO_ENABLED`, `GOFLAGS`, `NPM_CONFIG_*`), the final `WORKDIR`,
@@ -108,11 +110,11 @@ Alpine and the artifact would link musl. The runtime has no shell:
 program runs as `nonroot`, so it cannot write to root-owned directories.
 
 ## Limits
-Only single-stage files are split. Gradle builds and Python images are
-recognised but not converted yet: Python is skipped with the reason (a
-virtualenv only moves to a `python3-debian*` image of the same minor version,
-3.11 on debian12 and 3.13 on debian13, and even then the move is not
-automated). yarn and pnpm projects keep their
+Only single-stage files are split. Python images are recognised but not
+converted yet: they are skipped with the reason (a virtualenv only moves to a
+`python3-debian*` image of the same minor version, 3.11 on debian12 and 3.13
+on debian13, and even then the move is not automated). Multi-module Maven and
+multi-project Gradle builds are skipped. yarn and pnpm projects keep their
 development dependencies (the message says so). `//go:embed` files and a
 `.dockerignore` are not taken into account when listing the build context,
 so such projects are skipped rather than converted.
@@ -2637,6 +2639,65 @@ fn java_runtime(ctx: &Context, image: &ImageRef, from_at: usize) -> Result<Strin
     Ok(runtime)
 }
 
+/// What `gradle build` makes: `build/libs/<name>-<version>.jar` (the
+/// Spring Boot or shadow jar), or why it is not clear.
+fn gradle_jars(root: &Path, build_dir: &str) -> std::result::Result<Vec<String>, String> {
+    let read = |n: &str| std::fs::read_to_string(root.join(n)).ok();
+    let Some(build) = read("build.gradle").or_else(|| read("build.gradle.kts")) else {
+        return Err("`build.gradle` is not in the build context".into());
+    };
+    let settings = read("settings.gradle")
+        .or_else(|| read("settings.gradle.kts"))
+        .unwrap_or_default();
+    if settings.contains("include") {
+        return Err("`settings.gradle` includes subprojects".into());
+    }
+    let renames = [
+        "archiveFileName",
+        "archiveBaseName",
+        "archiveVersion",
+        "archiveClassifier",
+        "archivesBaseName",
+    ];
+    if renames.iter().any(|k| build.contains(k)) {
+        return Err("`build.gradle` renames the jar".into());
+    }
+    // `key = 'value'` / `key = "value"` at the start of a line.
+    let assigned = |text: &str, key: &str| -> Option<String> {
+        text.lines().find_map(|l| {
+            let rest = l
+                .trim()
+                .strip_prefix(key)?
+                .trim_start()
+                .strip_prefix('=')?
+                .trim();
+            let q = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+            let inner = &rest[1..];
+            let end = inner.find(q)?;
+            Some(inner[..end].to_string())
+        })
+    };
+    let name =
+        assigned(&settings, "rootProject.name").unwrap_or_else(|| basename(build_dir).to_string());
+    let version = assigned(&build, "version");
+    if name.contains('$') || version.as_deref().is_some_and(|v| v.contains('$')) {
+        return Err("the jar name in the Gradle build uses properties".into());
+    }
+    let base = match version {
+        Some(v) => format!("{name}-{v}"),
+        None => name,
+    };
+    if build.contains("org.springframework.boot") {
+        Ok(vec![format!("{base}.jar")])
+    } else if build.contains("shadow") {
+        Ok(vec![format!("{base}-all.jar")])
+    } else if build.contains("dependencies {") && build.contains("implementation") {
+        Err("the jar may need its dependencies on the class path (no Spring Boot or shadow plugin in `build.gradle`)".into())
+    } else {
+        Ok(vec![format!("{base}.jar")])
+    }
+}
+
 fn java_plan(
     file: &Dockerfile,
     ctx: &Context,
@@ -2654,7 +2715,7 @@ fn java_plan(
     check_sources(file, ctx, &w, &JAVA_SOURCES)?;
     let context = ctx.build_context.as_deref();
     // The Maven build and where it runs.
-    let mut maven_dir: Option<String> = None;
+    let mut build: Option<(String, &str)> = None;
     for c in &cmds {
         let at = file.instructions[c.run].keyword_range.start;
         let name = c.command.name().unwrap_or_default();
@@ -2677,14 +2738,22 @@ fn java_plan(
                     .iter()
                     .any(|a| matches!(*a, "package" | "install" | "verify"))
                 {
-                    maven_dir = Some(c.cwd.clone());
+                    build = Some((c.cwd.clone(), "mvn"));
                 }
             }
             "gradle" | "gradlew" => {
-                return skip(
-                    at,
-                    "Gradle builds are not followed yet (the jar name needs `settings.gradle` and the version): copy the jar by hand",
-                );
+                if args
+                    .iter()
+                    .any(|a| matches!(*a, "build" | "bootJar" | "jar" | "assemble" | "shadowJar"))
+                {
+                    if args
+                        .iter()
+                        .any(|a| matches!(*a, "-p" | "--project-dir" | "-b"))
+                    {
+                        return skip(at, format!("`{name}` builds another project directory"));
+                    }
+                    build = Some((c.cwd.clone(), "gradle"));
+                }
             }
             "java" | "javac" | "jar" => {
                 return skip(
@@ -2704,25 +2773,47 @@ fn java_plan(
             }
         }
     }
-    let Some(maven_dir) = maven_dir else {
-        return skip(from_at, "no `mvn package` whose jar the analysis can place");
-    };
-    let pom_copied = w.copies.iter().any(|(_, srcs, dest)| {
-        *dest == maven_dir
-            && srcs
-                .iter()
-                .any(|s| matches!(s.trim_end_matches('/'), "." | "./" | "pom.xml"))
-    });
-    let Some(pom) = context
-        .filter(|_| pom_copied)
-        .and_then(|c| std::fs::read_to_string(c.join("pom.xml")).ok())
-    else {
+    let Some((build_dir, tool)) = build else {
         return skip(
             from_at,
-            "the jar name needs the `pom.xml` copied to where `mvn` runs, from the build context",
+            "no `mvn package` or `gradle build` whose jar the analysis can place",
         );
     };
-    let jars = maven_jars(&pom).map_err(|why| Skip { at: from_at, why })?;
+    let manifests: &[&str] = if tool == "mvn" {
+        &["pom.xml"]
+    } else {
+        &["build.gradle", "build.gradle.kts"]
+    };
+    let manifest_copied = w.copies.iter().any(|(_, srcs, dest)| {
+        *dest == build_dir
+            && srcs.iter().any(|s| {
+                let s = s.trim_end_matches('/');
+                s == "." || s == "./" || manifests.contains(&s)
+            })
+    });
+    let Some(root) = context.filter(|_| manifest_copied) else {
+        return skip(
+            from_at,
+            format!(
+                "the jar name needs `{}` copied to where `{tool}` runs, from the build context",
+                manifests[0]
+            ),
+        );
+    };
+    let jars = if tool == "mvn" {
+        let Ok(pom) = std::fs::read_to_string(root.join("pom.xml")) else {
+            return skip(from_at, "`pom.xml` is not in the build context");
+        };
+        maven_jars(&pom)
+    } else {
+        gradle_jars(root, &build_dir)
+    }
+    .map_err(|why| Skip { at: from_at, why })?;
+    let out_dir = if tool == "mvn" {
+        "target"
+    } else {
+        "build/libs"
+    };
     // The command: java [options] -jar JAR [args].
     let command_idx = entrypoint.or(cmd).unwrap_or_default();
     let command_at = file.instructions[command_idx].keyword_range.start;
@@ -2748,13 +2839,13 @@ fn java_plan(
     let jar_path = join(&w.workdir, jar);
     let expected: Vec<String> = jars
         .iter()
-        .map(|j| join(&maven_dir, &format!("target/{j}")))
+        .map(|j| join(&build_dir, &format!("{out_dir}/{j}")))
         .collect();
     if !expected.contains(&jar_path) {
         return skip(
             command_at,
             format!(
-                "the command runs `{jar}`, but `mvn package` makes `{}`",
+                "the command runs `{jar}`, but `{tool}` makes `{}`",
                 expected[0]
             ),
         );
