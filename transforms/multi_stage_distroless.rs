@@ -2417,13 +2417,17 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
     }
     let mut text = String::new();
     let end = file.text.len();
+    // A build-stage insertion at the very end goes before the new stage.
+    if let Some(pos) = edits.iter().position(|e| e.range() == (end..end)) {
+        text.push_str(edits.remove(pos).text());
+    }
     match tail_start {
         Some(start) => {
             edits.push(Edit::delete(start..end));
             text.push_str(nl);
         }
         None => {
-            if !file.text.ends_with('\n') {
+            if !file.text.ends_with('\n') && !text.ends_with('\n') {
                 text.push_str(nl);
             }
             text.push_str(nl);
