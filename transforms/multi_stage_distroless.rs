@@ -385,6 +385,31 @@ fn env_names(inst: &Instruction, escape: char) -> Vec<String> {
     }
 }
 
+/// `$X` and `${X}` replaced by the last literal value of `X`; `None` when a
+/// reference is to anything else (or uses a `${X:-...}` modifier).
+fn substitute(text: &str, values: &[(String, String)]) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, len) = if let Some(inner) = after.strip_prefix('{') {
+            let end = inner.find('}')?;
+            (&inner[..end], end + 2)
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        let (_, value) = values.iter().rev().find(|(n, _)| n == name)?;
+        out.push_str(value);
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// The (name, value) pairs of an `ENV` whose values are literal.
 fn env_literals(inst: &Instruction, escape: char) -> Vec<(String, String)> {
     let words = parse_words(&inst.args, escape);
@@ -617,10 +642,8 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                     .cloned()
                     .unwrap_or_default();
                 // `$X` / `${X}` of an earlier literal ENV.
-                for (name, value) in env_values.iter().rev() {
-                    dir = dir
-                        .replace(&format!("${{{name}}}"), value)
-                        .replace(&format!("${name}"), value);
+                if dir.contains('$') {
+                    dir = substitute(&dir, &env_values).unwrap_or(dir);
                 }
                 if dir.contains('$') || dir.contains('\\') {
                     return skip(
@@ -2923,5 +2946,14 @@ mod tests {
     #[test]
     fn variable_references() {
         assert_eq!(var_refs("a=$A b=${B:-x} \\$C"), ["A", "B"]);
+        let values = [
+            ("GO".to_string(), "/x".to_string()),
+            ("GOPATH".to_string(), "/go".to_string()),
+        ];
+        assert_eq!(
+            substitute("$GOPATH/src/${GO}", &values).as_deref(),
+            Some("/go/src//x")
+        );
+        assert_eq!(substitute("${GOPATH:-/y}", &values), None);
     }
 }
