@@ -1814,10 +1814,14 @@ fn cargo_install_output(c: &Cmd, context: Option<&Path>, at: usize) -> Result<Op
 /// Hints in the sources that cgo is needed.
 fn go_cgo_in_sources(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    if let Ok(gomod) = std::fs::read_to_string(root.join("go.mod"))
-        && let Some(m) = CGO_MODULES.iter().find(|m| gomod.contains(*m))
-    {
-        out.push(format!("`go.mod` requires `{m}`"));
+    // go.sum also lists the modules required indirectly.
+    for manifest in ["go.mod", "go.sum"] {
+        if let Ok(text) = std::fs::read_to_string(root.join(manifest))
+            && let Some(m) = CGO_MODULES.iter().find(|m| text.contains(*m))
+        {
+            out.push(format!("`{manifest}` requires `{m}`"));
+            return out;
+        }
     }
     let mut stack = vec![root.to_path_buf()];
     let mut budget = 5_000;
