@@ -23,7 +23,7 @@ becomes two: the existing instructions are the `build` stage, and a new final
 stage on a Google distroless image receives only what the program needs:
 
 - Go: the binary of `go build -o OUT` (or the default name, from `go.mod`
-  in the build context) on `gcr.io/distroless/static-debian13:nonroot`, with
+  in the build context; `go install` puts it in `/go/bin`) on `gcr.io/distroless/static-debian13:nonroot`, with
   `CGO_ENABLED=0` added to the build when nothing needs cgo; on
   `base-debian13:nonroot` (glibc) when something may (a C compiler installed,
   `CGO_ENABLED=1`, `import "C"` or a cgo module, or sources it cannot see).
@@ -38,8 +38,9 @@ stage on a Google distroless image receives only what the program needs:
   separate `npm ci --omit=dev` stage would resolve and run install scripts a
   second time.
 - Rust: the binary of `cargo build --release` (name from `--bin` or
-  `Cargo.toml` in the build context) on `gcr.io/distroless/cc-debian13:nonroot`;
-  a `CMD ["cargo", "run", "--release"]` becomes that binary.
+  `Cargo.toml` in the build context; `cargo install --path .` puts it in
+  `/usr/local/cargo/bin`) on `gcr.io/distroless/cc-debian13:nonroot`; a
+  `CMD ["cargo", "run", "--release"]` becomes that binary.
 - Java: the jar of `mvn package` / `gradle build` (or the wrappers), named
   from `pom.xml` or `settings.gradle` and `build.gradle` in the build
   context and run with `java -jar`, on
@@ -101,11 +102,11 @@ analysis is not sure the runtime has everything. That is when the command
 needs a shell (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
 entrypoint script or a program the build did not produce; OS packages are
 installed that are not build tools; a `RUN` does something it cannot follow
-(downloads, `chown`, moves, shell logic); files are copied that the program
+(downloads, moves, shell logic, `chown` in a Node app); files are copied that the program
 may read at run time (it lists the build context for `COPY .`); `USER`,
 `SHELL` or `ONBUILD` is used; an `ENV` reads a variable of the build image;
-the node version is not pinned or has no distroless image; the builder is
-Alpine and the artifact would link musl. The runtime has no shell:
+the node or JDK version is not pinned or has no distroless image; the
+builder is Alpine and the artifact would link musl. The runtime has no shell:
 `docker exec ... sh` does not work (use the `:debug` tag to debug), and the
 program runs as `nonroot`, so it cannot write to root-owned directories.
 
