@@ -1176,24 +1176,29 @@ fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules
 }
 
 /// Checks an installed package list against the build-only list.
-fn check_packages(file: &Dockerfile, w: &Walk) -> Result<()> {
+/// `any_dev`: other `-dev` packages are build-only too (nothing is linked
+/// dynamically, as with a static Go binary); otherwise the program may load
+/// their libraries at run time.
+fn check_packages(file: &Dockerfile, w: &Walk, any_dev: bool) -> Result<()> {
     for (pkg, idx) in &w.packages {
-        if INITS.contains(&pkg.as_str()) {
+        if INITS.contains(&pkg.as_str()) || BUILD_PACKAGES.contains(&pkg.as_str()) {
             continue;
         }
-        if !BUILD_PACKAGES.contains(&pkg.as_str()) && !pkg.ends_with("-dev") || pkg == "?" {
-            let inst = &file.instructions[*idx];
-            return skip(
-                inst.keyword_range.start,
-                if pkg == "?" {
-                    "this `RUN` installs packages named by a variable".to_string()
-                } else {
-                    format!(
-                        "installs the OS package `{pkg}`, which the program may need at run time; distroless has no package manager",
-                    )
-                },
-            );
-        }
+        let inst = &file.instructions[*idx];
+        let why = if pkg == "?" {
+            "this `RUN` installs packages named by a variable".to_string()
+        } else if pkg.ends_with("-dev") && any_dev {
+            continue;
+        } else if pkg.ends_with("-dev") {
+            format!(
+                "installs `{pkg}`: the program may load its library at run time, and distroless does not have it"
+            )
+        } else {
+            format!(
+                "installs the OS package `{pkg}`, which the program may need at run time; distroless has no package manager",
+            )
+        };
+        return skip(inst.keyword_range.start, why);
     }
     Ok(())
 }
@@ -1293,7 +1298,7 @@ fn binary_plan(
     let from_at = file.instructions[file.stages[0].from].keyword_range.start;
     let alpine = image.tag.contains("alpine");
     let cmds = commands(file, &mut w)?;
-    check_packages(file, &w)?;
+    check_packages(file, &w, stack == Stack::Go)?;
     let (rules, path_dirs): (&SourceRules, &[&str]) = match stack {
         Stack::Go => (&GO_SOURCES, &["/go/bin", "/usr/local/go/bin"]),
         _ => (&RUST_SOURCES, &["/usr/local/cargo/bin"]),
@@ -1547,6 +1552,7 @@ fn binary_plan(
                         ),
                     );
                 }
+                check_packages(file, &w, false)?;
                 plan.detail.push(format!(
                     "cgo stays on ({}), so the runtime is `base` with glibc; if the program needs other C libraries, add them",
                     cgo_reasons[0]
@@ -1568,6 +1574,7 @@ fn binary_plan(
                 });
                 "static"
             } else {
+                check_packages(file, &w, false)?;
                 plan.detail.push(
                     "cgo stays at its default (the sources are not in the build context to check), so the runtime is `base` with glibc".into(),
                 );
@@ -2052,7 +2059,7 @@ fn node_plan(
     }
     let mut w = w.clone();
     let cmds = commands(file, &mut w)?;
-    check_packages(file, &w)?;
+    check_packages(file, &w, false)?;
     for (idx, _, dest) in &w.copies {
         if !within(dest, &app) {
             let inst = &file.instructions[*idx];
@@ -2743,7 +2750,7 @@ fn java_plan(
     let runtime = java_runtime(ctx, image, from_at)?;
     let mut w = w.clone();
     let cmds = commands(file, &mut w)?;
-    check_packages(file, &w)?;
+    check_packages(file, &w, false)?;
     check_sources(file, ctx, &w, &JAVA_SOURCES)?;
     let context = ctx.build_context.as_deref();
     // The Maven build and where it runs.
