@@ -101,7 +101,9 @@ Unsafe, and deliberately narrow: it is skipped, with the reason, whenever the
 analysis is not sure the runtime has everything. That is when the command
 needs a shell (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
 entrypoint script or a program the build did not produce; OS packages are
-installed that are not build tools; a `RUN` does something it cannot follow
+installed that are not build tools (or `-dev` libraries the artifact may
+link dynamically); `Cargo.lock` has a `-sys` crate that may link a system
+library; a `RUN` does something it cannot follow
 (downloads, moves, shell logic, `chown` in a Node app); files are copied that the program
 may read at run time (it lists the build context for `COPY .`); `USER`,
 `SHELL` or `ONBUILD` is used; an `ENV` reads a variable of the build image;
@@ -1588,6 +1590,7 @@ fn binary_plan(
                     "the Alpine builder links the binary against musl, which distroless does not have",
                 );
             }
+            rust_native_libraries(context).map_err(|why| Skip { at: from_at, why })?;
             "cc"
         }
     };
@@ -1862,6 +1865,53 @@ fn go_cgo_in_sources(root: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// `-sys` crates that link nothing `cc` lacks (glibc, libgcc, OpenSSL) or
+/// only matter on other platforms.
+const SAFE_SYS_CRATES: &[&str] = &[
+    "openssl-sys",
+    "linux-raw-sys",
+    "windows-sys",
+    "js-sys",
+    "web-sys",
+    "core-foundation-sys",
+    "security-framework-sys",
+    "system-configuration-sys",
+    "io-kit-sys",
+    "mach2",
+    "errno-dragonfly",
+    "wasi",
+    "rustix",
+    "libm",
+];
+
+/// The rust images carry many `-dev` libraries (buildpack-deps), which a
+/// `-sys` crate may link dynamically; `cc` does not have them. Checked
+/// through `Cargo.lock` in the build context.
+fn rust_native_libraries(context: Option<&Path>) -> std::result::Result<(), String> {
+    let Some(lock) = context.and_then(|c| std::fs::read_to_string(c.join("Cargo.lock")).ok())
+    else {
+        return Err(
+            "no `Cargo.lock` in the build context to check which native libraries the binary links"
+                .into(),
+        );
+    };
+    for line in lock.lines() {
+        let Some(name) = line
+            .trim()
+            .strip_prefix("name = \"")
+            .and_then(|n| n.strip_suffix('"'))
+        else {
+            continue;
+        };
+        if name.ends_with("-sys") && !SAFE_SYS_CRATES.contains(&name) {
+            return Err(format!(
+                "`Cargo.lock` has `{name}`, which may link a system library that `cc` does not have"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The absolute path of the binary `cargo build --release` writes.
