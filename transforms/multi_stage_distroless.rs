@@ -103,7 +103,9 @@ needs a shell (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
 entrypoint script or a program the build did not produce; OS packages are
 installed that are not build tools (or `-dev` libraries the artifact may
 link dynamically); `Cargo.lock` has a `-sys` crate that may link a system
-library; a `RUN` does something it cannot follow
+library; `package.json` is missing from the build context or names a
+package that loads system libraries or downloads a browser (`pg-native`,
+`puppeteer`, ...); a `RUN` does something it cannot follow
 (downloads, moves, shell logic, `chown` in a Node app); files are copied that the program
 may read at run time (it lists the build context for `COPY .`); `USER`,
 `SHELL` or `ONBUILD` is used; an `ENV` reads a variable of the build image;
@@ -2286,6 +2288,7 @@ fn node_plan(
             );
         }
     }
+    node_native_dependencies(ctx).map_err(|why| Skip { at: from_at, why })?;
     let mut plan = Plan {
         image: runtime,
         copies: vec![(app.clone(), app.clone())],
@@ -2383,6 +2386,53 @@ fn npm_command(script: &str) -> String {
     } else {
         format!("npm run {script}")
     }
+}
+
+/// Packages that load system libraries or download browsers outside the
+/// application directory: the distroless node image has neither.
+const NODE_NATIVE: &[&str] = &[
+    "pg-native",
+    "libpq",
+    "node-rdkafka",
+    "odbc",
+    "kerberos",
+    "gssapi",
+    "oracledb",
+    "ibm_db",
+    "node-libcurl",
+    "canvas",
+    "puppeteer",
+    "playwright",
+    "playwright-core",
+    "electron",
+];
+
+/// Checks package.json (and the lockfile) in the build context for
+/// dependencies the runtime could not load.
+fn node_native_dependencies(ctx: &Context) -> std::result::Result<(), String> {
+    let root = ctx.build_context.as_deref();
+    let Some(manifest) = root.and_then(|c| std::fs::read_to_string(c.join("package.json")).ok())
+    else {
+        return Err(
+            "`package.json` is not in the build context to check for native dependencies".into(),
+        );
+    };
+    let lock = root
+        .and_then(|c| std::fs::read_to_string(c.join("package-lock.json")).ok())
+        .unwrap_or_default();
+    let value: serde_json::Value =
+        serde_json::from_str(&manifest).map_err(|_| "`package.json` does not parse".to_string())?;
+    for name in NODE_NATIVE {
+        let direct = ["dependencies", "optionalDependencies"]
+            .iter()
+            .any(|k| value.get(k).and_then(|d| d.get(name)).is_some());
+        if direct || lock.contains(&format!("\"node_modules/{name}\"")) {
+            return Err(format!(
+                "depends on `{name}`, which needs system libraries or a browser the distroless node image does not have"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The `node` arguments of an npm script in the context's package.json.
