@@ -8,6 +8,7 @@ use crate::transform::Transform;
 mod apt_layer;
 mod copy_order;
 mod exec_form;
+mod multi_stage_distroless;
 mod non_root_user;
 mod secret_mounts;
 mod syntax_header;
@@ -22,6 +23,7 @@ pub fn all() -> &'static [Box<dyn Transform>] {
             Box::new(apt_layer::AptLayer),
             Box::new(copy_order::CopyOrder),
             Box::new(exec_form::ExecForm),
+            Box::new(multi_stage_distroless::MultiStageDistroless),
             Box::new(non_root_user::NonRootUser),
             Box::new(tini_init::TiniInit),
             Box::new(syntax_header::SyntaxHeader),

@@ -81,7 +81,9 @@ pub(crate) fn family(image: &str) -> Family {
     if lower.contains('$') || lower == "scratch" {
         return Family::Unknown;
     }
-    if lower.starts_with("gcr.io/distroless/") {
+    // `gcr.io/distroless/*`, a mirror of it, or any `*:nonroot` tag.
+    let nonroot_tag = lower.rsplit_once(':').is_some_and(|(_, t)| t == "nonroot");
+    if lower.starts_with("gcr.io/distroless/") || lower.contains("/distroless/") || nonroot_tag {
         return Family::Distroless {
             nonroot: lower.contains("nonroot"),
         };
