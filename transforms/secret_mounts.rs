@@ -1,7 +1,7 @@
 use std::ops::Range;
 
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
-use crate::syntax::shell::Script;
+use crate::syntax::shell::{Script, Step};
 use crate::syntax::words::parse_words;
 use crate::syntax::{Dockerfile, Form, Instruction};
 use crate::transform::{Context, Meta, Transform};
@@ -32,7 +32,8 @@ it gets the file itself as a secret instead
 go, and the migration note says what the file must hold. Set
 `[transforms.secret-mounts] credential-files = false` to keep the `env=`
 form everywhere. A credentials file written and never deleted is reported
-as an error: the secret is in that layer.
+as an error (the secret is in that layer) and mounted instead in the RUNs
+that read it.
 
 ## Why is this bad?
 A build ARG's value is recorded in the image history (`docker history`) and
@@ -80,13 +81,17 @@ way and not changed.
 ## Limits
 Only RUNs that name the variable get the mount; a RUN that reads it
 implicitly (a script, a config file with `${NPM_TOKEN}`) must be given the
-mount by hand. The credentials-file form needs the whole pattern in one RUN,
-joined with `&&`: `echo`/`printf` into the file (the first write creating
-it), a use, and a plain `rm` of it; the file's place must be known (an
-absolute path, `~`/`$HOME` as root, or a path under a WORKDIR the stage
-sets). Other shapes (`npm config set`, `git config ... insteadOf`, a file
-written in one RUN and used in later ones) keep the `env=` mount; a file
-written and never deleted is reported as a leak. An ENV re-export that sets
+mount by hand. The credentials-file form needs `echo`/`printf` writes into one file (the
+first one creating it) joined with `&&`, and the file's place must be known
+(an absolute path, `~`/`$HOME` as root, or a path under a WORKDIR the stage
+sets). Written, used and deleted in one RUN: that RUN gets the file mount.
+Written and never deleted: reported as a leak, the writes go, and the file
+is mounted in that RUN (when commands follow the write) and in every later
+RUN of the stage that runs a program reading it (npm/yarn/pnpm for
+`.npmrc`, git/curl/wget/go for `.netrc`, pip/poetry/uv for `pip.conf`, git
+for `.git-credentials`, docker for `config.json`); when a later RUN cannot
+be analysed, or nothing reads it, only the leak is reported. Other shapes
+(`npm config set`, `git config ... insteadOf`) keep the `env=` mount. An ENV re-export that sets
 several variables at once is not split.
 "#,
 };
@@ -230,6 +235,8 @@ struct Analysis {
     file_mounts: Vec<(usize, &'static str, String, Vec<String>)>,
     /// Credentials files written and left in a layer.
     layer_leaks: Vec<(usize, String)>,
+    /// Such files now mounted instead: (lines of the RUNs given the mount, id, target, writes).
+    left_files: Vec<(Vec<usize>, &'static str, String, Vec<String>)>,
 }
 
 impl Transform for SecretMounts {
@@ -334,6 +341,14 @@ impl Transform for SecretMounts {
                     "mount the file `{target}` it was written into as secret `{fid}` in the RUN at line {line} (the write and the `rm` go)"
                 ));
             }
+            for (lines, fid, target, _) in &a.left_files {
+                let at: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                places.push(format!(
+                    "drop the write that left it in `{target}` and mount that file as secret `{fid}` in the RUNs that read it (line{} {})",
+                    if at.len() == 1 { "" } else { "s" },
+                    at.join(", ")
+                ));
+            }
             let runs = places.join(", and ");
             let mut migration = Vec::new();
             if a.converted_runs > 0 {
@@ -341,7 +356,12 @@ impl Transform for SecretMounts {
                     "build with `docker build --secret id={id},env={name}` instead of `--build-arg {name}=...`; in Compose, `build: secrets: [{id}]` on the service and top-level `secrets: {id}: environment: {name}`"
                 ));
             }
-            for (_, fid, target, writes) in &a.file_mounts {
+            let file_mounts = a
+                .file_mounts
+                .iter()
+                .map(|(_, f, t, w)| (f, t, w))
+                .chain(a.left_files.iter().map(|(_, f, t, w)| (f, t, w)));
+            for (fid, target, writes) in file_mounts {
                 let base = target.rsplit('/').next().unwrap_or(target);
                 migration.push(format!(
                     "build with `docker build --secret id={fid},src=$HOME/{base}`, a file holding what `{}` wrote; in Compose, `build: secrets: [{fid}]` and top-level `secrets: {fid}: file: ~/{base}`",
@@ -380,6 +400,7 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
         converted_runs: 0,
         file_mounts: Vec::new(),
         layer_leaks: Vec::new(),
+        left_files: Vec::new(),
     };
     let fingerprint = is_key_fingerprint(name);
     let mount = format!(
@@ -528,13 +549,57 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                     match credential_use(file, i, name) {
                         CredentialUse::FileForm(f) if file_forms => {
                             a.edits.extend(f.edits);
-                            a.file_mounts.push((inst.start_line, f.id, f.target, f.writes));
+                            a.file_mounts
+                                .push((inst.start_line, f.id, f.target, f.writes));
                             continue;
                         }
-                        CredentialUse::LeftInLayer { path } => a.layer_leaks.push((
-                            inst.range.start,
-                            format!("{} writes `{name}` into `{path}` and never deletes it: the value is in that image layer and must be rotated; delete the file in the same RUN, or mount it as a secret file (`--mount=type=secret,id=...,target=...`) in each RUN that needs it", what(inst)),
-                        )),
+                        CredentialUse::LeftInLayer(left) => {
+                            let path = &left.path;
+                            a.layer_leaks.push((
+                                inst.range.start,
+                                format!("{} writes `{name}` into `{path}` and never deletes it: the value is in that image layer and must be rotated", what(inst)),
+                            ));
+                            let readers = credential_readers(file, i, range.end, left.id);
+                            if let (true, Some(target), Some(removal), Some(readers)) =
+                                (file_forms, &left.target, &left.removal, &readers)
+                                && (left.used_in_run || !readers.is_empty())
+                            {
+                                match removal {
+                                    Removal::WholeRun => {
+                                        a.edits.push(delete_lines(file, inst.range.clone()))
+                                    }
+                                    Removal::Steps(edits) => a.edits.extend(edits.iter().cloned()),
+                                }
+                                let mount =
+                                    format!("--mount=type=secret,id={},target={target} ", left.id);
+                                let mut lines = Vec::new();
+                                if left.used_in_run && !matches!(removal, Removal::WholeRun) {
+                                    a.edits.push(Edit::insert(
+                                        first_token_after_keyword(file, inst),
+                                        mount.clone(),
+                                    ));
+                                    lines.push(inst.start_line);
+                                }
+                                for &j in readers {
+                                    let reader = &file.instructions[j];
+                                    a.edits.push(Edit::insert(
+                                        first_token_after_keyword(file, reader),
+                                        mount.clone(),
+                                    ));
+                                    lines.push(reader.start_line);
+                                }
+                                a.left_files.push((
+                                    lines,
+                                    left.id,
+                                    target.clone(),
+                                    left.writes.clone(),
+                                ));
+                                continue;
+                            }
+                            a.layer_leaks.last_mut().unwrap().1.push_str(
+                                "; delete the file in the same RUN, or mount it as a secret file (`--mount=type=secret,id=...,target=...`) in each RUN that needs it",
+                            );
+                        }
                         _ => {}
                     }
                     let at = first_token_after_keyword(file, inst);
@@ -668,13 +733,30 @@ struct FileForm {
     edits: Vec<Edit>,
 }
 
+/// A credentials file a RUN writes and leaves in the layer.
+struct LeftFile {
+    path: String,
+    id: &'static str,
+    /// Absolute path, when the stage says where the file is.
+    target: Option<String>,
+    /// How the writes go: the whole RUN, or these step deletions; None when
+    /// they cannot be removed cleanly.
+    removal: Option<Removal>,
+    /// Commands after the writes in the same RUN (they may read the file).
+    used_in_run: bool,
+    writes: Vec<String>,
+}
+
+enum Removal {
+    WholeRun,
+    Steps(Vec<Edit>),
+}
+
 enum CredentialUse {
     /// Written, used and deleted in the RUN.
     FileForm(FileForm),
     /// Written and never deleted in the RUN: the value stays in the layer.
-    LeftInLayer {
-        path: String,
-    },
+    LeftInLayer(LeftFile),
     None,
 }
 
@@ -807,11 +889,42 @@ fn credential_use(file: &Dockerfile, index: usize, name: &str) -> CredentialUse 
             .iter()
             .skip(last_write + 1)
             .any(|s| s.element.command().is_none_or(|c| c.name() == Some("rm")));
-        return if may_delete {
-            CredentialUse::None
+        if may_delete {
+            return CredentialUse::None;
+        }
+        let joined = steps[..steps.len() - 1]
+            .iter()
+            .all(|s| s.op_after.as_ref().is_some_and(|o| o.text == "&&"));
+        let kept: Vec<usize> = (0..steps.len()).filter(|k| !writes.contains(k)).collect();
+        let setup_only = kept.iter().all(|&k| {
+            steps[k]
+                .element
+                .command()
+                .is_some_and(|c| c.name() == Some("mkdir"))
+        });
+        let removal = if setup_only {
+            Some(Removal::WholeRun)
+        } else if joined {
+            delete_steps(file, &steps, &writes).map(Removal::Steps)
         } else {
-            CredentialUse::LeftInLayer { path }
+            None
         };
+        let target = if path.starts_with('/') {
+            Some(path.clone())
+        } else {
+            workdir.map(|w| format!("{w}/{}", path.trim_start_matches("./")))
+        };
+        return CredentialUse::LeftInLayer(LeftFile {
+            id: credential_id(&path).unwrap(),
+            target,
+            removal,
+            used_in_run: !setup_only && kept.iter().any(|&k| k > last_write),
+            writes: writes
+                .iter()
+                .map(|&k| file.text[steps[k].element.range()].to_string())
+                .collect(),
+            path,
+        });
     };
     // The mount replaces the whole file: the first write must create it.
     let first = steps[writes[0]].element.command().unwrap();
@@ -836,27 +949,11 @@ fn credential_use(file: &Dockerfile, index: usize, name: &str) -> CredentialUse 
     if del == last_write + 1 || !joined {
         return CredentialUse::None;
     }
-    let mut edits = Vec::new();
     let mut removed: Vec<usize> = writes.clone();
     removed.push(del);
-    for &k in &removed {
-        // A step and the `&&` after it; the last step with the `&&` before it.
-        let range = if k + 1 < steps.len() {
-            steps[k].element.range().start..steps[k + 1].element.range().start
-        } else {
-            steps[k - 1].element.range().end..steps[k].element.range().end
-        };
-        let gap = if k + 1 < steps.len() {
-            steps[k].element.range().end..range.end
-        } else {
-            range.start..steps[k].element.range().start
-        };
-        // A comment line kept inside the continuation would go with it.
-        if file.text[gap].contains('#') {
-            return CredentialUse::None;
-        }
-        edits.push(Edit::delete(range));
-    }
+    let Some(mut edits) = delete_steps(file, &steps, &removed) else {
+        return CredentialUse::None;
+    };
     let id = credential_id(&path).unwrap();
     let inst = &file.instructions[index];
     edits.push(Edit::insert(
@@ -872,6 +969,104 @@ fn credential_use(file: &Dockerfile, index: usize, name: &str) -> CredentialUse 
             .collect(),
         edits,
     })
+}
+
+/// Edits deleting the `removed` steps of a `&&` chain with their joins; None
+/// when nothing would stay or a comment inside the continuation would go too.
+fn delete_steps(file: &Dockerfile, steps: &[Step], removed: &[usize]) -> Option<Vec<Edit>> {
+    let n = steps.len();
+    if removed.len() >= n {
+        return None;
+    }
+    let range_of = |k: usize| steps[k].element.range();
+    let mut edits = Vec::new();
+    let mut k = 0;
+    while k < n {
+        if !removed.contains(&k) {
+            k += 1;
+            continue;
+        }
+        let first = k;
+        while k + 1 < n && removed.contains(&(k + 1)) {
+            k += 1;
+        }
+        // A block and the join after it; at the end, the join before it.
+        let (range, gaps) = if k + 1 < n {
+            (range_of(first).start..range_of(k + 1).start, first..k + 1)
+        } else {
+            (range_of(first - 1).end..range_of(k).end, first - 1..k)
+        };
+        for g in gaps {
+            if file.text[range_of(g).end..range_of(g + 1).start].contains('#') {
+                return None;
+            }
+        }
+        edits.push(Edit::delete(range));
+        k += 1;
+    }
+    Some(edits)
+}
+
+/// Programs that read each credentials file.
+fn reads_credentials(id: &str, command: &str, args: &[&str]) -> bool {
+    let pip = command.starts_with("pip")
+        || (command.starts_with("python")
+            && args.first() == Some(&"-m")
+            && args.get(1) == Some(&"pip"));
+    match id {
+        "npmrc" => matches!(
+            command,
+            "npm" | "npx" | "yarn" | "pnpm" | "corepack" | "node-gyp"
+        ),
+        "netrc" => matches!(command, "git" | "curl" | "wget" | "go"),
+        "pip_conf" => pip || matches!(command, "poetry" | "uv" | "pipenv"),
+        "git_credentials" => matches!(command, "git" | "go"),
+        "docker_config" => matches!(command, "docker" | "crane" | "skopeo"),
+        _ => false,
+    }
+}
+
+/// The later RUNs of the stage that read credentials file `id`, or None when
+/// one of them cannot be analysed (exec form, heredoc, unparsable).
+fn credential_readers(
+    file: &Dockerfile,
+    after: usize,
+    stage_end: usize,
+    id: &str,
+) -> Option<Vec<usize>> {
+    let mut readers = Vec::new();
+    for j in after + 1..stage_end {
+        let inst = &file.instructions[j];
+        if !inst.is("RUN") {
+            continue;
+        }
+        if matches!(inst.form, Form::Exec(_)) || !inst.heredocs.is_empty() || !inst.is_clean() {
+            return None;
+        }
+        let script = Script::of_run(file, j).filter(|s| !s.has_error())?;
+        let commands = script.all_commands();
+        // A later `rm` of the file would fail once the file is never written.
+        let name = CREDENTIAL_FILES
+            .iter()
+            .find(|(_, i)| *i == id)
+            .map_or("", |(n, _)| n);
+        let removes = commands.iter().any(|c| {
+            c.name() == Some("rm") && c.words.iter().skip(1).any(|w| w.raw.contains(name))
+        });
+        if removes {
+            return None;
+        }
+        let reads = commands.iter().any(|c| {
+            let args: Vec<&str> = c.args().map(|a| a.unwrap_or("")).collect();
+            c.name()
+                .map(|n| n.rsplit('/').next().unwrap_or(n))
+                .is_some_and(|n| reads_credentials(id, n, &args))
+        });
+        if reads {
+            readers.push(j);
+        }
+    }
+    Some(readers)
 }
 
 fn has_secret_env_mount(inst: &Instruction, name: &str) -> bool {
