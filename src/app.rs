@@ -178,7 +178,7 @@ fn process(
                 FileResult::Fixed { outcome, .. } if outcome.changed() => {
                     changed.fetch_add(1, Ordering::Relaxed);
                 }
-                FileResult::Checked(f) if !f.is_empty() => {
+                FileResult::Checked(f) if f.iter().any(|r| r.actionable()) => {
                     changed.fetch_add(1, Ordering::Relaxed);
                 }
                 FileResult::Error(_) | FileResult::Skipped(_) => {

@@ -23,7 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Fix Dockerfiles in place (or show the diff with --dry-run)
     Fix(FixArgs),
-    /// Report findings without changing anything; exit 1 when there are any
+    /// Report findings without changing anything; exit 1 when there is a fix
+    /// to make or a warning (notes on skipped rewrites alone exit 0)
     Check(CheckArgs),
     /// Restore what `fix` changed, from its journal (exact original bytes)
     #[command(

@@ -71,6 +71,16 @@ pub struct Remaining {
     pub message: String,
     /// The fix exists but needs `--unsafe-fixes` (or selecting the transform).
     pub hidden_fix: bool,
+    /// The finding comes with a fix (applied or not).
+    pub has_fix: bool,
+}
+
+impl Remaining {
+    /// Worth failing `check` for: a fix to make, or a warning or error. An
+    /// info note (a rewrite skipped, and why) is shown but does not count.
+    pub fn actionable(&self) -> bool {
+        self.has_fix || self.level >= Level::Warning
+    }
 }
 
 #[derive(Debug)]
@@ -176,6 +186,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
                         level: f.level,
                         message: f.message.clone(),
                         hidden_fix: false,
+                        has_fix: false,
                     });
                 }
             }
@@ -235,6 +246,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
                 level: f.level,
                 message: f.message,
                 hidden_fix: f.fix.is_some(),
+                has_fix: f.fix.is_some(),
             });
         }
     }
@@ -350,6 +362,7 @@ pub fn findings_only(
                     .fix
                     .as_ref()
                     .is_some_and(|x| !settings.applies(t.meta().id, x.safety)),
+                has_fix: f.fix.is_some(),
                 message: f.message,
             });
         }

@@ -57,6 +57,8 @@ pub struct Summary {
     pub skipped: usize,
     pub errors: usize,
     pub findings: usize,
+    /// Check findings with a fix to make or a warning (they fail `check`).
+    pub actionable: usize,
     pub hidden: usize,
     pub per_transform: BTreeMap<&'static str, PerTransform>,
 }
@@ -98,7 +100,9 @@ impl Summary {
             }
             FileResult::Checked(f) => {
                 self.findings += f.len();
-                if !f.is_empty() {
+                let actionable = f.iter().filter(|x| x.actionable()).count();
+                self.actionable += actionable;
+                if actionable > 0 {
                     self.changed += 1;
                 }
                 let mut touched = BTreeSet::new();
@@ -122,7 +126,7 @@ impl Summary {
         use crate::app::{EXIT_CHANGES, EXIT_CLEAN, EXIT_ERROR};
         if self.errors > 0 || self.skipped > 0 {
             EXIT_ERROR
-        } else if (fixing && self.changed > 0) || (!fixing && self.findings > 0) {
+        } else if (fixing && self.changed > 0) || (!fixing && self.actionable > 0) {
             EXIT_CHANGES
         } else {
             EXIT_CLEAN
@@ -369,7 +373,13 @@ impl Printer {
             Format::Json => self.files.push(json!({
                 "path": r.path,
                 "repository": repository(&r.path),
-                "status": if findings.is_empty() { "clean" } else { "findings" },
+                "status": if findings.iter().any(|x| x.actionable()) {
+                    "findings"
+                } else if findings.is_empty() {
+                    "clean"
+                } else {
+                    "notes"
+                },
                 "findings": remaining_json(findings),
             })),
             Format::Sarif => self.sarif_remaining(&r.path, findings),
@@ -505,13 +515,22 @@ pub fn one_line(s: &Summary, fixing: bool, dry_run: bool) -> String {
             let notes = if n == 1 { "note" } else { "notes" };
             line.push_str(&format!("; {n} {notes} on skipped rewrites"));
         }
-    } else if s.findings > 0 {
-        let what = if s.findings == 1 {
-            "finding"
-        } else {
-            "findings"
-        };
-        line.push_str(&format!("; {} {what}", s.findings));
+    } else {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        if s.actionable > 0 {
+            line.push_str(&format!(
+                "; {}",
+                plural(s.actionable, "finding", "findings")
+            ));
+        }
+        let notes = s.findings - s.actionable;
+        if notes > 0 {
+            line.push_str(&format!(
+                "; {} on skipped rewrites",
+                plural(notes, "note", "notes")
+            ));
+        }
     }
     line
 }

@@ -60,6 +60,23 @@ fn exit_codes_follow_the_contract() {
         &["check", "--select", "syntax-header", "Dockerfile"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // A note on a rewrite left alone is shown but does not fail `check`.
+    fs::write(
+        dir.path().join("gpg.Dockerfile"),
+        "FROM debian:bookworm\nENV GPG_KEY 7169605F62C751356D054A26A821E680E5FA6305\n",
+    )
+    .unwrap();
+    let o = dockwright(
+        dir.path(),
+        &["check", "--select", "secret-mounts", "gpg.Dockerfile"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("GPG/PGP key id"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("1 note on skipped rewrites"),
+        "{}",
+        stderr(&o)
+    );
     let o = dockwright(
         dir.path(),
         &["fix", "--select", "no-such-transform", "Dockerfile"],
