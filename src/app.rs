@@ -46,8 +46,21 @@ pub fn run(cli: Cli) -> Result<u8> {
                 )
             })?;
             let m = t.meta();
+            let options = if m.options.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\n\n## Options\n`[transforms.{}]` in dockwright.toml: {}",
+                    m.id,
+                    m.options
+                        .iter()
+                        .map(|o| format!("`{o}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
             println!(
-                "# {} ({})\n\n{}\n\n{}",
+                "# {} ({})\n\n{}\n\n{}{options}",
                 m.id,
                 m.safety,
                 m.summary,
@@ -65,7 +78,7 @@ fn list_transforms(format: Format) {
         match format {
             Format::Json => println!(
                 "{}",
-                json!({"id": m.id, "safety": m.safety, "summary": m.summary})
+                json!({"id": m.id, "safety": m.safety, "summary": m.summary, "options": m.options})
             ),
             _ => println!("{:<24} {:<7} {}", m.id, m.safety.to_string(), m.summary),
         }

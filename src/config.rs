@@ -99,6 +99,20 @@ impl Config {
                 );
             }
         }
+        for (id, table) in &self.transforms {
+            let options = crate::transforms::by_id(id).map_or(&[][..], |t| t.meta().options);
+            if let Some(key) = table.keys().find(|k| !options.contains(&k.as_str())) {
+                let known = if options.is_empty() {
+                    "it has no options".to_string()
+                } else {
+                    format!("its options: {}", options.join(", "))
+                };
+                bail!(
+                    "{}: unknown option `{key}` in [transforms.{id}] ({known})",
+                    source.display()
+                );
+            }
+        }
         Ok(())
     }
 
@@ -176,6 +190,16 @@ mod tests {
         let e = Config::parse("ignore = [\"nope\"]", Path::new("x.toml")).unwrap_err();
         assert!(
             format!("{e:#}").contains("x.toml: unknown transform `nope` in `ignore`"),
+            "{e:#}"
+        );
+        let e = Config::parse(
+            "[transforms.non-root-user]\nusr = \"app\"",
+            Path::new("x.toml"),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{e:#}")
+                .contains("unknown option `usr` in [transforms.non-root-user] (its options: user)"),
             "{e:#}"
         );
         let e = Config::parse("[transforms.nope]\nx = 1", Path::new("x.toml")).unwrap_err();

@@ -103,6 +103,7 @@ mod tests {
         safety: Safety::Safe,
         docs: "",
         hadolint: &["DL3009"],
+        options: &[],
     };
 
     #[test]

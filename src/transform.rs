@@ -19,6 +19,8 @@ pub struct Meta {
     pub docs: &'static str,
     /// hadolint rule codes whose `# hadolint ignore=` also silences this.
     pub hadolint: &'static [&'static str],
+    /// The keys its `[transforms.<id>]` configuration table may hold.
+    pub options: &'static [&'static str],
 }
 
 /// Everything a transform may read besides the file.

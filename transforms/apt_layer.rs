@@ -13,6 +13,7 @@ static META: Meta = Meta {
         "DL3009", "DL3014", "DL3015", "DL3019", "DL3027", "DL3030", "DL3032", "DL3038", "DL3040",
         "DL3042", "DL3059",
     ],
+    options: &[],
     docs: r#"## What it does
 In shell-form RUNs of a POSIX-shell stage:
 

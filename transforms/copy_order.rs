@@ -13,6 +13,7 @@ static META: Meta = Meta {
     summary: "Copy the dependency manifests and install before `COPY . .`, so source changes keep the install layer cached",
     safety: Safety::Safe,
     hadolint: &[],
+    options: &[],
     docs: r#"## What it does
 Finds a full build-context copy (`COPY . .`, `COPY ./ /app`, `ADD . .`)
 followed by a dependency install (`npm ci`, `npm install`,

@@ -10,6 +10,7 @@ static META: Meta = Meta {
     summary: "Write a shell-form `CMD` or `ENTRYPOINT` that uses no shell feature in JSON exec form",
     safety: Safety::Safe,
     hadolint: &["DL3025"],
+    options: &[],
     docs: r#"## What it does
 Rewrites a shell-form `CMD` or `ENTRYPOINT` as a JSON array (exec form) when
 the command is one simple command whose words all have a fixed value: no

@@ -16,6 +16,7 @@ static META: Meta = Meta {
     summary: "Split a single-stage toolchain image into a `build` stage and a distroless runtime that holds only the artifact",
     safety: Safety::Unsafe,
     hadolint: &[],
+    options: &["images"],
     docs: r#"## What it does
 A Dockerfile with one stage on a toolchain image (`golang`, `node`, `rust`,
 `maven`, `gradle`, `eclipse-temurin`, `openjdk`, `amazoncorretto`)

@@ -10,6 +10,7 @@ static META: Meta = Meta {
     summary: "Make the final stage run as a non-root user",
     safety: Safety::Unsafe,
     hadolint: &["DL3002"],
+    options: &["user"],
     docs: r#"## What it does
 When the final stage never sets `USER`, or its last `USER` is root, adds a
 `USER` after the stage's last `RUN`, `COPY`, `ADD` or `WORKDIR` (so the

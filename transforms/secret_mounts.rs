@@ -13,6 +13,7 @@ static META: Meta = Meta {
     summary: "Pass secret-looking build ARGs and ENVs to RUN as secret mounts instead",
     safety: Safety::Unsafe,
     hadolint: &[],
+    options: &["names", "credential-files"],
     docs: r#"## What it does
 Finds build ARGs (and `ENV NAME=$NAME` re-exports) whose name looks secret by
 BuildKit's own `SecretsUsedInArgOrEnv` rule: a `_`-separated word of the name

@@ -9,6 +9,7 @@ static META: Meta = Meta {
     summary: "Add `# syntax=docker/dockerfile:1`, or bump a pinned frontend older than the features the file uses",
     safety: Safety::Safe,
     hadolint: &[],
+    options: &[],
     docs: r#"## What it does
 Adds `# syntax=docker/dockerfile:1` as the first parser directive when the
 file has none, and replaces a pinned `docker/dockerfile:X.Y` that is older

@@ -12,6 +12,7 @@ static META: Meta = Meta {
     summary: "Run the final stage's command under `tini`, an init that reaps zombies and forwards signals",
     safety: Safety::Unsafe,
     hadolint: &[],
+    options: &[],
     docs: r#"## What it does
 When the final stage has an exec-form `ENTRYPOINT` or `CMD` and no init
 (`tini`, `dumb-init`, `docker-init`, `catatonit`, s6's `/init`), installs
