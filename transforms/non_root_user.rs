@@ -10,7 +10,7 @@ static META: Meta = Meta {
     summary: "Make the final stage run as a non-root user",
     safety: Safety::Unsafe,
     hadolint: &["DL3002"],
-    options: &["user"],
+    options: &["user", "uid"],
     docs: r#"## What it does
 When the final stage never sets `USER`, or its last `USER` is root, adds a
 `USER` after the stage's last `RUN`, `COPY`, `ADD` or `WORKDIR` (so the
@@ -25,7 +25,10 @@ switches to that one, provided it is plausibly the application's user: known
 system and service accounts (`dockremap`, `www-data`, `nginx`, `postgres`,
 `redis`, `mysql`, `sshd`, `systemd-*`, ...) are created for a daemon, not for
 the application, and a stage that creates only such accounts is left alone.
-Set another name with `[transforms.non-root-user] user = "..."`.
+Set another name with `[transforms.non-root-user] user = "..."` and a
+fixed id with `uid = 10001` (used for the user and its group, and as
+`10001:10001` where a numeric user is added); a name that is not a portable
+user name is refused with a warning.
 
 ## Why is this bad?
 A process running as root in a container is root on the host's kernel: any
@@ -296,6 +299,39 @@ impl Transform for NonRootUser {
             )];
         }
         let configured = ctx.config.option_str(META.id, "user").map(str::to_string);
+        let uid = ctx
+            .config
+            .transforms
+            .get(META.id)
+            .and_then(|t| t.get("uid"))
+            .and_then(|v| v.as_integer());
+        // The name goes into a shell command: a portable user name only.
+        let valid_name = |n: &str| {
+            n.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && n.len() <= 32
+                && n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
+        };
+        if configured.as_deref().is_some_and(|n| !valid_name(n))
+            || uid.is_some_and(|u| !(1..=2_147_483_647).contains(&u))
+        {
+            return vec![note(
+                Level::Warning,
+                "the configured `user`/`uid` is not a portable user name or a positive id: no `USER` added".into(),
+            )];
+        }
+        let (g_opt, u_opt, a_g, a_u, r_u) = match uid {
+            Some(u) => (
+                format!(" --gid {u}"),
+                format!(" --uid {u}"),
+                format!(" -g {u}"),
+                format!(" -u {u}"),
+                format!(" -u {u}"),
+            ),
+            None => Default::default(),
+        };
         let nl = file.newline();
         let mut lines: Vec<String> = Vec::new();
         let user = match (&created, &configured) {
@@ -316,21 +352,24 @@ impl Transform for NonRootUser {
                     }
                     Family::Debian | Family::Node if !lower.contains("alpine") => {
                         lines.push(format!(
-                            "RUN groupadd --system {name} && useradd --system --no-log-init --gid {name} {name}"
+                            "RUN groupadd --system{g_opt} {name} && useradd --system --no-log-init{u_opt} --gid {name} {name}"
                         ));
                         name
                     }
                     Family::Alpine | Family::Node => {
                         lines.push(format!(
-                            "RUN addgroup -S {name} && adduser -S -G {name} {name}"
+                            "RUN addgroup -S{a_g} {name} && adduser -S{a_u} -G {name} {name}"
                         ));
                         name
                     }
                     Family::Rhel => {
-                        lines.push(format!("RUN useradd -r {name}"));
+                        lines.push(format!("RUN useradd -r{r_u} {name}"));
                         name
                     }
-                    Family::Debian | Family::Unknown => "65532:65532".to_string(),
+                    Family::Debian | Family::Unknown => {
+                        let id = uid.unwrap_or(65532);
+                        format!("{id}:{id}")
+                    }
                 }
             }
         };
