@@ -198,8 +198,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            format!("{e:#}")
-                .contains("unknown option `usr` in [transforms.non-root-user] (its options: user)"),
+            format!("{e:#}").contains(
+                "unknown option `usr` in [transforms.non-root-user] (its options: user, uid)"
+            ),
             "{e:#}"
         );
         let e = Config::parse("[transforms.nope]\nx = 1", Path::new("x.toml")).unwrap_err();
