@@ -6,8 +6,9 @@
 //! RUN apt-get update && apt-get install -y curl
 //! ```
 //!
-//! and `# dockwright: ignore-file=ID,...` (or `ignore-file` alone) anywhere at
-//! the top level applies to the whole file.
+//! and `# dockwright: ignore-file=ID,...` (or `ignore-file` alone) or
+//! hadolint's `# hadolint global ignore=DL...` anywhere at the top level
+//! applies to the whole file.
 
 use crate::syntax::{Dockerfile, Item};
 use crate::transform::Meta;
@@ -31,6 +32,11 @@ impl Suppressions {
                     s.whole_file = true;
                 }
                 s.file.extend(ids);
+            }
+            if let Item::Comment(r) = item
+                && let Some(codes) = directive(&file.text[r.clone()], "hadolint global ignore=")
+            {
+                s.file.extend(codes);
             }
         }
         for (idx, inst) in file.instructions.iter().enumerate() {
@@ -112,6 +118,16 @@ mod tests {
         let s = Suppressions::of(&f);
         assert!(s.suppresses(&f, &META, f.instructions[1].range.start));
         assert!(!s.suppresses(&f, &META, f.instructions[2].range.start));
+    }
+
+    #[test]
+    fn hadolint_global_ignore() {
+        let f = parse("# hadolint global ignore=DL3009\nFROM a\nRUN x\n").unwrap();
+        let s = Suppressions::of(&f);
+        let at = f.instructions[1].range.start;
+        assert!(s.suppresses(&f, &META, at));
+        let f = parse("# hadolint global ignore=DL3002\nFROM a\nRUN x\n").unwrap();
+        assert!(!Suppressions::of(&f).suppresses(&f, &META, at));
     }
 
     #[test]

@@ -90,3 +90,29 @@ fn documentation_examples_are_what_the_transform_does() {
         );
     }
 }
+
+#[test]
+fn readme_lists_the_hadolint_rules_each_transform_honours() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for t in transforms::all() {
+        let m = t.meta();
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with("| DL") && l.ends_with(&format!("| `{}` |", m.id)));
+        match row {
+            Some(row) => assert_eq!(
+                row,
+                format!("| {} | `{}` |", m.hadolint.join(", "), m.id),
+                "README's hadolint map is out of date for {}",
+                m.id
+            ),
+            None => assert!(
+                m.hadolint.is_empty(),
+                "README's hadolint map lacks {} ({})",
+                m.id,
+                m.hadolint.join(", ")
+            ),
+        }
+    }
+}
