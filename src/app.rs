@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                         .join(", ")
                 )
             };
-            println!(
+            outln!(
                 "# {} ({})\n\n{}\n\n{}{options}",
                 m.id,
                 m.safety,
@@ -76,11 +76,11 @@ fn list_transforms(format: Format) {
     for t in transforms::all() {
         let m = t.meta();
         match format {
-            Format::Json => println!(
+            Format::Json => outln!(
                 "{}",
                 json!({"id": m.id, "safety": m.safety, "summary": m.summary, "options": m.options})
             ),
-            _ => println!("{:<24} {:<7} {}", m.id, m.safety.to_string(), m.summary),
+            _ => outln!("{:<24} {:<7} {}", m.id, m.safety.to_string(), m.summary),
         }
     }
 }

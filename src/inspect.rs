@@ -29,7 +29,7 @@ pub fn run(paths: &[PathBuf], format: Format) -> Result<u8> {
                 status = EXIT_ERROR;
             }
             Ok(file) => match format {
-                Format::Json => println!("{}", to_json(&path, &file)),
+                Format::Json => outln!("{}", to_json(&path, &file)),
                 _ => print_text(&path, &file),
             },
         }
@@ -65,9 +65,9 @@ pub fn to_json(path: &std::path::Path, file: &Dockerfile) -> serde_json::Value {
 }
 
 fn print_text(path: &std::path::Path, file: &Dockerfile) {
-    println!("{}", path.display());
+    outln!("{}", path.display());
     for d in &file.directives {
-        println!("  directive {}={} (line {})", d.name, d.value, d.line);
+        outln!("  directive {}={} (line {})", d.name, d.value, d.line);
     }
     for (n, inst) in file.instructions.iter().enumerate() {
         if let Some(stage) = file.stages.iter().find(|s| s.from == n) {
@@ -76,7 +76,7 @@ fn print_text(path: &std::path::Path, file: &Dockerfile) {
                 .as_deref()
                 .map(|n| format!(" `{n}`"))
                 .unwrap_or_default();
-            println!("  stage {}{name} on {}", stage.index, stage.base_image);
+            outln!("  stage {}{name} on {}", stage.index, stage.base_image);
         }
         let lines = if inst.start_line == inst.end_line {
             format!("{}", inst.start_line)
@@ -92,6 +92,6 @@ fn print_text(path: &std::path::Path, file: &Dockerfile) {
             Some(k) => format!("ONBUILD {k}"),
             None => inst.keyword.clone(),
         };
-        println!("    {lines:>7}  {kw}{state}");
+        outln!("    {lines:>7}  {kw}{state}");
     }
 }

@@ -3,6 +3,15 @@
 //! bytes -> syntax tree (lossless, BuildKit-faithful) -> transforms (findings
 //! and byte-range edits) -> verification -> diff or atomic write.
 
+/// `println!` that does not panic when stdout is closed early
+/// (`dockwright explain apt-layer | head`): the rest is dropped.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod app;
 pub mod cli;
 pub mod config;

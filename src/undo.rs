@@ -54,7 +54,7 @@ pub fn run(paths: &[PathBuf], transform: Option<&str>) -> Result<u8> {
         match outcome {
             Outcome::Restored(what) => {
                 restored += 1;
-                println!("{}: {what}", path.display());
+                outln!("{}: {what}", path.display());
             }
             Outcome::NotJournaled => {}
             Outcome::Refused(why) => {

@@ -393,3 +393,20 @@ fn patch_dir_writes_one_patch_per_repository_that_git_applies() {
         );
     }
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    // `dockwright explain ID | head -1`: the reader goes away first.
+    for args in [&["explain", "apt-layer"][..], &["transforms"][..]] {
+        // A pipe whose reader is gone before the program starts: every write fails.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = Command::new(env!("CARGO_BIN_EXE_dockwright"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+    }
+}
