@@ -57,6 +57,75 @@ pub fn patch_path(path: &std::path::Path) -> String {
     s.trim_start_matches('/').to_string()
 }
 
+/// Applies a patch made by [`unified`] to `before` (what `git apply` does),
+/// checking every context and removed line; tests and fuzzing use it to show
+/// that a diff says exactly what changed.
+pub fn apply(before: &str, patch: &str) -> Result<String, String> {
+    let old: Vec<&str> = before.split_inclusive('\n').collect();
+    let lines: Vec<&str> = patch.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(before.len() + patch.len());
+    let mut pos = 0usize;
+    let mut i = 0usize;
+    while i < lines.len() && (lines[i].starts_with("--- ") || lines[i].starts_with("+++ ")) {
+        i += 1;
+    }
+    while i < lines.len() {
+        let header = lines[i];
+        let spec = header
+            .strip_prefix("@@ -")
+            .and_then(|h| h.split_once(' '))
+            .map(|(old, _)| old)
+            .ok_or_else(|| format!("expected a hunk header, got {header:?}"))?;
+        let (start, count) = match spec.split_once(',') {
+            Some((s, c)) => (s, c),
+            None => (spec, "1"),
+        };
+        let start: usize = start.parse().map_err(|_| format!("bad hunk {header:?}"))?;
+        let count: usize = count.parse().map_err(|_| format!("bad hunk {header:?}"))?;
+        let first = if count == 0 { start } else { start.saturating_sub(1) };
+        if first < pos || first > old.len() {
+            return Err(format!("hunk {header:?} out of order or past the end"));
+        }
+        for l in &old[pos..first] {
+            out.push_str(l);
+        }
+        pos = first;
+        i += 1;
+        while i < lines.len() && !lines[i].starts_with("@@ ") {
+            let line = lines[i];
+            let no_newline = lines.get(i + 1).is_some_and(|n| n.starts_with('\\'));
+            let body = &line[1.min(line.len())..];
+            let body = if no_newline {
+                body.strip_suffix('\n').unwrap_or(body)
+            } else {
+                body
+            };
+            match line.as_bytes().first() {
+                Some(b' ') | Some(b'-') => {
+                    if old.get(pos) != Some(&body) {
+                        return Err(format!(
+                            "line {}: patch has {body:?}, file has {:?}",
+                            pos + 1,
+                            old.get(pos)
+                        ));
+                    }
+                    if line.starts_with(' ') {
+                        out.push_str(body);
+                    }
+                    pos += 1;
+                }
+                Some(b'+') => out.push_str(body),
+                _ => return Err(format!("unexpected patch line {line:?}")),
+            }
+            i += if no_newline { 2 } else { 1 };
+        }
+    }
+    for l in &old[pos..] {
+        out.push_str(l);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +142,9 @@ mod tests {
             "{d}"
         );
         assert!(d.contains("\\ No newline at end of file"));
+        assert_eq!(
+            apply("FROM a", &d).as_deref(),
+            Ok("# syntax=docker/dockerfile:1\nFROM a")
+        );
     }
 }
