@@ -136,13 +136,21 @@ impl Script {
     }
 
     fn flatten(&self, node: Node, steps: &mut Vec<Step>) {
+        // An explicit stack: `a && b && ...` nests lists as deep as the chain
+        // is long, and recursion would overflow the stack on long chains.
+        let mut stack = vec![node];
+        while let Some(node) = stack.pop() {
+            self.flatten_one(node, steps, &mut stack);
+        }
+    }
+
+    fn flatten_one<'t>(&self, node: Node<'t>, steps: &mut Vec<Step>, stack: &mut Vec<Node<'t>>) {
         match node.kind() {
             "comment" | "heredoc_body" | "heredoc_end" => {}
             "list" => {
                 let mut cursor = node.walk();
-                for child in node.children(&mut cursor) {
-                    self.flatten(child, steps);
-                }
+                let children: Vec<Node<'t>> = node.children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
             }
             ";" | "&" | "&&" | "||" | "\n" | ";;" => {
                 if let Some(last) = steps.last_mut() {
@@ -285,11 +293,22 @@ impl Script {
     }
 
     /// Calls `f` on every node, depth first.
+    /// Iterative, so that deeply nested scripts cannot overflow the stack.
     pub fn visit<'t>(&'t self, node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
-        f(node);
         let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
-            self.visit(child, f);
+        loop {
+            f(cursor.node());
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+            }
         }
     }
 
