@@ -160,51 +160,76 @@ fn inputs(paths: &[PathBuf]) -> Vec<Input> {
     }
 }
 
-/// Processes inputs in parallel; results come back in input order.
-fn process(inputs: Vec<Input>, work: impl Fn(&Path) -> FileResult + Sync) -> Vec<FileReport> {
+/// Files processed in parallel at a time: reports are printed and dropped
+/// chunk by chunk, so memory does not grow with the number of files.
+const CHUNK: usize = 512;
+
+/// Processes inputs in parallel; `each` gets the reports in input order.
+fn process(
+    inputs: Vec<Input>,
+    work: impl Fn(&Path) -> FileResult + Sync,
+    mut each: impl FnMut(FileReport),
+) {
     let total = inputs.len();
     let done = AtomicUsize::new(0);
     let progress = std::io::stderr().is_terminal() && total > 200;
-    let reports = inputs
-        .into_par_iter()
-        .map(|input| {
-            let report = match input {
-                Input::Error(path, why) => FileReport {
-                    path,
-                    result: FileResult::Error(why),
-                },
-                Input::File(path) => {
-                    let result = work(&path);
-                    FileReport { path, result }
+    let mut inputs = inputs.into_iter();
+    loop {
+        let chunk: Vec<Input> = inputs.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let reports: Vec<FileReport> = chunk
+            .into_par_iter()
+            .map(|input| {
+                let report = match input {
+                    Input::Error(path, why) => FileReport {
+                        path,
+                        result: FileResult::Error(why),
+                    },
+                    Input::File(path) => {
+                        let result = work(&path);
+                        FileReport { path, result }
+                    }
+                };
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if progress && n.is_multiple_of(100) {
+                    eprint!("\r{n}/{total} files");
                 }
-            };
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if progress && n.is_multiple_of(100) {
-                eprint!("\r{n}/{total} files");
-            }
-            report
-        })
-        .collect();
-    if progress {
-        eprint!("\r\x1b[K");
+                report
+            })
+            .collect();
+        if progress {
+            eprint!("\r\x1b[K");
+        }
+        reports.into_iter().for_each(&mut each);
     }
-    reports
 }
 
 fn fix(args: FixArgs) -> Result<u8> {
     let job = Job::new(&args.selection, args.unsafe_fixes)?;
     let dry_run = args.dry_run;
-    let reports = process(inputs(&args.paths), |path| fix_one(&job, path, dry_run));
     let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
-    for r in &reports {
-        summary.add(r);
-        out.fix_report(r, dry_run);
-    }
+    // Kept only for --patch-dir, and only the changed files.
+    let mut changed = Vec::new();
+    process(
+        inputs(&args.paths),
+        |path| fix_one(&job, path, dry_run),
+        |r| {
+            summary.add(&r);
+            out.fix_report(&r, dry_run);
+            let is_changed =
+                matches!(&r.result, FileResult::Fixed { outcome, .. } if outcome.changed());
+            if args.patch_dir.is_some() && is_changed {
+                changed.push(r);
+            }
+        },
+    );
     out.summary(&summary, dry_run, true);
     out.flush();
     if let Some(dir) = &args.patch_dir {
-        write_patches(dir, &reports)?;
+        write_patches(dir, &changed)?;
     }
     Ok(summary.exit_code(true))
 }
@@ -295,26 +320,29 @@ fn describe(e: &FixError) -> String {
 
 fn check(args: CheckArgs) -> Result<u8> {
     let job = Job::new(&args.selection, false)?;
-    let reports = process(inputs(&args.paths), |path| {
-        let src = match files::read(path) {
-            Ok(s) => s,
-            Err(e) => return FileResult::Error(e.to_string()),
-        };
-        let (settings, ctx) = match job.for_file(path) {
-            Ok(x) => x,
-            Err(e) => return FileResult::Error(format!("{e:#}")),
-        };
-        match engine::findings_only(&src.text, &ctx, &settings) {
-            Ok(f) => FileResult::Checked(f),
-            Err(e) => FileResult::Error(describe(&e)),
-        }
-    });
     let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
-    for r in &reports {
-        summary.add(r);
-        out.check_report(r);
-    }
+    process(
+        inputs(&args.paths),
+        |path| {
+            let src = match files::read(path) {
+                Ok(s) => s,
+                Err(e) => return FileResult::Error(e.to_string()),
+            };
+            let (settings, ctx) = match job.for_file(path) {
+                Ok(x) => x,
+                Err(e) => return FileResult::Error(format!("{e:#}")),
+            };
+            match engine::findings_only(&src.text, &ctx, &settings) {
+                Ok(f) => FileResult::Checked(f),
+                Err(e) => FileResult::Error(describe(&e)),
+            }
+        },
+        |r| {
+            summary.add(&r);
+            out.check_report(&r);
+        },
+    );
     out.summary(&summary, false, false);
     out.flush();
     Ok(summary.exit_code(false))
@@ -417,7 +445,12 @@ impl Printer {
             FileResult::Checked(_) => unreachable!("fix produces no check results"),
         };
         let shown = diff::patch_path(&r.path);
-        let patch = diff::unified(&shown, &outcome.original, &outcome.fixed);
+        // The diff is shown only for a dry run.
+        let patch = if dry_run {
+            diff::unified(&shown, &outcome.original, &outcome.fixed)
+        } else {
+            String::new()
+        };
         match self.format {
             Format::Json => {
                 let _ = writeln!(

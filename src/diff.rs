@@ -1,22 +1,56 @@
 //! Unified diffs that `git apply` and `patch -p1` accept.
 
-use similar::TextDiff;
+use similar::{ChangeTag, TextDiff};
 
 /// The diff of one file, with `a/` and `b/` headers; empty when equal.
+///
+/// Lines end at `\n` only, as for git and patch: similar's own line
+/// splitting also ends a line at a lone `\r`, which gave patches that did not
+/// apply (found by fuzzing).
 pub fn unified(path: &str, before: &str, after: &str) -> String {
     if before == after {
         return String::new();
     }
-    let diff = TextDiff::from_lines(before, after);
-    let mut out = String::new();
-    let body = diff
-        .unified_diff()
-        .context_radius(3)
-        .missing_newline_hint(true)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string();
-    out.push_str(&body);
+    let old: Vec<&str> = before.split_inclusive('\n').collect();
+    let new: Vec<&str> = after.split_inclusive('\n').collect();
+    let diff = TextDiff::from_slices(&old, &new);
+    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        out.push_str(&format!(
+            "@@ -{} +{} @@\n",
+            hunk_range(old_range),
+            hunk_range(new_range)
+        ));
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                out.push(match change.tag() {
+                    ChangeTag::Equal => ' ',
+                    ChangeTag::Delete => '-',
+                    ChangeTag::Insert => '+',
+                });
+                let line = change.value();
+                out.push_str(line);
+                if !line.ends_with('\n') {
+                    out.push_str("\n\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
     out
+}
+
+/// `start,len` as in GNU unified diffs (1-based; the line before when empty).
+fn hunk_range(r: std::ops::Range<usize>) -> String {
+    match r.len() {
+        1 => format!("{}", r.start + 1),
+        0 => format!("{},0", r.start),
+        n => format!("{},{n}", r.start + 1),
+    }
 }
 
 /// ANSI colours for a terminal: removed red, added green, hunks cyan.
@@ -146,5 +180,17 @@ mod tests {
             apply("FROM a", &d).as_deref(),
             Ok("# syntax=docker/dockerfile:1\nFROM a")
         );
+    }
+
+    /// Fuzzing found this: a lone CR is not a line end for git.
+    #[test]
+    fn a_lone_carriage_return_is_inside_a_line() {
+        let before = "FROM a\nRUN x\ry\nRUN z\n";
+        let after = "# syntax=docker/dockerfile:1\nFROM a\nRUN x\ry\nRUN z\n";
+        let d = unified("Dockerfile", before, after);
+        assert!(d.contains("\n RUN x\ry\n"), "{d:?}");
+        assert_eq!(apply(before, &d).as_deref(), Ok(after));
+        let d = unified("Dockerfile", "FROM a\r", "FROM b\r");
+        assert_eq!(apply("FROM a\r", &d).as_deref(), Ok("FROM b\r"), "{d:?}");
     }
 }

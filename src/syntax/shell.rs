@@ -251,7 +251,10 @@ impl Script {
                 (end == node.end_byte()).then_some(out)
             }
             "word" | "number" => Some(unescape_bare(text)),
-            "raw_string" => Some(text[1..text.len().saturating_sub(1)].to_string()),
+            // An unterminated quote can come back as a one-byte node.
+            "raw_string" if text.len() < 2 || !text.ends_with('\'') => None,
+            "raw_string" => Some(text[1..text.len() - 1].to_string()),
+            "string" if text.len() < 2 || !text.ends_with('"') => None,
             "string" => {
                 let mut cursor = node.walk();
                 if node
@@ -260,7 +263,7 @@ impl Script {
                 {
                     return None;
                 }
-                Some(unescape_double(&text[1..text.len().saturating_sub(1)]))
+                Some(unescape_double(&text[1..text.len() - 1]))
             }
             "variable_assignment" => {
                 let name = node.child_by_field_name("name")?;

@@ -1,0 +1,39 @@
+//! Inputs found by fuzzing (fuzz/, `cargo +nightly fuzz`), minimised, that
+//! once crashed or broke a contract. Each must now go through the whole fix
+//! pipeline without a panic, and a fixed output must be a fixpoint.
+
+use dockwright::engine::{Settings, fix_text};
+use dockwright::transform::Context;
+
+fn fix_all(text: &str) {
+    let settings = Settings {
+        unsafe_fixes: true,
+        ..Settings::default()
+    };
+    let ctx = Context::default();
+    if let Ok(o) = fix_text(text, &ctx, &settings) {
+        let again = fix_text(&o.fixed, &ctx, &settings).expect("the output fixes again");
+        assert_eq!(again.fixed, o.fixed, "not idempotent");
+        let patch = dockwright::diff::unified("Dockerfile", &o.original, &o.fixed);
+        assert_eq!(
+            dockwright::diff::apply(&o.original, &patch).as_deref(),
+            Ok(o.fixed.as_str())
+        );
+    }
+}
+
+/// fix_pipeline: tree-sitter-bash read `"""` as a string node one byte long;
+/// taking its value sliced `text[1..0]` (shell.rs static_value).
+#[test]
+fn unterminated_quotes_in_a_run() {
+    fix_all("FROM\nRUN .\"\"\"");
+    fix_all("FROM a\nRUN echo '''");
+    fix_all("FROM a\nRUN X=\"\"\" && apt-get install -y \"\"\"\n");
+}
+
+/// diff_render: a lone CR inside a line made the diff split the line there,
+/// so the patch did not apply.
+#[test]
+fn a_lone_carriage_return_in_a_run() {
+    fix_all("FROM debian:12\nRUN apt-get install -y --no-install\rrecommends curl\n");
+}
