@@ -205,13 +205,15 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Writes between their last interruption check and their rename (or cleanup).
 static WRITING: AtomicUsize = AtomicUsize::new(0);
 
-/// The exit status after an interruption (128 + SIGINT, as shells report it).
+/// The exit status after SIGINT (128 + the signal number, as shells report
+/// it; SIGTERM gives 143 and SIGHUP 129).
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Makes SIGINT, SIGTERM and SIGHUP safe for bulk runs: a dedicated thread
 /// receives them, stops new writes, waits for the writes under way to finish
 /// (each is a temporary file then a rename, so no file is ever half-written
-/// and no temporary file is left), then exits with [`EXIT_INTERRUPTED`].
+/// and no temporary file is left), then exits with 128 + the signal number
+/// ([`EXIT_INTERRUPTED`] for SIGINT).
 /// Call it first thing in `main`, before any other thread exists: the signals
 /// are blocked in every thread and only the dedicated one waits for them.
 #[cfg(unix)]
@@ -238,7 +240,7 @@ pub fn handle_interrupts() {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }
                 eprintln!("interrupted: every file is either as it was or fully written");
-                std::process::exit(EXIT_INTERRUPTED);
+                std::process::exit(128 + sig);
             });
         if spawned.is_err() {
             libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());

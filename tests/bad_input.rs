@@ -252,8 +252,9 @@ fn directory_named_dockerfile() {
     );
 }
 
-/// Symlinks found while walking a tree are not followed (a linked Dockerfile
-/// is fixed through its real path); broken and looping ones change nothing.
+/// Symlinks found while walking a tree are not followed (only a symlink named
+/// on the command line is fixed, through its target): broken, looping and
+/// directory-cycle links in a walk change nothing and crash nothing.
 #[test]
 fn symlinks_in_a_walked_tree() {
     let dir = tempfile::tempdir().unwrap();
