@@ -116,7 +116,11 @@ pub fn apply(before: &str, patch: &str) -> Result<String, String> {
         };
         let start: usize = start.parse().map_err(|_| format!("bad hunk {header:?}"))?;
         let count: usize = count.parse().map_err(|_| format!("bad hunk {header:?}"))?;
-        let first = if count == 0 { start } else { start.saturating_sub(1) };
+        let first = if count == 0 {
+            start
+        } else {
+            start.saturating_sub(1)
+        };
         if first < pos || first > old.len() {
             return Err(format!("hunk {header:?} out of order or past the end"));
         }

@@ -163,7 +163,10 @@ pub fn read(path: &Path) -> Result<Source> {
         })
         .map_err(|e| anyhow!("cannot read: {}", io_reason(&e)))?;
     if bytes.len() as u64 > MAX_FILE_SIZE {
-        bail!("grew past {} MB while being read: not a Dockerfile", MAX_FILE_SIZE / 1024 / 1024);
+        bail!(
+            "grew past {} MB while being read: not a Dockerfile",
+            MAX_FILE_SIZE / 1024 / 1024
+        );
     }
     let text = decode(&bytes)?;
     let real_path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());

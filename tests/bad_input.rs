@@ -70,7 +70,11 @@ fn assert_error(o: &Output, name: &str, why: &str) {
         .filter(|l| l.starts_with("error: ") && l.contains(name))
         .collect();
     assert_eq!(lines.len(), 1, "one error line for {name} expected:\n{err}");
-    assert!(lines[0].contains(why), "{name}: expected {why:?} in {:?}", lines[0]);
+    assert!(
+        lines[0].contains(why),
+        "{name}: expected {why:?} in {:?}",
+        lines[0]
+    );
 }
 
 fn is_root() -> bool {
@@ -94,7 +98,10 @@ fn a_one_megabyte_line_is_handled() {
     let long = format!("FROM alpine:3.20\nRUN echo {}\n", "x".repeat(1 << 20));
     fs::write(dir.path().join("Dockerfile"), &long).unwrap();
     let started = Instant::now();
-    let o = run(dir.path(), &["fix", "--select", "syntax-header", "Dockerfile"]);
+    let o = run(
+        dir.path(),
+        &["fix", "--select", "syntax-header", "Dockerfile"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(
@@ -114,7 +121,9 @@ fn deeply_nested_and_many_heredocs() {
     let root = dir.path();
     let mut many = String::from("FROM alpine:3.20\n");
     for i in 0..500 {
-        many.push_str(&format!("RUN <<EOF{i} cat <<EOF{i}b\necho {i}\nEOF{i}\nb\nEOF{i}b\n"));
+        many.push_str(&format!(
+            "RUN <<EOF{i} cat <<EOF{i}b\necho {i}\nEOF{i}\nb\nEOF{i}b\n"
+        ));
     }
     let mut one_run = String::from("FROM alpine:3.20\nRUN");
     for i in 0..500 {
@@ -144,7 +153,10 @@ fn deeply_nested_and_many_heredocs() {
     );
     // 20,000 `&&` steps nest 20,000 deep in tree-sitter-bash: this overflowed
     // the stack while shell walks were recursive.
-    let continuations = format!("FROM alpine:3.20\nRUN true{}\n", " \\\n && true".repeat(20_000));
+    let continuations = format!(
+        "FROM alpine:3.20\nRUN true{}\n",
+        " \\\n && true".repeat(20_000)
+    );
     let cases = [
         ("many-heredocs.Dockerfile", many),
         ("one-run.Dockerfile", one_run),
@@ -179,8 +191,15 @@ fn deeply_nested_and_many_heredocs() {
     assert!(matches!(o.status.code(), Some(0..=2)), "{}", stderr(&o));
     let err = stderr(&o);
     for (name, text) in &cases {
-        if err.lines().any(|l| l.starts_with("error: ") && l.contains(name)) {
-            assert_eq!(&fs::read_to_string(root.join(name)).unwrap(), text, "{name}");
+        if err
+            .lines()
+            .any(|l| l.starts_with("error: ") && l.contains(name))
+        {
+            assert_eq!(
+                &fs::read_to_string(root.join(name)).unwrap(),
+                text,
+                "{name}"
+            );
         }
     }
     let o = run(root, &["fix", "--dry-run", "--unsafe-fixes", "."]);
@@ -220,13 +239,23 @@ fn read_only_file_in_a_bulk_run() {
     let o = run(root, &["fix", "."]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_error(&o, "b/Dockerfile", "read-only file: not modified");
-    assert_eq!(fs::read_to_string(root.join("b/Dockerfile")).unwrap(), MESSY);
     assert_eq!(
-        fs::metadata(root.join("b/Dockerfile")).unwrap().permissions().mode() & 0o777,
+        fs::read_to_string(root.join("b/Dockerfile")).unwrap(),
+        MESSY
+    );
+    assert_eq!(
+        fs::metadata(root.join("b/Dockerfile"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
         0o444
     );
     for d in ["a", "c"] {
-        assert_eq!(fs::read_to_string(root.join(d).join("Dockerfile")).unwrap(), FIXED);
+        assert_eq!(
+            fs::read_to_string(root.join(d).join("Dockerfile")).unwrap(),
+            FIXED
+        );
     }
     assert!(leftovers(root).is_empty());
 }
@@ -360,7 +389,11 @@ fn disk_full() {
     }
     let o = cmd.output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert_error(&o, "Dockerfile", "No space left on device (nothing was changed)");
+    assert_error(
+        &o,
+        "Dockerfile",
+        "No space left on device (nothing was changed)",
+    );
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
     assert!(leftovers(&mnt).is_empty(), "{:?}", leftovers(&mnt));
 }
@@ -394,7 +427,10 @@ fn sigint_during_a_bulk_fix() {
         .iter()
         .any(|p| fs::read_to_string(p).is_ok_and(|s| s == FIXED))
     {
-        assert!(started.elapsed() < Duration::from_secs(60), "nothing written");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "nothing written"
+        );
         if child.try_wait().unwrap().is_some() {
             break;
         }

@@ -211,9 +211,15 @@ fn check_edits_account_for_every_change(outcome: &Outcome) -> Result<(), TestCas
     for step in &outcome.steps {
         let mut end = 0;
         for e in &step.edits {
-            prop_assert!(e.range().start >= end, "overlapping edits in {}", step.transform);
+            prop_assert!(
+                e.range().start >= end,
+                "overlapping edits in {}",
+                step.transform
+            );
             prop_assert!(e.range().end <= text.len());
-            prop_assert!(text.is_char_boundary(e.range().start) && text.is_char_boundary(e.range().end));
+            prop_assert!(
+                text.is_char_boundary(e.range().start) && text.is_char_boundary(e.range().end)
+            );
             end = e.range().end;
         }
         text = dockwright::edit::apply_edits(&text, &step.edits);
@@ -222,7 +228,11 @@ fn check_edits_account_for_every_change(outcome: &Outcome) -> Result<(), TestCas
     for step in outcome.steps.iter().rev() {
         text = dockwright::edit::apply_edits(&text, &step.inverse);
     }
-    prop_assert_eq!(&text, &outcome.original, "the inverse steps do not restore the input");
+    prop_assert_eq!(
+        &text,
+        &outcome.original,
+        "the inverse steps do not restore the input"
+    );
     Ok(())
 }
 
