@@ -47,7 +47,9 @@ pub fn collect(paths: &[PathBuf]) -> Vec<Input> {
         let meta = fs::metadata(root);
         match meta {
             Err(e) => {
-                let why = if fs::symlink_metadata(root).is_ok() {
+                let why = if e.raw_os_error() == Some(libc::ELOOP) {
+                    "looping symbolic link (the links never reach a file)".to_string()
+                } else if fs::symlink_metadata(root).is_ok() {
                     format!("broken symbolic link ({})", io_reason(&e))
                 } else {
                     io_reason(&e)
