@@ -21,8 +21,29 @@ fn new_parser(language: tree_sitter::Language) -> Parser {
     parser
 }
 
+thread_local! {
+    /// Trees of recently parsed instruction texts: every re-parse after a fix
+    /// checks the instructions it did not touch again.
+    static DOCKERFILE_TREES: RefCell<std::collections::HashMap<String, Tree>> =
+        RefCell::new(std::collections::HashMap::new());
+}
+
 pub fn parse_dockerfile(text: &str) -> Option<Tree> {
-    DOCKERFILE.with(|p| p.borrow_mut().parse(text, None))
+    let cached = DOCKERFILE_TREES.with(|c| c.borrow().get(text).cloned());
+    if cached.is_some() {
+        return cached;
+    }
+    let tree = DOCKERFILE.with(|p| p.borrow_mut().parse(text, None))?;
+    if text.len() <= BASH_CACHE_MAX_TEXT {
+        DOCKERFILE_TREES.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= BASH_CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(text.to_string(), tree.clone());
+        });
+    }
+    Some(tree)
 }
 
 thread_local! {
