@@ -64,3 +64,27 @@ fn deeply_nested_command_substitution_is_not_analysed() {
     );
     assert!(dockwright::syntax::parse(&text).unwrap().instructions[1].is_clean());
 }
+
+/// fix_pipeline: a non-ASCII last character of a keyword (`Ǿ`) got a range
+/// ending one byte past the instruction (the end was mapped from the
+/// character's second byte), and secret-mounts sliced past the text.
+#[test]
+fn multi_byte_keyword_ranges_stay_in_the_instruction() {
+    let text = "FROM\nENV KEY=\n\u{1FE}";
+    fix_all(text);
+    let file = dockwright::syntax::parse(text).unwrap();
+    for inst in &file.instructions {
+        assert!(inst.keyword_range.end <= inst.range.end, "{inst:?}");
+        assert!(text.is_char_boundary(inst.keyword_range.end));
+    }
+    assert_eq!(&text[file.instructions[2].keyword_range.clone()], "\u{1FE}");
+    let text = "FROM a\nRUNé echo \\\n  x\nLABEL ü=ü\n";
+    fix_all(text);
+    for inst in &dockwright::syntax::parse(text).unwrap().instructions {
+        assert!(text.is_char_boundary(inst.keyword_range.end));
+        assert!(
+            text.is_char_boundary(inst.args_range.start)
+                && text.is_char_boundary(inst.args_range.end)
+        );
+    }
+}
