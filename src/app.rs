@@ -160,13 +160,18 @@ fn inputs(paths: &[PathBuf]) -> Vec<Input> {
     }
 }
 
-/// Processes inputs in parallel; results come back in input order. On a
+/// Files processed in parallel at a time: reports are printed and dropped
+/// chunk by chunk, so memory does not grow with the number of files.
+const CHUNK: usize = 512;
+
+/// Processes inputs in parallel; `each` gets the reports in input order. On a
 /// terminal, a progress line on stderr (cleared at the end).
 fn process(
     inputs: Vec<Input>,
     changed_label: &str,
     work: impl Fn(&Path) -> FileResult + Sync,
-) -> Vec<FileReport> {
+    mut each: impl FnMut(FileReport),
+) {
     let total = inputs.len();
     let done = AtomicUsize::new(0);
     let changed = AtomicUsize::new(0);
@@ -174,53 +179,60 @@ fn process(
     let progress = total > 1 && std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let last = std::sync::Mutex::new(std::time::Duration::ZERO);
-    let reports = inputs
-        .into_par_iter()
-        .map(|input| {
-            let report = match input {
-                Input::Error(path, why) => FileReport {
-                    path,
-                    result: FileResult::Error(why),
-                },
-                Input::File(path) => {
-                    let result = work(&path);
-                    FileReport { path, result }
+    let mut inputs = inputs.into_iter();
+    loop {
+        let chunk: Vec<Input> = inputs.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let reports: Vec<FileReport> = chunk
+            .into_par_iter()
+            .map(|input| {
+                let report = match input {
+                    Input::Error(path, why) => FileReport {
+                        path,
+                        result: FileResult::Error(why),
+                    },
+                    Input::File(path) => {
+                        let result = work(&path);
+                        FileReport { path, result }
+                    }
+                };
+                match &report.result {
+                    FileResult::Fixed { outcome, .. } if outcome.changed() => {
+                        changed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    FileResult::Checked(f) if f.iter().any(|r| r.actionable()) => {
+                        changed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    FileResult::Error(_) | FileResult::Skipped(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
                 }
-            };
-            match &report.result {
-                FileResult::Fixed { outcome, .. } if outcome.changed() => {
-                    changed.fetch_add(1, Ordering::Relaxed);
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if progress {
+                    // At most ten updates a second.
+                    let now = started.elapsed();
+                    if let Ok(mut last) = last.try_lock()
+                        && (now - *last >= std::time::Duration::from_millis(100) || n == total)
+                    {
+                        *last = now;
+                        eprint!(
+                            "\r\x1b[K{n}/{total} files, {} {changed_label}, {} errors",
+                            changed.load(Ordering::Relaxed),
+                            errors.load(Ordering::Relaxed)
+                        );
+                    }
                 }
-                FileResult::Checked(f) if f.iter().any(|r| r.actionable()) => {
-                    changed.fetch_add(1, Ordering::Relaxed);
-                }
-                FileResult::Error(_) | FileResult::Skipped(_) => {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-                _ => {}
-            }
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if progress {
-                // At most ten updates a second.
-                let now = started.elapsed();
-                if let Ok(mut last) = last.try_lock()
-                    && (now - *last >= std::time::Duration::from_millis(100) || n == total)
-                {
-                    *last = now;
-                    eprint!(
-                        "\r\x1b[K{n}/{total} files, {} {changed_label}, {} errors",
-                        changed.load(Ordering::Relaxed),
-                        errors.load(Ordering::Relaxed)
-                    );
-                }
-            }
-            report
-        })
-        .collect();
-    if progress {
-        eprint!("\r\x1b[K");
+                report
+            })
+            .collect();
+        if progress {
+            eprint!("\r\x1b[K");
+        }
+        reports.into_iter().for_each(&mut each);
     }
-    reports
 }
 
 fn fix(args: FixArgs) -> Result<u8> {
@@ -237,16 +249,27 @@ fn fix(args: FixArgs) -> Result<u8> {
         Mode::DryRun => "to change",
         _ => "changed",
     };
-    let reports = process(inputs(&args.paths), label, |path| fix_one(&job, path, mode));
     let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
-    for r in &reports {
-        summary.add(r);
-        out.fix_report(r, dry_run);
-    }
+    // Kept only for --patch-dir, and only the changed files.
+    let mut changed = Vec::new();
+    process(
+        inputs(&args.paths),
+        label,
+        |path| fix_one(&job, path, mode),
+        |r| {
+            summary.add(&r);
+            out.fix_report(&r, dry_run);
+            let is_changed =
+                matches!(&r.result, FileResult::Fixed { outcome, .. } if outcome.changed());
+            if args.patch_dir.is_some() && is_changed {
+                changed.push(r);
+            }
+        },
+    );
     out.finish(&summary, "fix", dry_run);
     if let Some(dir) = &args.patch_dir {
-        write_patches(dir, &reports)?;
+        write_patches(dir, &changed)?;
     }
     Ok(summary.exit_code(true))
 }
@@ -361,26 +384,30 @@ fn describe(e: &FixError) -> String {
 
 fn check(args: CheckArgs) -> Result<u8> {
     let job = Job::new(&args.selection, false)?;
-    let reports = process(inputs(&args.paths), "with findings", |path| {
-        let src = match files::read(path) {
-            Ok(s) => s,
-            Err(e) => return FileResult::Error(e.to_string()),
-        };
-        let (settings, ctx) = match job.for_file(path) {
-            Ok(x) => x,
-            Err(e) => return FileResult::Error(format!("{e:#}")),
-        };
-        match engine::findings_only(&src.text, &ctx, &settings) {
-            Ok(f) => FileResult::Checked(f),
-            Err(e) => failed(&e),
-        }
-    });
     let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
-    for r in &reports {
-        summary.add(r);
-        out.check_report(r);
-    }
+    process(
+        inputs(&args.paths),
+        "with findings",
+        |path| {
+            let src = match files::read(path) {
+                Ok(s) => s,
+                Err(e) => return FileResult::Error(e.to_string()),
+            };
+            let (settings, ctx) = match job.for_file(path) {
+                Ok(x) => x,
+                Err(e) => return FileResult::Error(format!("{e:#}")),
+            };
+            match engine::findings_only(&src.text, &ctx, &settings) {
+                Ok(f) => FileResult::Checked(f),
+                Err(e) => failed(&e),
+            }
+        },
+        |r| {
+            summary.add(&r);
+            out.check_report(&r);
+        },
+    );
     out.finish(&summary, "check", false);
     Ok(summary.exit_code(false))
 }

@@ -33,6 +33,7 @@ use clap::Parser;
 
 /// Parses the command line and runs it; the process exit status.
 pub fn main() -> std::process::ExitCode {
+    files::handle_interrupts();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

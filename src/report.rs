@@ -236,7 +236,12 @@ impl Printer {
             FileResult::Checked(_) => unreachable!("fix produces no check results"),
         };
         let shown = diff::patch_path(&r.path);
-        let patch = diff::unified(&shown, &outcome.original, &outcome.fixed);
+        // The diff is shown only for a dry run.
+        let patch = if dry_run {
+            diff::unified(&shown, &outcome.original, &outcome.fixed)
+        } else {
+            String::new()
+        };
         match self.format {
             Format::Json => {
                 let changes: Vec<Value> = outcome

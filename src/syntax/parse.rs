@@ -238,7 +238,10 @@ impl<'a> Parser<'a> {
             if pos == 0 {
                 return map(0);
             }
-            map(pos - 1) + logical[..pos].chars().next_back().map_or(1, char::len_utf8)
+            // From the start of the last character: a multi-byte one lies
+            // wholly in one piece, its middle byte may not (found by fuzzing).
+            let len = logical[..pos].chars().next_back().map_or(1, char::len_utf8);
+            map(pos - len) + len
         };
 
         let start_line = first + 1;

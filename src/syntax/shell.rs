@@ -136,13 +136,21 @@ impl Script {
     }
 
     fn flatten(&self, node: Node, steps: &mut Vec<Step>) {
+        // An explicit stack: `a && b && ...` nests lists as deep as the chain
+        // is long, and recursion would overflow the stack on long chains.
+        let mut stack = vec![node];
+        while let Some(node) = stack.pop() {
+            self.flatten_one(node, steps, &mut stack);
+        }
+    }
+
+    fn flatten_one<'t>(&self, node: Node<'t>, steps: &mut Vec<Step>, stack: &mut Vec<Node<'t>>) {
         match node.kind() {
             "comment" | "heredoc_body" | "heredoc_end" => {}
             "list" => {
                 let mut cursor = node.walk();
-                for child in node.children(&mut cursor) {
-                    self.flatten(child, steps);
-                }
+                let children: Vec<Node<'t>> = node.children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
             }
             ";" | "&" | "&&" | "||" | "\n" | ";;" => {
                 if let Some(last) = steps.last_mut() {
@@ -261,7 +269,10 @@ impl Script {
                 (end == node.end_byte()).then_some(out)
             }
             "word" | "number" => Some(unescape_bare(text)),
-            "raw_string" => Some(text[1..text.len().saturating_sub(1)].to_string()),
+            // An unterminated quote can come back as a one-byte node.
+            "raw_string" if text.len() < 2 || !text.ends_with('\'') => None,
+            "raw_string" => Some(text[1..text.len() - 1].to_string()),
+            "string" if text.len() < 2 || !text.ends_with('"') => None,
             "string" => {
                 let mut cursor = node.walk();
                 if node
@@ -270,7 +281,7 @@ impl Script {
                 {
                     return None;
                 }
-                Some(unescape_double(&text[1..text.len().saturating_sub(1)]))
+                Some(unescape_double(&text[1..text.len() - 1]))
             }
             "variable_assignment" => {
                 let name = node.child_by_field_name("name")?;
@@ -303,11 +314,22 @@ impl Script {
     }
 
     /// Calls `f` on every node, depth first.
+    /// Iterative, so that deeply nested scripts cannot overflow the stack.
     pub fn visit<'t>(&'t self, node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
-        f(node);
         let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
-            self.visit(child, f);
+        loop {
+            f(cursor.node());
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+            }
         }
     }
 

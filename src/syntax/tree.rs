@@ -21,12 +21,93 @@ fn new_parser(language: tree_sitter::Language) -> Parser {
     parser
 }
 
-pub fn parse_dockerfile(text: &str) -> Option<Tree> {
-    DOCKERFILE.with(|p| p.borrow_mut().parse(text, None))
+thread_local! {
+    /// Trees of recently parsed instruction texts: every re-parse after a fix
+    /// checks the instructions it did not touch again.
+    static DOCKERFILE_TREES: RefCell<std::collections::HashMap<String, Tree>> =
+        RefCell::new(std::collections::HashMap::new());
 }
 
+pub fn parse_dockerfile(text: &str) -> Option<Tree> {
+    let cached = DOCKERFILE_TREES.with(|c| c.borrow().get(text).cloned());
+    if cached.is_some() {
+        return cached;
+    }
+    let tree = DOCKERFILE.with(|p| p.borrow_mut().parse(text, None))?;
+    if text.len() <= BASH_CACHE_MAX_TEXT {
+        DOCKERFILE_TREES.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= BASH_CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(text.to_string(), tree.clone());
+        });
+    }
+    Some(tree)
+}
+
+thread_local! {
+    /// Trees of recently parsed shell texts. The same RUN body is parsed when
+    /// the file is checked, then by each transform, pass after pass, and again
+    /// after every re-parse: without this, bash parsing was 60% of `fix`.
+    static BASH_TREES: RefCell<std::collections::HashMap<String, Tree>> =
+        RefCell::new(std::collections::HashMap::new());
+}
+
+/// Entries kept per thread, and the longest text kept (bounds the memory).
+const BASH_CACHE_ENTRIES: usize = 256;
+const BASH_CACHE_MAX_TEXT: usize = 64 * 1024;
+
+/// Deeper scripts are not analysed (their RUN is unclean, so left alone):
+/// walking `$(echo $(echo ...))` copies each level's text at every level
+/// below it, and 10,000 levels (90 KB) took 400 MB.
+const BASH_MAX_NESTING: usize = 1000;
+
 pub fn parse_bash(text: &str) -> Option<Tree> {
-    BASH.with(|p| p.borrow_mut().parse(text, None))
+    let cached = BASH_TREES.with(|c| c.borrow().get(text).cloned());
+    if cached.is_some() {
+        return cached;
+    }
+    let tree = BASH.with(|p| p.borrow_mut().parse(text, None))?;
+    if nesting(&tree) > BASH_MAX_NESTING {
+        return None;
+    }
+    if text.len() <= BASH_CACHE_MAX_TEXT {
+        BASH_TREES.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= BASH_CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(text.to_string(), tree.clone());
+        });
+    }
+    Some(tree)
+}
+
+/// How deep nodes nest, not counting `list` nodes (a long `a && b && ...`
+/// chain nests lists as deep as it is long, but costs nothing more).
+fn nesting(tree: &Tree) -> usize {
+    let mut cursor = tree.walk();
+    let mut path: Vec<usize> = Vec::new();
+    let (mut depth, mut max) = (0, 0);
+    loop {
+        let counts = usize::from(cursor.node().kind() != "list");
+        if cursor.goto_first_child() {
+            path.push(counts);
+            depth += counts;
+            max = max.max(depth);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return max;
+            }
+            depth -= path.pop().unwrap_or(0);
+        }
+    }
 }
 
 /// Fills `problems` for every instruction whose fine structure has errors.
@@ -88,7 +169,9 @@ fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
     }
     if posix_run && let Some((body, base)) = shell_text(file, idx, &view) {
         match parse_bash(&body) {
-            None => problems.push("bash grammar gave up".into()),
+            None => problems.push(format!(
+                "bash grammar gave up, or the script nests deeper than {BASH_MAX_NESTING} levels"
+            )),
             Some(tree) if tree.root_node().has_error() => {
                 let line = first_error_line(tree.root_node()).unwrap_or(0);
                 problems.push(format!(
