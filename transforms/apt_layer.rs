@@ -251,7 +251,7 @@ impl Run<'_> {
 
     fn fix_commands(&self, out: &mut Vec<Finding>) {
         let commands = self.script.all_commands();
-        for cmd in &commands {
+        for cmd in commands {
             let Some((name, sub_i)) = apt_subcommand(cmd) else {
                 continue;
             };
@@ -515,7 +515,7 @@ impl Run<'_> {
             };
             let mut updated = false;
             for cmd in script.all_commands() {
-                let Some((_, w)) = apt_subcommand(&cmd) else {
+                let Some((_, w)) = apt_subcommand(cmd) else {
                     if cmd
                         .words
                         .iter()
@@ -976,7 +976,7 @@ impl Run<'_> {
             return; // the cache is meant to be kept, outside the layer
         }
         let commands = self.script.all_commands();
-        for cmd in &commands {
+        for cmd in commands {
             match apk_add(cmd) {
                 Some(ApkAdd::Fixable(at)) => out.push(Finding::fix(
                     META.id,
@@ -1082,7 +1082,7 @@ impl Run<'_> {
             return;
         }
         let next_commands = match Script::of_run(file, self.index + 1) {
-            Some(s) if next.is_clean() && !s.has_error() => s.all_commands(),
+            Some(s) if next.is_clean() && !s.has_error() => s.all_commands().to_vec(),
             _ => return,
         };
         let adds = next_commands.iter().any(|c| apk_add(c).is_some());
@@ -1153,7 +1153,7 @@ impl Run<'_> {
     fn fix_rpm(&self, out: &mut Vec<Finding>) {
         let inst = self.inst();
         let commands = self.script.all_commands();
-        for cmd in &commands {
+        for cmd in commands {
             let Some((manager, i, sub)) = rpm_subcommand(cmd) else {
                 continue;
             };
@@ -1250,7 +1250,7 @@ impl Run<'_> {
             found
         };
         for cmd in self.script.all_commands() {
-            let Some(i) = pip_install(&cmd) else {
+            let Some(i) = pip_install(cmd) else {
                 continue;
             };
             let prefixed = cmd.assignments.iter().any(|a| {
@@ -1258,7 +1258,7 @@ impl Run<'_> {
                     .split_once('=')
                     .is_some_and(|(k, _)| k == "PIP_NO_CACHE_DIR")
             });
-            if has_option(&cmd, "--no-cache-dir") || prefixed {
+            if has_option(cmd, "--no-cache-dir") || prefixed {
                 continue;
             }
             if *env_set.get_or_insert_with(|| {
@@ -1266,7 +1266,7 @@ impl Run<'_> {
             }) {
                 return; // PIP_NO_CACHE_DIR does it
             }
-            if has_option(&cmd, "--cache-dir") {
+            if has_option(cmd, "--cache-dir") {
                 out.push(Finding::note(
                     META.id,
                     cmd.range.start,

@@ -14,6 +14,8 @@ pub struct Script {
     pub text: String,
     pub base: usize,
     pub tree: Tree,
+    /// `all_commands`, computed once: transforms ask for it many times.
+    commands: std::cell::OnceCell<Vec<Command>>,
 }
 
 /// A simple command: `[VAR=x ...] name args...` (redirections kept apart).
@@ -99,7 +101,12 @@ impl Script {
         let view = inst.normalised_text(file);
         let (text, base) = tree::shell_text(file, index, &view)?;
         let tree = tree::parse_bash(&text)?;
-        Some(Script { text, base, tree })
+        Some(Script {
+            text,
+            base,
+            tree,
+            commands: Default::default(),
+        })
     }
 
     /// Parses free shell text (offsets relative to `base`).
@@ -109,6 +116,7 @@ impl Script {
             text: text.to_string(),
             base,
             tree,
+            commands: Default::default(),
         })
     }
 
@@ -334,14 +342,17 @@ impl Script {
     }
 
     /// Every simple command anywhere in the script, nested ones included.
-    pub fn all_commands(&self) -> Vec<Command> {
-        let mut out = Vec::new();
-        self.visit(self.tree.root_node(), &mut |node| {
-            if node.kind() == "command" {
-                out.push(self.command(node, &[]));
-            }
-        });
-        out
+    /// Every simple command, nested ones included, in source order.
+    pub fn all_commands(&self) -> &[Command] {
+        self.commands.get_or_init(|| {
+            let mut out = Vec::new();
+            self.visit(self.tree.root_node(), &mut |node| {
+                if node.kind() == "command" {
+                    out.push(self.command(node, &[]));
+                }
+            });
+            out
+        })
     }
 }
 
