@@ -32,6 +32,8 @@ pub struct Dockerfile {
     pub items: Vec<Item>,
     pub instructions: Vec<Instruction>,
     pub stages: Vec<Stage>,
+    /// The shell script of each instruction, parsed on first use.
+    pub(crate) scripts: Vec<std::cell::OnceCell<Option<shell::Script>>>,
 }
 
 /// A top-level piece of the file; together the items cover every byte in order.

@@ -67,6 +67,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         directives,
         escape,
         items,
+        scripts: instructions.iter().map(|_| Default::default()).collect(),
         instructions,
         stages,
     };

@@ -9,13 +9,25 @@ use tree_sitter::{Node, Tree};
 
 use super::{Dockerfile, Form, tree};
 
-pub struct Script {
+/// A parsed shell script; cheap to clone (the parse is shared).
+#[derive(Debug, Clone)]
+pub struct Script(std::rc::Rc<ScriptData>);
+
+#[derive(Debug)]
+pub struct ScriptData {
     /// The body as the shell sees it, offsets shifted by `base`.
     pub text: String,
     pub base: usize,
     pub tree: Tree,
     /// `all_commands`, computed once: transforms ask for it many times.
     commands: std::cell::OnceCell<Vec<Command>>,
+}
+
+impl std::ops::Deref for Script {
+    type Target = ScriptData;
+    fn deref(&self) -> &ScriptData {
+        &self.0
+    }
 }
 
 /// A simple command: `[VAR=x ...] name args...` (redirections kept apart).
@@ -94,6 +106,14 @@ impl Script {
     /// Parses the body of a shell-form RUN (or `None` for exec form, heredoc
     /// scripts, non-POSIX shells, or no body).
     pub fn of_run(file: &Dockerfile, index: usize) -> Option<Script> {
+        // Parsed once per file: every transform asks, pass after pass.
+        match file.scripts.get(index) {
+            Some(cell) => cell.get_or_init(|| Self::parse_run(file, index)).clone(),
+            None => Self::parse_run(file, index),
+        }
+    }
+
+    fn parse_run(file: &Dockerfile, index: usize) -> Option<Script> {
         let inst = &file.instructions[index];
         if inst.form != Form::Shell || inst.args.is_empty() || !file.runs_posix_shell(index) {
             return None;
@@ -101,23 +121,23 @@ impl Script {
         let view = inst.normalised_text(file);
         let (text, base) = tree::shell_text(file, index, &view)?;
         let tree = tree::parse_bash(&text)?;
-        Some(Script {
+        Some(Script(std::rc::Rc::new(ScriptData {
             text,
             base,
             tree,
             commands: Default::default(),
-        })
+        })))
     }
 
     /// Parses free shell text (offsets relative to `base`).
     pub fn parse(text: &str, base: usize) -> Option<Script> {
         let tree = tree::parse_bash(text)?;
-        Some(Script {
+        Some(Script(std::rc::Rc::new(ScriptData {
             text: text.to_string(),
             base,
             tree,
             commands: Default::default(),
-        })
+        })))
     }
 
     pub fn has_error(&self) -> bool {
