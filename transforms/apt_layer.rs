@@ -544,14 +544,53 @@ impl Run<'_> {
         }
         let file = self.file;
         let inst = &file.instructions[self.index];
-        let [step] = &self.steps[..] else { return };
+        let is_update = |c: &Command| {
+            apt_subcommand(c).is_some_and(|(_, w)| c.words[w].value.as_deref() == Some("update"))
+        };
+        let [step] = &self.steps[..] else {
+            // `... && apt-get update` then an install in the next RUN: the
+            // stale-cache split, but the other commands may leak state.
+            let ends_in_update = self
+                .steps
+                .last()
+                .and_then(|s| s.element.command())
+                .is_some_and(is_update);
+            let next_installs = file.instructions.get(self.index + 1).is_some_and(|n| {
+                n.is("RUN")
+                    && n.stage == inst.stage
+                    && Script::of_run(file, self.index + 1).is_some_and(|s| {
+                        s.all_commands().iter().any(|c| {
+                            apt_subcommand(c).is_some_and(|(_, w)| {
+                                c.words[w].value.as_deref() == Some("install")
+                            })
+                        })
+                    })
+            });
+            if ends_in_update && next_installs {
+                let others: Vec<String> = self.steps[..self.steps.len() - 1]
+                    .iter()
+                    .map(|s| {
+                        let t = &file.text[s.element.range()];
+                        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+                        format!("`{}`", t.chars().take(40).collect::<String>())
+                    })
+                    .collect();
+                out.push(Finding::note(
+                    META.id,
+                    inst.range.start,
+                    Level::Info,
+                    format!(
+                        "`apt-get update` not merged into the install in the next RUN: this RUN also runs {}, which may change what the install sees; move the update into the install's RUN by hand",
+                        others.join(", ")
+                    ),
+                ));
+            }
+            return;
+        };
         let Some(cmd) = step.element.command() else {
             return;
         };
-        let Some((_, w)) = apt_subcommand(cmd) else {
-            return;
-        };
-        if cmd.words[w].value.as_deref() != Some("update") {
+        if !is_update(cmd) {
             return;
         }
         let Some(next) = file.instructions.get(self.index + 1) else {
