@@ -57,7 +57,9 @@ CMD ["python", "-m", "app"]
 ## Fix safety
 Unsafe: the program loses root. It can no longer bind ports below 1024
 (a warning names such an `EXPOSE`), write to root-owned files copied without
-`--chown`, or install anything at run time. Review before applying.
+`--chown`, or install anything at run time; an `ONBUILD RUN` then runs as
+that user in the images built from this one (a warning names it). Review
+before applying.
 
 ## Limits
 A stage that installs `gosu`, `su-exec` or `setpriv` is left alone (with a
@@ -396,6 +398,7 @@ impl Transform for NonRootUser {
             Fix::unsafe_(vec![Edit::insert(at, text)]),
         )];
         out.extend(low_ports(insts));
+        out.extend(onbuild_steps(insts, &user));
         out
     }
 }
@@ -493,6 +496,26 @@ fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<String> {
 }
 
 /// Warnings for ports a non-root user cannot bind.
+/// ONBUILD RUNs run in the images built FROM this one, after the new USER:
+/// they may need root (COPY/ADD do not depend on the user).
+fn onbuild_steps(insts: &[crate::syntax::Instruction], user: &str) -> Vec<Finding> {
+    insts
+        .iter()
+        .filter(|i| i.onbuild.as_deref() == Some("RUN"))
+        .map(|i| {
+            Finding::note(
+                META.id,
+                i.keyword_range.start,
+                Level::Warning,
+                format!(
+                    "`ONBUILD {}` runs in images built from this one as `{user}`: check that it does not need root",
+                    i.onbuild.as_deref().unwrap_or("")
+                ),
+            )
+        })
+        .collect()
+}
+
 fn low_ports(insts: &[crate::syntax::Instruction]) -> Vec<Finding> {
     let mut out = Vec::new();
     for inst in insts.iter().filter(|i| i.is("EXPOSE")) {
