@@ -330,14 +330,19 @@ enum Mode {
     WriteJournal,
 }
 
+/// A file's text with its settings and context; the error names the cause.
+fn load(job: &Job, path: &Path) -> Result<(files::Source, Settings, Context), FileResult> {
+    let src = files::read(path).map_err(|e| FileResult::Error(e.to_string()))?;
+    let (settings, ctx) = job
+        .for_file(path)
+        .map_err(|e| FileResult::Error(format!("{e:#}")))?;
+    Ok((src, settings, ctx))
+}
+
 fn fix_one(job: &Job, path: &Path, mode: Mode) -> FileResult {
-    let src = match files::read(path) {
-        Ok(s) => s,
-        Err(e) => return FileResult::Error(e.to_string()),
-    };
-    let (settings, ctx) = match job.for_file(path) {
+    let (src, settings, ctx) = match load(job, path) {
         Ok(x) => x,
-        Err(e) => return FileResult::Error(format!("{e:#}")),
+        Err(e) => return e,
     };
     match engine::fix_text(&src.text, &ctx, &settings) {
         Err(e) => failed(&e),
@@ -390,13 +395,9 @@ fn check(args: CheckArgs) -> Result<u8> {
         inputs(&args.paths),
         "with findings",
         |path| {
-            let src = match files::read(path) {
-                Ok(s) => s,
-                Err(e) => return FileResult::Error(e.to_string()),
-            };
-            let (settings, ctx) = match job.for_file(path) {
+            let (src, settings, ctx) = match load(&job, path) {
                 Ok(x) => x,
-                Err(e) => return FileResult::Error(format!("{e:#}")),
+                Err(e) => return e,
             };
             match engine::findings_only(&src.text, &ctx, &settings) {
                 Ok(f) => FileResult::Checked(f),

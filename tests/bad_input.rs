@@ -4,6 +4,10 @@
 //! file; this file covers the rest. Each case: one `error: PATH: reason` line,
 //! exit 2 (130 after an interruption), and nothing else on disk changes.
 
+mod common;
+
+use common::stderr;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -22,10 +26,6 @@ fn bin() -> Command {
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     bin().args(args).current_dir(dir).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Every entry under `root` (not following symlinks): contents or link target, and mode.

@@ -1,31 +1,16 @@
 //! The binary end to end: exit codes, bad input, atomic writes, patches.
 
+mod common;
+
+use common::{dockwright, stderr, stdout};
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 const MESSY: &str = "FROM alpine:3.20\nRUN echo hi\n";
 const FIXED: &str = "# syntax=docker/dockerfile:1\nFROM alpine:3.20\nRUN echo hi\n";
-
-fn dockwright(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dockwright"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        // The undo journal of files outside git goes to the cache: keep it here.
-        .env("XDG_CACHE_HOME", dir.join(".cache"))
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 #[test]
 fn exit_codes_follow_the_contract() {

@@ -1,29 +1,15 @@
 //! Configuration discovery and errors, and the machine-readable outputs
 //! (JSON, SARIF, the summary table) end to end.
 
+mod common;
+
+use common::{dockwright, stderr, stdout};
+
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn dockwright(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dockwright"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("XDG_CACHE_HOME", dir.join(".cache"))
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::stderr;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,10 +16,6 @@ fn dockwright(dir: &Path, cache: &Path, args: &[&str]) -> Output {
         .env("XDG_CACHE_HOME", cache)
         .output()
         .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn git_init(dir: &Path) {

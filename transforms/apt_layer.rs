@@ -97,6 +97,11 @@ manager.
 
 const LISTS_RM: &str = "rm -rf /var/lib/apt/lists/*";
 
+/// Is `cmd` `apt-get SUB` / `apt SUB` (options before SUB allowed)?
+pub(crate) fn is_apt(cmd: &Command, sub: &str) -> bool {
+    apt_subcommand(cmd).is_some_and(|(_, i)| cmd.words[i].value.as_deref() == Some(sub))
+}
+
 /// The apt program of a command and the index of its subcommand word.
 pub(crate) fn apt_subcommand(cmd: &Command) -> Option<(&str, usize)> {
     let name = cmd.name()?;
@@ -309,9 +314,7 @@ impl Run<'_> {
         }
         // An update that is not top level: no place to put the removal.
         let top: Vec<usize> = self.top_commands().map(|c| c.range.start).collect();
-        let is_update = |c: &Command| {
-            apt_subcommand(c).is_some_and(|(_, i)| c.words[i].value.as_deref() == Some("update"))
-        };
+        let is_update = |c: &Command| is_apt(c, "update");
         let nested_update = commands
             .iter()
             .find(|c| !top.contains(&c.range.start) && is_update(c));
@@ -339,12 +342,10 @@ impl Run<'_> {
         let inst = &file.instructions[self.index];
         // A top-level update followed by more commands (an install, a purge,
         // a script...): the lists it fetched stay in the layer.
-        let update = self.steps.iter().position(|s| {
-            s.element.command().is_some_and(|c| {
-                apt_subcommand(c)
-                    .is_some_and(|(_, i)| c.words[i].value.as_deref() == Some("update"))
-            })
-        });
+        let update = self
+            .steps
+            .iter()
+            .position(|s| s.element.command().is_some_and(|c| is_apt(c, "update")));
         let Some(update) = update else { return };
         let Some(last) = self.steps.get(update + 1..).and_then(|s| s.last()) else {
             return;
@@ -544,9 +545,7 @@ impl Run<'_> {
         }
         let file = self.file;
         let inst = &file.instructions[self.index];
-        let is_update = |c: &Command| {
-            apt_subcommand(c).is_some_and(|(_, w)| c.words[w].value.as_deref() == Some("update"))
-        };
+        let is_update = |c: &Command| is_apt(c, "update");
         let [step] = &self.steps[..] else {
             // `... && apt-get update` then an install in the next RUN: the
             // stale-cache split, but the other commands may leak state.
@@ -555,17 +554,9 @@ impl Run<'_> {
                 .last()
                 .and_then(|s| s.element.command())
                 .is_some_and(is_update);
-            let next_installs = file.instructions.get(self.index + 1).is_some_and(|n| {
-                n.is("RUN")
-                    && n.stage == inst.stage
-                    && Script::of_run(file, self.index + 1).is_some_and(|s| {
-                        s.all_commands().iter().any(|c| {
-                            apt_subcommand(c).is_some_and(|(_, w)| {
-                                c.words[w].value.as_deref() == Some("install")
-                            })
-                        })
-                    })
-            });
+            let next_installs = self.next_run().is_some()
+                && Script::of_run(file, self.index + 1)
+                    .is_some_and(|s| s.all_commands().iter().any(|c| is_apt(c, "install")));
             if ends_in_update && next_installs {
                 let others: Vec<String> = self.steps[..self.steps.len() - 1]
                     .iter()
@@ -593,12 +584,9 @@ impl Run<'_> {
         if !is_update(cmd) {
             return;
         }
-        let Some(next) = file.instructions.get(self.index + 1) else {
+        let Some(next) = self.next_run() else {
             return;
         };
-        if !next.is("RUN") || next.stage != inst.stage {
-            return;
-        }
         let flags = |i: &crate::syntax::Instruction| {
             i.flags
                 .iter()
@@ -1007,6 +995,12 @@ impl Run<'_> {
         &self.file.instructions[self.index]
     }
 
+    /// The instruction after this one, when it is a RUN of the same stage.
+    fn next_run(&self) -> Option<&crate::syntax::Instruction> {
+        let next = self.file.instructions.get(self.index + 1)?;
+        (next.is("RUN") && next.stage == self.inst().stage).then_some(next)
+    }
+
     fn fix_apk(&self, out: &mut Vec<Finding>) {
         let inst = self.inst();
         if cache_mount(inst, |p| {
@@ -1114,12 +1108,9 @@ impl Run<'_> {
         if !is_plain_apk_update(cmd) {
             return;
         }
-        let Some(next) = file.instructions.get(self.index + 1) else {
+        let Some(next) = self.next_run() else {
             return;
         };
-        if !next.is("RUN") || next.stage != inst.stage {
-            return;
-        }
         let next_commands = match Script::of_run(file, self.index + 1) {
             Some(s) if next.is_clean() && !s.has_error() => s.all_commands().to_vec(),
             _ => return,

@@ -127,14 +127,7 @@ impl Transform for ExecForm {
                 }
                 match exec_words(file, inst) {
                     Ok(words) => {
-                        let json = format!(
-                            "[{}]",
-                            words
-                                .iter()
-                                .map(|w| serde_json::to_string(w).unwrap_or_default())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        );
+                        let json = Form::exec_text(&words);
                         out.push(Finding::fix(
                             META.id,
                             at,

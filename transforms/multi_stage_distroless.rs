@@ -339,17 +339,6 @@ fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-fn json(words: &[String]) -> String {
-    format!(
-        "[{}]",
-        words
-            .iter()
-            .map(|w| serde_json::to_string(w).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-
 /// Names of the variables `$X` / `${X...}` a Dockerfile word list expands.
 fn var_refs(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -1486,10 +1475,10 @@ fn binary_plan(
     };
     if via_cargo_run {
         plan.rewritten
-            .push((command_idx, format!("CMD {}", json(&argv))));
+            .push((command_idx, format!("CMD {}", Form::exec_text(&argv))));
         plan.detail.push(format!(
             "`cargo run --release` becomes the binary it runs: `{}`",
-            json(&argv)
+            Form::exec_text(&argv)
         ));
     }
     // A bare name found on the build image's own PATH needs the full path.
@@ -1501,7 +1490,7 @@ fn binary_plan(
         words[0] = artifact.clone();
         let kw = &file.instructions[command_idx].keyword;
         plan.rewritten
-            .push((command_idx, format!("{kw} {}", json(&words))));
+            .push((command_idx, format!("{kw} {}", Form::exec_text(&words))));
     }
     let debian = debian_of(&image.tag);
     let key = match stack {
@@ -2298,7 +2287,7 @@ fn node_plan(
         dropped: Vec::new(),
         detail: vec![format!(
             "the image's entrypoint is `node`, so `CMD` names the script: `{}`",
-            json(&node_args)
+            Form::exec_text(&node_args)
         )],
     };
     // The script goes to a `CMD` where the command was; an `ENTRYPOINT` goes.
@@ -2309,7 +2298,7 @@ fn node_plan(
         plan.dropped.push(ep);
     }
     plan.rewritten
-        .push((target, format!("CMD {}", json(&node_args))));
+        .push((target, format!("CMD {}", Form::exec_text(&node_args))));
     // HEALTHCHECK CMD ["node", ...] runs the image's node.
     for &idx in &w.moved {
         let inst = &file.instructions[idx];
@@ -2326,8 +2315,10 @@ fn node_plan(
                 .iter()
                 .map(|f| format!("{} ", &file.text[f.range.clone()]))
                 .collect();
-            plan.rewritten
-                .push((idx, format!("HEALTHCHECK {flags}CMD {}", json(&words))));
+            plan.rewritten.push((
+                idx,
+                format!("HEALTHCHECK {flags}CMD {}", Form::exec_text(&words)),
+            ));
         }
     }
     // Production dependencies only.
@@ -3003,14 +2994,18 @@ fn java_plan(
     let mut tail = vec![jar_path.clone()];
     tail.extend(args.iter().cloned());
     let text = if options.is_empty() {
-        format!("CMD {}", json(&tail))
+        format!("CMD {}", Form::exec_text(&tail))
     } else {
         let mut entry = vec!["/usr/bin/java".to_string()];
         entry.extend(options.iter().cloned());
         entry.push("-jar".into());
         plan.detail
             .push("the JVM options go to a new `ENTRYPOINT`".into());
-        format!("ENTRYPOINT {}{nl}CMD {}", json(&entry), json(&tail))
+        format!(
+            "ENTRYPOINT {}{nl}CMD {}",
+            Form::exec_text(&entry),
+            Form::exec_text(&tail)
+        )
     };
     let target = cmd.unwrap_or(command_idx);
     if let Some(ep) = entrypoint

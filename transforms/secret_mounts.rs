@@ -392,6 +392,27 @@ impl Transform for SecretMounts {
     }
 }
 
+impl Analysis {
+    /// An ARG's default: a literal is a leak (reported, the ARG still goes);
+    /// one built from other variables blocks the conversion (false).
+    fn check_default(&mut self, inst: &Instruction, name: &str, d: &Decl) -> bool {
+        if let Some(v) = literal(&d.value) {
+            self.leaks
+                .push((inst.range.start, leak_message(name, "ARG", v)));
+        } else if d.value.as_deref().is_some_and(|v| v.contains('$')) {
+            self.blockers.push((
+                inst.range.start,
+                format!(
+                    "its default at line {} is built from other variables",
+                    inst.start_line
+                ),
+            ));
+            return false;
+        }
+        true
+    }
+}
+
 fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
     let mut a = Analysis {
         edits: Vec::new(),
@@ -403,7 +424,6 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
         layer_leaks: Vec::new(),
         left_files: Vec::new(),
     };
-    let fingerprint = is_key_fingerprint(name);
     let mount = format!(
         "--mount=type=secret,id={},env={name} ",
         name.to_ascii_lowercase()
@@ -421,20 +441,7 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
             .find(|d| d.name == name)
         {
             global.push(i);
-            if let Some(v) = literal(&d.value) {
-                if !fingerprint {
-                    a.leaks
-                        .push((inst.range.start, leak_message(name, "ARG", v)));
-                }
-            } else if d.value.as_deref().is_some_and(|v| v.contains('$')) {
-                a.blockers.push((
-                    inst.range.start,
-                    format!(
-                        "its default at line {} is built from other variables",
-                        inst.start_line
-                    ),
-                ));
-            }
+            a.check_default(inst, name, &d);
         }
     }
 
@@ -473,19 +480,7 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                         ));
                         continue;
                     }
-                    if let Some(v) = literal(&d.value) {
-                        if !fingerprint {
-                            a.leaks
-                                .push((inst.range.start, leak_message(name, "ARG", v)));
-                        }
-                    } else if d.value.as_deref().is_some_and(|v| v.contains('$')) {
-                        a.blockers.push((
-                            inst.range.start,
-                            format!(
-                                "its default at line {} is built from other variables",
-                                inst.start_line
-                            ),
-                        ));
+                    if !a.check_default(inst, name, d) {
                         continue;
                     }
                     match remove_decl(file, inst, &decls, name) {
@@ -509,9 +504,6 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                     };
                     let value = d.value.as_deref().unwrap_or("");
                     if let Some(v) = literal(&d.value) {
-                        if fingerprint {
-                            continue;
-                        }
                         a.leaks
                             .push((inst.range.start, leak_message(name, "ENV", v)));
                         a.blockers.push((

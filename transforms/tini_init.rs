@@ -1,4 +1,4 @@
-use super::apt_layer::apt_subcommand;
+use super::apt_layer::is_apt;
 use super::non_root_user::{Family, chain, family, is_root};
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
 use crate::syntax::shell::{Command, Script, Word};
@@ -221,7 +221,7 @@ impl Transform for TiniInit {
                 return note("empty `ENTRYPOINT`: left alone".into());
             }
             all.extend(words.iter().cloned());
-            Edit::replace(target.args_range.clone(), json(&all))
+            Edit::replace(target.args_range.clone(), Form::exec_text(&all))
         } else {
             match inherited_entrypoint(base, &provider) {
                 Some(own) => all.extend(own.iter().map(|w| w.to_string())),
@@ -231,7 +231,11 @@ impl Transform for TiniInit {
                     ));
                 }
             }
-            let line = format!("{}ENTRYPOINT {}{nl}", target.indent(file), json(&all));
+            let line = format!(
+                "{}ENTRYPOINT {}{nl}",
+                target.indent(file),
+                Form::exec_text(&all)
+            );
             Edit::insert(target.range.start, line)
         };
         let mut edits = vec![edit];
@@ -416,12 +420,7 @@ fn join_install(
                             })
                         })
                 }
-                _ => {
-                    cmd.name() == Some("apt-get")
-                        && apt_subcommand(cmd)
-                            .is_some_and(|(_, i)| cmd.words[i].value.as_deref() == Some("install"))
-                        && has_yes(cmd)
-                }
+                _ => cmd.name() == Some("apt-get") && is_apt(cmd, "install") && has_yes(cmd),
             };
             if fits
                 && cmd.words.len() > 2
@@ -520,17 +519,6 @@ fn stage_ref(stage: &Stage) -> String {
         .name
         .clone()
         .unwrap_or_else(|| stage.index.to_string())
-}
-
-fn json(words: &[String]) -> String {
-    format!(
-        "[{}]",
-        words
-            .iter()
-            .map(|w| serde_json::to_string(w).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
 }
 
 /// The image's last path component without tag or digest.

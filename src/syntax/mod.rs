@@ -85,6 +85,17 @@ pub enum Form {
     Shell,
 }
 
+impl Form {
+    /// The exec-form argument text for `words`: `["a", "b"]`, JSON-escaped.
+    pub fn exec_text(words: &[String]) -> String {
+        let quoted: Vec<String> = words
+            .iter()
+            .map(|w| serde_json::to_string(w).unwrap_or_default())
+            .collect();
+        format!("[{}]", quoted.join(", "))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Instruction {
     /// Upper-case keyword: `RUN`, `FROM`... (for ONBUILD, `ONBUILD`).

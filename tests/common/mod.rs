@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use dockwright::config::Config;
 use dockwright::engine::{self, Outcome, Settings};
@@ -95,4 +96,23 @@ pub fn report(name: &str, outcome: &Result<Outcome, engine::FixError>) -> String
         out.push_str(&diff.replace('\r', "␍"));
     }
     out
+}
+
+/// Runs the binary in `dir`, without colour, its undo journal kept in `dir/.cache`.
+pub fn dockwright(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dockwright"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("XDG_CACHE_HOME", dir.join(".cache"))
+        .output()
+        .unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
