@@ -593,7 +593,7 @@ fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) ->
 /// recursively, as context-relative paths: pip resolves an include relative
 /// to the folder of the file that names it. An include that cannot be placed
 /// (a URL, `..`, a variable, a glob) is the error.
-fn pip_includes(dir: &Path, files: &[String]) -> Result<Vec<String>, String> {
+pub(crate) fn pip_includes(dir: &Path, files: &[String]) -> Result<Vec<String>, String> {
     let mut seen: Vec<String> = files.to_vec();
     let mut queue: Vec<String> = files.to_vec();
     while let Some(f) = queue.pop() {

@@ -13,15 +13,20 @@ const ID: &str = "multi-stage-distroless";
 
 static META: Meta = Meta {
     id: ID,
-    summary: "Split a single-stage toolchain image into a `build` stage and a distroless runtime that holds only the artifact",
+    summary: "Split an image built in one stage on a toolchain image into a `build` stage and a distroless runtime that holds only the artifact",
     safety: Safety::Unsafe,
     hadolint: &[],
     options: &["images"],
     docs: r#"## What it does
-A Dockerfile with one stage on a toolchain image (`golang`, `node`, `rust`,
-`maven`, `gradle`, `eclipse-temurin`, `openjdk`, `amazoncorretto`)
-becomes two: the existing instructions are the `build` stage, and a new final
-stage on a Google distroless image receives only what the program needs:
+A Dockerfile whose final image is built in one stage on a toolchain image
+(`golang`, `node`, `rust`, `maven`, `gradle`, `eclipse-temurin`, `openjdk`,
+`amazoncorretto`, `python`) gets a new final stage on a Google distroless
+image that receives only what the program needs; the existing final stage
+becomes the `build` stage (its own name is kept). The final stage may be
+built `FROM` earlier stages of the file (`FROM base AS release`), which are
+then analysed with it, and other stages may sit beside it (a `test` stage);
+a final stage that copies from another stage is already split and left
+alone.
 
 - Go: the binary of `go build -o OUT` (or the default name, from `go.mod`
   in the build context; `go install` puts it in `/go/bin`) on `gcr.io/distroless/static-debian13:nonroot`, with
@@ -50,6 +55,25 @@ stage on a Google distroless image receives only what the program needs:
   JVM options move to an `ENTRYPOINT`. Only self-contained jars (Spring Boot,
   shade or shadow, assembly `jar-with-dependencies`, or no dependencies) are
   copied.
+- Python: the packages pip installs in a virtualenv, and the application
+  directory (the final `WORKDIR`), on `gcr.io/distroless/python3-debian13:nonroot`
+  (Python 3.13) or `python3-debian12` (Python 3.11), only when the build
+  image has that same minor version (`python:3.13-slim`,
+  `python:3.11-slim-bookworm`): compiled packages load only in the minor
+  version that built them. The build's own virtualenv is used (`python -m
+  venv DIR` with `DIR/bin` first on `PATH`); otherwise the build stage makes
+  one in `/venv` first and puts it on `PATH`. Its site-packages go to
+  `/usr/local/lib/python3.X/dist-packages`, a site directory of the image's
+  Debian Python (read after the standard library, `.pth` files honoured), so
+  nothing depends on the venv's links to the build image's interpreter. The
+  image's entrypoint is `python3.X`, so `CMD ["python", "app.py"]` becomes
+  `CMD ["app.py"]`, an `ENTRYPOINT ["python", ...]` names
+  `/usr/bin/python3.X`, and the console scripts of common servers
+  (`gunicorn`, `uvicorn`, `hypercorn`, `flask`, `celery`, `waitress-serve`,
+  `streamlit`) run as `python -m <module>`. The requirements pip reads are
+  checked in the build context for packages that load system libraries or
+  run programs distroless lacks (`python-magic`, `opencv-python`, `pyodbc`,
+  `psycopg` without `binary`, `playwright`, ...).
 
 The runtime stage gets the `ENV`s the program may read (all but build-only
 ones such as `CGO_ENABLED`, `GOFLAGS`, `NPM_CONFIG_*`), the final `WORKDIR`,
@@ -65,6 +89,7 @@ static = "gcr.io/distroless/static-{debian}:nonroot"   # Go without cgo
 base = "gcr.io/distroless/base-{debian}:nonroot"       # Go with cgo
 cc = "gcr.io/distroless/cc-{debian}:nonroot"           # Rust
 nodejs22 = "gcr.io/distroless/nodejs22-{debian}:nonroot"
+python3 = "gcr.io/distroless/python3-{debian}:nonroot"  # Python 3.13 (debian13) or 3.11 (debian12)
 ```
 
 ## Why is this bad?
@@ -110,16 +135,18 @@ package that loads system libraries or downloads a browser (`pg-native`,
 (downloads, moves, shell logic, `chown` in a Node app); files are copied that the program
 may read at run time (it lists the build context for `COPY .`); `USER`,
 `SHELL` or `ONBUILD` is used; an `ENV` reads a variable of the build image;
-the node or JDK version is not pinned or has no distroless image; the
+the node, JDK or Python version is not pinned or has no distroless image; the
 builder is Alpine and the artifact would link musl. The runtime has no shell:
 `docker exec ... sh` does not work (use the `:debug` tag to debug), and the
 program runs as `nonroot`, so it cannot write to root-owned directories.
 
 ## Limits
-Only single-stage files are split. Python images are recognised but not
-converted yet: they are skipped with the reason (a virtualenv only moves to a
-`python3-debian*` image of the same minor version, 3.11 on debian12 and 3.13
-on debian13, and even then the move is not automated). Multi-module Maven and
+An earlier stage that another stage also builds on is never edited: when the
+split would have to change it (move its `CMD`, add `CGO_ENABLED=0` or a
+virtualenv to it), it is skipped with that reason. Python builds that use `poetry`, `uv`,
+`pipenv` or conda, `pip install --user`/`--target`/`-e`, or run a Python
+program during the build (`manage.py collectstatic`) are skipped, as are
+Python minor versions with no distroless image. Multi-module Maven and
 multi-project Gradle builds are skipped. yarn and pnpm projects keep their
 development dependencies (the message says so). `//go:embed` files and a
 `.dockerignore` are not taken into account when listing the build context,
@@ -530,9 +557,13 @@ struct Walk {
     user: Option<usize>,
     /// An `ENV` sets `GOBIN` or `GOPATH`.
     sets_gobin: bool,
+    /// The `FROM` that names the toolchain image (of the first stage of the chain).
+    from: usize,
+    /// The stages that build the final image, first to last.
+    chain: Vec<usize>,
 }
 
-fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
+fn walk(file: &Dockerfile, chain: &[&Stage]) -> Result<Walk> {
     let mut w = Walk {
         workdir: "/".into(),
         carried: Vec::new(),
@@ -545,14 +576,29 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
         node_production: false,
         user: None,
         sets_gobin: false,
+        from: chain[0].from,
+        chain: chain.iter().map(|s| s.index).collect(),
     };
-    // Variables the runtime stage will know: carried ENVs and the stage's ARGs.
+    // Variables the runtime stage will know: carried ENVs and the stage's ARGs
+    // (an `ARG` ends with its stage, an `ENV` is inherited).
     let mut defined: BTreeSet<String> = BTreeSet::new();
+    let mut env_defined: BTreeSet<String> = BTreeSet::new();
     let mut args: Vec<(String, usize)> = Vec::new();
     let mut needed_args: BTreeSet<usize> = BTreeSet::new();
     // Literal ENV values, for WORKDIR.
     let mut env_values: Vec<(String, String)> = Vec::new();
-    for idx in stage.instructions.clone().skip(1) {
+    let indices = chain.iter().flat_map(|s| {
+        let stage_start = s.instructions.start;
+        s.instructions
+            .clone()
+            .skip(1)
+            .map(move |i| (i, i == stage_start + 1))
+    });
+    for (idx, first_of_stage) in indices {
+        if first_of_stage {
+            defined.retain(|n| env_defined.contains(n));
+            args.clear();
+        }
         let inst = &file.instructions[idx];
         let at = inst.keyword_range.start;
         if !inst.is_clean() {
@@ -628,6 +674,7 @@ fn walk(file: &Dockerfile, stage: &Stage) -> Result<Walk> {
                     w.sets_path = true;
                 }
                 check_refs(&inst.args, &defined)?;
+                env_defined.extend(names.iter().cloned());
                 defined.extend(names);
                 w.carried.push(idx);
             }
@@ -739,7 +786,8 @@ struct Plan {
     build_edits: Vec<Edit>,
     /// A replacement instruction (no line ending) for a moved one, by index.
     rewritten: Vec<(usize, String)>,
-    /// Moved instructions dropped from the runtime (an `ENTRYPOINT ["node"]`).
+    /// Moved or carried instructions dropped from the runtime (an
+    /// `ENTRYPOINT ["node"]`, an `ENV` that only activates a virtualenv).
     dropped: Vec<usize>,
     /// What to say beyond the common part.
     detail: Vec<String>,
@@ -751,18 +799,21 @@ impl Transform for MultiStageDistroless {
     }
 
     fn run(&self, file: &Dockerfile, ctx: &Context) -> Vec<Finding> {
-        let [stage] = file.stages.as_slice() else {
+        let Some(chain) = build_chain(file) else {
             return Vec::new();
         };
-        let image = parse_image(&stage.base_image);
+        let root = chain[0];
+        let image = parse_image(&root.base_image);
         let Some(stack) = stack_of(&image) else {
             return Vec::new();
         };
-        if file.escape == '`' || !file.runs_posix_shell(stage.from) {
+        if file.escape == '`' || chain.iter().any(|s| !file.runs_posix_shell(s.from)) {
             return Vec::new();
         }
-        let from = &file.instructions[stage.from];
-        match convert(file, ctx, stage, stack, &image) {
+        let from = &file.instructions[root.from];
+        let converted = convert(file, ctx, &chain, stack, &image)
+            .and_then(|(edits, message)| keep_shared_stages(file, &chain, edits, message));
+        match converted {
             Ok((edits, message)) => vec![Finding::fix(
                 ID,
                 from.keyword_range.start,
@@ -795,53 +846,143 @@ fn runtime_image(ctx: &Context, key: &str, debian: &str) -> Option<String> {
     Some(template.replace("{debian}", debian))
 }
 
-fn convert(
-    file: &Dockerfile,
-    ctx: &Context,
-    stage: &Stage,
-    stack: Stack,
-    image: &ImageRef,
-) -> Result<(Vec<Edit>, String)> {
-    let from = &file.instructions[stage.from];
-    let at = from.keyword_range.start;
-    if stage.base_image.contains('$') {
-        return skip(at, "the base image is named by a build argument");
+/// The stages that build the final image, first to last: the final stage
+/// and the earlier stages it is built `FROM`. `None` when another stage
+/// feeds them (`COPY --from`, `RUN --mount=from=`): then the image is
+/// already built in several stages, and not a candidate.
+fn build_chain(file: &Dockerfile) -> Option<Vec<&Stage>> {
+    let mut chain = vec![file.stages.last()?];
+    while let Some(parent) = stage_named(
+        file,
+        &chain[chain.len() - 1].base_image,
+        chain[chain.len() - 1].index,
+    ) {
+        chain.push(parent);
     }
-    if !from.is_clean() || from.start_line != from.end_line {
-        return skip(at, "the `FROM` line could not be read with confidence");
-    }
-    if from.flag("platform").is_some() {
-        return skip(at, "`FROM --platform` (cross-building) is left alone");
-    }
-    if stack == Stack::Python {
-        let version = image.tag.split('-').next().unwrap_or_default();
-        let minor = version
-            .split('.')
-            .take(2)
-            .filter(|p| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
-            .collect::<Vec<_>>();
-        let minor = if minor.len() == 2 {
-            minor.join(".")
-        } else {
-            String::new()
+    chain.reverse();
+    let feeds = chain.iter().any(|s| {
+        file.stage_instructions(s)
+            .iter()
+            .any(|inst| !stage_sources(file, inst).is_empty())
+    });
+    (!feeds).then_some(chain)
+}
+
+/// The earlier stage a `FROM` or `--from` reference names (by name, or for
+/// `--from` by number), as BuildKit resolves it.
+fn stage_named<'f>(file: &'f Dockerfile, reference: &str, before: usize) -> Option<&'f Stage> {
+    file.stages[..before].iter().find(|s| {
+        s.name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(reference))
+    })
+}
+
+/// The stages of the file an instruction reads from (`COPY --from=`, `RUN --mount=...,from=`).
+fn stage_sources<'f>(file: &'f Dockerfile, inst: &Instruction) -> Vec<&'f Stage> {
+    let Some(here) = inst.stage else {
+        return Vec::new();
+    };
+    let mut refs: Vec<String> = Vec::new();
+    for flag in &inst.flags {
+        let Some(value) = flag.value.as_deref() else {
+            continue;
         };
-        let debian = debian_of(&image.tag);
-        let theirs = if debian == "debian12" { "3.11" } else { "3.13" };
-        if minor != theirs {
+        match flag.name.as_str() {
+            "from" => refs.push(value.to_string()),
+            "mount" => refs.extend(
+                value
+                    .split(',')
+                    .filter_map(|kv| kv.strip_prefix("from="))
+                    .map(str::to_string),
+            ),
+            _ => {}
+        }
+    }
+    refs.iter()
+        .filter_map(|r| match r.parse::<usize>() {
+            Ok(n) if n < here => file.stages.get(n),
+            Ok(_) => None,
+            Err(_) => stage_named(file, r, here),
+        })
+        .collect()
+}
+
+/// Fails when the split would edit an earlier stage of the chain that
+/// another stage also builds on: that stage would change too.
+fn keep_shared_stages(
+    file: &Dockerfile,
+    chain: &[&Stage],
+    edits: Vec<Edit>,
+    message: String,
+) -> Result<(Vec<Edit>, String)> {
+    let in_chain = |s: &Stage| chain.iter().any(|c| c.index == s.index);
+    for ancestor in &chain[..chain.len() - 1] {
+        let user = file.stages.iter().find(|s| {
+            !in_chain(s)
+                && (stage_named(file, &s.base_image, s.index)
+                    .is_some_and(|p| p.index == ancestor.index)
+                    || file.stage_instructions(s).iter().any(|i| {
+                        stage_sources(file, i)
+                            .iter()
+                            .any(|p| p.index == ancestor.index)
+                    }))
+        });
+        let Some(user) = user else { continue };
+        let first = &file.instructions[ancestor.instructions.start];
+        let last = &file.instructions[ancestor.instructions.end - 1];
+        let (start, end) = (first.range.start, last.range.end);
+        let touched = edits.iter().find(|e| {
+            let r = e.range();
+            if r.is_empty() {
+                start <= r.start && r.start <= end
+            } else {
+                r.start < end && r.end > start
+            }
+        });
+        if touched.is_some() {
+            let name = |s: &Stage| s.name.clone().unwrap_or_else(|| s.index.to_string());
             return skip(
-                at,
+                first.keyword_range.start,
                 format!(
-                    "the build image's Python (`{}`) is not the Python {theirs} of `python3-{debian}`: a virtualenv does not move between minor versions",
-                    if minor.is_empty() { "unpinned" } else { &minor }
+                    "the split would change stage `{}`, which stage `{}` also builds on",
+                    name(ancestor),
+                    name(user)
                 ),
             );
         }
-        return skip(
-            at,
-            format!(
-                "Python {minor} matches `python3-{debian}`, but moving a virtualenv is not automated yet: build one in `/venv` and copy it by hand"
-            ),
-        );
+    }
+    Ok((edits, message))
+}
+
+fn convert(
+    file: &Dockerfile,
+    ctx: &Context,
+    chain: &[&Stage],
+    stack: Stack,
+    image: &ImageRef,
+) -> Result<(Vec<Edit>, String)> {
+    let root = chain[0];
+    let stage = chain[chain.len() - 1];
+    let from = &file.instructions[root.from];
+    let at = from.keyword_range.start;
+    if root.base_image.contains('$') {
+        return skip(at, "the base image is named by a build argument");
+    }
+    for s in chain {
+        let from = &file.instructions[s.from];
+        if !from.is_clean() || from.start_line != from.end_line {
+            return skip(
+                from.keyword_range.start,
+                "the `FROM` line could not be read with confidence",
+            );
+        }
+        if from.flag("platform").is_some() {
+            return skip(
+                from.keyword_range.start,
+                "`FROM --platform` (cross-building) is left alone",
+            );
+        }
     }
     // What the image alone rules out comes first.
     match stack {
@@ -851,9 +992,12 @@ fn convert(
         Stack::Java => {
             java_runtime(ctx, image, at)?;
         }
+        Stack::Python => {
+            python_runtime(ctx, image, at)?;
+        }
         _ => {}
     }
-    let w = walk(file, stage)?;
+    let w = walk(file, chain)?;
     let last = |kw: &str| {
         w.moved
             .iter()
@@ -920,7 +1064,7 @@ fn convert(
         }
         Stack::Node => node_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
         Stack::Java => java_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
-        Stack::Python => unreachable!("handled above"),
+        Stack::Python => python_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
     };
     // Every moved HEALTHCHECK must run something the runtime has.
     for &idx in &w.moved {
@@ -1289,7 +1433,7 @@ fn binary_plan(
     cmd: Option<usize>,
 ) -> Result<Plan> {
     let mut w = w.clone();
-    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+    let from_at = file.instructions[w.from].keyword_range.start;
     let alpine = image.tag.contains("alpine");
     let cmds = commands(file, &mut w)?;
     check_packages(file, &w, stack == Stack::Go)?;
@@ -2090,7 +2234,7 @@ fn node_plan(
     entrypoint: Option<usize>,
     cmd: Option<usize>,
 ) -> Result<Plan> {
-    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+    let from_at = file.instructions[w.from].keyword_range.start;
     let runtime = node_runtime(ctx, image, from_at)?;
     let app = w.workdir.clone();
     if app == "/" {
@@ -2493,8 +2637,20 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
             } else {
                 "as"
             };
-            edits.push(Edit::insert(from.args_range.end, format!(" {kw} build")));
-            "build".to_string()
+            // A name no other stage has.
+            let taken = |n: &str| {
+                file.stages
+                    .iter()
+                    .any(|s| s.name.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(n)))
+            };
+            let name = ["build", "app-build"]
+                .into_iter()
+                .map(str::to_string)
+                .chain((2..).map(|i| format!("build-{i}")))
+                .find(|n| !taken(n))
+                .unwrap_or_default();
+            edits.push(Edit::insert(from.args_range.end, format!(" {kw} {name}")));
+            name
         }
     };
     // Items of the file and which ones move.
@@ -2575,6 +2731,9 @@ fn assemble(file: &Dockerfile, stage: &Stage, w: &Walk, plan: &Plan) -> (Vec<Edi
     };
     text.push_str(&format!("FROM {}{nl}", plan.image));
     for &i in &w.carried {
+        if plan.dropped.contains(&i) {
+            continue;
+        }
         text.push_str(&verbatim(i, false));
     }
     if w.workdir != "/" {
@@ -2838,7 +2997,7 @@ fn java_plan(
     entrypoint: Option<usize>,
     cmd: Option<usize>,
 ) -> Result<Plan> {
-    let from_at = file.instructions[file.stages[0].from].keyword_range.start;
+    let from_at = file.instructions[w.from].keyword_range.start;
     let runtime = java_runtime(ctx, image, from_at)?;
     let mut w = w.clone();
     let cmds = commands(file, &mut w)?;
@@ -3014,6 +3173,748 @@ fn java_plan(
         plan.dropped.push(ep);
     }
     plan.rewritten.push((target, text));
+    Ok(plan)
+}
+
+/// The Python minor version of each distroless Debian release.
+fn distroless_python(debian: &str) -> &'static str {
+    if debian == "debian12" { "3.11" } else { "3.13" }
+}
+
+/// The distroless Python image for the build image, and the Python minor
+/// version both share: a virtualenv's compiled packages only load in the
+/// minor version that built them.
+fn python_runtime(ctx: &Context, image: &ImageRef, from_at: usize) -> Result<(String, String)> {
+    if image.tag.contains("alpine") {
+        return skip(
+            from_at,
+            "the Alpine builder compiles packages against musl, which the glibc-based distroless Python does not have",
+        );
+    }
+    let version = image.tag.split('-').next().unwrap_or_default();
+    let parts: Vec<&str> = version
+        .split('.')
+        .take(2)
+        .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    let minor = if parts.len() == 2 {
+        parts.join(".")
+    } else {
+        String::new()
+    };
+    let debian = debian_of(&image.tag);
+    let theirs = distroless_python(debian);
+    if minor != theirs {
+        return skip(
+            from_at,
+            format!(
+                "the build image's Python (`{}`) is not the Python {theirs} of `python3-{debian}`: a virtualenv does not move between minor versions",
+                if minor.is_empty() { "unpinned" } else { &minor }
+            ),
+        );
+    }
+    let Some(runtime) = runtime_image(ctx, "python3", debian) else {
+        return skip(from_at, "no `python3` image is configured");
+    };
+    Ok((runtime, minor))
+}
+
+/// Console scripts of common servers and the module that `python -m` runs
+/// for them (each ships a `__main__`).
+const PYTHON_CONSOLE_SCRIPTS: &[(&str, &str)] = &[
+    ("gunicorn", "gunicorn"),
+    ("uvicorn", "uvicorn"),
+    ("hypercorn", "hypercorn"),
+    ("flask", "flask"),
+    ("celery", "celery"),
+    ("waitress-serve", "waitress"),
+    ("streamlit", "streamlit"),
+];
+
+/// Packages that load system libraries or run programs the distroless Python
+/// image does not have (their wheels do not bundle them).
+const PYTHON_NATIVE: &[&str] = &[
+    "python-magic",
+    "pyzbar",
+    "weasyprint",
+    "cairocffi",
+    "cairosvg",
+    "pyvips",
+    "wand",
+    "pyodbc",
+    "opencv-python",
+    "opencv-contrib-python",
+    "pytesseract",
+    "pdf2image",
+    "ffmpeg-python",
+    "pydub",
+    "moviepy",
+    "graphviz",
+    "pygraphviz",
+    "playwright",
+    "selenium",
+    "pyppeteer",
+];
+
+/// `python`, `python3`, `python3.13` (with or without a directory).
+fn is_python(program: &str) -> bool {
+    let name = basename(program);
+    name == "python"
+        || name.strip_prefix("python3").is_some_and(|v| {
+            v.is_empty()
+                || v.strip_prefix('.')
+                    .is_some_and(|m| m.parse::<u32>().is_ok())
+        })
+}
+
+/// `pip`, `pip3`, `pip3.13` (with or without a directory).
+fn is_pip(program: &str) -> bool {
+    let name = basename(program);
+    name.strip_prefix("pip")
+        .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
+/// A requirement line's project name, normalised (`Python_Magic[x]>=1` → `python-magic`).
+fn requirement_name(line: &str) -> Option<String> {
+    let line = line.split(" #").next().unwrap_or(line).trim();
+    if line.is_empty() || line.starts_with(['#', '-', '.', '/']) || line.contains("://") {
+        return None;
+    }
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(line.len());
+    let name = line[..end].to_ascii_lowercase().replace(['_', '.'], "-");
+    (!name.is_empty()).then_some(name)
+}
+
+/// The first package of `names` (normalised requirement names) that needs
+/// what the distroless image does not have; `psycopg` needs libpq unless
+/// installed with its `binary` extra.
+fn native_requirement(lines: &[String]) -> Option<String> {
+    for line in lines {
+        let Some(name) = requirement_name(line) else {
+            continue;
+        };
+        if PYTHON_NATIVE.contains(&name.as_str()) {
+            return Some(name);
+        }
+        let extras = line
+            .split_once('[')
+            .and_then(|(_, e)| e.split_once(']'))
+            .map(|(e, _)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        if name == "psycopg" && !extras.split(',').any(|e| e.trim() == "binary") {
+            return Some("psycopg (without the `binary` extra, it loads the system libpq)".into());
+        }
+    }
+    None
+}
+
+/// The build-context path of a file the stage copied to `image_path`:
+/// the source of the last `COPY` that put it there.
+fn context_path(w: &Walk, image_path: &str) -> Option<String> {
+    let mut found = None;
+    for (_, sources, dest) in &w.copies {
+        for src in sources {
+            let clean = src.trim_start_matches("./").trim_end_matches('/');
+            let clean = if clean == "." { "" } else { clean };
+            let as_file = if sources.len() == 1 && !clean.is_empty() {
+                // `COPY requirements.txt /tmp/req.txt` or into a folder.
+                [dest.clone(), join(dest, basename(clean))].to_vec()
+            } else {
+                vec![join(dest, basename(clean))]
+            };
+            if as_file.iter().any(|p| p == image_path) && !clean.is_empty() {
+                found = Some(clean.to_string());
+            } else if within(image_path, dest) {
+                // A folder copied into `dest`: the rest of the path is under it.
+                let rest = image_path[dest.len()..].trim_start_matches('/');
+                if !rest.is_empty() {
+                    found = Some(if clean.is_empty() {
+                        rest.to_string()
+                    } else {
+                        format!("{clean}/{rest}")
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// A `pip install` seen in the build: what it reads, for the native check.
+#[derive(Default)]
+struct PipInstalls {
+    /// Requirement files, as paths in the image.
+    files: Vec<String>,
+    /// Projects installed from a folder (`pip install .`), as image paths.
+    projects: Vec<String>,
+    /// Requirements named on the command line.
+    names: Vec<String>,
+}
+
+/// Reads the requirements a build installs from the build context and
+/// returns why the runtime could not load one of them.
+fn python_native_dependencies(
+    ctx: &Context,
+    w: &Walk,
+    pip: &PipInstalls,
+) -> std::result::Result<(), String> {
+    if let Some(name) = native_requirement(&pip.names) {
+        return Err(format!(
+            "installs `{name}`, which needs system libraries or programs the distroless Python image does not have"
+        ));
+    }
+    let root = ctx.build_context.as_deref().filter(|c| c.is_dir());
+    let mut files = Vec::new();
+    for image_path in &pip.files {
+        let (Some(root), Some(rel)) = (root, context_path(w, image_path)) else {
+            return Err(format!(
+                "`{image_path}` is not in the build context to check for packages that need system libraries"
+            ));
+        };
+        if !root.join(&rel).is_file() {
+            return Err(format!("`{rel}` is not in the build context"));
+        }
+        files.push(rel);
+    }
+    if let Some(root) = root {
+        let includes = super::copy_order::pip_includes(root, &files)?;
+        files.extend(includes);
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for rel in &files {
+        let text = root
+            .and_then(|r| std::fs::read_to_string(r.join(rel)).ok())
+            .unwrap_or_default();
+        lines.extend(text.lines().map(str::to_string));
+    }
+    for image_path in &pip.projects {
+        let (Some(root), Some(rel)) = (
+            root,
+            context_path(w, &format!("{image_path}/pyproject.toml"))
+                .or_else(|| context_path(w, &format!("{image_path}/setup.py"))),
+        ) else {
+            return Err(format!(
+                "the project installed from `{image_path}` is not in the build context to check for packages that need system libraries"
+            ));
+        };
+        let dir = parent(&format!("/{rel}"))
+            .trim_start_matches('/')
+            .to_string();
+        // Quoted requirement strings in pyproject.toml, setup.cfg or setup.py.
+        for manifest in ["pyproject.toml", "setup.cfg", "setup.py"] {
+            let text = std::fs::read_to_string(root.join(&dir).join(manifest)).unwrap_or_default();
+            for piece in text.split(['"', '\'', '\n']) {
+                lines.push(piece.trim().to_string());
+            }
+        }
+    }
+    match native_requirement(&lines) {
+        Some(name) => Err(format!(
+            "depends on `{name}`, which needs system libraries or programs the distroless Python image does not have"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A virtualenv the build itself makes (`python -m venv DIR`, `virtualenv DIR`).
+fn venv_created(c: &Cmd) -> Option<Option<String>> {
+    let name = c.command.name()?;
+    let args: Vec<Option<&str>> = c.command.args().collect();
+    let rest = if is_python(name) {
+        match args.as_slice() {
+            [Some("-m"), Some("venv" | "virtualenv"), rest @ ..] => rest,
+            _ => return None,
+        }
+    } else if basename(name) == "virtualenv" {
+        &args[..]
+    } else {
+        return None;
+    };
+    // The one positional argument is the directory.
+    let dirs: Vec<Option<&str>> = rest
+        .iter()
+        .filter(|a| !a.is_some_and(|a| a.starts_with('-')))
+        .copied()
+        .collect();
+    Some(match dirs.as_slice() {
+        [Some(dir)] if !dir.contains('$') => Some(join(&c.cwd, dir)),
+        _ => None,
+    })
+}
+
+/// The directory an `ENV` puts first on `PATH`, if it sets `PATH`.
+fn env_path_head(inst: &Instruction, escape: char, values: &[(String, String)]) -> Option<String> {
+    let words = parse_words(&inst.args, escape);
+    let value = match words.first() {
+        Some(first) if first.contains('=') => words
+            .iter()
+            .rev()
+            .find_map(|w| w.strip_prefix("PATH="))
+            .map(str::to_string)?,
+        Some(first) if first == "PATH" => words.get(1..)?.join(" "),
+        _ => return None,
+    };
+    let value = value.trim_matches('"');
+    let head = value.split(':').next().unwrap_or_default();
+    let head = if head.contains('$') {
+        substitute(head, values)?
+    } else {
+        head.to_string()
+    };
+    head.starts_with('/').then(|| normalise(&head))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn python_plan(
+    file: &Dockerfile,
+    ctx: &Context,
+    image: &ImageRef,
+    w: &Walk,
+    argv: &[String],
+    entrypoint: Option<usize>,
+    cmd: Option<usize>,
+) -> Result<Plan> {
+    let from = &file.instructions[w.from];
+    let from_at = from.keyword_range.start;
+    let (runtime, minor) = python_runtime(ctx, image, from_at)?;
+    let app = w.workdir.clone();
+    if app == "/" {
+        return skip(
+            from_at,
+            "no `WORKDIR`: the application directory is not clear",
+        );
+    }
+    let mut w = w.clone();
+    let cmds = commands(file, &mut w)?;
+    check_packages(file, &w, false)?;
+    // pip settings that install outside a virtualenv; and where `PATH` leads.
+    let mut values: Vec<(String, String)> = Vec::new();
+    let mut path_heads: Vec<(usize, String)> = Vec::new();
+    for idx in w
+        .chain
+        .iter()
+        .flat_map(|&s| file.stages[s].instructions.clone())
+    {
+        let inst = &file.instructions[idx];
+        if !inst.is("ENV") {
+            continue;
+        }
+        for name in env_names(inst, file.escape) {
+            if matches!(
+                name.as_str(),
+                "PIP_USER" | "PIP_TARGET" | "PIP_PREFIX" | "PIP_ROOT" | "PYTHONUSERBASE"
+            ) {
+                return skip(
+                    inst.keyword_range.start,
+                    format!("`ENV {name}` makes pip install outside a virtualenv"),
+                );
+            }
+        }
+        if let Some(head) = env_path_head(inst, file.escape, &values) {
+            path_heads.push((idx, head));
+        }
+        values.extend(env_literals(inst, file.escape));
+    }
+    // Requirement files read by pip may live outside the application directory.
+    let build_input = |name: &str| {
+        (name.starts_with("requirements") || name.starts_with("constraints"))
+            && name.ends_with(".txt")
+    };
+    for (idx, sources, dest) in &w.copies {
+        if within(dest, &app) {
+            continue;
+        }
+        let inst = &file.instructions[*idx];
+        if !sources.iter().all(|s| build_input(basename(s))) {
+            return skip(
+                inst.keyword_range.start,
+                format!(
+                    "`{}` writes to `{dest}`, outside the application directory `{app}`",
+                    inst.keyword
+                ),
+            );
+        }
+    }
+    // The build's own virtualenv, if it makes one.
+    let mut venv: Option<(String, usize)> = None;
+    for (i, c) in cmds.iter().enumerate() {
+        if let Some(dir) = venv_created(c) {
+            let at = file.instructions[c.run].keyword_range.start;
+            let Some(dir) = dir else {
+                return skip(at, "the virtualenv's directory is not clear");
+            };
+            if venv.is_some() {
+                return skip(at, "the build makes more than one virtualenv");
+            }
+            venv = Some((dir, i));
+        }
+    }
+    let inserted = venv.is_none();
+    let venv_dir = venv
+        .as_ref()
+        .map_or("/venv".to_string(), |(d, _)| d.clone());
+    if within(&app, &venv_dir) || within(&venv_dir, &app) {
+        return skip(
+            from_at,
+            format!("the virtualenv `{venv_dir}` and the application directory `{app}` overlap"),
+        );
+    }
+    let venv_bin = format!("{venv_dir}/bin");
+    // A bare `pip` or `python` is the virtualenv's when it exists and leads `PATH`.
+    let active = |i: usize, run: usize| {
+        inserted
+            || venv.as_ref().is_some_and(|(_, made)| {
+                *made < i
+                    && path_heads
+                        .iter()
+                        .any(|(env, head)| *env < run && *head == venv_bin)
+            })
+    };
+    let mut pip = PipInstalls::default();
+    for (i, c) in cmds.iter().enumerate() {
+        let inst = &file.instructions[c.run];
+        let at = inst.keyword_range.start;
+        let name = c.command.name().unwrap_or_default();
+        let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
+        if venv_created(c).is_some() {
+            continue;
+        }
+        let pip_args: Option<&[&str]> = if is_pip(name) {
+            Some(&args[..])
+        } else if is_python(name) {
+            match args.as_slice() {
+                ["-m", "pip", rest @ ..] => Some(rest),
+                ["-m", "compileall", ..] => continue,
+                _ => {
+                    return skip(
+                        at,
+                        format!(
+                            "this `RUN` runs a Python program (`{name} {}`): what it makes outside the application directory would not reach the runtime",
+                            args.join(" ")
+                        ),
+                    );
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(pip_args) = pip_args {
+            let in_venv = if name.contains('/') {
+                within(&normalise(name), &venv_bin)
+            } else {
+                active(i, c.run)
+            };
+            let sub = pip_args
+                .iter()
+                .find(|a| !a.starts_with('-'))
+                .copied()
+                .unwrap_or("");
+            if sub != "install" {
+                if matches!(
+                    sub,
+                    "uninstall"
+                        | "list"
+                        | "freeze"
+                        | "check"
+                        | "show"
+                        | "config"
+                        | "cache"
+                        | "download"
+                        | "wheel"
+                        | ""
+                        | "--version"
+                        | "debug"
+                        | "inspect"
+                ) {
+                    continue;
+                }
+                return skip(
+                    at,
+                    format!("`{name} {sub}` is not followed by the analysis"),
+                );
+            }
+            if let Some(flag) = pip_args.iter().find(|a| {
+                matches!(
+                    a.split('=').next().unwrap_or(a),
+                    "--user"
+                        | "-t"
+                        | "--target"
+                        | "--prefix"
+                        | "--root"
+                        | "-e"
+                        | "--editable"
+                        | "--src"
+                )
+            }) {
+                return skip(
+                    at,
+                    format!(
+                        "`{name} install {flag}` installs outside the virtualenv's site-packages"
+                    ),
+                );
+            }
+            // Positional words after `install`, and the requirement files.
+            let mut rest = pip_args.iter().skip_while(|a| **a != "install").skip(1);
+            let mut targets: Vec<&str> = Vec::new();
+            let files_before = pip.files.len();
+            while let Some(a) = rest.next() {
+                let a = *a;
+                if let Some(v) = a
+                    .strip_prefix("--requirement=")
+                    .or_else(|| a.strip_prefix("--constraint="))
+                {
+                    pip.files.push(join(&c.cwd, v));
+                } else if matches!(a, "-r" | "--requirement" | "-c" | "--constraint") {
+                    if let Some(v) = rest.next() {
+                        pip.files.push(join(&c.cwd, v));
+                    }
+                } else if let Some(v) = a
+                    .strip_prefix("-r")
+                    .or_else(|| a.strip_prefix("-c"))
+                    .filter(|v| !v.is_empty() && !a.starts_with("--"))
+                {
+                    pip.files.push(join(&c.cwd, v));
+                } else if matches!(
+                    a,
+                    "-i" | "--index-url"
+                        | "--extra-index-url"
+                        | "-f"
+                        | "--find-links"
+                        | "--trusted-host"
+                        | "--platform"
+                        | "--python-version"
+                        | "--implementation"
+                        | "--abi"
+                        | "--progress-bar"
+                        | "--cache-dir"
+                        | "--log"
+                        | "--timeout"
+                        | "--retries"
+                ) {
+                    rest.next();
+                } else if !a.starts_with('-') {
+                    targets.push(a);
+                }
+            }
+            let upgrades_tools_only = targets.iter().all(|t| {
+                matches!(
+                    requirement_name(t).as_deref(),
+                    Some("pip" | "setuptools" | "wheel")
+                )
+            });
+            if !in_venv {
+                if targets.is_empty() || !upgrades_tools_only || pip.files.len() > files_before {
+                    return skip(
+                        at,
+                        format!(
+                            "`{name} install` runs outside the virtualenv `{venv_dir}`: the packages go to the build image's Python, which the runtime does not get"
+                        ),
+                    );
+                }
+                continue;
+            }
+            for t in targets {
+                if t.contains('$') {
+                    return skip(at, "`pip install` names packages by a variable");
+                }
+                if t.starts_with(['.', '/']) || t.ends_with(".whl") || t.ends_with(".tar.gz") {
+                    if t.ends_with(".whl") || t.ends_with(".tar.gz") || t.contains('*') {
+                        return skip(
+                            at,
+                            format!(
+                                "`pip install {t}` installs a local archive the analysis cannot check"
+                            ),
+                        );
+                    }
+                    pip.projects.push(join(&c.cwd, t));
+                } else {
+                    pip.names.push(t.to_string());
+                }
+            }
+            continue;
+        }
+        match basename(name) {
+            "uv" | "poetry" | "pipenv" | "pdm" | "conda" | "mamba" | "micromamba" | "pipx"
+            | "hatch" => {
+                return skip(
+                    at,
+                    format!(
+                        "`{name}` installs into an environment the analysis does not follow (only pip in a virtualenv is moved)"
+                    ),
+                );
+            }
+            "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "rm" | "printf"
+            | "addgroup" | "adduser" | "groupadd" | "useradd" => {}
+            "git" => {
+                if !within(&c.cwd, &app) {
+                    return skip(
+                        at,
+                        format!("`git` may write outside the application directory `{app}`"),
+                    );
+                }
+            }
+            "mkdir" => {
+                for d in args.iter().filter(|d| !d.starts_with('-')) {
+                    let d = join(&c.cwd, d);
+                    if !(within(&d, &app) || within(&app, &d)) {
+                        return skip(
+                            at,
+                            format!(
+                                "this `RUN` creates `{d}`, which the program may use at run time"
+                            ),
+                        );
+                    }
+                }
+            }
+            "chown" | "chmod" => {
+                return skip(
+                    at,
+                    format!(
+                        "`{name}` changes ownership or modes, which `COPY --from` would not keep for the `nonroot` runtime"
+                    ),
+                );
+            }
+            n => {
+                return skip(
+                    at,
+                    format!(
+                        "this `RUN` runs `{n}`: the analysis cannot tell whether the program needs what it makes"
+                    ),
+                );
+            }
+        }
+    }
+    // The command: `python ARGS`, or a server's console script run as a module.
+    let command_idx = entrypoint.or(cmd).unwrap_or_default();
+    let command_at = file.instructions[command_idx].keyword_range.start;
+    let program = argv[0].as_str();
+    let own_program = !program.contains('/')
+        || within(&normalise(program), &venv_bin)
+        || within(&normalise(program), "/usr/local/bin");
+    let mut detail = Vec::new();
+    // What goes between the image's `python` and the arguments.
+    let module_prefix: Vec<String> = if is_python(program) && own_program {
+        Vec::new()
+    } else if let Some((script, module)) = PYTHON_CONSOLE_SCRIPTS
+        .iter()
+        .find(|(s, _)| *s == basename(program))
+        .filter(|_| own_program)
+    {
+        detail.push(format!(
+            "`{script}` runs as `python -m {module}`: a console script's `#!` line names the build image's Python"
+        ));
+        vec!["-m".to_string(), module.to_string()]
+    } else {
+        return skip(
+            command_at,
+            format!(
+                "the command runs `{program}`, which the distroless Python image does not have (its entrypoint is `python{minor}`)"
+            ),
+        );
+    };
+    let python_args: Vec<String> = module_prefix.iter().chain(&argv[1..]).cloned().collect();
+    if python_args
+        .iter()
+        .all(|a| a.starts_with('-') && a != "-m" && a != "-c")
+    {
+        return skip(command_at, "the command runs `python` without a script");
+    }
+    for a in &python_args {
+        if a.starts_with('/') && !within(&normalise(a), &app) {
+            return skip(
+                command_at,
+                format!("the command names `{a}`, outside the application directory `{app}`"),
+            );
+        }
+    }
+    python_native_dependencies(ctx, &w, &pip).map_err(|why| Skip { at: from_at, why })?;
+    let site_packages = format!("{venv_dir}/lib/python{minor}/site-packages");
+    let dist_packages = format!("/usr/local/lib/python{minor}/dist-packages");
+    detail.insert(
+        0,
+        format!(
+            "the packages pip installed in the virtualenv `{venv_dir}` go to `{dist_packages}`, a site directory of the image's Debian Python {minor} (the same minor version, so compiled packages load); the image runs `python{minor} {}`",
+            python_args.join(" ")
+        ),
+    );
+    let mut plan = Plan {
+        image: runtime,
+        copies: vec![(site_packages, dist_packages), (app.clone(), app.clone())],
+        build_edits: Vec::new(),
+        rewritten: Vec::new(),
+        dropped: Vec::new(),
+        detail,
+    };
+    if inserted {
+        let nl = file.newline();
+        plan.build_edits.push(Edit::insert(
+            from.range.end,
+            format!("RUN python -m venv {venv_dir}{nl}ENV PATH=\"{venv_bin}:$PATH\"{nl}"),
+        ));
+        plan.detail.push(format!(
+            "the build stage makes the virtualenv `{venv_dir}` first and puts it on `PATH`, so `pip` installs there"
+        ));
+    }
+    // An `ENV` that only activates the virtualenv means nothing in the runtime.
+    for &idx in &w.carried {
+        let inst = &file.instructions[idx];
+        let names = env_names(inst, file.escape);
+        let activates = env_path_head(inst, file.escape, &values).is_some_and(|h| h == venv_bin);
+        if inst.is("ENV")
+            && names
+                .iter()
+                .all(|n| n == "VIRTUAL_ENV" || (n == "PATH" && activates))
+        {
+            plan.dropped.push(idx);
+        }
+    }
+    // With an `ENTRYPOINT`, arguments given to `docker run` still follow it.
+    let entry_words = entrypoint.and_then(|ep| match &file.instructions[ep].form {
+        Form::Exec(words) if words.first() == argv.first() => Some((ep, words)),
+        _ => None,
+    });
+    match entry_words {
+        Some((ep, words)) => {
+            let mut entry = vec![format!("/usr/bin/python{minor}")];
+            entry.extend(module_prefix.iter().cloned());
+            entry.extend(words[1..].iter().cloned());
+            plan.rewritten
+                .push((ep, format!("ENTRYPOINT {}", Form::exec_text(&entry))));
+        }
+        None => {
+            let target = cmd.unwrap_or(command_idx);
+            if let Some(ep) = entrypoint
+                && ep != target
+            {
+                plan.dropped.push(ep);
+            }
+            plan.rewritten
+                .push((target, format!("CMD {}", Form::exec_text(&python_args))));
+        }
+    }
+    // HEALTHCHECK CMD ["python", ...]: the image has `/usr/bin/python3`.
+    for &idx in &w.moved {
+        let inst = &file.instructions[idx];
+        if !inst.is("HEALTHCHECK") {
+            continue;
+        }
+        if let Some(mut words) = healthcheck_words(inst.args.trim())
+            && words.first().is_some_and(|p| is_python(p))
+        {
+            words[0] = "/usr/bin/python3".into();
+            let flags: String = inst
+                .flags
+                .iter()
+                .map(|f| format!("{} ", &file.text[f.range.clone()]))
+                .collect();
+            plan.rewritten.push((
+                idx,
+                format!("HEALTHCHECK {flags}CMD {}", Form::exec_text(&words)),
+            ));
+        }
+    }
     Ok(plan)
 }
 

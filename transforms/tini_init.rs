@@ -59,11 +59,13 @@ Unsafe: it adds a package (or a layer), and changes PID 1. A new
 none on `debian`, `ubuntu`, `alpine`, `python`, `golang`, `openjdk`, `rust`,
 distroless `static`, `base`, `cc` and `scratch`; `docker-entrypoint.sh` on
 `node` (from node 6 and 8 on); `docker-php-entrypoint` on `php` (7 and
-later); `/nodejs/bin/node` on distroless `nodejs`. Otherwise a new one would
+later); `/nodejs/bin/node` on distroless `nodejs`; `/usr/bin/python3.11` and
+`/usr/bin/python3.13` on distroless `python3-debian12` and `-debian13`.
+Otherwise a new one would
 replace the image's own entrypoint, and the stage is left alone with a note.
 
 ## Limits
-Unknown images, distroless `:debug` and language images (`python3`, `java`),
+Unknown images, distroless `:debug` and `java` images,
 and a distroless or `scratch` stage that copies from no Debian-based stage
 built for the same platform are skipped with a note recommending
 `docker run --init`. A shell-form `ENTRYPOINT` or `CMD`, a multi-line one,
@@ -319,6 +321,10 @@ fn inherited_entrypoint(image: &str, provider: &Provider) -> Option<&'static [&'
                 Some(&[])
             } else if name.starts_with("nodejs") {
                 Some(&["/nodejs/bin/node"])
+            } else if name == "python3-debian12" {
+                Some(&["/usr/bin/python3.11"])
+            } else if name == "python3-debian13" {
+                Some(&["/usr/bin/python3.13"])
             } else {
                 None
             }
