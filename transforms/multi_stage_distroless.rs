@@ -3310,31 +3310,31 @@ fn native_requirement(lines: &[String]) -> Option<String> {
     None
 }
 
-/// The build-context path of a file the stage copied to `image_path`:
-/// the source of the last `COPY` that put it there.
-fn context_path(w: &Walk, image_path: &str) -> Option<String> {
+/// The build-context path of a file the stage copied to `image_path`: from
+/// the last `COPY` that put it there. A source is a folder when it is `.`,
+/// ends with `/`, or is one in the build context `root`.
+fn context_path(w: &Walk, root: &Path, image_path: &str) -> Option<String> {
     let mut found = None;
     for (_, sources, dest) in &w.copies {
         for src in sources {
             let clean = src.trim_start_matches("./").trim_end_matches('/');
             let clean = if clean == "." { "" } else { clean };
-            let as_file = if sources.len() == 1 && !clean.is_empty() {
-                // `COPY requirements.txt /tmp/req.txt` or into a folder.
-                [dest.clone(), join(dest, basename(clean))].to_vec()
-            } else {
-                vec![join(dest, basename(clean))]
-            };
-            if as_file.iter().any(|p| p == image_path) && !clean.is_empty() {
-                found = Some(clean.to_string());
-            } else if within(image_path, dest) {
-                // A folder copied into `dest`: the rest of the path is under it.
-                let rest = image_path[dest.len()..].trim_start_matches('/');
-                if !rest.is_empty() {
+            let folder = clean.is_empty() || src.ends_with('/') || root.join(clean).is_dir();
+            if folder {
+                // The folder's content lands in `dest`.
+                if within(image_path, dest) && image_path != dest {
+                    let rest = image_path[dest.len()..].trim_start_matches('/');
                     found = Some(if clean.is_empty() {
                         rest.to_string()
                     } else {
                         format!("{clean}/{rest}")
                     });
+                }
+            } else {
+                // A file lands in `dest/NAME`, or is `dest` itself when it is the only source.
+                let into = join(dest, basename(clean));
+                if into == image_path || (sources.len() == 1 && dest == image_path) {
+                    found = Some(clean.to_string());
                 }
             }
         }
@@ -3368,7 +3368,8 @@ fn python_native_dependencies(
     let root = ctx.build_context.as_deref().filter(|c| c.is_dir());
     let mut files = Vec::new();
     for image_path in &pip.files {
-        let (Some(root), Some(rel)) = (root, context_path(w, image_path)) else {
+        let (Some(root), Some(rel)) = (root, root.and_then(|r| context_path(w, r, image_path)))
+        else {
             return Err(format!(
                 "`{image_path}` is not in the build context to check for packages that need system libraries"
             ));
@@ -3392,8 +3393,10 @@ fn python_native_dependencies(
     for image_path in &pip.projects {
         let (Some(root), Some(rel)) = (
             root,
-            context_path(w, &format!("{image_path}/pyproject.toml"))
-                .or_else(|| context_path(w, &format!("{image_path}/setup.py"))),
+            root.and_then(|r| {
+                context_path(w, r, &format!("{image_path}/pyproject.toml"))
+                    .or_else(|| context_path(w, r, &format!("{image_path}/setup.py")))
+            }),
         ) else {
             return Err(format!(
                 "the project installed from `{image_path}` is not in the build context to check for packages that need system libraries"
@@ -3950,6 +3953,71 @@ mod tests {
         assert!(maven_jars(thin).is_err());
         let war = "<project><artifactId>a</artifactId><version>1</version><packaging>war</packaging></project>";
         assert!(maven_jars(war).is_err());
+    }
+
+    #[test]
+    fn python_requirements() {
+        assert_eq!(
+            requirement_name("Python_Magic[x]>=1 # ok").as_deref(),
+            Some("python-magic")
+        );
+        assert_eq!(requirement_name("-r base.txt"), None);
+        assert_eq!(requirement_name("https://x/y.whl"), None);
+        let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            native_requirement(&lines(&["flask", "psycopg[binary]==3"])),
+            None
+        );
+        assert!(native_requirement(&lines(&["psycopg==3.2"])).is_some());
+        assert_eq!(
+            native_requirement(&lines(&["requests", "opencv_python==4"])).as_deref(),
+            Some("opencv-python")
+        );
+        assert!(is_python("/usr/local/bin/python3.13") && is_python("python"));
+        assert!(!is_python("python-config") && is_pip("pip3.11") && !is_pip("pipenv"));
+    }
+
+    #[test]
+    fn copied_files_map_back_to_the_context() {
+        let dir = std::env::temp_dir().join(format!("dw-ctx-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        let mut w = walk_for_test();
+        w.copies = vec![
+            (1, vec!["requirements.txt".into()], "/app".into()),
+            (2, vec!["main.py".into()], "/app".into()),
+            (3, vec!["src".into()], "/app/lib".into()),
+            (4, vec!["req.txt".into()], "/tmp/r.txt".into()),
+        ];
+        let at = |p: &str| context_path(&w, &dir, p);
+        assert_eq!(
+            at("/app/requirements.txt").as_deref(),
+            Some("requirements.txt")
+        );
+        assert_eq!(
+            at("/app/lib/x/requirements.txt").as_deref(),
+            Some("src/x/requirements.txt")
+        );
+        assert_eq!(at("/tmp/r.txt").as_deref(), Some("req.txt"));
+        assert_eq!(at("/app/other.txt"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn walk_for_test() -> Walk {
+        Walk {
+            workdir: "/app".into(),
+            carried: Vec::new(),
+            moved: Vec::new(),
+            runs: Vec::new(),
+            copies: Vec::new(),
+            packages: Vec::new(),
+            cgo_env: None,
+            sets_path: false,
+            node_production: false,
+            user: None,
+            sets_gobin: false,
+            from: 0,
+            chain: vec![0],
+        }
     }
 
     #[test]
