@@ -7,7 +7,7 @@ For every Dockerfile under AFTER_DIR that differs from the same path under
 BEFORE_DIR and whose final stage is a distroless image it did not have
 before, checks that: the file has exactly one more stage than before; the
 final stage has no RUN; it copies only from the build stage (`COPY --from=`
-naming the first stage); its CMD/ENTRYPOINT are JSON (exec) form, and so is
+naming the stage before it, the former final stage); its CMD/ENTRYPOINT are JSON (exec) form, and so is
 its HEALTHCHECK. Prints one line per conversion and a summary; exit 1 on a
 failed check. Needs the `dockerfile` package (the oracle's venv).
 """
@@ -60,7 +60,7 @@ def main():
             if len(new) != len(old) + 1:
                 problems.append(f"{len(old)} -> {len(new)} stages")
             final = new[-1]
-            build = stage_name(new[0][0])
+            build = stage_name(new[-2][0])
             for c in final[1:]:
                 kind = c.cmd.upper()
                 if kind == "RUN":
