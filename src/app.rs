@@ -1,8 +1,9 @@
 //! The commands: read files in parallel, fix or check them, print in one place.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Result, anyhow};
@@ -89,6 +90,9 @@ struct Job<'a> {
     selection: &'a Selection,
     settings: Settings,
     base_config: Option<Config>,
+    /// The configuration found for each directory, looked up once per run
+    /// (finding it stats every ancestor; a bulk run has many files a folder).
+    found_configs: Mutex<HashMap<PathBuf, std::result::Result<Config, String>>>,
 }
 
 impl Job<'_> {
@@ -115,7 +119,21 @@ impl Job<'_> {
                 ignore: selection.ignore.clone(),
             },
             base_config,
+            found_configs: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn config_for(&self, dir: &Path) -> Result<Config> {
+        let lock = || self.found_configs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = lock().get(dir) {
+            return found.clone().map_err(|e| anyhow!(e));
+        }
+        let found = match Config::find(dir) {
+            Some(p) => Config::load(&p).map_err(|e| format!("{e:#}")),
+            None => Ok(Config::default()),
+        };
+        lock().insert(dir.to_path_buf(), found.clone());
+        found.map_err(|e| anyhow!(e))
     }
 
     /// Settings and context for one file: command line over configuration.
@@ -127,10 +145,7 @@ impl Job<'_> {
         let config = match &self.base_config {
             Some(c) => c.clone(),
             None if self.selection.isolated => Config::default(),
-            None => match Config::find(dir) {
-                Some(p) => Config::load(&p)?,
-                None => Config::default(),
-            },
+            None => self.config_for(dir)?,
         };
         let mut settings = self.settings.clone();
         if settings.select.is_none() {

@@ -1,5 +1,5 @@
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
-use crate::syntax::shell::{Command, Script, Step};
+use crate::syntax::shell::{Command, Script};
 use crate::syntax::{Dockerfile, Item};
 use crate::transform::{Context, Meta, Transform};
 
@@ -165,7 +165,6 @@ fn has_recommends_choice(cmd: &Command) -> bool {
 struct Run<'a> {
     index: usize,
     script: Script,
-    steps: Vec<Step>,
     file: &'a Dockerfile,
     /// The script is the body of `RUN <<EOF`: flags only, nothing appended.
     heredoc: bool,
@@ -181,6 +180,14 @@ impl Transform for AptLayer {
         for index in 0..file.instructions.len() {
             let inst = &file.instructions[index];
             if !inst.is("RUN") || inst.is_exec_form() || !file.runs_posix_shell(index) {
+                continue;
+            }
+            // Every finding is about a package-manager command of this RUN:
+            // a RUN that names none is not worth parsing (most of the cost).
+            let text = &file.text[inst.range.clone()];
+            if !MANAGER_NAMES.iter().any(|m| text.contains(m))
+                && !MANAGER_NAMES.iter().any(|m| inst.args.contains(m))
+            {
                 continue;
             }
             let skip = |out: &mut Vec<Finding>, why: &str| {
@@ -230,11 +237,9 @@ impl Transform for AptLayer {
                 }
                 continue;
             }
-            let steps = script.steps();
             let run = Run {
                 index,
                 script,
-                steps,
                 file,
                 heredoc,
             };
@@ -251,7 +256,10 @@ impl Transform for AptLayer {
 
 impl Run<'_> {
     fn top_commands(&self) -> impl Iterator<Item = &Command> {
-        self.steps.iter().filter_map(|s| s.element.command())
+        self.script
+            .steps()
+            .iter()
+            .filter_map(|s| s.element.command())
     }
 
     fn fix_commands(&self, out: &mut Vec<Finding>) {
@@ -343,14 +351,15 @@ impl Run<'_> {
         // A top-level update followed by more commands (an install, a purge,
         // a script...): the lists it fetched stay in the layer.
         let update = self
-            .steps
+            .script
+            .steps()
             .iter()
             .position(|s| s.element.command().is_some_and(|c| is_apt(c, "update")));
         let Some(update) = update else { return };
-        let Some(last) = self.steps.get(update + 1..).and_then(|s| s.last()) else {
+        let Some(last) = self.script.steps().get(update + 1..).and_then(|s| s.last()) else {
             return;
         };
-        let update_end = self.steps[update].element.range().end;
+        let update_end = self.script.steps()[update].element.range().end;
         let install_end = last.element.range().end;
         let offset = inst.range.start;
         let skip = |out: &mut Vec<Finding>, why: &str| {
@@ -403,7 +412,7 @@ impl Run<'_> {
         if self.heredoc {
             // One command a line: `&& command` on the last line keeps the
             // script's exit status.
-            let Some((last, rest)) = self.steps.split_last() else {
+            let Some((last, rest)) = self.script.steps().split_last() else {
                 return Err("the script has no command".into());
             };
             let ops = rest.iter().filter_map(|s| s.op_after.as_ref());
@@ -424,7 +433,8 @@ impl Run<'_> {
         let file = self.file;
         let inst = &file.instructions[self.index];
         let ops: Vec<&str> = self
-            .steps
+            .script
+            .steps()
             .iter()
             .filter_map(|s| s.op_after.as_ref())
             .map(|o| o.text.as_str())
@@ -432,7 +442,7 @@ impl Run<'_> {
         if let Some(bad) = ops.iter().find(|o| !matches!(**o, "&&" | ";")) {
             return Err(format!("the RUN's top-level list uses `{bad}`"));
         }
-        let Some(last) = self.steps.last() else {
+        let Some(last) = self.script.steps().last() else {
             return Err("the RUN has no command".into());
         };
         if last.op_after.is_some() {
@@ -467,7 +477,12 @@ impl Run<'_> {
             // starts it (leading).
             let mut trailing = false;
             let mut leading_indent = None;
-            for o in self.steps.iter().filter_map(|s| s.op_after.as_ref()) {
+            for o in self
+                .script
+                .steps()
+                .iter()
+                .filter_map(|s| s.op_after.as_ref())
+            {
                 let line = file.lines[file.line_of(o.range.start) - 1];
                 let before = &text[line.start..o.range.start];
                 let after = text[o.range.end..line.content_end].trim();
@@ -546,11 +561,12 @@ impl Run<'_> {
         let file = self.file;
         let inst = &file.instructions[self.index];
         let is_update = |c: &Command| is_apt(c, "update");
-        let [step] = &self.steps[..] else {
+        let [step] = self.script.steps() else {
             // `... && apt-get update` then an install in the next RUN: the
             // stale-cache split, but the other commands may leak state.
             let ends_in_update = self
-                .steps
+                .script
+                .steps()
                 .last()
                 .and_then(|s| s.element.command())
                 .is_some_and(is_update);
@@ -558,7 +574,7 @@ impl Run<'_> {
                 && Script::of_run(file, self.index + 1)
                     .is_some_and(|s| s.all_commands().iter().any(|c| is_apt(c, "install")));
             if ends_in_update && next_installs {
-                let others: Vec<String> = self.steps[..self.steps.len() - 1]
+                let others: Vec<String> = self.script.steps()[..self.script.steps().len() - 1]
                     .iter()
                     .map(|s| {
                         let t = &file.text[s.element.range()];
@@ -1027,7 +1043,7 @@ impl Run<'_> {
             }
         }
         // `apk update` in the chain, before adds that all use --no-cache.
-        for (k, step) in self.steps.iter().enumerate() {
+        for (k, step) in self.script.steps().iter().enumerate() {
             let Some(cmd) = step.element.command() else {
                 continue;
             };
@@ -1065,11 +1081,11 @@ impl Run<'_> {
             // In a heredoc script, a line of its own.
             let joined = |op: &str| matches!(op, "&&" | ";") || self.heredoc && op == "\n";
             let before_ok = k == 0
-                || self.steps[k - 1]
+                || self.script.steps()[k - 1]
                     .op_after
                     .as_ref()
                     .map_or(self.heredoc, |o| joined(&o.text));
-            let Some(next) = self.steps.get(k + 1) else {
+            let Some(next) = self.script.steps().get(k + 1) else {
                 continue;
             };
             // tree-sitter-bash keeps no token for the newline between the
@@ -1101,7 +1117,9 @@ impl Run<'_> {
         }
         let file = self.file;
         let inst = self.inst();
-        let [step] = &self.steps[..] else { return };
+        let [step] = self.script.steps() else {
+            return;
+        };
         let Some(cmd) = step.element.command() else {
             return;
         };
@@ -1337,6 +1355,10 @@ fn apk_index_needed(commands: &[&Command]) -> Option<&'static str> {
 }
 
 /// A command this transform would look at.
+/// Text every package-manager command this transform handles contains
+/// (`apt-get`, `apk`, `yum`, `dnf`/`microdnf`, `pip`/`python -m pip`).
+const MANAGER_NAMES: &[&str] = &["apt", "apk", "yum", "dnf", "pip"];
+
 fn is_manager_command(cmd: &Command) -> bool {
     apt_subcommand(cmd).is_some()
         || apk_subcommand(cmd).is_some()

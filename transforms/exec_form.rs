@@ -205,7 +205,7 @@ fn exec_words(file: &Dockerfile, inst: &Instruction) -> Result<Vec<String>, Stri
         other => return Err(format!("shell syntax (`{other}`)")),
     }
     let steps = script.steps();
-    let [step] = steps.as_slice() else {
+    let [step] = steps else {
         return Err("several commands".into());
     };
     if step.op_after.is_some() {

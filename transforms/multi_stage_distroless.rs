@@ -1360,8 +1360,8 @@ fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
         };
         let mut cwd = wd;
         for step in script.steps() {
-            let command = match step.element {
-                Element::Simple(c) => c,
+            let command = match &step.element {
+                Element::Simple(c) => c.clone(),
                 Element::Compound { kind, .. } => {
                     return skip(
                         at,

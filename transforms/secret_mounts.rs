@@ -898,7 +898,7 @@ fn credential_use(file: &Dockerfile, index: usize, name: &str) -> CredentialUse 
         let removal = if setup_only {
             Some(Removal::WholeRun)
         } else if joined {
-            delete_steps(file, &steps, &writes).map(Removal::Steps)
+            delete_steps(file, steps, &writes).map(Removal::Steps)
         } else {
             None
         };
@@ -944,7 +944,7 @@ fn credential_use(file: &Dockerfile, index: usize, name: &str) -> CredentialUse 
     }
     let mut removed: Vec<usize> = writes.clone();
     removed.push(del);
-    let Some(mut edits) = delete_steps(file, &steps, &removed) else {
+    let Some(mut edits) = delete_steps(file, steps, &removed) else {
         return CredentialUse::None;
     };
     let id = credential_id(&path).unwrap();

@@ -21,7 +21,21 @@ pub struct ScriptData {
     pub tree: Tree,
     /// `all_commands`, computed once: transforms ask for it many times.
     commands: std::cell::OnceCell<Vec<Command>>,
+    /// `steps`, computed once.
+    steps: std::cell::OnceCell<Vec<Step>>,
 }
+
+thread_local! {
+    /// Scripts of recent RUN bodies by text and place: each fix re-parses the
+    /// file, and the check of the fixed text parses it once more; a RUN that
+    /// did not change or move keeps its analysed commands.
+    static SCRIPTS: std::cell::RefCell<std::collections::HashMap<(String, usize), Script>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Scripts kept per thread, and the longest text kept (bounds the memory).
+const SCRIPT_CACHE_ENTRIES: usize = 256;
+const SCRIPT_CACHE_MAX_TEXT: usize = 64 * 1024;
 
 impl std::ops::Deref for Script {
     type Target = ScriptData;
@@ -120,13 +134,22 @@ impl Script {
         }
         let view = inst.normalised_text(file);
         let (text, base) = tree::shell_text(file, index, &view)?;
-        let tree = tree::parse_bash(&text)?;
-        Some(Script(std::rc::Rc::new(ScriptData {
-            text,
-            base,
-            tree,
-            commands: Default::default(),
-        })))
+        let key = (text, base);
+        if let Some(script) = SCRIPTS.with(|c| c.borrow().get(&key).cloned()) {
+            return Some(script);
+        }
+        let (text, base) = key;
+        let script = Self::parse(&text, base)?;
+        if text.len() <= SCRIPT_CACHE_MAX_TEXT {
+            SCRIPTS.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.len() >= SCRIPT_CACHE_ENTRIES {
+                    c.clear();
+                }
+                c.insert((text, base), script.clone());
+            });
+        }
+        Some(script)
     }
 
     /// Parses free shell text (offsets relative to `base`).
@@ -137,6 +160,7 @@ impl Script {
             base,
             tree,
             commands: Default::default(),
+            steps: Default::default(),
         })))
     }
 
@@ -153,7 +177,11 @@ impl Script {
     }
 
     /// The top-level list of commands with the operators between them.
-    pub fn steps(&self) -> Vec<Step> {
+    pub fn steps(&self) -> &[Step] {
+        self.steps.get_or_init(|| self.compute_steps())
+    }
+
+    fn compute_steps(&self) -> Vec<Step> {
         let mut steps = Vec::new();
         let root = self.tree.root_node();
         let mut cursor = root.walk();
