@@ -132,7 +132,12 @@ impl Job<'_> {
             Some(p) => Config::load(&p).map_err(|e| format!("{e:#}")),
             None => Ok(Config::default()),
         };
-        lock().insert(dir.to_path_buf(), found.clone());
+        let mut cache = lock();
+        // Bounded: a bulk run over many folders must not grow with them.
+        if cache.len() >= CONFIG_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(dir.to_path_buf(), found.clone());
         found.map_err(|e| anyhow!(e))
     }
 
@@ -174,6 +179,9 @@ fn inputs(paths: &[PathBuf]) -> Vec<Input> {
         files::collect(paths)
     }
 }
+
+/// Folders whose configuration is remembered (files come folder by folder).
+const CONFIG_CACHE_ENTRIES: usize = 256;
 
 /// Files processed in parallel at a time: reports are printed and dropped
 /// chunk by chunk, so memory does not grow with the number of files.

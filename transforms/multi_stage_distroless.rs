@@ -70,7 +70,7 @@ alone.
   `CMD ["app.py"]`, an `ENTRYPOINT ["python", ...]` names
   `/usr/bin/python3.X`, and the console scripts of common servers
   (`gunicorn`, `uvicorn`, `hypercorn`, `flask`, `celery`, `waitress-serve`,
-  `streamlit`) run as `python -m <module>`. The requirements pip reads are
+  `streamlit`, `fastapi`) run as `python -m <module>`. The requirements pip reads are
   checked in the build context for packages that load system libraries or
   run programs distroless lacks (`python-magic`, `opencv-python`, `pyodbc`,
   `psycopg` without `binary`, `playwright`, ...).
@@ -3229,6 +3229,7 @@ const PYTHON_CONSOLE_SCRIPTS: &[(&str, &str)] = &[
     ("celery", "celery"),
     ("waitress-serve", "waitress"),
     ("streamlit", "streamlit"),
+    ("fastapi", "fastapi"),
 ];
 
 /// Packages that load system libraries or run programs the distroless Python
@@ -3422,9 +3423,21 @@ fn python_native_dependencies(
 }
 
 /// A virtualenv the build itself makes (`python -m venv DIR`, `virtualenv DIR`).
-fn venv_created(c: &Cmd) -> Option<Option<String>> {
+fn venv_created(c: &Cmd, values: &[(String, String)]) -> Option<Option<String>> {
     let name = c.command.name()?;
-    let args: Vec<Option<&str>> = c.command.args().collect();
+    // Arguments, with `$VIRTUAL_ENV` of a literal `ENV` resolved.
+    let args: Vec<Option<String>> = c
+        .command
+        .words
+        .iter()
+        .skip(1)
+        .map(|w| {
+            w.value
+                .clone()
+                .or_else(|| substitute(w.raw.trim_matches('"'), values))
+        })
+        .collect();
+    let args: Vec<Option<&str>> = args.iter().map(|a| a.as_deref()).collect();
     let rest = if is_python(name) {
         match args.as_slice() {
             [Some("-m"), Some("venv" | "virtualenv"), rest @ ..] => rest,
@@ -3543,7 +3556,7 @@ fn python_plan(
     // The build's own virtualenv, if it makes one.
     let mut venv: Option<(String, usize)> = None;
     for (i, c) in cmds.iter().enumerate() {
-        if let Some(dir) = venv_created(c) {
+        if let Some(dir) = venv_created(c, &values) {
             let at = file.instructions[c.run].keyword_range.start;
             let Some(dir) = dir else {
                 return skip(at, "the virtualenv's directory is not clear");
@@ -3581,7 +3594,7 @@ fn python_plan(
         let at = inst.keyword_range.start;
         let name = c.command.name().unwrap_or_default();
         let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
-        if venv_created(c).is_some() {
+        if venv_created(c, &values).is_some() {
             continue;
         }
         let pip_args: Option<&[&str]> = if is_pip(name) {

@@ -34,7 +34,7 @@ thread_local! {
 }
 
 /// Scripts kept per thread, and the longest text kept (bounds the memory).
-const SCRIPT_CACHE_ENTRIES: usize = 256;
+const SCRIPT_CACHE_ENTRIES: usize = 64;
 const SCRIPT_CACHE_MAX_TEXT: usize = 64 * 1024;
 
 impl std::ops::Deref for Script {
