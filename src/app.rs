@@ -172,11 +172,12 @@ impl Job<'_> {
     }
 }
 
-fn inputs(paths: &[PathBuf]) -> Vec<Input> {
+/// The command-line paths, or the current folder.
+fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     if paths.is_empty() {
-        files::collect(&[PathBuf::from(".")])
+        vec![PathBuf::from(".")]
     } else {
-        files::collect(paths)
+        paths.to_vec()
     }
 }
 
@@ -190,19 +191,17 @@ const CHUNK: usize = 512;
 /// Processes inputs in parallel; `each` gets the reports in input order. On a
 /// terminal, a progress line on stderr (cleared at the end).
 fn process(
-    inputs: Vec<Input>,
+    mut inputs: impl Iterator<Item = Input>,
     changed_label: &str,
     work: impl Fn(&Path) -> FileResult + Sync,
     mut each: impl FnMut(FileReport),
 ) {
-    let total = inputs.len();
     let done = AtomicUsize::new(0);
     let changed = AtomicUsize::new(0);
     let errors = AtomicUsize::new(0);
-    let progress = total > 1 && std::io::stderr().is_terminal();
+    let progress = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let last = std::sync::Mutex::new(std::time::Duration::ZERO);
-    let mut inputs = inputs.into_iter();
     loop {
         let chunk: Vec<Input> = inputs.by_ref().take(CHUNK).collect();
         if chunk.is_empty() {
@@ -238,11 +237,11 @@ fn process(
                     // At most ten updates a second.
                     let now = started.elapsed();
                     if let Ok(mut last) = last.try_lock()
-                        && (now - *last >= std::time::Duration::from_millis(100) || n == total)
+                        && now - *last >= std::time::Duration::from_millis(100)
                     {
                         *last = now;
                         eprint!(
-                            "\r\x1b[K{n}/{total} files, {} {changed_label}, {} errors",
+                            "\r\x1b[K{n} files, {} {changed_label}, {} errors",
                             changed.load(Ordering::Relaxed),
                             errors.load(Ordering::Relaxed)
                         );
@@ -277,7 +276,7 @@ fn fix(args: FixArgs) -> Result<u8> {
     // Kept only for --patch-dir, and only the changed files.
     let mut changed = Vec::new();
     process(
-        inputs(&args.paths),
+        files::walk(&roots(&args.paths)),
         label,
         |path| fix_one(&job, path, mode),
         |r| {
@@ -415,7 +414,7 @@ fn check(args: CheckArgs) -> Result<u8> {
     let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
     process(
-        inputs(&args.paths),
+        files::walk(&roots(&args.paths)),
         "with findings",
         |path| {
             let (src, settings, ctx) = match load(&job, path) {

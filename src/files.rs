@@ -40,70 +40,66 @@ pub enum Input {
 }
 
 /// Expands the command-line paths: files as given (whatever their name),
-/// directories searched recursively, respecting .gitignore. Sorted per root.
-pub fn collect(paths: &[PathBuf]) -> Vec<Input> {
-    let mut out = Vec::new();
-    for root in paths {
-        let meta = fs::metadata(root);
-        match meta {
-            Err(e) => {
-                let why = if e.raw_os_error() == Some(libc::ELOOP) {
-                    "looping symbolic link (the links never reach a file)".to_string()
-                } else if fs::symlink_metadata(root).is_ok() {
-                    format!("broken symbolic link ({})", io_reason(&e))
-                } else {
-                    io_reason(&e)
-                };
-                out.push(Input::Error(root.clone(), why));
-            }
-            Ok(m)
-                if m.is_dir()
-                    && root
-                        .file_name()
-                        .is_some_and(|n| is_dockerfile_name(&n.to_string_lossy())) =>
-            {
-                out.push(Input::Error(
-                    root.clone(),
-                    "is a directory, not a Dockerfile".into(),
-                ));
-            }
-            Ok(m) if m.is_dir() => {
-                let mut found = Vec::new();
-                let walker = ignore::WalkBuilder::new(root)
-                    .hidden(false)
-                    .require_git(false)
-                    .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".dockwright")
-                    .build();
-                for entry in walker {
-                    match entry {
+/// directories searched recursively, respecting .gitignore, in path order
+/// per root. Lazily: a bulk run never holds the whole list.
+pub fn walk(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
+    paths
+        .iter()
+        .flat_map(|root| -> Box<dyn Iterator<Item = Input>> {
+            match fs::metadata(root) {
+                Err(e) => {
+                    let why = if e.raw_os_error() == Some(libc::ELOOP) {
+                        "looping symbolic link (the links never reach a file)".to_string()
+                    } else if fs::symlink_metadata(root).is_ok() {
+                        format!("broken symbolic link ({})", io_reason(&e))
+                    } else {
+                        io_reason(&e)
+                    };
+                    Box::new(std::iter::once(Input::Error(root.clone(), why)))
+                }
+                Ok(m)
+                    if m.is_dir()
+                        && root
+                            .file_name()
+                            .is_some_and(|n| is_dockerfile_name(&n.to_string_lossy())) =>
+                {
+                    Box::new(std::iter::once(Input::Error(
+                        root.clone(),
+                        "is a directory, not a Dockerfile".into(),
+                    )))
+                }
+                Ok(m) if m.is_dir() => {
+                    // Entries sorted by name in each folder: a depth-first walk
+                    // then yields paths in `Path` order (component by component).
+                    let walker = ignore::WalkBuilder::new(root)
+                        .hidden(false)
+                        .require_git(false)
+                        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".dockwright")
+                        .sort_by_file_name(|a, b| a.cmp(b))
+                        .build();
+                    Box::new(walker.filter_map(move |entry| match entry {
                         Ok(e) => {
                             let is_file = e.file_type().is_some_and(|t| t.is_file());
-                            if is_file && is_dockerfile_name(&e.file_name().to_string_lossy()) {
-                                found.push(Input::File(e.into_path()));
-                            }
+                            (is_file && is_dockerfile_name(&e.file_name().to_string_lossy()))
+                                .then(|| Input::File(e.into_path()))
                         }
                         Err(err) => {
                             let path = match &err {
                                 ignore::Error::WithPath { path, .. } => path.clone(),
                                 _ => root.clone(),
                             };
-                            out.push(Input::Error(path, err.to_string()));
+                            Some(Input::Error(path, err.to_string()))
                         }
-                    }
+                    }))
                 }
-                found.sort_by(|a, b| input_path(a).cmp(input_path(b)));
-                out.extend(found);
+                Ok(_) => Box::new(std::iter::once(Input::File(root.clone()))),
             }
-            Ok(_) => out.push(Input::File(root.clone())),
-        }
-    }
-    out
+        })
 }
 
-fn input_path(i: &Input) -> &Path {
-    match i {
-        Input::File(p) | Input::Error(p, _) => p,
-    }
+/// [`walk`], collected.
+pub fn collect(paths: &[PathBuf]) -> Vec<Input> {
+    walk(paths).collect()
 }
 
 /// Human wording of an I/O error, without the OS error number.
