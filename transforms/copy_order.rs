@@ -393,13 +393,18 @@ fn norm_dir(p: &str) -> String {
 }
 
 /// A simple .dockerignore: exact names, `*`, `?`, `**`, `!` exceptions, leading `/`.
-struct Ignore {
+pub(crate) struct Ignore {
     rules: Vec<(bool, Vec<String>)>,
 }
 
 impl Ignore {
-    fn load(dir: &Path) -> Ignore {
+    pub(crate) fn load(dir: &Path) -> Ignore {
         let text = std::fs::read_to_string(dir.join(".dockerignore")).unwrap_or_default();
+        Ignore::parse(&text)
+    }
+
+    /// Rules in .dockerignore syntax, one a line.
+    pub(crate) fn parse(text: &str) -> Ignore {
         let mut rules = Vec::new();
         for line in text.lines() {
             let line = line.trim();
@@ -422,7 +427,8 @@ impl Ignore {
         Ignore { rules }
     }
 
-    fn excluded(&self, path: &str) -> bool {
+    /// The path (relative to the context), or a folder above it, matches.
+    pub(crate) fn excluded(&self, path: &str) -> bool {
         let segs: Vec<&str> = path
             .split('/')
             .filter(|s| !s.is_empty() && *s != ".")

@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::copy_order::Ignore;
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
 use crate::syntax::shell::{Command, Element, Script};
 use crate::syntax::words::parse_words;
@@ -148,9 +149,11 @@ virtualenv to it), it is skipped with that reason. Python builds that use `poetr
 program during the build (`manage.py collectstatic`) are skipped, as are
 Python minor versions with no distroless image. Multi-module Maven and
 multi-project Gradle builds are skipped. yarn and pnpm projects keep their
-development dependencies (the message says so). `//go:embed` files and a
-`.dockerignore` are not taken into account when listing the build context,
-so such projects are skipped rather than converted.
+development dependencies (the message says so). When it lists the build
+context, files left out by `.dockerignore` and files compiled into the
+artifact (`//go:embed`, Rust's `include_str!`/`include_bytes!` with a
+literal path) do not count as run-time files; files a program opens by a
+computed name are not recognised, so such projects are skipped.
 "#,
 };
 
@@ -1215,7 +1218,14 @@ impl SourceRules {
     }
 
     /// Runtime-looking files under `dir` (relative names), at most a few.
-    fn scan(&self, root: &Path, dir: &Path, out: &mut Vec<String>, budget: &mut usize) {
+    fn scan(
+        &self,
+        root: &Path,
+        dir: &Path,
+        skipped: &BuildOnly,
+        out: &mut Vec<String>,
+        budget: &mut usize,
+    ) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
@@ -1234,9 +1244,12 @@ impl SourceRules {
                 .strip_prefix(root)
                 .map(|p| p.to_string_lossy().to_string())
                 .unwrap_or_else(|_| name.clone());
+            if skipped.covers(&rel) {
+                continue;
+            }
             if path.is_dir() {
                 if !self.dirs.contains(&name.as_str()) {
-                    self.scan(root, &path, out, budget);
+                    self.scan(root, &path, skipped, out, budget);
                 }
             } else if !self.is_build_file(&name) {
                 out.push(rel);
@@ -1245,9 +1258,114 @@ impl SourceRules {
     }
 }
 
+/// Context files that are not run-time files even though their names do not
+/// say so: left out by `.dockerignore`, or compiled into the artifact
+/// (`//go:embed`, Rust's `include_str!`/`include_bytes!`).
+struct BuildOnly {
+    ignored: Ignore,
+    embedded: Ignore,
+}
+
+impl BuildOnly {
+    fn of(root: &Path, rules: &SourceRules) -> BuildOnly {
+        let mut patterns = String::new();
+        let mut budget = 20_000;
+        embedded_patterns(root, root, rules, &mut patterns, &mut budget);
+        BuildOnly {
+            ignored: Ignore::load(root),
+            embedded: Ignore::parse(&patterns),
+        }
+    }
+
+    /// `rel` (relative to the context) is ignored or embedded.
+    fn covers(&self, rel: &str) -> bool {
+        self.ignored.excluded(rel) || self.embedded.excluded(rel)
+    }
+}
+
+/// The files `//go:embed` lines and `include_str!`/`include_bytes!` name, as
+/// context-relative patterns, one a line.
+fn embedded_patterns(
+    root: &Path,
+    dir: &Path,
+    rules: &SourceRules,
+    out: &mut String,
+    budget: &mut usize,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let rel_dir = dir
+        .strip_prefix(root)
+        .map(|p| p.to_string_lossy().to_string())
+        .unwrap_or_default();
+    for entry in entries.filter_map(|e| e.ok()) {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().to_string();
+        if path.is_dir() {
+            if !rules.dirs.contains(&name.as_str()) {
+                embedded_patterns(root, &path, rules, out, budget);
+            }
+            continue;
+        }
+        let go = name.ends_with(".go");
+        if !(go || name.ends_with(".rs")) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut add = |pattern: &str| {
+            let pattern = pattern.trim_matches(['"', '`']);
+            let pattern = pattern.strip_prefix("all:").unwrap_or(pattern);
+            if pattern.is_empty() || pattern.starts_with('/') {
+                return;
+            }
+            // Relative to the source file; nothing outside the context.
+            let mut segs: Vec<&str> = Vec::new();
+            for seg in rel_dir.split('/').chain(pattern.split('/')) {
+                match seg {
+                    "" | "." => {}
+                    ".." => {
+                        if segs.pop().is_none() {
+                            return;
+                        }
+                    }
+                    s => segs.push(s),
+                }
+            }
+            out.push_str(&segs.join("/"));
+            out.push('\n');
+        };
+        for line in text.lines() {
+            let line = line.trim();
+            if go {
+                if let Some(rest) = line.strip_prefix("//go:embed ") {
+                    rest.split_whitespace().for_each(&mut add);
+                }
+            } else {
+                for macro_ in ["include_str!(\"", "include_bytes!(\""] {
+                    let mut rest = line;
+                    while let Some(i) = rest.find(macro_) {
+                        rest = &rest[i + macro_.len()..];
+                        if let Some(end) = rest.find('"') {
+                            add(&rest[..end]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Checks that the copied sources are build input only.
 fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules) -> Result<()> {
     let context = ctx.build_context.as_deref().filter(|c| c.is_dir());
+    let skipped = context.map(|root| BuildOnly::of(root, rules));
     for (idx, sources, _) in &w.copies {
         let at = file.instructions[*idx].keyword_range.start;
         for src in sources {
@@ -1277,6 +1395,10 @@ fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules
                 );
             };
             let path = root.join(if clean.is_empty() { "." } else { clean });
+            let skipped = skipped.as_ref().expect("a context");
+            if !clean.is_empty() && skipped.covers(clean) {
+                continue;
+            }
             if path.is_file() {
                 return skip(
                     at,
@@ -1290,7 +1412,7 @@ fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules
             }
             let mut found = Vec::new();
             let mut budget = 20_000;
-            rules.scan(root, &path, &mut found, &mut budget);
+            rules.scan(root, &path, skipped, &mut found, &mut budget);
             if budget == 0 {
                 return skip(at, format!("`{src}` holds too many files to check"));
             }
