@@ -37,7 +37,8 @@ alone.
 - Node: the application directory (the final `WORKDIR`) on
   `gcr.io/distroless/nodejs<major>-debian13:nonroot`, the major taken from the
   `node` tag. The image's entrypoint is `node`, so `CMD ["node", "app.js"]`
-  becomes `CMD ["app.js"]`; `npm start` is resolved through `package.json`
+  becomes `CMD ["app.js"]` (an `ENTRYPOINT ["node", ...]` names
+  `/nodejs/bin/node`, so `docker run` arguments still follow it); `npm start` is resolved through `package.json`
   in the build context. With npm, `RUN npm prune --omit=dev` is added at the
   end of the build stage, so the copied `node_modules` holds production
   dependencies only: it keeps exactly the tree that was installed and built
@@ -2556,15 +2557,34 @@ fn node_plan(
             Form::exec_text(&node_args)
         )],
     };
-    // The script goes to a `CMD` where the command was; an `ENTRYPOINT` goes.
-    let target = cmd.unwrap_or(command_idx);
-    if let Some(ep) = entrypoint
-        && ep != target
-    {
-        plan.dropped.push(ep);
+    // `ENTRYPOINT ["node", ...]` names the image's node, so arguments given
+    // to `docker run` still follow it; otherwise the script goes to a `CMD`.
+    let entry_words = entrypoint.and_then(|ep| match &file.instructions[ep].form {
+        Form::Exec(words) if words.first() == argv.first() && argv[0] != "npm" => Some((ep, words)),
+        _ => None,
+    });
+    match entry_words {
+        Some((ep, words)) => {
+            let mut entry = vec!["/nodejs/bin/node".to_string()];
+            entry.extend(words[1..].iter().cloned());
+            plan.detail[0] = format!(
+                "`ENTRYPOINT` runs the image's node: `{}`",
+                Form::exec_text(&entry)
+            );
+            plan.rewritten
+                .push((ep, format!("ENTRYPOINT {}", Form::exec_text(&entry))));
+        }
+        None => {
+            let target = cmd.unwrap_or(command_idx);
+            if let Some(ep) = entrypoint
+                && ep != target
+            {
+                plan.dropped.push(ep);
+            }
+            plan.rewritten
+                .push((target, format!("CMD {}", Form::exec_text(&node_args))));
+        }
     }
-    plan.rewritten
-        .push((target, format!("CMD {}", Form::exec_text(&node_args))));
     // HEALTHCHECK CMD ["node", ...] runs the image's node.
     for &idx in &w.moved {
         let inst = &file.instructions[idx];
