@@ -67,6 +67,9 @@ note): its entrypoint starts as root on purpose and drops privileges itself.
 So is a container whose `ENTRYPOINT` or `CMD` starts a daemon that must start
 as root (`nginx`, `httpd`, `apache2-foreground`, `php-fpm`, `sshd`,
 `supervisord`, `cron`, `dockerd`, an init).
+A GitHub Actions container action (an `action.yml` beside the Dockerfile
+with `runs: using: docker` and this file as its `image`) is left alone too:
+GitHub runs such actions as root and tells their authors not to set `USER`.
 Only the final stage is changed. Windows stages are skipped. The base
 image's family is guessed from its name and tag; an image named by a
 build argument counts as unknown and gets the numeric user.
@@ -212,6 +215,14 @@ impl Transform for NonRootUser {
             && !is_root(user)
         {
             return low_ports(insts);
+        }
+        if let Some(action) = github_container_action(ctx) {
+            return vec![note(
+                Level::Info,
+                format!(
+                    "`{action}` makes this image a GitHub Actions container action, which GitHub runs as root and documents must not set `USER` (the workspace it mounts would not be writable): no `USER` added"
+                ),
+            )];
         }
         let Some(after) = insts
             .iter()
@@ -534,4 +545,33 @@ fn low_ports(insts: &[crate::syntax::Instruction]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The `action.yml` (or `action.yaml`) beside the Dockerfile that runs it as
+/// a Docker container action (`runs: using: docker`, `image:` this file).
+fn github_container_action(ctx: &Context) -> Option<String> {
+    let path = ctx.path.as_deref()?;
+    let name = path.file_name()?.to_string_lossy().to_string();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    for action in ["action.yml", "action.yaml"] {
+        let Ok(text) = std::fs::read_to_string(dir.join(action)) else {
+            continue;
+        };
+        let value = |key: &str| {
+            text.lines().find_map(|l| {
+                let v = l.trim().strip_prefix(key)?.trim();
+                Some(v.trim_matches(['"', '\'']).to_string())
+            })
+        };
+        let docker = value("using:").is_some_and(|v| v == "docker");
+        let image = value("image:").unwrap_or_default();
+        let this_file = image.trim_start_matches("./") == name;
+        if docker && this_file {
+            return Some(action.to_string());
+        }
+    }
+    None
 }
