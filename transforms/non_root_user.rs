@@ -26,9 +26,10 @@ system and service accounts (`dockremap`, `www-data`, `nginx`, `postgres`,
 `redis`, `mysql`, `sshd`, `systemd-*`, ...) are created for a daemon, not for
 the application, and a stage that creates only such accounts is left alone.
 Set another name with `[transforms.non-root-user] user = "..."` and a
-fixed id with `uid = 10001` (used for the user and its group, and as
-`10001:10001` where a numeric user is added); a name that is not a portable
-user name is refused with a warning.
+fixed id with `uid = 10001`: the user and its group are created with it and
+`USER 10001:10001` switches to it by number, which Kubernetes'
+`runAsNonRoot` can verify (it cannot check a name); a name that is not a
+portable user name is refused with a warning.
 
 ## Why is this bad?
 A process running as root in a container is root on the host's kernel: any
@@ -386,6 +387,14 @@ impl Transform for NonRootUser {
                 }
             }
         };
+        // A configured id is what Kubernetes' `runAsNonRoot` can verify: a
+        // user created here with it is switched to by number.
+        let (user, shown) = match uid {
+            Some(u) if !lines.is_empty() => {
+                (format!("{u}:{u}"), format!("`{user}` by its id `{u}:{u}`"))
+            }
+            _ => (user.clone(), format!("`{user}`")),
+        };
         lines.push(format!("USER {user}"));
         let indent = after.indent(file);
         let mut text = String::new();
@@ -405,7 +414,7 @@ impl Transform for NonRootUser {
         let mut out = vec![Finding::fix(
             META.id,
             after.keyword_range.start,
-            format!("{why}: switch to `{user}`"),
+            format!("{why}: switch to {shown}"),
             Fix::unsafe_(vec![Edit::insert(at, text)]),
         )];
         out.extend(low_ports(insts));
