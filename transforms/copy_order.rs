@@ -1069,13 +1069,17 @@ impl CopyOrder {
         edits: Vec<Edit>,
     ) -> Finding {
         let what = format!(
-            "copy {} and run the {} install (line {}) before the full {} so source changes keep the install cached",
+            "copy {} and run the {} (line {}) before the full {} so source changes keep the install cached",
             listed
                 .iter()
                 .map(|f| format!("`{f}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            found.eco.name(),
+            match found.eco {
+                // `go install` is a command of its own: say what runs.
+                Eco::Go => "Go module download".to_string(),
+                eco => format!("{} install", eco.name()),
+            },
             run.start_line,
             copy.keyword
         );
