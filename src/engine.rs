@@ -133,11 +133,15 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
     let mut notes: Vec<Remaining> = Vec::new();
 
     let mut settled = false;
+    // What each transform found in the current pass: when a pass changes
+    // nothing, this is what remains, and need not be computed again.
+    let mut found: Vec<(&dyn Transform, Vec<Finding>)> = Vec::new();
+    let mut suppressions = Suppressions::of(&file);
     for _pass in 0..MAX_PASSES {
         let mut changed = false;
+        found.clear();
         for t in &enabled {
             let findings = t.run(&file, ctx);
-            let suppressions = Suppressions::of(&file);
             let mut fixes: Vec<&Finding> = findings
                 .iter()
                 .filter(|f| {
@@ -148,6 +152,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
                 .filter(|f| !suppressions.suppresses(&file, t.meta(), f.offset))
                 .collect();
             if fixes.is_empty() {
+                found.push((*t, findings));
                 continue;
             }
             fixes.sort_by_key(|f| f.fix.as_ref().map(|x| x.span().start));
@@ -174,6 +179,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
             }
             let next = apply_edits(&current, &edits);
             if next == current {
+                found.push((*t, findings));
                 continue;
             }
             // Notes that accompany applied fixes (migration steps, leaked
@@ -210,6 +216,7 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
                     t.meta().id
                 ))
             })?;
+            suppressions = Suppressions::of(&file);
             current = next;
             changed = true;
         }
@@ -233,10 +240,9 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
     verify(&original_file, &file, &steps)?;
 
     // The last pass applied nothing, so what it found is what remains.
-    let suppressions = Suppressions::of(&file);
     let mut remaining = Vec::new();
-    for t in &enabled {
-        for f in t.run(&file, ctx) {
+    for (t, findings) in found {
+        for f in findings {
             if suppressions.suppresses(&file, t.meta(), f.offset) {
                 continue;
             }
