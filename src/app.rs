@@ -215,6 +215,10 @@ fn process(
                         path,
                         result: FileResult::Error(why),
                     },
+                    Input::NotFollowed(path) => FileReport {
+                        path,
+                        result: FileResult::NotFollowed(files::NOT_FOLLOWED.into()),
+                    },
                     Input::File(path) => {
                         let result = work(&path);
                         FileReport { path, result }

@@ -37,7 +37,13 @@ pub fn is_dockerfile_name(name: &str) -> bool {
 pub enum Input {
     File(PathBuf),
     Error(PathBuf, String),
+    /// A symbolic link with a Dockerfile's name met in a directory walk:
+    /// not followed (it may lead outside the tree), but reported.
+    NotFollowed(PathBuf),
 }
+
+/// Why a symbolic link met in a walk is left alone.
+pub const NOT_FOLLOWED: &str = "symbolic link not followed in a directory walk: name it on the command line to fix the file it points to";
 
 /// Expands the command-line paths: files as given (whatever their name),
 /// directories searched recursively, respecting .gitignore, in path order
@@ -79,9 +85,16 @@ pub fn walk(paths: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
                         .build();
                     Box::new(walker.filter_map(move |entry| match entry {
                         Ok(e) => {
-                            let is_file = e.file_type().is_some_and(|t| t.is_file());
-                            (is_file && is_dockerfile_name(&e.file_name().to_string_lossy()))
-                                .then(|| Input::File(e.into_path()))
+                            if !is_dockerfile_name(&e.file_name().to_string_lossy()) {
+                                return None;
+                            }
+                            match e.file_type() {
+                                Some(t) if t.is_file() => Some(Input::File(e.into_path())),
+                                Some(t) if t.is_symlink() => {
+                                    Some(Input::NotFollowed(e.into_path()))
+                                }
+                                _ => None,
+                            }
                         }
                         Err(err) => {
                             let path = match &err {

@@ -19,6 +19,10 @@ pub fn run(paths: &[PathBuf], format: Format) -> Result<u8> {
                 status = EXIT_ERROR;
                 continue;
             }
+            Input::NotFollowed(p) => {
+                eprintln!("note: {}: {}", p.display(), files::NOT_FOLLOWED);
+                continue;
+            }
             Input::File(p) => p,
         };
         let parsed =

@@ -28,6 +28,9 @@ pub enum FileResult {
     /// Could not be processed (unreadable, not a Dockerfile BuildKit
     /// accepts...); nothing was modified.
     Error(String),
+    /// Not processed on purpose, with the reason (a symbolic link met in a
+    /// directory walk); not an error.
+    NotFollowed(String),
 }
 
 pub struct FileReport {
@@ -53,6 +56,8 @@ pub struct Summary {
     pub repositories: BTreeSet<PathBuf>,
     pub outside_git: usize,
     pub scanned: usize,
+    /// Symbolic links met in a walk and left alone (not counted as scanned).
+    pub not_followed: usize,
     pub changed: usize,
     pub skipped: usize,
     pub errors: usize,
@@ -65,6 +70,10 @@ pub struct Summary {
 
 impl Summary {
     pub fn add(&mut self, r: &FileReport) {
+        if let FileResult::NotFollowed(_) = r.result {
+            self.not_followed += 1;
+            return;
+        }
         self.scanned += 1;
         match repository(&r.path) {
             Some(root) => {
@@ -75,6 +84,7 @@ impl Summary {
         match &r.result {
             FileResult::Error(_) => self.errors += 1,
             FileResult::Skipped(_) => self.skipped += 1,
+            FileResult::NotFollowed(_) => {}
             FileResult::Fixed { outcome, .. } => {
                 if outcome.changed() {
                     self.changed += 1;
@@ -156,6 +166,7 @@ impl Summary {
             "unchanged": self.scanned - self.changed - self.skipped - self.errors,
             "skipped": self.skipped,
             "errors": self.errors,
+            "symlinks_not_followed": self.not_followed,
             "findings": self.findings,
             "notes": self.notes(),
             "unsafe_not_applied": self.hidden,
@@ -200,6 +211,34 @@ impl Printer {
         let _ = self.out.flush();
     }
 
+    /// A file left alone on purpose: a note, not an error.
+    fn not_followed(&mut self, path: &Path, why: &str) {
+        match self.format {
+            Format::Json => self.files.push(json!({
+                "path": path,
+                "repository": repository(path),
+                "status": "not-followed",
+                "reason": why,
+            })),
+            Format::Sarif => self.notifications.push(json!({
+                "level": "note",
+                "message": {"text": format!("{}: {why}", path.display())},
+                "locations": [{"physicalLocation": {"artifactLocation": artifact(path)}}],
+            })),
+            Format::Github => {
+                let _ = writeln!(
+                    self.out,
+                    "::notice file={},title=dockwright::{}",
+                    escape_property(&path.display().to_string()),
+                    escape_data(why)
+                );
+            }
+            Format::Text => {}
+        }
+        self.flush();
+        eprintln!("note: {}: {why}", path.display());
+    }
+
     fn error(&mut self, path: &Path, why: &str, skipped: bool) {
         let status = if skipped { "skipped" } else { "error" };
         match self.format {
@@ -232,6 +271,7 @@ impl Printer {
         let (outcome, written) = match &r.result {
             FileResult::Error(why) => return self.error(&r.path, why, false),
             FileResult::Skipped(why) => return self.error(&r.path, why, true),
+            FileResult::NotFollowed(why) => return self.not_followed(&r.path, why),
             FileResult::Fixed { outcome, written } => (outcome, *written),
             FileResult::Checked(_) => unreachable!("fix produces no check results"),
         };
@@ -371,6 +411,7 @@ impl Printer {
         let findings = match &r.result {
             FileResult::Error(why) => return self.error(&r.path, why, false),
             FileResult::Skipped(why) => return self.error(&r.path, why, true),
+            FileResult::NotFollowed(why) => return self.not_followed(&r.path, why),
             FileResult::Checked(f) => f,
             FileResult::Fixed { .. } => unreachable!("check produces no fixes"),
         };
@@ -501,6 +542,13 @@ pub fn one_line(s: &Summary, fixing: bool, dry_run: bool) -> String {
     );
     if s.skipped > 0 {
         line.push_str(&format!(" ({} left untouched by verification)", s.skipped));
+    }
+    if s.not_followed > 0 {
+        line.push_str(&format!(
+            ", {} symbolic {} not followed",
+            s.not_followed,
+            if s.not_followed == 1 { "link" } else { "links" }
+        ));
     }
     let total: usize = s.per_transform.values().map(|p| p.changes).sum();
     if fixing {

@@ -44,6 +44,8 @@ pub fn run(paths: &[PathBuf], transform: Option<&str>) -> Result<u8> {
     for input in files::collect(&roots) {
         let (path, outcome) = match input {
             Input::Error(path, why) => (path, Outcome::Refused(why)),
+            // Fixes never went through it, so there is nothing to undo.
+            Input::NotFollowed(_) => continue,
             Input::File(path) => {
                 let named = explicit.contains(path.as_path());
                 let outcome = undo_one(&path, transform, named)

