@@ -436,5 +436,10 @@ fn check(args: CheckArgs) -> Result<u8> {
         },
     );
     out.finish(&summary, "check", false);
-    Ok(summary.exit_code(false))
+    let code = summary.exit_code(false);
+    // --strict: a note on a skipped rewrite fails the check too.
+    if args.strict && code == EXIT_CLEAN && summary.findings > 0 {
+        return Ok(EXIT_CHANGES);
+    }
+    Ok(code)
 }

@@ -120,6 +120,9 @@ pub struct CheckArgs {
     /// Output format (the summary goes to stderr whatever the format)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Fail (exit 1) on info notes too, not only on fixes to make and warnings
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

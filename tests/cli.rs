@@ -62,6 +62,29 @@ fn exit_codes_follow_the_contract() {
         "{}",
         stderr(&o)
     );
+    // ... unless the team asks for notes to fail too.
+    let o = dockwright(
+        dir.path(),
+        &[
+            "check",
+            "--strict",
+            "--select",
+            "secret-mounts",
+            "gpg.Dockerfile",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let o = dockwright(
+        dir.path(),
+        &[
+            "check",
+            "--strict",
+            "--select",
+            "syntax-header",
+            "Dockerfile",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let o = dockwright(
         dir.path(),
         &["fix", "--select", "no-such-transform", "Dockerfile"],
