@@ -3624,6 +3624,379 @@ fn env_path_head(inst: &Instruction, escape: char, values: &[(String, String)]) 
     head.starts_with('/').then(|| normalise(&head))
 }
 
+/// `ENV` facts the Python analysis needs: literal values (for `$VIRTUAL_ENV`)
+/// and where each `ENV` that sets `PATH` puts its first directory. Fails on a
+/// pip setting that installs outside a virtualenv.
+struct PythonEnv {
+    values: Vec<(String, String)>,
+    /// (ENV index, first `PATH` directory).
+    path_heads: Vec<(usize, String)>,
+}
+
+fn python_env(file: &Dockerfile, w: &Walk) -> Result<PythonEnv> {
+    let mut env = PythonEnv {
+        values: Vec::new(),
+        path_heads: Vec::new(),
+    };
+    for idx in w
+        .chain
+        .iter()
+        .flat_map(|&s| file.stages[s].instructions.clone())
+    {
+        let inst = &file.instructions[idx];
+        if !inst.is("ENV") {
+            continue;
+        }
+        for name in env_names(inst, file.escape) {
+            if matches!(
+                name.as_str(),
+                "PIP_USER" | "PIP_TARGET" | "PIP_PREFIX" | "PIP_ROOT" | "PYTHONUSERBASE"
+            ) {
+                return skip(
+                    inst.keyword_range.start,
+                    format!("`ENV {name}` makes pip install outside a virtualenv"),
+                );
+            }
+        }
+        if let Some(head) = env_path_head(inst, file.escape, &env.values) {
+            env.path_heads.push((idx, head));
+        }
+        env.values.extend(env_literals(inst, file.escape));
+    }
+    Ok(env)
+}
+
+/// The virtualenv pip installs into: the build's own, or `/venv` made for it.
+struct Venv {
+    dir: String,
+    /// The command (index in the build's commands) that makes it; `None`
+    /// when the conversion adds it right after `FROM`.
+    made_by: Option<usize>,
+}
+
+impl Venv {
+    fn find(file: &Dockerfile, cmds: &[Cmd], env: &PythonEnv) -> Result<Venv> {
+        let mut venv: Option<Venv> = None;
+        for (i, c) in cmds.iter().enumerate() {
+            if let Some(dir) = venv_created(c, &env.values) {
+                let at = file.instructions[c.run].keyword_range.start;
+                let Some(dir) = dir else {
+                    return skip(at, "the virtualenv's directory is not clear");
+                };
+                if venv.is_some() {
+                    return skip(at, "the build makes more than one virtualenv");
+                }
+                venv = Some(Venv {
+                    dir,
+                    made_by: Some(i),
+                });
+            }
+        }
+        Ok(venv.unwrap_or(Venv {
+            dir: "/venv".into(),
+            made_by: None,
+        }))
+    }
+
+    fn bin(&self) -> String {
+        format!("{}/bin", self.dir)
+    }
+
+    /// A bare `pip` or `python` in command `i` of RUN `run` is the
+    /// virtualenv's: it exists by then and an earlier `ENV` puts it first
+    /// on `PATH` (always so for the one the conversion adds).
+    fn active(&self, i: usize, run: usize, env: &PythonEnv) -> bool {
+        match self.made_by {
+            None => true,
+            Some(made) => {
+                made < i
+                    && env
+                        .path_heads
+                        .iter()
+                        .any(|(idx, head)| *idx < run && *head == self.bin())
+            }
+        }
+    }
+}
+
+/// What a `pip install` command line names: requirement files (as paths in
+/// the image) and targets (packages, folders, archives).
+fn pip_install_words<'a>(pip_args: &[&'a str], cwd: &str) -> (Vec<String>, Vec<&'a str>) {
+    let mut files = Vec::new();
+    let mut targets = Vec::new();
+    let mut rest = pip_args.iter().skip_while(|a| **a != "install").skip(1);
+    while let Some(&a) = rest.next() {
+        if let Some(v) = a
+            .strip_prefix("--requirement=")
+            .or_else(|| a.strip_prefix("--constraint="))
+        {
+            files.push(join(cwd, v));
+        } else if matches!(a, "-r" | "--requirement" | "-c" | "--constraint") {
+            if let Some(v) = rest.next() {
+                files.push(join(cwd, v));
+            }
+        } else if let Some(v) = a
+            .strip_prefix("-r")
+            .or_else(|| a.strip_prefix("-c"))
+            .filter(|v| !v.is_empty() && !a.starts_with("--"))
+        {
+            files.push(join(cwd, v));
+        } else if matches!(
+            a,
+            "-i" | "--index-url"
+                | "--extra-index-url"
+                | "-f"
+                | "--find-links"
+                | "--trusted-host"
+                | "--platform"
+                | "--python-version"
+                | "--implementation"
+                | "--abi"
+                | "--progress-bar"
+                | "--cache-dir"
+                | "--log"
+                | "--timeout"
+                | "--retries"
+        ) {
+            rest.next();
+        } else if !a.starts_with('-') {
+            targets.push(a);
+        }
+    }
+    (files, targets)
+}
+
+/// Follows the build's commands: every package install must be pip into the
+/// virtualenv, and nothing else may make what the runtime needs. Returns
+/// what pip installs, for the native-library check.
+fn python_build(
+    file: &Dockerfile,
+    cmds: &[Cmd],
+    app: &str,
+    venv: &Venv,
+    env: &PythonEnv,
+) -> Result<PipInstalls> {
+    let mut pip = PipInstalls::default();
+    for (i, c) in cmds.iter().enumerate() {
+        let at = file.instructions[c.run].keyword_range.start;
+        let name = c.command.name().unwrap_or_default();
+        let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
+        if venv_created(c, &env.values).is_some() {
+            continue;
+        }
+        let pip_args: Option<&[&str]> = if is_pip(name) {
+            Some(&args[..])
+        } else if is_python(name) {
+            match args.as_slice() {
+                ["-m", "pip", rest @ ..] => Some(rest),
+                ["-m", "compileall", ..] => continue,
+                _ => {
+                    return skip(
+                        at,
+                        format!(
+                            "this `RUN` runs a Python program (`{name} {}`): what it makes outside the application directory would not reach the runtime",
+                            args.join(" ")
+                        ),
+                    );
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(pip_args) = pip_args {
+            pip_command(c, i, at, pip_args, venv, env, &mut pip)?;
+            continue;
+        }
+        other_python_build_command(c, name, &args, app, at)?;
+    }
+    Ok(pip)
+}
+
+/// One `pip` (or `python -m pip`) command of the build: command `i`, in the
+/// RUN at `at`.
+fn pip_command(
+    c: &Cmd,
+    i: usize,
+    at: usize,
+    pip_args: &[&str],
+    venv: &Venv,
+    env: &PythonEnv,
+    pip: &mut PipInstalls,
+) -> Result<()> {
+    let name = c.command.name().unwrap_or_default();
+    let in_venv = if name.contains('/') {
+        within(&normalise(name), &venv.bin())
+    } else {
+        venv.active(i, c.run, env)
+    };
+    let sub = pip_args
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .copied()
+        .unwrap_or("");
+    if sub != "install" {
+        return if matches!(
+            sub,
+            "uninstall"
+                | "list"
+                | "freeze"
+                | "check"
+                | "show"
+                | "config"
+                | "cache"
+                | "download"
+                | "wheel"
+                | ""
+                | "--version"
+                | "debug"
+                | "inspect"
+        ) {
+            Ok(())
+        } else {
+            skip(
+                at,
+                format!("`{name} {sub}` is not followed by the analysis"),
+            )
+        };
+    }
+    if let Some(flag) = pip_args.iter().find(|a| {
+        matches!(
+            a.split('=').next().unwrap_or(a),
+            "--user" | "-t" | "--target" | "--prefix" | "--root" | "-e" | "--editable" | "--src"
+        )
+    }) {
+        return skip(
+            at,
+            format!("`{name} install {flag}` installs outside the virtualenv's site-packages"),
+        );
+    }
+    let (files, targets) = pip_install_words(pip_args, &c.cwd);
+    if !in_venv {
+        // Upgrading pip's own tools outside the virtualenv changes nothing the runtime gets.
+        let tools_only = !targets.is_empty()
+            && files.is_empty()
+            && targets.iter().all(|t| {
+                matches!(
+                    requirement_name(t).as_deref(),
+                    Some("pip" | "setuptools" | "wheel")
+                )
+            });
+        if tools_only {
+            return Ok(());
+        }
+        return skip(
+            at,
+            format!(
+                "`{name} install` runs outside the virtualenv `{}`: the packages go to the build image's Python, which the runtime does not get",
+                venv.dir
+            ),
+        );
+    }
+    pip.files.extend(files);
+    for t in targets {
+        if t.contains('$') {
+            return skip(at, "`pip install` names packages by a variable");
+        }
+        if t.starts_with(['.', '/']) || t.ends_with(".whl") || t.ends_with(".tar.gz") {
+            if t.ends_with(".whl") || t.ends_with(".tar.gz") || t.contains('*') {
+                return skip(
+                    at,
+                    format!("`pip install {t}` installs a local archive the analysis cannot check"),
+                );
+            }
+            pip.projects.push(join(&c.cwd, t));
+        } else {
+            pip.names.push(t.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// A build command other than pip or Python.
+fn other_python_build_command(
+    c: &Cmd,
+    name: &str,
+    args: &[&str],
+    app: &str,
+    at: usize,
+) -> Result<()> {
+    match basename(name) {
+        "uv" | "poetry" | "pipenv" | "pdm" | "conda" | "mamba" | "micromamba" | "pipx"
+        | "hatch" => skip(
+            at,
+            format!(
+                "`{name}` installs into an environment the analysis does not follow (only pip in a virtualenv is moved)"
+            ),
+        ),
+        "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "rm" | "printf"
+        | "addgroup" | "adduser" | "groupadd" | "useradd" => Ok(()),
+        "git" if !within(&c.cwd, app) => skip(
+            at,
+            format!("`git` may write outside the application directory `{app}`"),
+        ),
+        "git" => Ok(()),
+        "mkdir" => {
+            for d in args.iter().filter(|d| !d.starts_with('-')) {
+                let d = join(&c.cwd, d);
+                if !(within(&d, app) || within(app, &d)) {
+                    return skip(
+                        at,
+                        format!("this `RUN` creates `{d}`, which the program may use at run time"),
+                    );
+                }
+            }
+            Ok(())
+        }
+        "chown" | "chmod" => skip(
+            at,
+            format!(
+                "`{name}` changes ownership or modes, which `COPY --from` would not keep for the `nonroot` runtime"
+            ),
+        ),
+        n => skip(
+            at,
+            format!(
+                "this `RUN` runs `{n}`: the analysis cannot tell whether the program needs what it makes"
+            ),
+        ),
+    }
+}
+
+/// The runtime command: `python ARGS`, or a server's console script run as
+/// a module. Returns what goes between the image's `python` and the
+/// original arguments (`-m gunicorn`), and a note when it is not empty.
+fn python_module_prefix(
+    program: &str,
+    venv: &Venv,
+    minor: &str,
+    at: usize,
+) -> Result<(Vec<String>, Option<String>)> {
+    let own_program = !program.contains('/')
+        || within(&normalise(program), &venv.bin())
+        || within(&normalise(program), "/usr/local/bin");
+    if is_python(program) && own_program {
+        return Ok((Vec::new(), None));
+    }
+    match PYTHON_CONSOLE_SCRIPTS
+        .iter()
+        .find(|(s, _)| *s == basename(program))
+        .filter(|_| own_program)
+    {
+        Some((script, module)) => Ok((
+            vec!["-m".to_string(), module.to_string()],
+            Some(format!(
+                "`{script}` runs as `python -m {module}`: a console script's `#!` line names the build image's Python"
+            )),
+        )),
+        None => skip(
+            at,
+            format!(
+                "the command runs `{program}`, which the distroless Python image does not have (its entrypoint is `python{minor}`)"
+            ),
+        ),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn python_plan(
     file: &Dockerfile,
@@ -3647,45 +4020,15 @@ fn python_plan(
     let mut w = w.clone();
     let cmds = commands(file, &mut w)?;
     check_packages(file, &w, false)?;
-    // pip settings that install outside a virtualenv; and where `PATH` leads.
-    let mut values: Vec<(String, String)> = Vec::new();
-    let mut path_heads: Vec<(usize, String)> = Vec::new();
-    for idx in w
-        .chain
-        .iter()
-        .flat_map(|&s| file.stages[s].instructions.clone())
-    {
-        let inst = &file.instructions[idx];
-        if !inst.is("ENV") {
-            continue;
-        }
-        for name in env_names(inst, file.escape) {
-            if matches!(
-                name.as_str(),
-                "PIP_USER" | "PIP_TARGET" | "PIP_PREFIX" | "PIP_ROOT" | "PYTHONUSERBASE"
-            ) {
-                return skip(
-                    inst.keyword_range.start,
-                    format!("`ENV {name}` makes pip install outside a virtualenv"),
-                );
-            }
-        }
-        if let Some(head) = env_path_head(inst, file.escape, &values) {
-            path_heads.push((idx, head));
-        }
-        values.extend(env_literals(inst, file.escape));
-    }
+    let env = python_env(file, &w)?;
     // Requirement files read by pip may live outside the application directory.
     let build_input = |name: &str| {
         (name.starts_with("requirements") || name.starts_with("constraints"))
             && name.ends_with(".txt")
     };
     for (idx, sources, dest) in &w.copies {
-        if within(dest, &app) {
-            continue;
-        }
         let inst = &file.instructions[*idx];
-        if !sources.iter().all(|s| build_input(basename(s))) {
+        if !within(dest, &app) && !sources.iter().all(|s| build_input(basename(s))) {
             return skip(
                 inst.keyword_range.start,
                 format!(
@@ -3695,283 +4038,20 @@ fn python_plan(
             );
         }
     }
-    // The build's own virtualenv, if it makes one.
-    let mut venv: Option<(String, usize)> = None;
-    for (i, c) in cmds.iter().enumerate() {
-        if let Some(dir) = venv_created(c, &values) {
-            let at = file.instructions[c.run].keyword_range.start;
-            let Some(dir) = dir else {
-                return skip(at, "the virtualenv's directory is not clear");
-            };
-            if venv.is_some() {
-                return skip(at, "the build makes more than one virtualenv");
-            }
-            venv = Some((dir, i));
-        }
-    }
-    let inserted = venv.is_none();
-    let venv_dir = venv
-        .as_ref()
-        .map_or("/venv".to_string(), |(d, _)| d.clone());
-    if within(&app, &venv_dir) || within(&venv_dir, &app) {
+    let venv = Venv::find(file, &cmds, &env)?;
+    if within(&app, &venv.dir) || within(&venv.dir, &app) {
         return skip(
             from_at,
-            format!("the virtualenv `{venv_dir}` and the application directory `{app}` overlap"),
-        );
-    }
-    let venv_bin = format!("{venv_dir}/bin");
-    // A bare `pip` or `python` is the virtualenv's when it exists and leads `PATH`.
-    let active = |i: usize, run: usize| {
-        inserted
-            || venv.as_ref().is_some_and(|(_, made)| {
-                *made < i
-                    && path_heads
-                        .iter()
-                        .any(|(env, head)| *env < run && *head == venv_bin)
-            })
-    };
-    let mut pip = PipInstalls::default();
-    for (i, c) in cmds.iter().enumerate() {
-        let inst = &file.instructions[c.run];
-        let at = inst.keyword_range.start;
-        let name = c.command.name().unwrap_or_default();
-        let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
-        if venv_created(c, &values).is_some() {
-            continue;
-        }
-        let pip_args: Option<&[&str]> = if is_pip(name) {
-            Some(&args[..])
-        } else if is_python(name) {
-            match args.as_slice() {
-                ["-m", "pip", rest @ ..] => Some(rest),
-                ["-m", "compileall", ..] => continue,
-                _ => {
-                    return skip(
-                        at,
-                        format!(
-                            "this `RUN` runs a Python program (`{name} {}`): what it makes outside the application directory would not reach the runtime",
-                            args.join(" ")
-                        ),
-                    );
-                }
-            }
-        } else {
-            None
-        };
-        if let Some(pip_args) = pip_args {
-            let in_venv = if name.contains('/') {
-                within(&normalise(name), &venv_bin)
-            } else {
-                active(i, c.run)
-            };
-            let sub = pip_args
-                .iter()
-                .find(|a| !a.starts_with('-'))
-                .copied()
-                .unwrap_or("");
-            if sub != "install" {
-                if matches!(
-                    sub,
-                    "uninstall"
-                        | "list"
-                        | "freeze"
-                        | "check"
-                        | "show"
-                        | "config"
-                        | "cache"
-                        | "download"
-                        | "wheel"
-                        | ""
-                        | "--version"
-                        | "debug"
-                        | "inspect"
-                ) {
-                    continue;
-                }
-                return skip(
-                    at,
-                    format!("`{name} {sub}` is not followed by the analysis"),
-                );
-            }
-            if let Some(flag) = pip_args.iter().find(|a| {
-                matches!(
-                    a.split('=').next().unwrap_or(a),
-                    "--user"
-                        | "-t"
-                        | "--target"
-                        | "--prefix"
-                        | "--root"
-                        | "-e"
-                        | "--editable"
-                        | "--src"
-                )
-            }) {
-                return skip(
-                    at,
-                    format!(
-                        "`{name} install {flag}` installs outside the virtualenv's site-packages"
-                    ),
-                );
-            }
-            // Positional words after `install`, and the requirement files.
-            let mut rest = pip_args.iter().skip_while(|a| **a != "install").skip(1);
-            let mut targets: Vec<&str> = Vec::new();
-            let files_before = pip.files.len();
-            while let Some(a) = rest.next() {
-                let a = *a;
-                if let Some(v) = a
-                    .strip_prefix("--requirement=")
-                    .or_else(|| a.strip_prefix("--constraint="))
-                {
-                    pip.files.push(join(&c.cwd, v));
-                } else if matches!(a, "-r" | "--requirement" | "-c" | "--constraint") {
-                    if let Some(v) = rest.next() {
-                        pip.files.push(join(&c.cwd, v));
-                    }
-                } else if let Some(v) = a
-                    .strip_prefix("-r")
-                    .or_else(|| a.strip_prefix("-c"))
-                    .filter(|v| !v.is_empty() && !a.starts_with("--"))
-                {
-                    pip.files.push(join(&c.cwd, v));
-                } else if matches!(
-                    a,
-                    "-i" | "--index-url"
-                        | "--extra-index-url"
-                        | "-f"
-                        | "--find-links"
-                        | "--trusted-host"
-                        | "--platform"
-                        | "--python-version"
-                        | "--implementation"
-                        | "--abi"
-                        | "--progress-bar"
-                        | "--cache-dir"
-                        | "--log"
-                        | "--timeout"
-                        | "--retries"
-                ) {
-                    rest.next();
-                } else if !a.starts_with('-') {
-                    targets.push(a);
-                }
-            }
-            let upgrades_tools_only = targets.iter().all(|t| {
-                matches!(
-                    requirement_name(t).as_deref(),
-                    Some("pip" | "setuptools" | "wheel")
-                )
-            });
-            if !in_venv {
-                if targets.is_empty() || !upgrades_tools_only || pip.files.len() > files_before {
-                    return skip(
-                        at,
-                        format!(
-                            "`{name} install` runs outside the virtualenv `{venv_dir}`: the packages go to the build image's Python, which the runtime does not get"
-                        ),
-                    );
-                }
-                continue;
-            }
-            for t in targets {
-                if t.contains('$') {
-                    return skip(at, "`pip install` names packages by a variable");
-                }
-                if t.starts_with(['.', '/']) || t.ends_with(".whl") || t.ends_with(".tar.gz") {
-                    if t.ends_with(".whl") || t.ends_with(".tar.gz") || t.contains('*') {
-                        return skip(
-                            at,
-                            format!(
-                                "`pip install {t}` installs a local archive the analysis cannot check"
-                            ),
-                        );
-                    }
-                    pip.projects.push(join(&c.cwd, t));
-                } else {
-                    pip.names.push(t.to_string());
-                }
-            }
-            continue;
-        }
-        match basename(name) {
-            "uv" | "poetry" | "pipenv" | "pdm" | "conda" | "mamba" | "micromamba" | "pipx"
-            | "hatch" => {
-                return skip(
-                    at,
-                    format!(
-                        "`{name}` installs into an environment the analysis does not follow (only pip in a virtualenv is moved)"
-                    ),
-                );
-            }
-            "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "rm" | "printf"
-            | "addgroup" | "adduser" | "groupadd" | "useradd" => {}
-            "git" => {
-                if !within(&c.cwd, &app) {
-                    return skip(
-                        at,
-                        format!("`git` may write outside the application directory `{app}`"),
-                    );
-                }
-            }
-            "mkdir" => {
-                for d in args.iter().filter(|d| !d.starts_with('-')) {
-                    let d = join(&c.cwd, d);
-                    if !(within(&d, &app) || within(&app, &d)) {
-                        return skip(
-                            at,
-                            format!(
-                                "this `RUN` creates `{d}`, which the program may use at run time"
-                            ),
-                        );
-                    }
-                }
-            }
-            "chown" | "chmod" => {
-                return skip(
-                    at,
-                    format!(
-                        "`{name}` changes ownership or modes, which `COPY --from` would not keep for the `nonroot` runtime"
-                    ),
-                );
-            }
-            n => {
-                return skip(
-                    at,
-                    format!(
-                        "this `RUN` runs `{n}`: the analysis cannot tell whether the program needs what it makes"
-                    ),
-                );
-            }
-        }
-    }
-    // The command: `python ARGS`, or a server's console script run as a module.
-    let command_idx = entrypoint.or(cmd).unwrap_or_default();
-    let command_at = file.instructions[command_idx].keyword_range.start;
-    let program = argv[0].as_str();
-    let own_program = !program.contains('/')
-        || within(&normalise(program), &venv_bin)
-        || within(&normalise(program), "/usr/local/bin");
-    let mut detail = Vec::new();
-    // What goes between the image's `python` and the arguments.
-    let module_prefix: Vec<String> = if is_python(program) && own_program {
-        Vec::new()
-    } else if let Some((script, module)) = PYTHON_CONSOLE_SCRIPTS
-        .iter()
-        .find(|(s, _)| *s == basename(program))
-        .filter(|_| own_program)
-    {
-        detail.push(format!(
-            "`{script}` runs as `python -m {module}`: a console script's `#!` line names the build image's Python"
-        ));
-        vec!["-m".to_string(), module.to_string()]
-    } else {
-        return skip(
-            command_at,
             format!(
-                "the command runs `{program}`, which the distroless Python image does not have (its entrypoint is `python{minor}`)"
+                "the virtualenv `{}` and the application directory `{app}` overlap",
+                venv.dir
             ),
         );
-    };
+    }
+    let pip = python_build(file, &cmds, &app, &venv, &env)?;
+    let command_idx = entrypoint.or(cmd).unwrap_or_default();
+    let command_at = file.instructions[command_idx].keyword_range.start;
+    let (module_prefix, module_note) = python_module_prefix(&argv[0], &venv, &minor, command_at)?;
     let python_args: Vec<String> = module_prefix.iter().chain(&argv[1..]).cloned().collect();
     if python_args
         .iter()
@@ -3988,15 +4068,14 @@ fn python_plan(
         }
     }
     python_native_dependencies(ctx, &w, &pip).map_err(|why| Skip { at: from_at, why })?;
+    let venv_dir = &venv.dir;
     let site_packages = format!("{venv_dir}/lib/python{minor}/site-packages");
     let dist_packages = format!("/usr/local/lib/python{minor}/dist-packages");
-    detail.insert(
-        0,
-        format!(
-            "the packages pip installed in the virtualenv `{venv_dir}` go to `{dist_packages}`, a site directory of the image's Debian Python {minor} (the same minor version, so compiled packages load); the image runs `python{minor} {}`",
-            python_args.join(" ")
-        ),
-    );
+    let mut detail = vec![format!(
+        "the packages pip installed in the virtualenv `{venv_dir}` go to `{dist_packages}`, a site directory of the image's Debian Python {minor} (the same minor version, so compiled packages load); the image runs `python{minor} {}`",
+        python_args.join(" ")
+    )];
+    detail.extend(module_note);
     let mut plan = Plan {
         image: runtime,
         copies: vec![(site_packages, dist_packages), (app.clone(), app.clone())],
@@ -4005,11 +4084,14 @@ fn python_plan(
         dropped: Vec::new(),
         detail,
     };
-    if inserted {
+    if venv.made_by.is_none() {
         let nl = file.newline();
         plan.build_edits.push(Edit::insert(
             from.range.end,
-            format!("RUN python -m venv {venv_dir}{nl}ENV PATH=\"{venv_bin}:$PATH\"{nl}"),
+            format!(
+                "RUN python -m venv {venv_dir}{nl}ENV PATH=\"{}:$PATH\"{nl}",
+                venv.bin()
+            ),
         ));
         plan.detail.push(format!(
             "the build stage makes the virtualenv `{venv_dir}` first and puts it on `PATH`, so `pip` installs there"
@@ -4019,7 +4101,8 @@ fn python_plan(
     for &idx in &w.carried {
         let inst = &file.instructions[idx];
         let names = env_names(inst, file.escape);
-        let activates = env_path_head(inst, file.escape, &values).is_some_and(|h| h == venv_bin);
+        let activates =
+            env_path_head(inst, file.escape, &env.values).is_some_and(|h| h == venv.bin());
         if inst.is("ENV")
             && names
                 .iter()
