@@ -567,22 +567,29 @@ struct Walk {
     chain: Vec<usize>,
 }
 
+impl Walk {
+    /// Nothing seen yet: the root directory, the chain's first `FROM`.
+    fn new(from: usize, chain: Vec<usize>) -> Walk {
+        Walk {
+            workdir: "/".into(),
+            carried: Vec::new(),
+            moved: Vec::new(),
+            runs: Vec::new(),
+            copies: Vec::new(),
+            packages: Vec::new(),
+            cgo_env: None,
+            sets_path: false,
+            node_production: false,
+            user: None,
+            sets_gobin: false,
+            from,
+            chain,
+        }
+    }
+}
+
 fn walk(file: &Dockerfile, chain: &[&Stage]) -> Result<Walk> {
-    let mut w = Walk {
-        workdir: "/".into(),
-        carried: Vec::new(),
-        moved: Vec::new(),
-        runs: Vec::new(),
-        copies: Vec::new(),
-        packages: Vec::new(),
-        cgo_env: None,
-        sets_path: false,
-        node_production: false,
-        user: None,
-        sets_gobin: false,
-        from: chain[0].from,
-        chain: chain.iter().map(|s| s.index).collect(),
-    };
+    let mut w = Walk::new(chain[0].from, chain.iter().map(|s| s.index).collect());
     // Variables the runtime stage will know: carried ENVs and the stage's ARGs
     // (an `ARG` ends with its stage, an `ENV` is inherited).
     let mut defined: BTreeSet<String> = BTreeSet::new();
@@ -795,6 +802,91 @@ struct Plan {
     dropped: Vec<usize>,
     /// What to say beyond the common part.
     detail: Vec<String>,
+}
+
+/// Where the runtime command goes, for images whose entrypoint is the
+/// interpreter (node, python).
+struct CommandPlace {
+    entrypoint: Option<usize>,
+    cmd: Option<usize>,
+    /// The instruction that starts the program.
+    command: usize,
+}
+
+impl CommandPlace {
+    /// An exec-form `ENTRYPOINT` that starts the interpreter (`argv[0]`)
+    /// keeps its place, naming the image's `interpreter` then `prefix`, so
+    /// arguments given to `docker run` still follow it; it is returned.
+    /// Otherwise `args` become the `CMD` (the image's own entrypoint runs the
+    /// interpreter) and the `ENTRYPOINT` goes.
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        &self,
+        file: &Dockerfile,
+        plan: &mut Plan,
+        argv: &[String],
+        entry_allowed: bool,
+        interpreter: &str,
+        prefix: &[String],
+        args: &[String],
+    ) -> Option<Vec<String>> {
+        let kept = self.entrypoint.filter(|_| entry_allowed).and_then(|ep| {
+            match &file.instructions[ep].form {
+                Form::Exec(words) if words.first() == argv.first() => Some((ep, words)),
+                _ => None,
+            }
+        });
+        if let Some((ep, words)) = kept {
+            let mut entry = vec![interpreter.to_string()];
+            entry.extend(prefix.iter().cloned());
+            entry.extend(words[1..].iter().cloned());
+            plan.rewritten
+                .push((ep, format!("ENTRYPOINT {}", Form::exec_text(&entry))));
+            return Some(entry);
+        }
+        let target = self.cmd.unwrap_or(self.command);
+        if let Some(ep) = self.entrypoint
+            && ep != target
+        {
+            plan.dropped.push(ep);
+        }
+        plan.rewritten
+            .push((target, format!("CMD {}", Form::exec_text(args))));
+        None
+    }
+}
+
+impl Plan {
+    /// Exec-form `HEALTHCHECK`s whose program `runs` the interpreter name
+    /// the image's `path` instead.
+    fn rewrite_healthchecks(
+        &mut self,
+        file: &Dockerfile,
+        w: &Walk,
+        runs: impl Fn(&str) -> bool,
+        path: &str,
+    ) {
+        for &idx in &w.moved {
+            let inst = &file.instructions[idx];
+            if !inst.is("HEALTHCHECK") {
+                continue;
+            }
+            if let Some(mut words) = healthcheck_words(inst.args.trim())
+                && words.first().is_some_and(|p| runs(p))
+            {
+                words[0] = path.into();
+                let flags: String = inst
+                    .flags
+                    .iter()
+                    .map(|f| format!("{} ", &file.text[f.range.clone()]))
+                    .collect();
+                self.rewritten.push((
+                    idx,
+                    format!("HEALTHCHECK {flags}CMD {}", Form::exec_text(&words)),
+                ));
+            }
+        }
+    }
 }
 
 impl Transform for MultiStageDistroless {
@@ -2359,16 +2451,7 @@ fn node_plan(
 ) -> Result<Plan> {
     let from_at = file.instructions[w.from].keyword_range.start;
     let runtime = node_runtime(ctx, image, from_at)?;
-    let app = w.workdir.clone();
-    if app == "/" {
-        return skip(
-            from_at,
-            "no `WORKDIR`: the application directory is not clear",
-        );
-    }
-    let mut w = w.clone();
-    let cmds = commands(file, &mut w)?;
-    check_packages(file, &w, false)?;
+    let (app, w, cmds) = app_build(file, w, from_at)?;
     for (idx, _, dest) in &w.copies {
         if !within(dest, &app) {
             let inst = &file.instructions[*idx];
@@ -2456,49 +2539,8 @@ fn node_plan(
                     );
                 }
             }
-            "corepack" | "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "apk"
-            | "rm" | "printf" | "addgroup" | "adduser" | "groupadd" | "useradd" => {}
-            "git" => {
-                if !within(&c.cwd, &app)
-                    && !args
-                        .iter()
-                        .any(|a| a.starts_with('/') && within(&join(&c.cwd, a), &app))
-                {
-                    return skip(
-                        at,
-                        format!("`git` may write outside the application directory `{app}`"),
-                    );
-                }
-            }
-            "mkdir" => {
-                for d in args.iter().filter(|d| !d.starts_with('-')) {
-                    let d = join(&c.cwd, d);
-                    if !(within(&d, &app) || within(&app, &d)) {
-                        return skip(
-                            at,
-                            format!(
-                                "this `RUN` creates `{d}`, which the program may use at run time"
-                            ),
-                        );
-                    }
-                }
-            }
-            "chown" | "chmod" => {
-                return skip(
-                    at,
-                    format!(
-                        "`{name}` changes ownership or modes, which `COPY --from` would not keep for the `nonroot` runtime"
-                    ),
-                );
-            }
-            n => {
-                return skip(
-                    at,
-                    format!(
-                        "this `RUN` runs `{n}`: the analysis cannot tell whether the program needs what it makes"
-                    ),
-                );
-            }
+            "corepack" => {}
+            _ => app_dir_command(c, name, &args, &app, at)?,
         }
     }
     // The command: `node ARGS`, or `npm start` resolved through package.json.
@@ -2557,56 +2599,27 @@ fn node_plan(
             Form::exec_text(&node_args)
         )],
     };
-    // `ENTRYPOINT ["node", ...]` names the image's node, so arguments given
-    // to `docker run` still follow it; otherwise the script goes to a `CMD`.
-    let entry_words = entrypoint.and_then(|ep| match &file.instructions[ep].form {
-        Form::Exec(words) if words.first() == argv.first() && argv[0] != "npm" => Some((ep, words)),
-        _ => None,
-    });
-    match entry_words {
-        Some((ep, words)) => {
-            let mut entry = vec!["/nodejs/bin/node".to_string()];
-            entry.extend(words[1..].iter().cloned());
-            plan.detail[0] = format!(
-                "`ENTRYPOINT` runs the image's node: `{}`",
-                Form::exec_text(&entry)
-            );
-            plan.rewritten
-                .push((ep, format!("ENTRYPOINT {}", Form::exec_text(&entry))));
-        }
-        None => {
-            let target = cmd.unwrap_or(command_idx);
-            if let Some(ep) = entrypoint
-                && ep != target
-            {
-                plan.dropped.push(ep);
-            }
-            plan.rewritten
-                .push((target, format!("CMD {}", Form::exec_text(&node_args))));
-        }
+    let node_entry = argv[0] != "npm";
+    let commands = CommandPlace {
+        entrypoint,
+        cmd,
+        command: command_idx,
+    };
+    if let Some(entry) = commands.place(
+        file,
+        &mut plan,
+        argv,
+        node_entry,
+        "/nodejs/bin/node",
+        &[],
+        &node_args,
+    ) {
+        plan.detail[0] = format!(
+            "`ENTRYPOINT` runs the image's node: `{}`",
+            Form::exec_text(&entry)
+        );
     }
-    // HEALTHCHECK CMD ["node", ...] runs the image's node.
-    for &idx in &w.moved {
-        let inst = &file.instructions[idx];
-        if !inst.is("HEALTHCHECK") {
-            continue;
-        }
-        if let Some(words) = healthcheck_words(inst.args.trim())
-            && words.first().is_some_and(|p| p == "node")
-        {
-            let mut words = words;
-            words[0] = "/nodejs/bin/node".into();
-            let flags: String = inst
-                .flags
-                .iter()
-                .map(|f| format!("{} ", &file.text[f.range.clone()]))
-                .collect();
-            plan.rewritten.push((
-                idx,
-                format!("HEALTHCHECK {flags}CMD {}", Form::exec_text(&words)),
-            ));
-        }
-    }
+    plan.rewrite_healthchecks(file, &w, |p| p == "node", "/nodejs/bin/node");
     // Production dependencies only.
     let dev_deps = ctx
         .build_context
@@ -3928,13 +3941,47 @@ fn other_python_build_command(
                 "`{name}` installs into an environment the analysis does not follow (only pip in a virtualenv is moved)"
             ),
         ),
-        "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "rm" | "printf"
+        _ => app_dir_command(c, name, args, app, at),
+    }
+}
+
+/// The application directory (the final `WORKDIR`) and the build's
+/// commands, for the stacks whose runtime gets that directory (Node, Python).
+fn app_build(file: &Dockerfile, w: &Walk, from_at: usize) -> Result<(String, Walk, Vec<Cmd>)> {
+    let app = w.workdir.clone();
+    if app == "/" {
+        return skip(
+            from_at,
+            "no `WORKDIR`: the application directory is not clear",
+        );
+    }
+    let mut w = w.clone();
+    let cmds = commands(file, &mut w)?;
+    check_packages(file, &w, false)?;
+    Ok((app, w, cmds))
+}
+
+/// A build command of an image whose runtime gets the application directory
+/// `app` (Node, Python): fine when it changes nothing the program could need
+/// outside that directory.
+fn app_dir_command(c: &Cmd, name: &str, args: &[&str], app: &str, at: usize) -> Result<()> {
+    match basename(name) {
+        "set" | "echo" | "true" | "ls" | "pwd" | "apt-get" | "apt" | "apk" | "rm" | "printf"
         | "addgroup" | "adduser" | "groupadd" | "useradd" => Ok(()),
-        "git" if !within(&c.cwd, app) => skip(
-            at,
-            format!("`git` may write outside the application directory `{app}`"),
-        ),
-        "git" => Ok(()),
+        "git" => {
+            let into_app = within(&c.cwd, app)
+                || args
+                    .iter()
+                    .any(|a| a.starts_with('/') && within(&join(&c.cwd, a), app));
+            if into_app {
+                Ok(())
+            } else {
+                skip(
+                    at,
+                    format!("`git` may write outside the application directory `{app}`"),
+                )
+            }
+        }
         "mkdir" => {
             for d in args.iter().filter(|d| !d.starts_with('-')) {
                 let d = join(&c.cwd, d);
@@ -4010,16 +4057,7 @@ fn python_plan(
     let from = &file.instructions[w.from];
     let from_at = from.keyword_range.start;
     let (runtime, minor) = python_runtime(ctx, image, from_at)?;
-    let app = w.workdir.clone();
-    if app == "/" {
-        return skip(
-            from_at,
-            "no `WORKDIR`: the application directory is not clear",
-        );
-    }
-    let mut w = w.clone();
-    let cmds = commands(file, &mut w)?;
-    check_packages(file, &w, false)?;
+    let (app, w, cmds) = app_build(file, w, from_at)?;
     let env = python_env(file, &w)?;
     // Requirement files read by pip may live outside the application directory.
     let build_input = |name: &str| {
@@ -4111,51 +4149,23 @@ fn python_plan(
             plan.dropped.push(idx);
         }
     }
-    // With an `ENTRYPOINT`, arguments given to `docker run` still follow it.
-    let entry_words = entrypoint.and_then(|ep| match &file.instructions[ep].form {
-        Form::Exec(words) if words.first() == argv.first() => Some((ep, words)),
-        _ => None,
-    });
-    match entry_words {
-        Some((ep, words)) => {
-            let mut entry = vec![format!("/usr/bin/python{minor}")];
-            entry.extend(module_prefix.iter().cloned());
-            entry.extend(words[1..].iter().cloned());
-            plan.rewritten
-                .push((ep, format!("ENTRYPOINT {}", Form::exec_text(&entry))));
-        }
-        None => {
-            let target = cmd.unwrap_or(command_idx);
-            if let Some(ep) = entrypoint
-                && ep != target
-            {
-                plan.dropped.push(ep);
-            }
-            plan.rewritten
-                .push((target, format!("CMD {}", Form::exec_text(&python_args))));
-        }
-    }
-    // HEALTHCHECK CMD ["python", ...]: the image has `/usr/bin/python3`.
-    for &idx in &w.moved {
-        let inst = &file.instructions[idx];
-        if !inst.is("HEALTHCHECK") {
-            continue;
-        }
-        if let Some(mut words) = healthcheck_words(inst.args.trim())
-            && words.first().is_some_and(|p| is_python(p))
-        {
-            words[0] = "/usr/bin/python3".into();
-            let flags: String = inst
-                .flags
-                .iter()
-                .map(|f| format!("{} ", &file.text[f.range.clone()]))
-                .collect();
-            plan.rewritten.push((
-                idx,
-                format!("HEALTHCHECK {flags}CMD {}", Form::exec_text(&words)),
-            ));
-        }
-    }
+    let commands = CommandPlace {
+        entrypoint,
+        cmd,
+        command: command_idx,
+    };
+    let interpreter = format!("/usr/bin/python{minor}");
+    commands.place(
+        file,
+        &mut plan,
+        argv,
+        true,
+        &interpreter,
+        &module_prefix,
+        &python_args,
+    );
+    // `HEALTHCHECK CMD ["python", ...]`: the image has `/usr/bin/python3`.
+    plan.rewrite_healthchecks(file, &w, is_python, "/usr/bin/python3");
     Ok(plan)
 }
 
@@ -4241,21 +4251,9 @@ mod tests {
     }
 
     fn walk_for_test() -> Walk {
-        Walk {
-            workdir: "/app".into(),
-            carried: Vec::new(),
-            moved: Vec::new(),
-            runs: Vec::new(),
-            copies: Vec::new(),
-            packages: Vec::new(),
-            cgo_env: None,
-            sets_path: false,
-            node_production: false,
-            user: None,
-            sets_gobin: false,
-            from: 0,
-            chain: vec![0],
-        }
+        let mut w = Walk::new(0, vec![0]);
+        w.workdir = "/app".into();
+        w
     }
 
     #[test]
