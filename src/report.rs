@@ -213,50 +213,35 @@ impl Printer {
 
     /// A file left alone on purpose: a note, not an error.
     fn not_followed(&mut self, path: &Path, why: &str) {
-        match self.format {
-            Format::Json => self.files.push(json!({
-                "path": path,
-                "repository": repository(path),
-                "status": "not-followed",
-                "reason": why,
-            })),
-            Format::Sarif => self.notifications.push(json!({
-                "level": "note",
-                "message": {"text": format!("{}: {why}", path.display())},
-                "locations": [{"physicalLocation": {"artifactLocation": artifact(path)}}],
-            })),
-            Format::Github => {
-                let _ = writeln!(
-                    self.out,
-                    "::notice file={},title=dockwright::{}",
-                    escape_property(&path.display().to_string()),
-                    escape_data(why)
-                );
-            }
-            Format::Text => {}
-        }
-        self.flush();
-        eprintln!("note: {}: {why}", path.display());
+        self.file_message(path, why, "not-followed", "reason", "note");
     }
 
     fn error(&mut self, path: &Path, why: &str, skipped: bool) {
         let status = if skipped { "skipped" } else { "error" };
+        self.file_message(path, why, status, "error", "error");
+    }
+
+    /// A file that produced no report of its own, in every format: its JSON
+    /// `status` with `why` under `key`, a SARIF notification and a GitHub
+    /// annotation at `level` (`error` or `note`), and a line on stderr.
+    fn file_message(&mut self, path: &Path, why: &str, status: &str, key: &str, level: &str) {
         match self.format {
             Format::Json => self.files.push(json!({
                 "path": path,
                 "repository": repository(path),
                 "status": status,
-                "error": why,
+                key: why,
             })),
             Format::Sarif => self.notifications.push(json!({
-                "level": "error",
+                "level": level,
                 "message": {"text": format!("{}: {why}", path.display())},
                 "locations": [{"physicalLocation": {"artifactLocation": artifact(path)}}],
             })),
             Format::Github => {
+                let command = if level == "error" { "error" } else { "notice" };
                 let _ = writeln!(
                     self.out,
-                    "::error file={},title=dockwright::{}",
+                    "::{command} file={},title=dockwright::{}",
                     escape_property(&path.display().to_string()),
                     escape_data(why)
                 );
@@ -264,7 +249,7 @@ impl Printer {
             Format::Text => {}
         }
         self.flush();
-        eprintln!("error: {}: {why}", path.display());
+        eprintln!("{level}: {}: {why}", path.display());
     }
 
     pub fn fix_report(&mut self, r: &FileReport, dry_run: bool) {

@@ -836,34 +836,22 @@ fn rpm_subcommand(cmd: &Command) -> Option<(&'static str, usize, String)> {
     Some((manager, i, sub.to_string()))
 }
 
-/// Subcommands that ask for confirmation without `-y`.
+/// Subcommands that ask for confirmation without `-y`: every one that
+/// downloads, and the removals and module switches.
 fn rpm_asks(sub: &str) -> bool {
-    matches!(
-        sub,
-        "install"
-            | "groupinstall"
-            | "localinstall"
-            | "reinstall"
-            | "update"
-            | "upgrade"
-            | "downgrade"
-            | "distro-sync"
-            | "remove"
-            | "erase"
-            | "autoremove"
-            | "groupupdate"
-            | "groupremove"
-            | "group install"
-            | "group update"
-            | "group upgrade"
-            | "group remove"
-            | "groups install"
-            | "module install"
-            | "module enable"
-            | "module disable"
-            | "module reset"
-            | "module remove"
-    )
+    rpm_downloads(sub)
+        || matches!(
+            sub,
+            "remove"
+                | "erase"
+                | "autoremove"
+                | "groupremove"
+                | "group remove"
+                | "module enable"
+                | "module disable"
+                | "module reset"
+                | "module remove"
+        )
 }
 
 /// Subcommands that download packages (and leave them in the cache).

@@ -804,27 +804,32 @@ struct Plan {
     detail: Vec<String>,
 }
 
-/// Where the runtime command goes, for images whose entrypoint is the
-/// interpreter (node, python).
-struct CommandPlace {
+/// How the image starts its program: the exec-form words of `ENTRYPOINT`
+/// then `CMD` (an init in front left out), and where each is.
+#[derive(Clone, Copy)]
+struct Launch<'a> {
+    argv: &'a [String],
     entrypoint: Option<usize>,
     cmd: Option<usize>,
-    /// The instruction that starts the program.
-    command: usize,
 }
 
-impl CommandPlace {
-    /// An exec-form `ENTRYPOINT` that starts the interpreter (`argv[0]`)
-    /// keeps its place, naming the image's `interpreter` then `prefix`, so
-    /// arguments given to `docker run` still follow it; it is returned.
-    /// Otherwise `args` become the `CMD` (the image's own entrypoint runs the
-    /// interpreter) and the `ENTRYPOINT` goes.
-    #[allow(clippy::too_many_arguments)]
+impl Launch<'_> {
+    /// The instruction that starts the program.
+    fn command(&self) -> usize {
+        self.entrypoint.or(self.cmd).unwrap_or_default()
+    }
+
+    /// Places the runtime command, for images whose entrypoint is the
+    /// interpreter (node, python). An exec-form `ENTRYPOINT` that starts the
+    /// interpreter (`argv[0]`) keeps its place when `entry_allowed`, naming
+    /// the image's `interpreter` then `prefix`, so arguments given to
+    /// `docker run` still follow it; it is returned. Otherwise `args` become
+    /// the `CMD` (the image's own entrypoint runs the interpreter) and the
+    /// `ENTRYPOINT` goes.
     fn place(
         &self,
         file: &Dockerfile,
         plan: &mut Plan,
-        argv: &[String],
         entry_allowed: bool,
         interpreter: &str,
         prefix: &[String],
@@ -832,7 +837,7 @@ impl CommandPlace {
     ) -> Option<Vec<String>> {
         let kept = self.entrypoint.filter(|_| entry_allowed).and_then(|ep| {
             match &file.instructions[ep].form {
-                Form::Exec(words) if words.first() == argv.first() => Some((ep, words)),
+                Form::Exec(words) if words.first() == self.argv.first() => Some((ep, words)),
                 _ => None,
             }
         });
@@ -844,7 +849,7 @@ impl CommandPlace {
                 .push((ep, format!("ENTRYPOINT {}", Form::exec_text(&entry))));
             return Some(entry);
         }
-        let target = self.cmd.unwrap_or(self.command);
+        let target = self.cmd.unwrap_or(self.command());
         if let Some(ep) = self.entrypoint
             && ep != target
         {
@@ -1154,13 +1159,16 @@ fn convert(
             );
         }
     }
+    let launch = Launch {
+        argv: &argv,
+        entrypoint,
+        cmd,
+    };
     let mut plan = match stack {
-        Stack::Go | Stack::Rust => {
-            binary_plan(file, ctx, stack, image, &w, &argv, entrypoint, cmd)?
-        }
-        Stack::Node => node_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
-        Stack::Java => java_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
-        Stack::Python => python_plan(file, ctx, image, &w, &argv, entrypoint, cmd)?,
+        Stack::Go | Stack::Rust => binary_plan(file, ctx, stack, image, &w, &launch)?,
+        Stack::Node => node_plan(file, ctx, image, &w, &launch)?,
+        Stack::Java => java_plan(file, ctx, image, &w, &launch)?,
+        Stack::Python => python_plan(file, ctx, image, &w, &launch)?,
     };
     // Every moved HEALTHCHECK must run something the runtime has.
     for &idx in &w.moved {
@@ -1458,7 +1466,8 @@ fn embedded_patterns(
 /// Checks that the copied sources are build input only.
 fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules) -> Result<()> {
     let context = ctx.build_context.as_deref().filter(|c| c.is_dir());
-    let skipped = context.map(|root| BuildOnly::of(root, rules));
+    // Read from the context (every Go or Rust source) only when a copy needs it.
+    let skipped: std::cell::OnceCell<BuildOnly> = std::cell::OnceCell::new();
     for (idx, sources, _) in &w.copies {
         let at = file.instructions[*idx].keyword_range.start;
         for src in sources {
@@ -1488,7 +1497,7 @@ fn check_sources(file: &Dockerfile, ctx: &Context, w: &Walk, rules: &SourceRules
                 );
             };
             let path = root.join(if clean.is_empty() { "." } else { clean });
-            let skipped = skipped.as_ref().expect("a context");
+            let skipped = skipped.get_or_init(|| BuildOnly::of(root, rules));
             if !clean.is_empty() && skipped.covers(clean) {
                 continue;
             }
@@ -1636,17 +1645,17 @@ const HARMLESS: &[&str] = &[
     "chmod", "chown",
 ];
 
-#[allow(clippy::too_many_arguments)]
 fn binary_plan(
     file: &Dockerfile,
     ctx: &Context,
     stack: Stack,
     image: &ImageRef,
     w: &Walk,
-    argv: &[String],
-    entrypoint: Option<usize>,
-    cmd: Option<usize>,
+    launch: &Launch,
 ) -> Result<Plan> {
+    let Launch {
+        argv, entrypoint, ..
+    } = *launch;
     let mut w = w.clone();
     let from_at = file.instructions[w.from].keyword_range.start;
     let alpine = image.tag.contains("alpine");
@@ -1733,7 +1742,7 @@ fn binary_plan(
         );
     }
     // The command runs the binary.
-    let command_idx = entrypoint.or(cmd).unwrap_or_default();
+    let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
     // `cargo run --release` runs the binary `cargo build --release` made.
     let mut argv = argv.to_vec();
@@ -2445,10 +2454,9 @@ fn node_plan(
     ctx: &Context,
     image: &ImageRef,
     w: &Walk,
-    argv: &[String],
-    entrypoint: Option<usize>,
-    cmd: Option<usize>,
+    launch: &Launch,
 ) -> Result<Plan> {
+    let argv = launch.argv;
     let from_at = file.instructions[w.from].keyword_range.start;
     let runtime = node_runtime(ctx, image, from_at)?;
     let (app, w, cmds) = app_build(file, w, from_at)?;
@@ -2544,7 +2552,7 @@ fn node_plan(
         }
     }
     // The command: `node ARGS`, or `npm start` resolved through package.json.
-    let command_idx = entrypoint.or(cmd).unwrap_or_default();
+    let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
     let node_args: Vec<String> = match argv[0].as_str() {
         "node" | "/usr/local/bin/node" | "nodejs" => argv[1..].to_vec(),
@@ -2600,15 +2608,9 @@ fn node_plan(
         )],
     };
     let node_entry = argv[0] != "npm";
-    let commands = CommandPlace {
-        entrypoint,
-        cmd,
-        command: command_idx,
-    };
-    if let Some(entry) = commands.place(
+    if let Some(entry) = launch.place(
         file,
         &mut plan,
-        argv,
         node_entry,
         "/nodejs/bin/node",
         &[],
@@ -3148,10 +3150,13 @@ fn java_plan(
     ctx: &Context,
     image: &ImageRef,
     w: &Walk,
-    argv: &[String],
-    entrypoint: Option<usize>,
-    cmd: Option<usize>,
+    launch: &Launch,
 ) -> Result<Plan> {
+    let Launch {
+        argv,
+        entrypoint,
+        cmd,
+    } = *launch;
     let from_at = file.instructions[w.from].keyword_range.start;
     let runtime = java_runtime(ctx, image, from_at)?;
     let mut w = w.clone();
@@ -3260,7 +3265,7 @@ fn java_plan(
         "build/libs"
     };
     // The command: java [options] -jar JAR [args].
-    let command_idx = entrypoint.or(cmd).unwrap_or_default();
+    let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
     if !matches!(basename(&argv[0]), "java") {
         return skip(
@@ -4044,16 +4049,14 @@ fn python_module_prefix(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn python_plan(
     file: &Dockerfile,
     ctx: &Context,
     image: &ImageRef,
     w: &Walk,
-    argv: &[String],
-    entrypoint: Option<usize>,
-    cmd: Option<usize>,
+    launch: &Launch,
 ) -> Result<Plan> {
+    let argv = launch.argv;
     let from = &file.instructions[w.from];
     let from_at = from.keyword_range.start;
     let (runtime, minor) = python_runtime(ctx, image, from_at)?;
@@ -4087,7 +4090,7 @@ fn python_plan(
         );
     }
     let pip = python_build(file, &cmds, &app, &venv, &env)?;
-    let command_idx = entrypoint.or(cmd).unwrap_or_default();
+    let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
     let (module_prefix, module_note) = python_module_prefix(&argv[0], &venv, &minor, command_at)?;
     let python_args: Vec<String> = module_prefix.iter().chain(&argv[1..]).cloned().collect();
@@ -4149,16 +4152,10 @@ fn python_plan(
             plan.dropped.push(idx);
         }
     }
-    let commands = CommandPlace {
-        entrypoint,
-        cmd,
-        command: command_idx,
-    };
     let interpreter = format!("/usr/bin/python{minor}");
-    commands.place(
+    launch.place(
         file,
         &mut plan,
-        argv,
         true,
         &interpreter,
         &module_prefix,

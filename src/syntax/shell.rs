@@ -29,13 +29,9 @@ thread_local! {
     /// Scripts of recent RUN bodies by text and place: each fix re-parses the
     /// file, and the check of the fixed text parses it once more; a RUN that
     /// did not change or move keeps its analysed commands.
-    static SCRIPTS: std::cell::RefCell<std::collections::HashMap<(String, usize), Script>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static SCRIPTS: std::cell::RefCell<tree::Recent<(String, usize), Script>> =
+        std::cell::RefCell::new(tree::Recent::new(64));
 }
-
-/// Scripts kept per thread, and the longest text kept (bounds the memory).
-const SCRIPT_CACHE_ENTRIES: usize = 64;
-const SCRIPT_CACHE_MAX_TEXT: usize = 64 * 1024;
 
 impl std::ops::Deref for Script {
     type Target = ScriptData;
@@ -135,20 +131,12 @@ impl Script {
         let view = inst.normalised_text(file);
         let (text, base) = tree::shell_text(file, index, &view)?;
         let key = (text, base);
-        if let Some(script) = SCRIPTS.with(|c| c.borrow().get(&key).cloned()) {
+        if let Some(script) = SCRIPTS.with(|c| c.borrow().get(&key)) {
             return Some(script);
         }
-        let (text, base) = key;
-        let script = Self::parse(&text, base)?;
-        if text.len() <= SCRIPT_CACHE_MAX_TEXT {
-            SCRIPTS.with(|c| {
-                let mut c = c.borrow_mut();
-                if c.len() >= SCRIPT_CACHE_ENTRIES {
-                    c.clear();
-                }
-                c.insert((text, base), script.clone());
-            });
-        }
+        let script = Self::parse(&key.0, base)?;
+        let len = key.0.len();
+        SCRIPTS.with(|c| c.borrow_mut().put(key, script.clone(), len));
         Some(script)
     }
 

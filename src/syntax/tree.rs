@@ -21,42 +21,66 @@ fn new_parser(language: tree_sitter::Language) -> Parser {
     parser
 }
 
+/// A per-thread memo of recent results by source text. Emptied when full:
+/// it serves the re-parses of one file, and its memory stays bounded over a
+/// bulk run.
+pub(crate) struct Recent<K, V> {
+    entries: usize,
+    map: std::collections::HashMap<K, V>,
+}
+
+/// The longest text a memo keeps.
+pub(crate) const RECENT_MAX_TEXT: usize = 64 * 1024;
+
+impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
+    pub(crate) fn new(entries: usize) -> Self {
+        Recent {
+            entries,
+            map: std::collections::HashMap::new(),
+        }
+    }
+
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.map.get(key).cloned()
+    }
+
+    /// Keeps `value` unless `text_len` (the source it came from) is too long.
+    pub(crate) fn put(&mut self, key: K, value: V, text_len: usize) {
+        if text_len > RECENT_MAX_TEXT {
+            return;
+        }
+        if self.map.len() >= self.entries {
+            self.map.clear();
+        }
+        self.map.insert(key, value);
+    }
+}
+
 thread_local! {
     /// Trees of recently parsed instruction texts: every re-parse after a fix
     /// checks the instructions it did not touch again.
-    static DOCKERFILE_TREES: RefCell<std::collections::HashMap<String, Tree>> =
-        RefCell::new(std::collections::HashMap::new());
-}
-
-pub fn parse_dockerfile(text: &str) -> Option<Tree> {
-    let cached = DOCKERFILE_TREES.with(|c| c.borrow().get(text).cloned());
-    if cached.is_some() {
-        return cached;
-    }
-    let tree = DOCKERFILE.with(|p| p.borrow_mut().parse(text, None))?;
-    if text.len() <= BASH_CACHE_MAX_TEXT {
-        DOCKERFILE_TREES.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.len() >= BASH_CACHE_ENTRIES {
-                c.clear();
-            }
-            c.insert(text.to_string(), tree.clone());
-        });
-    }
-    Some(tree)
-}
-
-thread_local! {
+    static DOCKERFILE_TREES: RefCell<Recent<String, Tree>> = RefCell::new(Recent::new(256));
     /// Trees of recently parsed shell texts. The same RUN body is parsed when
     /// the file is checked, then by each transform, pass after pass, and again
     /// after every re-parse: without this, bash parsing was 60% of `fix`.
-    static BASH_TREES: RefCell<std::collections::HashMap<String, Tree>> =
-        RefCell::new(std::collections::HashMap::new());
+    static BASH_TREES: RefCell<Recent<String, Tree>> = RefCell::new(Recent::new(256));
 }
 
-/// Entries kept per thread, and the longest text kept (bounds the memory).
-const BASH_CACHE_ENTRIES: usize = 256;
-const BASH_CACHE_MAX_TEXT: usize = 64 * 1024;
+pub fn parse_dockerfile(text: &str) -> Option<Tree> {
+    if let Some(tree) = DOCKERFILE_TREES.with(|c| c.borrow().get(text)) {
+        return Some(tree);
+    }
+    let tree = DOCKERFILE.with(|p| p.borrow_mut().parse(text, None))?;
+    DOCKERFILE_TREES.with(|c| {
+        c.borrow_mut()
+            .put(text.to_string(), tree.clone(), text.len())
+    });
+    Some(tree)
+}
 
 /// Deeper scripts are not analysed (their RUN is unclean, so left alone):
 /// walking `$(echo $(echo ...))` copies each level's text at every level
@@ -64,23 +88,17 @@ const BASH_CACHE_MAX_TEXT: usize = 64 * 1024;
 const BASH_MAX_NESTING: usize = 1000;
 
 pub fn parse_bash(text: &str) -> Option<Tree> {
-    let cached = BASH_TREES.with(|c| c.borrow().get(text).cloned());
-    if cached.is_some() {
-        return cached;
+    if let Some(tree) = BASH_TREES.with(|c| c.borrow().get(text)) {
+        return Some(tree);
     }
     let tree = BASH.with(|p| p.borrow_mut().parse(text, None))?;
     if nesting(&tree) > BASH_MAX_NESTING {
         return None;
     }
-    if text.len() <= BASH_CACHE_MAX_TEXT {
-        BASH_TREES.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.len() >= BASH_CACHE_ENTRIES {
-                c.clear();
-            }
-            c.insert(text.to_string(), tree.clone());
-        });
-    }
+    BASH_TREES.with(|c| {
+        c.borrow_mut()
+            .put(text.to_string(), tree.clone(), text.len())
+    });
     Some(tree)
 }
 
