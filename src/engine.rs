@@ -277,23 +277,32 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
 
 /// The output must parse, and every instruction whose fine structure has
 /// errors must have had exactly those errors before: fixes never add one.
+///
+/// An instruction's problems depend only on its text and its context (the
+/// escape character; for a RUN, whether the stage's shell is POSIX), so an
+/// instruction found unchanged in the original, in the same context, has the
+/// problems it had there, and only new or changed ones are checked.
 fn verify(before: &Dockerfile, after: &Dockerfile, steps: &[Step]) -> Result<(), FixError> {
     if steps.is_empty() {
         return Ok(());
     }
-    let unclean_before: HashSet<&str> = before
-        .instructions
-        .iter()
-        .filter(|i| !i.is_clean())
-        .map(|i| i.text(before).trim_end())
+    let unchanged: HashSet<(&str, (char, bool))> = (0..before.instructions.len())
+        .map(|i| (before.instructions[i].text(before), before.check_context(i)))
         .collect();
-    for inst in after.instructions.iter().filter(|i| !i.is_clean()) {
-        if !unclean_before.contains(inst.text(after).trim_end()) {
+    for (idx, inst) in after.instructions.iter().enumerate() {
+        if unchanged.contains(&(inst.text(after), after.check_context(idx))) || after.is_clean(idx)
+        {
+            continue;
+        }
+        let text = inst.text(after).trim_end();
+        let unclean_before = (0..before.instructions.len())
+            .any(|i| before.instructions[i].text(before).trim_end() == text && !before.is_clean(i));
+        if !unclean_before {
             let names: Vec<&str> = steps.iter().map(|s| s.transform).collect();
             return Err(FixError::Verification(format!(
                 "the rewrite of line {} no longer parses cleanly ({}), by {}",
                 inst.start_line,
-                inst.problems.join("; "),
+                after.problems(idx).join("; "),
                 dedup(names).join(", ")
             )));
         }

@@ -51,7 +51,7 @@ pub fn to_json(path: &std::path::Path, file: &Dockerfile) -> serde_json::Value {
             "start_line": file.instructions[s.from].start_line,
             "end_line": file.instructions[s.instructions.end - 1].end_line,
         })).collect::<Vec<_>>(),
-        "instructions": file.instructions.iter().map(|i| json!({
+        "instructions": file.instructions.iter().enumerate().map(|(n, i)| json!({
             "keyword": i.keyword,
             "onbuild": i.onbuild,
             "start_line": i.start_line,
@@ -62,8 +62,8 @@ pub fn to_json(path: &std::path::Path, file: &Dockerfile) -> serde_json::Value {
             "flags": i.flags.iter().map(|f| json!({"name": f.name, "value": f.value})).collect::<Vec<_>>(),
             "form": match &i.form { Form::Exec(_) => "exec", Form::Shell => "shell" },
             "heredocs": i.heredocs.iter().map(|h| h.name.clone()).collect::<Vec<_>>(),
-            "clean": i.is_clean(),
-            "problems": i.problems,
+            "clean": file.is_clean(n),
+            "problems": file.problems(n),
         })).collect::<Vec<_>>(),
     })
 }
@@ -87,10 +87,10 @@ fn print_text(path: &std::path::Path, file: &Dockerfile) {
         } else {
             format!("{}-{}", inst.start_line, inst.end_line)
         };
-        let state = if inst.is_clean() {
+        let state = if file.is_clean(n) {
             String::new()
         } else {
-            format!("  [unclean: {}]", inst.problems.join("; "))
+            format!("  [unclean: {}]", file.problems(n).join("; "))
         };
         let kw = match &inst.onbuild {
             Some(k) => format!("ONBUILD {k}"),

@@ -37,7 +37,7 @@ pub struct Context {
 ///
 /// Transforms are pure: they read `file` and `ctx` and return findings whose
 /// edits are byte ranges into `file.text`. They never edit inside an unclean
-/// instruction (`Instruction::is_clean`); they report a note instead.
+/// instruction (`Dockerfile::is_clean`); they report a note instead.
 pub trait Transform: Send + Sync {
     fn meta(&self) -> &'static Meta;
     fn run(&self, file: &Dockerfile, ctx: &Context) -> Vec<Finding>;

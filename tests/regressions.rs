@@ -51,9 +51,9 @@ fn deeply_nested_command_substitution_is_not_analysed() {
     );
     let file = dockwright::syntax::parse(&text).unwrap();
     assert!(
-        file.instructions[1].problems[0].contains("nests deeper than"),
+        file.problems(1)[0].contains("nests deeper than"),
         "{:?}",
-        file.instructions[1].problems
+        file.problems(1)
     );
     fix_all(&text);
     // 200 levels are still analysed.
@@ -62,7 +62,7 @@ fn deeply_nested_command_substitution_is_not_analysed() {
         "$(echo ".repeat(200),
         ")".repeat(200)
     );
-    assert!(dockwright::syntax::parse(&text).unwrap().instructions[1].is_clean());
+    assert!(dockwright::syntax::parse(&text).unwrap().is_clean(1));
 }
 
 /// fix_pipeline: a non-ASCII last character of a keyword (`Ǿ`) got a range

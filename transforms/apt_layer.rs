@@ -202,7 +202,7 @@ impl Transform for AptLayer {
                 Script::parse(&file.text[h.body.clone()], h.body.start)
                     .is_some_and(|s| s.all_commands().iter().any(is_manager_command))
             };
-            if !inst.is_clean() {
+            if !file.is_clean(index) {
                 if ["apt", "apk", "yum", "dnf", "pip"]
                     .iter()
                     .any(|m| inst.args.contains(m))
@@ -623,7 +623,7 @@ impl Run<'_> {
         {
             return note(out, "text (a comment) follows `apt-get update` on its line");
         }
-        if !next.is_clean() || !next.heredocs.is_empty() {
+        if !file.is_clean(self.index + 1) || !next.heredocs.is_empty() {
             return note(out, "the next RUN could not be parsed reliably");
         }
         if flags(inst) != flags(next) {
@@ -1118,7 +1118,7 @@ impl Run<'_> {
             return;
         };
         let next_commands = match Script::of_run(file, self.index + 1) {
-            Some(s) if next.is_clean() && !s.has_error() => s.all_commands().to_vec(),
+            Some(s) if file.is_clean(self.index + 1) && !s.has_error() => s.all_commands().to_vec(),
             _ => return,
         };
         let adds = next_commands.iter().any(|c| apk_add(c).is_some());
@@ -1395,7 +1395,7 @@ fn inst_index(file: &Dockerfile, inst: &crate::syntax::Instruction) -> Option<us
 /// heredoc script that is the whole RUN. `None` when it cannot be read.
 fn run_script(file: &Dockerfile, index: usize) -> Option<Script> {
     let inst = &file.instructions[index];
-    if !inst.is_clean() || !file.runs_posix_shell(index) {
+    if !file.is_clean(index) || !file.runs_posix_shell(index) {
         return None;
     }
     let script = if inst.heredocs.is_empty() {

@@ -659,7 +659,7 @@ impl Transform for CopyOrder {
         for stage in &file.stages {
             for i in stage.instructions.clone() {
                 let inst = &file.instructions[i];
-                if !is_full_copy(inst) || !inst.is_clean() {
+                if !is_full_copy(inst) || !file.is_clean(i) {
                     continue;
                 }
                 if let Some(f) = self.at_copy(file, ctx, stage.instructions.end, i) {
@@ -805,7 +805,7 @@ impl CopyOrder {
                 ),
             ));
         }
-        if !run.is_clean() {
+        if !file.is_clean(j) {
             return Some(Finding::note(
                 id,
                 copy.range.start,

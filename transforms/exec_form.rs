@@ -96,7 +96,7 @@ impl Transform for ExecForm {
                 let at = inst.keyword_range.start;
                 let note = |why: String| Finding::note(META.id, at, Level::Info, why);
                 let kw = &inst.keyword;
-                if !inst.is_clean() {
+                if !file.is_clean(idx) {
                     continue;
                 }
                 if let Some(why) = shell_changed(file, idx) {

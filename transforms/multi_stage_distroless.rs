@@ -612,7 +612,7 @@ fn walk(file: &Dockerfile, chain: &[&Stage]) -> Result<Walk> {
         }
         let inst = &file.instructions[idx];
         let at = inst.keyword_range.start;
-        if !inst.is_clean() {
+        if !file.is_clean(idx) {
             return skip(
                 at,
                 "this instruction could not be parsed with confidence".to_string(),
@@ -1072,7 +1072,7 @@ fn convert(
     }
     for s in chain {
         let from = &file.instructions[s.from];
-        if !from.is_clean() || from.start_line != from.end_line {
+        if !file.is_clean(s.from) || from.start_line != from.end_line {
             return skip(
                 from.keyword_range.start,
                 "the `FROM` line could not be read with confidence",

@@ -473,7 +473,7 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                     declared = true;
                     declared_in_some_stage = true;
                     a.first.get_or_insert(inst.range.start);
-                    if !inst.is_clean() {
+                    if !file.is_clean(i) {
                         a.blockers.push((
                             inst.range.start,
                             format!("{} could not be parsed reliably", what(inst)),
@@ -520,7 +520,7 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                             inst.range.start,
                             format!("{} re-exports it without an ARG in this stage", what(inst)),
                         ));
-                    } else if decls.len() > 1 || !inst.is_clean() {
+                    } else if decls.len() > 1 || !file.is_clean(i) {
                         a.blockers.push((
                             inst.range.start,
                             format!("{} sets several variables; split it first", what(inst)),
@@ -683,7 +683,7 @@ fn run_blocker(file: &Dockerfile, index: usize, name: &str) -> Option<String> {
     if matches!(inst.form, Form::Exec(_)) {
         return Some(format!("the exec-form {w} uses it"));
     }
-    if !inst.is_clean() {
+    if !file.is_clean(index) {
         return Some(format!("{w} uses it and could not be parsed reliably"));
     }
     if !inst.heredocs.is_empty() {
@@ -1033,7 +1033,7 @@ fn credential_readers(
         if !inst.is("RUN") {
             continue;
         }
-        if matches!(inst.form, Form::Exec(_)) || !inst.heredocs.is_empty() || !inst.is_clean() {
+        if matches!(inst.form, Form::Exec(_)) || !inst.heredocs.is_empty() || !file.is_clean(j) {
             return None;
         }
         let script = Script::of_run(file, j).filter(|s| !s.has_error())?;

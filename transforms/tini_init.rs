@@ -122,21 +122,18 @@ impl Transform for TiniInit {
             return Vec::new();
         };
         let stages = chain(file, stage);
-        let entrypoint = stages.iter().find_map(|s| {
-            file.stage_instructions(s)
-                .iter()
-                .rev()
-                .find(|i| i.is("ENTRYPOINT"))
-        });
-        let cmd = stages.iter().find_map(|s| {
-            file.stage_instructions(s)
-                .iter()
-                .rev()
-                .find(|i| i.is("CMD"))
-        });
-        let Some(target) = entrypoint.or(cmd) else {
+        let last_of = |keyword: &str| {
+            stages.iter().find_map(|s| {
+                s.instructions
+                    .clone()
+                    .rev()
+                    .find(|&i| file.instructions[i].is(keyword))
+            })
+        };
+        let Some(target_index) = last_of("ENTRYPOINT").or_else(|| last_of("CMD")) else {
             return Vec::new();
         };
+        let target = &file.instructions[target_index];
         // Already has an init (or installs one).
         for s in &stages {
             for i in file.stage_instructions(s) {
@@ -204,7 +201,7 @@ impl Transform for TiniInit {
                 target.keyword
             ));
         }
-        if !target.is_clean() || target.start_line != target.end_line {
+        if !file.is_clean(target_index) || target.start_line != target.end_line {
             return note(format!(
                 "`{}` spans several lines: add `tini` by hand",
                 target.keyword
@@ -383,7 +380,7 @@ fn join_install(
         }
         if !root
             || !inst.is("RUN")
-            || !inst.is_clean()
+            || !file.is_clean(idx)
             || !inst.heredocs.is_empty()
             || !file.runs_posix_shell(idx)
         {

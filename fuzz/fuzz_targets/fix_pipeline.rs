@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let before = dockwright::syntax::parse(&text).expect("fix_text accepted it");
     let after = dockwright::syntax::parse(&outcome.fixed).expect("the output parses");
     let unclean = |f: &dockwright::syntax::Dockerfile| {
-        f.instructions.iter().filter(|i| !i.is_clean()).count()
+        (0..f.instructions.len()).filter(|&i| !f.is_clean(i)).count()
     };
     assert!(
         unclean(&after) <= unclean(&before),

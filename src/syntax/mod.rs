@@ -4,9 +4,9 @@
 //! BuildKit's parser step by step (continuations, comment and blank lines
 //! inside them, heredocs, parser directives, the escape character). The
 //! tree-sitter grammars (`tree-sitter-containerfile`, and `tree-sitter-bash`
-//! for RUN bodies) then parse each instruction on its own: an instruction
-//! whose fine structure has errors is marked unclean and no transform edits
-//! inside it. Every node keeps byte ranges into the original text, and the
+//! for RUN bodies) then check each instruction on its own, when it is first
+//! asked about: an instruction whose fine structure has errors is unclean and
+//! no transform edits inside it. Every node keeps byte ranges into the original text, and the
 //! items of a file cover every byte, so printing is concatenation.
 
 mod lines;
@@ -34,6 +34,10 @@ pub struct Dockerfile {
     pub stages: Vec<Stage>,
     /// The shell script of each instruction, parsed on first use.
     pub(crate) scripts: Vec<std::cell::OnceCell<Option<shell::Script>>>,
+    /// Each instruction's fine-structure problems, checked on first use: most
+    /// instructions are never edited, and parsing them all was an eighth of
+    /// a run.
+    pub(crate) checks: Vec<std::cell::OnceCell<Vec<String>>>,
 }
 
 /// A top-level piece of the file; together the items cover every byte in order.
@@ -122,16 +126,11 @@ pub struct Instruction {
     /// Index of the stage (counting FROMs) this instruction belongs to; `None`
     /// before the first FROM.
     pub stage: Option<usize>,
-    /// Why the fine structure could not be trusted; empty when clean.
-    pub problems: Vec<String>,
     /// Comment lines directly above the instruction (no blank line between).
     pub leading_comments: Vec<Range<usize>>,
 }
 
 impl Instruction {
-    pub fn is_clean(&self) -> bool {
-        self.problems.is_empty()
-    }
     pub fn text<'a>(&self, file: &'a Dockerfile) -> &'a str {
         &file.text[self.range.clone()]
     }
@@ -175,6 +174,29 @@ pub struct Stage {
 }
 
 impl Dockerfile {
+    /// Why the fine structure of instruction `index` cannot be trusted (the
+    /// Dockerfile grammar, and the bash grammar for a shell-form RUN body);
+    /// empty when clean. Checked on first use.
+    pub fn problems(&self, index: usize) -> &[String] {
+        match self.checks.get(index) {
+            Some(cell) => cell.get_or_init(|| tree::instruction_problems(self, index)),
+            None => &[],
+        }
+    }
+
+    /// True when transforms may edit inside instruction `index`.
+    pub fn is_clean(&self, index: usize) -> bool {
+        self.problems(index).is_empty()
+    }
+
+    /// What an instruction's problems depend on besides its own text: the
+    /// escape character, and for a RUN whether its body goes to a POSIX shell.
+    pub fn check_context(&self, index: usize) -> (char, bool) {
+        let inst = &self.instructions[index];
+        let is_run = inst.keyword == "RUN" || inst.onbuild.as_deref() == Some("RUN");
+        (self.escape, is_run && self.runs_posix_shell(index))
+    }
+
     pub fn directive(&self, name: &str) -> Option<&Directive> {
         self.directives.iter().find(|d| d.name == name)
     }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::lines::{Line, LineRole, split_lines};
 use super::words::{parse_words, raw_shell_words, split_flags, unquote_word};
-use super::{Directive, Dockerfile, Flag, Form, Heredoc, Instruction, Item, Stage, tree};
+use super::{Directive, Dockerfile, Flag, Form, Heredoc, Instruction, Item, Stage};
 
 /// A file BuildKit would reject, with the 1-based line where it fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         });
     }
     let stages = assign_stages(&mut instructions);
-    let mut file = Dockerfile {
+    let file = Dockerfile {
         text: text.to_string(),
         bom_len,
         lines,
@@ -68,10 +68,10 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         escape,
         items,
         scripts: instructions.iter().map(|_| Default::default()).collect(),
+        checks: instructions.iter().map(|_| Default::default()).collect(),
         instructions,
         stages,
     };
-    tree::check_instructions(&mut file);
     Ok(file)
 }
 
@@ -351,7 +351,6 @@ impl<'a> Parser<'a> {
             heredocs,
             line_roles: roles,
             stage: None,
-            problems: Vec::new(),
             leading_comments,
         });
         self.items

@@ -128,15 +128,9 @@ fn nesting(tree: &Tree) -> usize {
     }
 }
 
-/// Fills `problems` for every instruction whose fine structure has errors.
-pub(super) fn check_instructions(file: &mut Dockerfile) {
-    for idx in 0..file.instructions.len() {
-        let problems = instruction_problems(file, idx);
-        file.instructions[idx].problems = problems;
-    }
-}
-
-fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
+/// Why instruction `idx` cannot be trusted; empty when its fine structure
+/// has no errors.
+pub(super) fn instruction_problems(file: &Dockerfile, idx: usize) -> Vec<String> {
     let inst = &file.instructions[idx];
     let mut problems = Vec::new();
     let crlf = inst.line_roles.iter().any(|(l, _)| l.has_crlf(&file.text));
