@@ -26,10 +26,11 @@ pub struct ScriptData {
 }
 
 thread_local! {
-    /// Scripts of recent RUN bodies by text and place: each fix re-parses the
-    /// file, and the check of the fixed text parses it once more; a RUN that
-    /// did not change or move keeps its analysed commands.
-    static SCRIPTS: std::cell::RefCell<tree::Recent<(String, usize), Script>> =
+    /// Scripts of recent RUN bodies by text: each fix re-parses the file, and
+    /// the check of the fixed text parses it once more. A RUN that did not
+    /// change keeps its analysed commands, shifted when an edit above it moved
+    /// it (a header line added at the top moves every RUN).
+    static SCRIPTS: std::cell::RefCell<tree::Recent<String, Script>> =
         std::cell::RefCell::new(tree::Recent::new(64));
 }
 
@@ -49,6 +50,16 @@ pub struct Command {
     /// `words[0]` is the command name.
     pub words: Vec<Word>,
     pub redirects: Vec<Range<usize>>,
+}
+
+impl Word {
+    fn moved(&self, shift: &impl Fn(&Range<usize>) -> Range<usize>) -> Word {
+        Word {
+            raw: self.raw.clone(),
+            value: self.value.clone(),
+            range: shift(&self.range),
+        }
+    }
 }
 
 impl Command {
@@ -130,14 +141,56 @@ impl Script {
         }
         let view = inst.normalised_text(file);
         let (text, base) = tree::shell_text(file, index, &view)?;
-        let key = (text, base);
-        if let Some(script) = SCRIPTS.with(|c| c.borrow().get(&key)) {
-            return Some(script);
-        }
-        let script = Self::parse(&key.0, base)?;
-        let len = key.0.len();
-        SCRIPTS.with(|c| c.borrow_mut().put(key, script.clone(), len));
+        let script = match SCRIPTS.with(|c| c.borrow().get(&text)) {
+            Some(script) if script.base == base => return Some(script),
+            Some(script) => script.moved_to(base),
+            None => Self::parse(&text, base)?,
+        };
+        let len = text.len();
+        SCRIPTS.with(|c| c.borrow_mut().put(text, script.clone(), len));
         Some(script)
+    }
+
+    /// The same script at another offset: the tree is shared, and what was
+    /// already analysed is shifted rather than computed again.
+    fn moved_to(&self, base: usize) -> Script {
+        let shift = |r: &Range<usize>| r.start - self.base + base..r.end - self.base + base;
+        let command = |c: &Command| Command {
+            range: shift(&c.range),
+            assignments: c.assignments.iter().map(|w| w.moved(&shift)).collect(),
+            words: c.words.iter().map(|w| w.moved(&shift)).collect(),
+            redirects: c.redirects.iter().map(shift).collect(),
+        };
+        let moved = Script(std::rc::Rc::new(ScriptData {
+            text: self.text.clone(),
+            base,
+            tree: self.tree.clone(),
+            commands: Default::default(),
+            steps: Default::default(),
+        }));
+        if let Some(commands) = self.commands.get() {
+            let _ = moved.commands.set(commands.iter().map(command).collect());
+        }
+        if let Some(steps) = self.steps.get() {
+            let steps = steps
+                .iter()
+                .map(|s| Step {
+                    element: match &s.element {
+                        Element::Simple(c) => Element::Simple(command(c)),
+                        Element::Compound { kind, range } => Element::Compound {
+                            kind: kind.clone(),
+                            range: shift(range),
+                        },
+                    },
+                    op_after: s.op_after.as_ref().map(|op| Op {
+                        text: op.text.clone(),
+                        range: shift(&op.range),
+                    }),
+                })
+                .collect();
+            let _ = moved.steps.set(steps);
+        }
+        moved
     }
 
     /// Parses free shell text (offsets relative to `base`).
@@ -455,6 +508,25 @@ mod tests {
         let echo = steps[2].element.command().unwrap();
         assert_eq!(echo.redirects.len(), 1);
         assert_eq!(echo.words[1].value, None);
+    }
+
+    /// A RUN moved by an edit above it reuses its analysed script, shifted:
+    /// the result must be what analysing it afresh at the new place gives.
+    #[test]
+    fn a_moved_script_equals_a_fresh_analysis() {
+        let body =
+            "RUN apt-get update && FOO=1 apt-get install -y \"curl\" 2>&1; echo $X > /f | tee\n";
+        let before = parse(&format!("FROM a\n{body}")).unwrap();
+        let s = Script::of_run(&before, 1).unwrap();
+        let (old_steps, old_commands) = (s.steps().to_vec(), s.all_commands().to_vec());
+        let after = parse(&format!("# syntax=docker/dockerfile:1\nFROM a\n{body}")).unwrap();
+        let moved = Script::of_run(&after, 1).unwrap();
+        let fresh = Script::parse(&moved.text, moved.base).unwrap();
+        assert_eq!(moved.base, s.base + "# syntax=docker/dockerfile:1\n".len());
+        assert_eq!(moved.steps(), fresh.steps());
+        assert_eq!(moved.all_commands(), fresh.all_commands());
+        assert_ne!(moved.all_commands(), &old_commands[..]);
+        assert_eq!(old_steps.len(), moved.steps().len());
     }
 
     #[test]
