@@ -34,6 +34,23 @@ thread_local! {
         std::cell::RefCell::new(tree::Recent::new(64));
 }
 
+/// A bash node's kind, looked up by id: `Node::kind` measures and validates
+/// the grammar's C string on every call, and the analysis asks millions of
+/// times. (The id is the public symbol's, whose name is the node's kind.)
+fn kind(node: Node) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let bash: tree_sitter::Language = tree_sitter_bash::LANGUAGE.into();
+        (0..bash.node_kind_count())
+            .map(|id| bash.node_kind_for_id(id as u16).unwrap_or(""))
+            .collect()
+    });
+    match names.get(usize::from(node.kind_id())) {
+        Some(name) if !name.is_empty() => name,
+        _ => node.kind(),
+    }
+}
+
 impl std::ops::Deref for Script {
     type Target = ScriptData;
     fn deref(&self) -> &ScriptData {
@@ -242,7 +259,7 @@ impl Script {
     }
 
     fn flatten_one<'t>(&self, node: Node<'t>, steps: &mut Vec<Step>, stack: &mut Vec<Node<'t>>) {
-        match node.kind() {
+        match kind(node) {
             "comment" | "heredoc_body" | "heredoc_end" => {}
             "list" => {
                 let mut cursor = node.walk();
@@ -252,7 +269,7 @@ impl Script {
             ";" | "&" | "&&" | "||" | "\n" | ";;" => {
                 if let Some(last) = steps.last_mut() {
                     last.op_after = Some(Op {
-                        text: node.kind().to_string(),
+                        text: kind(node).to_string(),
                         range: self.orig(node),
                     });
                 }
@@ -270,7 +287,7 @@ impl Script {
                         .collect()
                 };
                 match body {
-                    Some(b) if b.kind() == "command" => {
+                    Some(b) if kind(b) == "command" => {
                         let mut cmd = self.command(b, &redirects);
                         cmd.range = self.orig(node);
                         steps.push(Step {
@@ -281,7 +298,7 @@ impl Script {
                     // tree-sitter-bash reads `a && b | c 2>&1` as a list
                     // redirected as a whole; in the shell the redirection
                     // belongs to the last element only.
-                    Some(b) if b.kind() == "list" => {
+                    Some(b) if kind(b) == "list" => {
                         let first = steps.len();
                         self.flatten(b, steps);
                         let end = self.orig(node).end;
@@ -298,7 +315,7 @@ impl Script {
                     }
                     _ => steps.push(Step {
                         element: Element::Compound {
-                            kind: node.kind().into(),
+                            kind: kind(node).into(),
                             range: self.orig(node),
                         },
                         op_after: None,
@@ -322,7 +339,7 @@ impl Script {
         let mut redirs = redirects.to_vec();
         let mut cursor = node.walk();
         for child in node.children(&mut cursor) {
-            match child.kind() {
+            match kind(child) {
                 "variable_assignment" => assignments.push(self.word(child)),
                 "command_name" => words.push(self.word(child)),
                 "file_redirect" | "heredoc_redirect" | "herestring_redirect" => {
@@ -351,7 +368,7 @@ impl Script {
     /// The value of a word after quote removal, when it has no expansion.
     pub fn static_value(&self, node: Node) -> Option<String> {
         let text = self.node_text(node);
-        match node.kind() {
+        match kind(node) {
             "command_name" | "concatenation" => {
                 let mut out = String::new();
                 let mut cursor = node.walk();
@@ -374,7 +391,7 @@ impl Script {
                 let mut cursor = node.walk();
                 if node
                     .named_children(&mut cursor)
-                    .any(|c| c.kind() != "string_content")
+                    .any(|c| kind(c) != "string_content")
                 {
                     return None;
                 }
@@ -397,11 +414,11 @@ impl Script {
     pub fn variable_references(&self, name: &str) -> Vec<Range<usize>> {
         let mut out = Vec::new();
         self.visit(self.tree.root_node(), &mut |node| {
-            if matches!(node.kind(), "simple_expansion" | "expansion") {
+            if matches!(kind(node), "simple_expansion" | "expansion") {
                 let mut c = node.walk();
                 let found = node
                     .named_children(&mut c)
-                    .any(|v| v.kind() == "variable_name" && self.node_text(v) == name);
+                    .any(|v| kind(v) == "variable_name" && self.node_text(v) == name);
                 if found {
                     out.push(self.orig(node));
                 }
@@ -436,7 +453,7 @@ impl Script {
         self.commands.get_or_init(|| {
             let mut out = Vec::new();
             self.visit(self.tree.root_node(), &mut |node| {
-                if node.kind() == "command" {
+                if kind(node) == "command" {
                     out.push(self.command(node, &[]));
                 }
             });
@@ -508,6 +525,21 @@ mod tests {
         let echo = steps[2].element.command().unwrap();
         assert_eq!(echo.redirects.len(), 1);
         assert_eq!(echo.words[1].value, None);
+    }
+
+    #[test]
+    fn kinds_by_id_are_the_node_kinds() {
+        let script = Script::parse(
+            "set -e; a=$(b \"$c\" | d) && for x in 1 2; do e <<EOF >/f; done\nbody\nEOF\ncase $y in z) f ;; esac; [[ -n $z ]] || { g; } ; ( h ) & i 2>&1 'j' $'k' ${l:-m} $((1+2)) <(n) # o",
+            0,
+        )
+        .unwrap();
+        let mut seen = 0;
+        script.visit(script.tree.root_node(), &mut |node| {
+            assert_eq!(kind(node), node.kind());
+            seen += 1;
+        });
+        assert!(seen > 50, "{seen}");
     }
 
     /// A RUN moved by an edit above it reuses its analysed script, shifted:

@@ -92,7 +92,9 @@ pub fn parse_bash(text: &str) -> Option<Tree> {
         return Some(tree);
     }
     let tree = BASH.with(|p| p.borrow_mut().parse(text, None))?;
-    if nesting(&tree) > BASH_MAX_NESTING {
+    // A tree cannot nest deeper than it has nodes (counted in constant time):
+    // most scripts need no walk.
+    if tree.root_node().descendant_count() > BASH_MAX_NESTING && nesting(&tree) > BASH_MAX_NESTING {
         return None;
     }
     BASH_TREES.with(|c| {
