@@ -156,8 +156,10 @@ pub(crate) fn family(image: &str) -> Family {
 /// `gosu`, `su-exec` or `setpriv` named in a word (a package, a path, an image).
 fn step_down_tool(word: &str) -> Option<&'static str> {
     ["gosu", "su-exec", "setpriv"].into_iter().find(|t| {
-        word.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-            .any(|part| part == *t)
+        word.contains(t)
+            && word
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .any(|part| part == *t)
     })
 }
 

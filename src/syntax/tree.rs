@@ -26,7 +26,39 @@ fn new_parser(language: tree_sitter::Language) -> Parser {
 /// bulk run.
 pub(crate) struct Recent<K, V> {
     entries: usize,
-    map: std::collections::HashMap<K, V>,
+    map: std::collections::HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>,
+}
+
+/// A fast non-cryptographic hash (FxHash's step, eight bytes at a time): the
+/// keys are whole RUN bodies, hashed at every lookup, and SipHash spent more
+/// time on them than the lookups saved elsewhere. A collision costs a key
+/// comparison, never a wrong answer, and a memo holds at most 256 keys, so
+/// even crafted collisions cost little.
+#[derive(Default)]
+pub(crate) struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 /// The longest text a memo keeps.
@@ -36,7 +68,7 @@ impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
     pub(crate) fn new(entries: usize) -> Self {
         Recent {
             entries,
-            map: std::collections::HashMap::new(),
+            map: std::collections::HashMap::default(),
         }
     }
 
