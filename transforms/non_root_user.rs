@@ -154,8 +154,11 @@ pub(crate) fn family(image: &str) -> Family {
 }
 
 /// `gosu`, `su-exec` or `setpriv` named in a word (a package, a path, an image).
+/// Programs an entrypoint uses to drop from root to another user.
+const STEP_DOWN_TOOLS: [&str; 3] = ["gosu", "su-exec", "setpriv"];
+
 fn step_down_tool(word: &str) -> Option<&'static str> {
-    ["gosu", "su-exec", "setpriv"].into_iter().find(|t| {
+    STEP_DOWN_TOOLS.into_iter().find(|t| {
         word.contains(t)
             && word
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
@@ -245,6 +248,9 @@ impl Transform for NonRootUser {
                 let inst = &file.instructions[idx];
                 let mut words: Vec<String> = Vec::new();
                 if inst.is("RUN") {
+                    if !Script::may_name(file, idx, &STEP_DOWN_TOOLS) {
+                        continue;
+                    }
                     if let Some(script) = Script::of_run(file, idx) {
                         for cmd in script.all_commands() {
                             words.extend(cmd.words.iter().filter_map(|w| w.value.clone()));
@@ -280,7 +286,9 @@ impl Transform for NonRootUser {
         let mut service = None;
         for s in &stages {
             for idx in s.instructions.clone() {
-                if !file.instructions[idx].is("RUN") {
+                if !file.instructions[idx].is("RUN")
+                    || !Script::may_name(file, idx, &["useradd", "adduser"])
+                {
                     continue;
                 }
                 let Some(script) = Script::of_run(file, idx) else {

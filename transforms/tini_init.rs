@@ -388,9 +388,10 @@ fn join_install(
         }
         if !root
             || !inst.is("RUN")
-            || !file.is_clean(idx)
             || !inst.heredocs.is_empty()
             || !file.runs_posix_shell(idx)
+            || !Script::may_name(file, idx, &["apt-get", "apk"])
+            || !file.is_clean(idx)
         {
             continue;
         }

@@ -141,6 +141,20 @@ impl Element {
 }
 
 impl Script {
+    /// Whether the static value of some word of instruction `index` could
+    /// contain one of `names`: a word's value only ever drops quotes,
+    /// backslashes and escaped line breaks from the text, so when the text
+    /// without them contains none of the names, no command of the RUN is
+    /// named so, and it need not be parsed to know.
+    pub fn may_name(file: &Dockerfile, index: usize, names: &[&str]) -> bool {
+        let text = &file.text[file.instructions[index].range.clone()];
+        let squeezed: String = text
+            .chars()
+            .filter(|c| !matches!(c, '\\' | '\'' | '"' | '\n' | '\r'))
+            .collect();
+        names.iter().any(|n| squeezed.contains(n))
+    }
+
     /// Parses the body of a shell-form RUN (or `None` for exec form, heredoc
     /// scripts, non-POSIX shells, or no body).
     pub fn of_run(file: &Dockerfile, index: usize) -> Option<Script> {
