@@ -542,6 +542,20 @@ mod tests {
     }
 
     #[test]
+    fn quotes_and_escaped_line_breaks_do_not_hide_a_name() {
+        let f = parse("FROM a\nRUN go\"su\" x\nRUN 'use'radd y\nRUN add\\\n  user z\nRUN adduser_not\nRUN echo hi\n").unwrap();
+        assert!(Script::may_name(&f, 1, &["gosu"]));
+        assert!(Script::may_name(&f, 2, &["useradd"]));
+        assert!(
+            Script::may_name(&f, 4, &["adduser"]),
+            "a false positive only costs a parse"
+        );
+        assert!(!Script::may_name(&f, 5, &["gosu", "useradd", "adduser"]));
+        let third = Script::of_run(&f, 3).unwrap();
+        assert_eq!(third.all_commands()[0].name(), Some("add"));
+    }
+
+    #[test]
     fn kinds_by_id_are_the_node_kinds() {
         let script = Script::parse(
             "set -e; a=$(b \"$c\" | d) && for x in 1 2; do e <<EOF >/f; done\nbody\nEOF\ncase $y in z) f ;; esac; [[ -n $z ]] || { g; } ; ( h ) & i 2>&1 'j' $'k' ${l:-m} $((1+2)) <(n) # o",
