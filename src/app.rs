@@ -90,9 +90,10 @@ struct Job<'a> {
     selection: &'a Selection,
     settings: Settings,
     base_config: Option<Config>,
-    /// The configuration found for each directory, looked up once per run
-    /// (finding it stats every ancestor; a bulk run has many files a folder).
-    found_configs: Mutex<HashMap<PathBuf, std::result::Result<Config, String>>>,
+    /// The nearest configuration file of each folder, looked up once per run.
+    config_files: crate::folders::Nearest,
+    /// Each configuration file, loaded once per run (or why it cannot be).
+    loaded_configs: Mutex<HashMap<PathBuf, std::result::Result<Config, String>>>,
 }
 
 impl Job<'_> {
@@ -119,26 +120,32 @@ impl Job<'_> {
                 ignore: selection.ignore.clone(),
             },
             base_config,
-            found_configs: Mutex::new(HashMap::new()),
+            config_files: crate::folders::Nearest::new(Config::in_folder),
+            loaded_configs: Mutex::new(HashMap::new()),
         })
     }
 
     fn config_for(&self, dir: &Path) -> Result<Config> {
-        let lock = || self.found_configs.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = lock().get(dir) {
-            return found.clone().map_err(|e| anyhow!(e));
-        }
-        let found = match Config::find(dir) {
-            Some(p) => Config::load(&p).map_err(|e| format!("{e:#}")),
-            None => Ok(Config::default()),
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let Some(path) = self.config_files.find(&dir) else {
+            return Ok(Config::default());
         };
+        let lock = || {
+            self.loaded_configs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+        };
+        if let Some(loaded) = lock().get(&path) {
+            return loaded.clone().map_err(|e| anyhow!(e));
+        }
+        let loaded = Config::load(&path).map_err(|e| format!("{e:#}"));
         let mut cache = lock();
-        // Bounded: a bulk run over many folders must not grow with them.
+        // Bounded: a bulk run over many repositories must not grow with them.
         if cache.len() >= CONFIG_CACHE_ENTRIES {
             cache.clear();
         }
-        cache.insert(dir.to_path_buf(), found.clone());
-        found.map_err(|e| anyhow!(e))
+        cache.insert(path, loaded.clone());
+        loaded.map_err(|e| anyhow!(e))
     }
 
     /// Settings and context for one file: command line over configuration.
@@ -181,7 +188,7 @@ fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
-/// Folders whose configuration is remembered (files come folder by folder).
+/// Configuration files remembered once loaded.
 const CONFIG_CACHE_ENTRIES: usize = 256;
 
 /// Files processed in parallel at a time: reports are printed and dropped
@@ -312,12 +319,7 @@ fn write_patches(dir: &Path, reports: &[FileReport]) -> Result<()> {
             continue;
         }
         let abs = std::path::absolute(&r.path)?;
-        let root = abs
-            .ancestors()
-            .skip(1)
-            .find(|d| d.join(".git").exists())
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let root = crate::folders::repo_root(&abs).unwrap_or_default();
         let base = if root.as_os_str().is_empty() {
             std::env::current_dir()?
         } else {

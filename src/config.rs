@@ -132,8 +132,14 @@ impl Config {
     /// mentions dockwright but is not valid TOML: loading it reports why).
     pub fn find(dir: &Path) -> Option<PathBuf> {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        dir.ancestors()
-            .flat_map(|d| FILE_NAMES.iter().map(move |n| d.join(n)))
+        dir.ancestors().find_map(Self::in_folder)
+    }
+
+    /// The configuration file of one folder, without looking above it.
+    pub fn in_folder(dir: &Path) -> Option<PathBuf> {
+        FILE_NAMES
+            .iter()
+            .map(|n| dir.join(n))
             .find(|p| p.is_file() && (!is_pyproject(p) || pyproject_has_table(p)))
     }
     /// A string option of a transform.

@@ -180,7 +180,7 @@ pub fn read(path: &Path) -> Result<Source> {
         );
     }
     let text = decode(&bytes)?;
-    let real_path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let real_path = real_path(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(Source {
         path: path.to_path_buf(),
         text,
@@ -188,6 +188,19 @@ pub fn read(path: &Path) -> Result<Source> {
         readonly: meta.permissions().readonly(),
         permissions: meta.permissions(),
     })
+}
+
+/// The path with every symbolic link resolved. A file that is not a link
+/// itself is its folder's real path (resolved once per folder) and its name.
+fn real_path(path: &Path) -> std::io::Result<PathBuf> {
+    let name = path.file_name().filter(|n| *n != "." && *n != "..");
+    match name {
+        Some(name) if !fs::symlink_metadata(path)?.file_type().is_symlink() => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            Ok(crate::folders::real_folder(dir.unwrap_or(Path::new(".")))?.join(name))
+        }
+        _ => fs::canonicalize(path),
+    }
 }
 
 /// UTF-8 text, or why not.

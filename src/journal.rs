@@ -116,7 +116,7 @@ impl Slot {
     /// The slot of a file, from its real (symlink-resolved) path.
     pub fn of(real_path: &Path) -> Result<Slot> {
         let abs = std::path::absolute(real_path)?;
-        if let Some(root) = repo_root(&abs) {
+        if let Some(root) = crate::folders::repo_root(&abs) {
             let rel = abs.strip_prefix(&root).unwrap_or(&abs);
             let key = rel
                 .components()
@@ -210,14 +210,6 @@ impl Slot {
         })?;
         Ok(())
     }
-}
-
-/// The nearest ancestor of `abs` (a file) holding `.git`.
-pub fn repo_root(abs: &Path) -> Option<PathBuf> {
-    abs.ancestors()
-        .skip(1)
-        .find(|d| d.join(".git").exists())
-        .map(Path::to_path_buf)
 }
 
 /// `$XDG_CACHE_HOME/dockwright`, else `~/.cache/dockwright`.

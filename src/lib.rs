@@ -19,6 +19,7 @@ pub mod diff;
 pub mod edit;
 pub mod engine;
 pub mod files;
+pub mod folders;
 pub mod inspect;
 pub mod journal;
 pub mod report;

@@ -13,7 +13,6 @@ use crate::cli::Format;
 use crate::diff;
 use crate::edit::Level;
 use crate::engine::{Outcome, Remaining};
-use crate::journal;
 use crate::transforms;
 
 /// What happened to one file.
@@ -177,8 +176,7 @@ impl Summary {
 
 /// The git repository holding a file, if any.
 pub fn repository(path: &Path) -> Option<PathBuf> {
-    let abs = std::path::absolute(path).ok()?;
-    journal::repo_root(&abs)
+    crate::folders::repo_root(path)
 }
 
 /// The one place that prints.

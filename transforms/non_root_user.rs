@@ -575,6 +575,24 @@ fn github_container_action(ctx: &Context) -> Option<String> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
+    docker_actions(dir)
+        .into_iter()
+        .find(|(_, image)| image.trim_start_matches("./") == name)
+        .map(|(action, _)| action.to_string())
+}
+
+/// The action files of a folder that run a Docker container, with the image
+/// each names. Read once per folder: every file of the folder, in every pass,
+/// asks.
+fn docker_actions(dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    thread_local! {
+        static FOLDERS: std::cell::RefCell<crate::syntax::Recent<std::path::PathBuf, Vec<(&'static str, String)>>> =
+            std::cell::RefCell::new(crate::syntax::Recent::new(256));
+    }
+    if let Some(known) = FOLDERS.with(|m| m.borrow().get(dir)) {
+        return known;
+    }
+    let mut found = Vec::new();
     for action in ["action.yml", "action.yaml"] {
         let Ok(text) = std::fs::read_to_string(dir.join(action)) else {
             continue;
@@ -585,12 +603,10 @@ fn github_container_action(ctx: &Context) -> Option<String> {
                 Some(v.trim_matches(['"', '\'']).to_string())
             })
         };
-        let docker = value("using:").is_some_and(|v| v == "docker");
-        let image = value("image:").unwrap_or_default();
-        let this_file = image.trim_start_matches("./") == name;
-        if docker && this_file {
-            return Some(action.to_string());
+        if value("using:").is_some_and(|v| v == "docker") {
+            found.push((action, value("image:").unwrap_or_default()));
         }
     }
-    None
+    FOLDERS.with(|m| m.borrow_mut().put(dir.to_path_buf(), found.clone(), 0));
+    found
 }
