@@ -148,11 +148,18 @@ impl Script {
     /// named so, and it need not be parsed to know.
     pub fn may_name(file: &Dockerfile, index: usize, names: &[&str]) -> bool {
         let text = &file.text[file.instructions[index].range.clone()];
-        let squeezed: String = text
-            .chars()
-            .filter(|c| !matches!(c, '\\' | '\'' | '"' | '\n' | '\r'))
+        if names.iter().any(|n| text.contains(n)) {
+            return true;
+        }
+        // The dropped characters are ASCII: what remains is still UTF-8.
+        let squeezed: Vec<u8> = text
+            .bytes()
+            .filter(|b| !matches!(b, b'\\' | b'\'' | b'"' | b'\n' | b'\r'))
             .collect();
-        names.iter().any(|n| squeezed.contains(n))
+        match std::str::from_utf8(&squeezed) {
+            Ok(squeezed) => names.iter().any(|n| squeezed.contains(n)),
+            Err(_) => true,
+        }
     }
 
     /// Parses the body of a shell-form RUN (or `None` for exec form, heredoc
