@@ -296,7 +296,7 @@ impl Script {
                 }
             }
             "command" => steps.push(Step {
-                element: Element::Simple(self.command(node, &[])),
+                element: Element::Simple(self.command_of(node, &[])),
                 op_after: None,
             }),
             "redirected_statement" => {
@@ -309,7 +309,7 @@ impl Script {
                 };
                 match body {
                     Some(b) if kind(b) == "command" => {
-                        let mut cmd = self.command(b, &redirects);
+                        let mut cmd = self.command_of(b, &redirects);
                         cmd.range = self.orig(node);
                         steps.push(Step {
                             element: Element::Simple(cmd),
@@ -351,6 +351,23 @@ impl Script {
                 op_after: None,
             }),
             _ => {}
+        }
+    }
+
+    /// The command of `node` with `outer` redirections first: taken from
+    /// `all_commands`, which has analysed every command already.
+    fn command_of(&self, node: Node, outer: &[Range<usize>]) -> Command {
+        let range = self.orig(node);
+        let all = self.all_commands();
+        match all.binary_search_by_key(&range.start, |c| c.range.start) {
+            Ok(i) if all[i].range == range => {
+                let mut cmd = all[i].clone();
+                if !outer.is_empty() {
+                    cmd.redirects.splice(0..0, outer.iter().cloned());
+                }
+                cmd
+            }
+            _ => self.command(node, outer),
         }
     }
 
