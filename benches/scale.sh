@@ -9,8 +9,9 @@
 # `a__b__Dockerfile` names become `a/b/Dockerfile`), with .gitignore files that
 # hide some extra Dockerfiles (not counted, must not be read). Measures, for
 # `fix --dry-run` and for `fix` (on a fresh copy of the tree): wall time, peak
-# RSS (/usr/bin/time -f %M) and files/s. Also prints `uptime`: the figures
-# depend on what else the machine is doing.
+# RSS (/usr/bin/time -f %M), files/s, and the CPU time (user + system) per
+# file, which depends less on what else the machine is doing than wall time
+# (`uptime` is printed before and after).
 # Targets (issue #9): >= 10,000 files/s on 2 cores, peak RSS <= 100 MB, and
 # peak RSS not growing with the number of files.
 set -euo pipefail
@@ -64,19 +65,19 @@ PY
 measure() { # LABEL FILES CMD...
   local label=$1 files=$2; shift 2
   set +e
-  /usr/bin/time -o "$work/time" -f "%e %M" "$@" >/dev/null 2>"$work/err"
+  /usr/bin/time -o "$work/time" -f "%e %M %U %S" "$@" >/dev/null 2>"$work/err"
   local status=$?
   set -e
-  read -r secs kb < <(tail -n 1 "$work/time")
+  read -r secs kb user sys < <(tail -n 1 "$work/time")
   local summary; summary=$(grep -E 'files scanned' "$work/err" | tail -n 1 || true)
-  python3 -c "import sys; l,f,s,k,st=sys.argv[1:6]; f=int(f); s=float(s); k=int(k); print(f'| {l:<22} | {f:>6} | {s:>7.2f} | {f/max(s,0.001):>8.0f} | {k/1024:>7.1f} | {st:>4} |')" \
-    "$label" "$files" "$secs" "$kb" "$status"
+  python3 -c "import sys; l,f,s,k,st,u,y=sys.argv[1:8]; f=int(f); s=float(s); k=int(k); c=float(u)+float(y); print(f'| {l:<22} | {f:>6} | {s:>7.2f} | {f/max(s,0.001):>8.0f} | {c:>6.2f} | {1000*c/f:>7.3f} | {k/1024:>7.1f} | {st:>4} |')" \
+    "$label" "$files" "$secs" "$kb" "$status" "$user" "$sys"
   echo "    ($summary)" >&2
 }
 
 echo "load before: $(uptime)"
-echo "| run                    |  files |  wall s |  files/s | RSS MB | exit |"
-echo "|------------------------|--------|---------|----------|--------|------|"
+echo "| run                    |  files |  wall s |  files/s |  CPU s | CPU ms/file | RSS MB | exit |"
+echo "|------------------------|--------|---------|----------|--------|---------|---------|------|"
 for c in "${copies[@]}"; do
   rm -rf "$work/tree" "$work/copy"
   n=$(generate "$c" "$work/tree")
