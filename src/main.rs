@@ -1,5 +1,7 @@
 // Parsing and analysing many small scripts allocates many short-lived trees,
 // strings and vectors; mimalloc serves them faster than the system allocator.
+// Built without transparent huge pages (`no_thp` in Cargo.toml): zeroing 2 MB
+// pages doubled the memory and the start-up time of a one-file run.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
