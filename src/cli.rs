@@ -34,7 +34,8 @@ since is refused (exit 2) so that no edit is lost. With --transform ID, only tha
 edits are reverted, when no later edit overlaps them.\n\nThe journal is in \
 `.dockwright/journal/` at the git repository's root (ignored by git through \
 `.dockwright/.gitignore`), or outside git in $XDG_CACHE_HOME/dockwright (default \
-~/.cache/dockwright). Each undo steps back one `fix` run."
+~/.cache/dockwright), which forgets entries not written for 90 days. Each undo steps back \
+one `fix` run."
     )]
     Undo(UndoArgs),
     /// List the transforms with their safety class

@@ -30,6 +30,8 @@ use crate::files;
 
 /// Runs kept per file; older ones are dropped.
 pub const MAX_RUNS: usize = 20;
+/// Outside git, journal entries not written for this long are removed.
+pub const CACHE_KEEP_DAYS: u64 = 90;
 const VERSION: u32 = 1;
 
 /// Hex SHA-256 of some text.
@@ -193,6 +195,9 @@ impl Slot {
                 )?;
             }
         }
+        if self.repo.is_none() {
+            prune_cache(&self.dir);
+        }
         let json = serde_json::to_string(entry)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".")
@@ -209,6 +214,37 @@ impl Slot {
             )
         })?;
         Ok(())
+    }
+}
+
+/// Removes the cache journal's entries not written for [`CACHE_KEEP_DAYS`],
+/// at most once a day (the time is kept in `.pruned`): outside git, every
+/// file ever fixed has an entry, and bulk runs over throwaway checkouts would
+/// grow the folder for ever. Inside a repository the journal is the
+/// repository's, and left alone. Best effort: a failure here never stops a fix.
+fn prune_cache(dir: &Path) {
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+    let age = |meta: &fs::Metadata| {
+        meta.modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .unwrap_or_default()
+    };
+    let marker = dir.join(".pruned");
+    if fs::metadata(&marker).is_ok_and(|m| age(&m) < DAY) || fs::write(&marker, "").is_err() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .is_ok_and(|m| m.is_file() && age(&m) > DAY * CACHE_KEEP_DAYS as u32);
+        if old && path.extension().is_some_and(|e| e == "json") {
+            let _ = fs::remove_file(path);
+        }
     }
 }
 

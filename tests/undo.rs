@@ -321,10 +321,7 @@ fn outside_git_the_journal_is_in_the_cache_dir() {
     let o = dockwright(&dir, &cache, &["fix", "api.Dockerfile"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!dir.join(".dockwright").exists());
-    let entries = fs::read_dir(cache.join("dockwright/journal"))
-        .unwrap()
-        .count();
-    assert_eq!(entries, 1);
+    assert_eq!(journal_entries(&cache).len(), 1);
     // Two runs stack: the second undo goes back to before the first fix.
     let after_first = fs::read_to_string(&df).unwrap();
     let o = dockwright(&dir, &cache, &["fix", "--unsafe-fixes", "api.Dockerfile"]);
@@ -335,12 +332,54 @@ fn outside_git_the_journal_is_in_the_cache_dir() {
     let o = dockwright(&dir, &cache, &["undo", "api.Dockerfile"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(&df).unwrap(), MESSY);
-    assert_eq!(
-        fs::read_dir(cache.join("dockwright/journal"))
+    assert_eq!(journal_entries(&cache).len(), 0);
+}
+
+/// The entries (one JSON file per fixed file) of the journal outside git.
+fn journal_entries(cache: &Path) -> Vec<PathBuf> {
+    fs::read_dir(cache.join("dockwright/journal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect()
+}
+
+/// Outside git every fixed file leaves an entry: entries not written for 90
+/// days go, checked at most once a day; recent ones stay.
+#[test]
+fn the_cache_journal_forgets_entries_older_than_ninety_days() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, cache) = (tmp.path().join("plain"), tmp.path().join("cache"));
+    let journal = cache.join("dockwright/journal");
+    fs::create_dir_all(&dir).unwrap();
+    fs::create_dir_all(&journal).unwrap();
+    let day = std::time::Duration::from_secs(24 * 60 * 60);
+    let dated = |name: &str, days: u32| {
+        let path = journal.join(name);
+        fs::write(&path, "{}").unwrap();
+        let when = std::time::SystemTime::now() - day * days;
+        fs::File::options()
+            .write(true)
+            .open(&path)
             .unwrap()
-            .count(),
-        0
-    );
+            .set_modified(when)
+            .unwrap();
+        path
+    };
+    let old = dated("0123456789abcdef01234567.json", 91);
+    let recent = dated("89abcdef0123456789abcdef.json", 89);
+    fs::write(dir.join("Dockerfile"), MESSY).unwrap();
+    let o = dockwright(&dir, &cache, &["fix", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!old.exists(), "an entry older than 90 days was kept");
+    assert!(recent.exists(), "a recent entry was removed");
+    assert_eq!(journal_entries(&cache).len(), 2);
+    // Checked once a day: an entry that ages meanwhile stays until tomorrow.
+    let aged = dated("fedcba9876543210fedcba98.json", 100);
+    fs::write(dir.join("Dockerfile"), MESSY).unwrap();
+    let o = dockwright(&dir, &cache, &["fix", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(aged.exists());
 }
 
 /// The per-transform inverse mapping on real files: reverting the applied
