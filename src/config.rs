@@ -127,15 +127,10 @@ impl Config {
         Self::parse(&text, path)
     }
 
-    /// The nearest configuration file in `dir` or its ancestors. A
+    /// The configuration file of one folder, without looking above it (the
+    /// run finds the nearest one through `folders::Nearest`). A
     /// `pyproject.toml` counts when it has a `[tool.dockwright]` table (or
     /// mentions dockwright but is not valid TOML: loading it reports why).
-    pub fn find(dir: &Path) -> Option<PathBuf> {
-        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        dir.ancestors().find_map(Self::in_folder)
-    }
-
-    /// The configuration file of one folder, without looking above it.
     pub fn in_folder(dir: &Path) -> Option<PathBuf> {
         FILE_NAMES
             .iter()

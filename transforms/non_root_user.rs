@@ -153,10 +153,10 @@ pub(crate) fn family(image: &str) -> Family {
     Family::Unknown
 }
 
-/// `gosu`, `su-exec` or `setpriv` named in a word (a package, a path, an image).
 /// Programs an entrypoint uses to drop from root to another user.
 const STEP_DOWN_TOOLS: [&str; 3] = ["gosu", "su-exec", "setpriv"];
 
+/// `gosu`, `su-exec` or `setpriv` named in a word (a package, a path, an image).
 fn step_down_tool(word: &str) -> Option<&'static str> {
     STEP_DOWN_TOOLS.into_iter().find(|t| {
         word.contains(t)

@@ -6,8 +6,9 @@
 //! tree-sitter grammars (`tree-sitter-containerfile`, and `tree-sitter-bash`
 //! for RUN bodies) then check each instruction on its own, when it is first
 //! asked about: an instruction whose fine structure has errors is unclean and
-//! no transform edits inside it. Every node keeps byte ranges into the original text, and the
-//! items of a file cover every byte, so printing is concatenation.
+//! no transform edits inside it. Every node keeps byte ranges into the
+//! original text, and the items of a file cover every byte, so printing is
+//! concatenation.
 
 mod lines;
 mod parse;

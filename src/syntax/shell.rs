@@ -80,6 +80,15 @@ impl Word {
 }
 
 impl Command {
+    fn moved(&self, shift: &impl Fn(&Range<usize>) -> Range<usize>) -> Command {
+        Command {
+            range: shift(&self.range),
+            assignments: self.assignments.iter().map(|w| w.moved(shift)).collect(),
+            words: self.words.iter().map(|w| w.moved(shift)).collect(),
+            redirects: self.redirects.iter().map(shift).collect(),
+        }
+    }
+
     pub fn name(&self) -> Option<&str> {
         self.words.first().and_then(|w| w.value.as_deref())
     }
@@ -193,12 +202,6 @@ impl Script {
     /// already analysed is shifted rather than computed again.
     fn moved_to(&self, base: usize) -> Script {
         let shift = |r: &Range<usize>| r.start - self.base + base..r.end - self.base + base;
-        let command = |c: &Command| Command {
-            range: shift(&c.range),
-            assignments: c.assignments.iter().map(|w| w.moved(&shift)).collect(),
-            words: c.words.iter().map(|w| w.moved(&shift)).collect(),
-            redirects: c.redirects.iter().map(shift).collect(),
-        };
         let moved = Script(std::rc::Rc::new(ScriptData {
             text: self.text.clone(),
             base,
@@ -207,14 +210,16 @@ impl Script {
             steps: Default::default(),
         }));
         if let Some(commands) = self.commands.get() {
-            let _ = moved.commands.set(commands.iter().map(command).collect());
+            let _ = moved
+                .commands
+                .set(commands.iter().map(|c| c.moved(&shift)).collect());
         }
         if let Some(steps) = self.steps.get() {
             let steps = steps
                 .iter()
                 .map(|s| Step {
                     element: match &s.element {
-                        Element::Simple(c) => Element::Simple(command(c)),
+                        Element::Simple(c) => Element::Simple(c.moved(&shift)),
                         Element::Compound { kind, range } => Element::Compound {
                             kind: kind.clone(),
                             range: shift(range),

@@ -30,10 +30,9 @@ pub(crate) struct Recent<K, V> {
 }
 
 /// A fast non-cryptographic hash (FxHash's step, eight bytes at a time): the
-/// keys are whole RUN bodies, hashed at every lookup, and SipHash spent more
-/// time on them (2% of a run) than on anything else in the memo. A collision costs a key
-/// comparison, never a wrong answer, and a memo holds at most 256 keys, so
-/// even crafted collisions cost little.
+/// keys are whole RUN bodies, hashed at every lookup, and SipHash on them was
+/// 2% of a run. A collision costs a key comparison, never a wrong answer, and
+/// a memo holds at most 256 keys, so even crafted collisions cost little.
 #[derive(Default)]
 pub(crate) struct WordHasher(u64);
 
