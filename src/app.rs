@@ -14,16 +14,13 @@ use crate::cli::{CheckArgs, Cli, Command, FixArgs, Format, Selection};
 use crate::config::Config;
 use crate::diff;
 use crate::engine::{self, FixError, Settings};
+use crate::exit::{EXIT_CHANGES, EXIT_CLEAN};
 use crate::files::{self, Input};
 use crate::inspect;
 use crate::journal;
 use crate::report::{FileReport, FileResult, Printer, Summary};
 use crate::transform::Context;
 use crate::transforms;
-
-pub const EXIT_CLEAN: u8 = 0;
-pub const EXIT_CHANGES: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
 
 /// Runs a parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<u8> {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::app::{EXIT_CLEAN, EXIT_ERROR};
 use crate::cli::Format;
+use crate::exit::{EXIT_CLEAN, EXIT_ERROR};
 use crate::files::{self, Input};
 use crate::syntax::{self, Dockerfile, Form};
 

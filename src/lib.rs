@@ -18,6 +18,8 @@ pub mod config;
 pub mod diff;
 pub mod edit;
 pub mod engine;
+pub mod exit;
+pub mod facts;
 pub mod files;
 pub mod folders;
 pub mod inspect;
@@ -39,14 +41,14 @@ pub fn main() -> std::process::ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return std::process::ExitCode::from(if e.use_stderr() { app::EXIT_ERROR } else { 0 });
+            return std::process::ExitCode::from(if e.use_stderr() { exit::EXIT_ERROR } else { 0 });
         }
     };
     match app::run(cli) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::from(app::EXIT_ERROR)
+            std::process::ExitCode::from(exit::EXIT_ERROR)
         }
     }
 }

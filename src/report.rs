@@ -132,7 +132,7 @@ impl Summary {
     }
 
     pub fn exit_code(&self, fixing: bool) -> u8 {
-        use crate::app::{EXIT_CHANGES, EXIT_CLEAN, EXIT_ERROR};
+        use crate::exit::{EXIT_CHANGES, EXIT_CLEAN, EXIT_ERROR};
         if self.errors > 0 || self.skipped > 0 {
             EXIT_ERROR
         } else if (fixing && self.changed > 0) || (!fixing && self.actionable > 0) {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 
-use crate::app::{EXIT_CLEAN, EXIT_ERROR};
+use crate::exit::{EXIT_CLEAN, EXIT_ERROR};
 use crate::files::{self, Input};
 use crate::journal::{self, Blocked, Slot, sha256};
 use crate::syntax;

@@ -116,3 +116,60 @@ fn readme_lists_the_hadolint_rules_each_transform_honours() {
         }
     }
 }
+
+/// Transforms share knowledge through `src/facts` and `src/syntax`, never by
+/// importing each other: each one can be read, changed and removed alone.
+#[test]
+fn no_transform_imports_another() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("transforms");
+    let mut offenders = Vec::new();
+    for entry in walk_rs(&dir) {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim();
+            // A unit-test module's `use super::*` reaches its own file.
+            let own_tests = code == "use super::*;";
+            if (code.contains("super::") && !own_tests) || code.contains("crate::transforms") {
+                offenders.push(format!("{}:{}: {code}", entry.display(), n + 1));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}
+
+/// The commands' modules share the exit codes through `exit`; none of them
+/// reaches back into `app`, which dispatches to them.
+#[test]
+fn command_modules_do_not_import_app() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for name in [
+        "inspect.rs",
+        "report.rs",
+        "undo.rs",
+        "journal.rs",
+        "engine.rs",
+    ] {
+        let text = std::fs::read_to_string(src.join(name)).unwrap();
+        assert!(
+            !text.contains("crate::app"),
+            "src/{name} imports crate::app"
+        );
+    }
+}
+
+fn walk_rs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk_rs(&path));
+        } else if path.extension().is_some_and(|e| e == "rs")
+            && path
+                .file_name()
+                .is_some_and(|n| n != "mod.rs" || path.parent() != Some(dir))
+        {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -1,4 +1,5 @@
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::facts::packages::{apt_subcommand, is_apt};
 use crate::syntax::shell::{Command, Script};
 use crate::syntax::{Dockerfile, Item};
 use crate::transform::{Context, Meta, Transform};
@@ -96,40 +97,6 @@ manager.
 };
 
 const LISTS_RM: &str = "rm -rf /var/lib/apt/lists/*";
-
-/// Is `cmd` `apt-get SUB` / `apt SUB` (options before SUB allowed)?
-pub(crate) fn is_apt(cmd: &Command, sub: &str) -> bool {
-    apt_subcommand(cmd).is_some_and(|(_, i)| cmd.words[i].value.as_deref() == Some(sub))
-}
-
-/// The apt program of a command and the index of its subcommand word.
-pub(crate) fn apt_subcommand(cmd: &Command) -> Option<(&str, usize)> {
-    let name = cmd.name()?;
-    if name != "apt-get" && name != "apt" {
-        return None;
-    }
-    let mut i = 1;
-    while i < cmd.words.len() {
-        let v = cmd.words[i].value.as_deref()?;
-        if let Some(opt) = v.strip_prefix('-') {
-            if matches!(
-                opt,
-                "o" | "c"
-                    | "t"
-                    | "-option"
-                    | "-config-file"
-                    | "-target-release"
-                    | "-default-release"
-            ) {
-                i += 1;
-            }
-            i += 1;
-            continue;
-        }
-        return Some((name, i));
-    }
-    None
-}
 
 fn is_install(sub: &str) -> bool {
     matches!(

@@ -1,8 +1,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::copy_order::Ignore;
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::facts::context::Ignore;
+use crate::facts::context::pip_includes;
 use crate::syntax::shell::{Command, Element, Script};
 use crate::syntax::words::parse_words;
 use crate::syntax::{Dockerfile, Form, Instruction, Item, Stage};
@@ -3541,7 +3542,7 @@ fn python_native_dependencies(
         files.push(rel);
     }
     if let Some(root) = root {
-        let includes = super::copy_order::pip_includes(root, &files)?;
+        let includes = pip_includes(root, &files)?;
         files.extend(includes);
     }
     let mut lines: Vec<String> = Vec::new();

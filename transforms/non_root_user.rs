@@ -1,4 +1,5 @@
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::facts::image::{Family, family, is_root};
 use crate::syntax::shell::Script;
 use crate::syntax::{Dockerfile, Stage};
 use crate::transform::{Context, Meta, Transform};
@@ -77,82 +78,6 @@ build argument counts as unknown and gets the numeric user.
 "#,
 };
 
-pub(crate) enum Family {
-    Node,
-    Distroless { nonroot: bool },
-    Debian,
-    Alpine,
-    Rhel,
-    Unknown,
-}
-
-pub(crate) fn family(image: &str) -> Family {
-    let lower = image.to_ascii_lowercase();
-    if lower.contains('$') || lower == "scratch" {
-        return Family::Unknown;
-    }
-    // `gcr.io/distroless/*`, a mirror of it, or any `*:nonroot` tag.
-    let nonroot_tag = lower.rsplit_once(':').is_some_and(|(_, t)| t == "nonroot");
-    if lower.starts_with("gcr.io/distroless/") || lower.contains("/distroless/") || nonroot_tag {
-        return Family::Distroless {
-            nonroot: lower.contains("nonroot"),
-        };
-    }
-    let without_digest = lower.split('@').next().unwrap_or(&lower);
-    let (path, tag) = match without_digest.rsplit_once(':') {
-        Some((p, t)) if !t.contains('/') => (p, t),
-        _ => (without_digest, ""),
-    };
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let official = !path.contains('/')
-        || path.starts_with("library/")
-        || path.starts_with("docker.io/library/");
-    if official && name == "node" {
-        return Family::Node;
-    }
-    if name == "alpine" || tag.contains("alpine") {
-        return Family::Alpine;
-    }
-    const DEBIAN: &[&str] = &[
-        "debian",
-        "ubuntu",
-        "python",
-        "golang",
-        "openjdk",
-        "eclipse-temurin",
-        "ruby",
-        "php",
-        "perl",
-        "rust",
-        "buildpack-deps",
-        "maven",
-        "gradle",
-        "elixir",
-        "erlang",
-        "haskell",
-        "r-base",
-    ];
-    const RHEL: &[&str] = &[
-        "ubi",
-        "ubi8",
-        "ubi9",
-        "ubi10",
-        "fedora",
-        "centos",
-        "rockylinux",
-        "almalinux",
-    ];
-    if official && DEBIAN.contains(&name) {
-        return Family::Debian;
-    }
-    let redhat =
-        path.starts_with("registry.access.redhat.com/") || path.starts_with("registry.redhat.io/");
-    if (official || redhat || path.starts_with("quay.io/centos/")) && RHEL.contains(&name) {
-        return Family::Rhel;
-    }
-    Family::Unknown
-}
-
 /// Programs an entrypoint uses to drop from root to another user.
 const STEP_DOWN_TOOLS: [&str; 3] = ["gosu", "su-exec", "setpriv"];
 
@@ -166,26 +91,6 @@ fn step_down_tool(word: &str) -> Option<&'static str> {
     })
 }
 
-pub(crate) fn is_root(user: &str) -> bool {
-    let name = user.split(':').next().unwrap_or(user);
-    name == "root" || name == "0"
-}
-
-/// The stage and the earlier stages it builds on, nearest first.
-pub(crate) fn chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage> {
-    let mut out = vec![stage];
-    let mut current = stage;
-    while let Some(parent) = file.stages[..current.index].iter().rev().find(|s| {
-        s.name
-            .as_deref()
-            .is_some_and(|n| n.eq_ignore_ascii_case(&current.base_image))
-    }) {
-        out.push(parent);
-        current = parent;
-    }
-    out
-}
-
 impl Transform for NonRootUser {
     fn meta(&self) -> &'static Meta {
         &META
@@ -195,7 +100,7 @@ impl Transform for NonRootUser {
         let Some(stage) = file.stages.last() else {
             return Vec::new();
         };
-        let stages = chain(file, stage);
+        let stages = file.chain(stage);
         let base = &stages.last().unwrap_or(&stage).base_image;
         let from = &file.instructions[stage.from];
         let note =

@@ -1,6 +1,6 @@
-use super::apt_layer::is_apt;
-use super::non_root_user::{Family, chain, family, is_root};
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::facts::image::{Family, family, is_root};
+use crate::facts::packages::is_apt;
 use crate::syntax::shell::{Command, Script, Word};
 use crate::syntax::{Dockerfile, Form, Stage};
 use crate::transform::{Context, Meta, Transform};
@@ -129,7 +129,7 @@ impl Transform for TiniInit {
         let Some(stage) = file.stages.last() else {
             return Vec::new();
         };
-        let stages = chain(file, stage);
+        let stages = file.chain(stage);
         let last_of = |keyword: &str| {
             stages.iter().find_map(|s| {
                 s.instructions
@@ -256,7 +256,7 @@ impl Transform for TiniInit {
                         "no init for PID 1; `{base}` has no package manager, and none of the stages it copies from can provide `tini-static` (one that is Debian-based and has no `--platform`): run the container with `docker run --init`"
                     ));
                 };
-                let builder_chain = chain(file, builder);
+                let builder_chain = file.chain(builder);
                 if builder_chain.iter().any(|s| {
                     file.stage_instructions(s)
                         .iter()
@@ -491,7 +491,7 @@ fn static_source<'a>(file: &'a Dockerfile, last: &Stage) -> Option<&'a Stage> {
         })
         .collect();
     sources.into_iter().rev().find(|s| {
-        let chain = chain(file, s);
+        let chain = file.chain(s);
         let root = chain.last().unwrap_or(s);
         let base = root.base_image.to_ascii_lowercase();
         chain.iter().all(|c| c.platform.is_none())

@@ -176,6 +176,21 @@ pub struct Stage {
 }
 
 impl Dockerfile {
+    /// The stage and the earlier stages it builds on, nearest first.
+    pub fn chain<'a>(&'a self, stage: &'a Stage) -> Vec<&'a Stage> {
+        let mut out = vec![stage];
+        let mut current = stage;
+        while let Some(parent) = self.stages[..current.index].iter().rev().find(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&current.base_image))
+        }) {
+            out.push(parent);
+            current = parent;
+        }
+        out
+    }
+
     /// Why the fine structure of instruction `index` cannot be trusted (the
     /// Dockerfile grammar, and the bash grammar for a shell-form RUN body);
     /// empty when clean. Checked on first use.

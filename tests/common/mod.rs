@@ -8,20 +8,27 @@ use dockwright::config::Config;
 use dockwright::engine::{self, Outcome, Settings};
 use dockwright::transform::Context;
 
-/// The public corpus, beside the repository as in CI.
-pub fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+/// The public corpus: the folder `DOCKWRIGHT_CORPUS` names (which must
+/// exist), else `../shared/corpus` beside the repository as in CI; None when
+/// neither is there (a plain clone).
+pub fn corpus_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOCKWRIGHT_CORPUS").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.is_dir(),
+            "DOCKWRIGHT_CORPUS names {}, which is not a folder",
+            dir.display()
+        );
+        return Some(dir);
+    }
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    beside.is_dir().then_some(beside)
 }
 
 /// Every corpus Dockerfile, sorted.
 pub fn corpus_files() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let root = corpus_dir();
-    assert!(
-        root.is_dir(),
-        "the corpus is expected at {}",
-        root.display()
-    );
+    let root = corpus_dir().expect("the corpus: ../shared/corpus or DOCKWRIGHT_CORPUS");
     for repo in std::fs::read_dir(&root).unwrap() {
         let repo = repo.unwrap().path();
         if !repo.is_dir() {

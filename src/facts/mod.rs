@@ -1,0 +1,7 @@
+//! What the transforms know besides the file: facts about base images, about
+//! package-manager commands, and about the build context. Shared here so that
+//! no transform imports another.
+
+pub mod context;
+pub mod image;
+pub mod packages;
