@@ -50,3 +50,5 @@ while IFS=$'\t' read -r repo commit dockerfile; do
 done
 
 python3 "$here/summarise.py" "$rows" | tee "$review/summary.txt"
+# non-zero when a row failed (missing checkout or Dockerfile, a crash, an error)
+exit "${PIPESTATUS[0]}"
