@@ -3,7 +3,7 @@
 #
 #   tests/realworld/checkout.sh [LIST.tsv ...]      (default: tests/realworld/REPOS.tsv)
 #
-# Mirrors: ${DOCKWRIGHT_MIRRORS:-/work/.mirror}/<owner>+<name>/repo, bare git
+# Mirrors: ${DOCKWRIGHT_MIRRORS:-/work/.mirror}/<owner>+<name>/repo, bare git (or repo/.git)
 # directories brought by the team's `fetch` tool (never committed here).
 # Checkouts: ${DOCKWRIGHT_REALWORLD_DIR:-$HOME/.cache/dockwright/realworld}/<owner>+<name>,
 # outside this repository. A real `git checkout` (not `git archive`, which honours
@@ -37,6 +37,8 @@ while IFS=$'\t' read -r repo commit; do
     [ -n "$repo" ] || continue
     key=${repo/\//+}
     mirror=$mirrors/$key/repo
+    # Most snapshots arrive as a bare git directory; some as repo/.git.
+    [ -d "$mirror/.git" ] && mirror=$mirror/.git
     out=$dest/$key
     if [ ! -d "$mirror" ]; then
         missing+=("$repo")
