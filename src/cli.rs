@@ -101,6 +101,12 @@ pub struct FixArgs {
     /// paths relative to that repository's root (for `git apply`)
     #[arg(long, value_name = "DIR")]
     pub patch_dir: Option<PathBuf>,
+    /// Write only the files named on the command line (the pre-commit hook
+    /// passes the staged files): a fix that would also change another file
+    /// (a compose file, .dockerignore) is not applied but reported, naming
+    /// that file, and the exit status is 1
+    #[arg(long)]
+    pub only_named: bool,
 }
 
 #[derive(Debug, Args, Clone)]
