@@ -223,8 +223,11 @@ pub fn apply_all(changes: Vec<Change>) -> Result<(), String> {
 /// fix read, and a failed write puts back the files already written; then
 /// the journal, one entry for all of them. The error says what happened.
 pub fn write(src: &Source, outcome: &Outcome, mode: Mode) -> Result<(), String> {
-    let mut changes = Vec::with_capacity(1 + outcome.others.len());
-    if outcome.dockerfile_changed() {
+    let mut changes = Vec::with_capacity(outcome.others.len());
+    if outcome.others.is_empty() {
+        // The Dockerfile alone, as for almost every file: nothing to copy.
+        files::write_atomic(src, &outcome.fixed).map_err(|e| e.to_string())?;
+    } else if outcome.dockerfile_changed() {
         changes.push(Change::Replace(src.clone(), outcome.fixed.clone()));
     }
     for c in &outcome.others {

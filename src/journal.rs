@@ -555,6 +555,40 @@ mod tests {
         assert_eq!(text, "FROM a\nRUN y\nRUN z\n");
     }
 
+    /// Entries written before runs could change other files load as they
+    /// did, and are written back as version 1 while no run has other files;
+    /// one that has them is version 2, which an older dockwright refuses.
+    #[test]
+    fn entries_without_other_files_stay_version_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let slot = Slot {
+            dir: dir.path().to_path_buf(),
+            repo: None,
+            key: "/x/Dockerfile".into(),
+        };
+        let old = r#"{"version":1,"path":"/x/Dockerfile","runs":[{"time":1,"original_sha256":"a","final_sha256":"b","original":"FROM a\n","steps":[]}]}"#;
+        fs::create_dir_all(&slot.dir).unwrap();
+        fs::write(slot.file(), old).unwrap();
+        let mut entry = slot.load().unwrap().unwrap();
+        assert!(entry.runs[0].also.is_empty());
+        slot.save(&entry).unwrap();
+        let saved = fs::read_to_string(slot.file()).unwrap();
+        assert!(saved.starts_with(r#"{"version":1,"#), "{saved}");
+        assert!(!saved.contains("also"), "{saved}");
+        entry.runs[0].also.push(AlsoFile {
+            path: "/x/compose.yaml".into(),
+            created: false,
+            original_sha256: sha256(""),
+            final_sha256: sha256(""),
+            original: String::new(),
+            steps: Vec::new(),
+        });
+        slot.save(&entry).unwrap();
+        let saved = fs::read_to_string(slot.file()).unwrap();
+        assert!(saved.starts_with(r#"{"version":2,"#), "{saved}");
+        assert_eq!(slot.load().unwrap().unwrap().runs[0].also.len(), 1);
+    }
+
     #[test]
     fn a_deletion_reverts_through_later_shifts() {
         let t0 = "FROM a\nRUN x\nRUN y\n";

@@ -380,3 +380,83 @@ fn applied_by(run: &journal::Run) -> String {
         seen.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::{Edit, Finding, Fix, Safety};
+    use crate::engine::{Settings, fix_text_with};
+    use crate::group::{Mode, write};
+    use crate::transform::{Context, Meta, Transform};
+
+    /// Test transform: `RUN a` becomes `RUN b`, and `a` becomes `b` in
+    /// `build.sh` beside it, in one fix.
+    struct AToB;
+    static META: Meta = Meta {
+        id: "test-a-to-b",
+        summary: "test only",
+        safety: Safety::Safe,
+        docs: "",
+        hadolint: &[],
+        options: &[],
+    };
+    impl Transform for AToB {
+        fn meta(&self) -> &'static Meta {
+            &META
+        }
+        fn run(&self, file: &syntax::Dockerfile, ctx: &Context) -> Vec<Finding> {
+            let (Some(at), Ok(Some(script))) = (
+                file.text.find("RUN a"),
+                ctx.read_text(Path::new("build.sh")),
+            ) else {
+                return Vec::new();
+            };
+            let Some(in_script) = script.find("echo a") else {
+                return Vec::new();
+            };
+            let fix = Fix::safe(vec![Edit::replace(at + 4..at + 5, "b")]).with_file(
+                "build.sh",
+                vec![Edit::replace(in_script + 5..in_script + 6, "b")],
+            );
+            vec![Finding::fix(META.id, at, "a becomes b", fix)]
+        }
+    }
+
+    #[test]
+    fn one_transform_is_reverted_from_every_file_of_its_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir(dir.join(".git")).unwrap();
+        let (df, sh) = (dir.join("Dockerfile"), dir.join("build.sh"));
+        let original = "FROM x\nRUN a\n";
+        std::fs::write(&df, original).unwrap();
+        std::fs::write(&sh, "#!/bin/sh\necho a\n").unwrap();
+        let ctx = Context {
+            path: Some(df.clone()),
+            build_context: Some(dir.to_path_buf()),
+            ..Context::default()
+        };
+        let registry: Vec<Box<dyn Transform>> = vec![Box::new(AToB)];
+        let outcome = fix_text_with(original, &ctx, &Settings::default(), &registry).unwrap();
+        assert_eq!(outcome.others.len(), 1);
+        write(&files::read(&df).unwrap(), &outcome, Mode::WriteJournal).unwrap();
+        assert_eq!(std::fs::read_to_string(&sh).unwrap(), "#!/bin/sh\necho b\n");
+
+        let done = undo_one(&df, Some(META.id), true).unwrap();
+        assert!(
+            matches!(&done, Outcome::Restored(m) if m.contains("and the 1 other file")),
+            "{}",
+            match done {
+                Outcome::Refused(m) | Outcome::Blocked(m) | Outcome::Restored(m) => m,
+                Outcome::NotJournaled => "not journaled".into(),
+            }
+        );
+        assert_eq!(std::fs::read_to_string(&df).unwrap(), original);
+        assert_eq!(std::fs::read_to_string(&sh).unwrap(), "#!/bin/sh\necho a\n");
+        // The whole run is still undone after that: nothing left to change,
+        // and the journal agrees with both files.
+        let done = undo_one(&df, None, true).unwrap();
+        assert!(matches!(done, Outcome::Restored(_)));
+        assert_eq!(std::fs::read_to_string(&df).unwrap(), original);
+    }
+}
