@@ -13,19 +13,22 @@ use serde_json::json;
 use crate::cli::{CheckArgs, Cli, Command, FixArgs, Format, Selection};
 use crate::config::Config;
 use crate::diff;
-use crate::engine::{self, FixError, Settings};
+use crate::engine::{self, Settings};
 use crate::exit::{EXIT_CHANGES, EXIT_CLEAN};
 use crate::files::{self, Input};
+use crate::group::{self, Mode, Pending, Shared};
 use crate::inspect;
-use crate::journal;
 use crate::report::{FileReport, FileResult, Printer, Summary};
-use crate::transform::Context;
+use crate::transform::{Context, Transform};
 use crate::transforms;
 
 /// Runs a parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Fix(args) => fix(args),
+        Command::Fix(args) => {
+            let out = Printer::new(args.format);
+            fix_with(args, transforms::all(), out)
+        }
         Command::Check(args) => check(args),
         Command::Undo(args) => crate::undo::run(&args.paths, args.transform.as_deref()),
         Command::Transforms { format } => {
@@ -85,6 +88,8 @@ fn list_transforms(format: Format) {
 
 struct Job<'a> {
     selection: &'a Selection,
+    /// The transforms that run, in order.
+    registry: &'a [Box<dyn Transform>],
     settings: Settings,
     base_config: Option<Config>,
     /// The nearest configuration file of each folder, looked up once per run.
@@ -94,7 +99,11 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    fn new(selection: &Selection, unsafe_fixes: bool) -> Result<Job<'_>> {
+    fn new<'a>(
+        selection: &'a Selection,
+        unsafe_fixes: bool,
+        registry: &'a [Box<dyn Transform>],
+    ) -> Result<Job<'a>> {
         if let Some(n) = selection.jobs {
             // Only the first call can size the global pool; later ones keep it.
             let _ = rayon::ThreadPoolBuilder::new()
@@ -102,7 +111,7 @@ impl Job<'_> {
                 .build_global();
         }
         for id in selection.select.iter().flatten().chain(&selection.ignore) {
-            if id != "ALL" && transforms::by_id(id).is_none() {
+            if id != "ALL" && !registry.iter().any(|t| t.meta().id == id) {
                 return Err(anyhow!(
                     "unknown transform `{id}` (see `dockwright transforms`)"
                 ));
@@ -111,10 +120,12 @@ impl Job<'_> {
         let base_config = selection.config.as_deref().map(Config::load).transpose()?;
         Ok(Job {
             selection,
+            registry,
             settings: Settings {
                 unsafe_fixes,
                 select: selection.select.clone(),
                 ignore: selection.ignore.clone(),
+                writable: None,
             },
             base_config,
             config_files: crate::folders::Nearest::new(Config::in_folder),
@@ -171,6 +182,7 @@ impl Job<'_> {
                     .unwrap_or_else(|| dir.to_path_buf()),
             ),
             config,
+            overlay: None,
         };
         Ok((settings, ctx))
     }
@@ -265,8 +277,14 @@ fn process(
     }
 }
 
-fn fix(args: FixArgs) -> Result<u8> {
-    let job = Job::new(&args.selection, args.unsafe_fixes)?;
+/// `dockwright fix` with the given transforms, printing to `out`: the
+/// command line passes the registered transforms and stdout; tests pass
+/// their own, to exercise what no registered transform does yet.
+pub fn fix_with(args: FixArgs, registry: &[Box<dyn Transform>], mut out: Printer) -> Result<u8> {
+    let mut job = Job::new(&args.selection, args.unsafe_fixes, registry)?;
+    if args.only_named {
+        job.settings.writable = Some(std::sync::Arc::new(group::named(&args.paths)));
+    }
     let mode = if args.dry_run {
         Mode::DryRun
     } else if args.no_journal {
@@ -279,15 +297,16 @@ fn fix(args: FixArgs) -> Result<u8> {
         Mode::DryRun => "to change",
         _ => "changed",
     };
-    let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
     // Kept only for --patch-dir, and only the changed files.
     let mut changed = Vec::new();
+    let mut shared = Shared::new(mode, registry);
     process(
         files::walk(&roots(&args.paths)),
         label,
         |path| fix_one(&job, path, mode),
         |r| {
+            let r = shared.settle(r);
             summary.add(&r);
             out.fix_report(&r, dry_run);
             let is_changed =
@@ -299,23 +318,19 @@ fn fix(args: FixArgs) -> Result<u8> {
     );
     out.finish(&summary, "fix", dry_run);
     if let Some(dir) = &args.patch_dir {
-        write_patches(dir, &changed)?;
+        write_patches(dir, &changed, &shared)?;
     }
     Ok(summary.exit_code(true))
 }
 
 /// One patch per git repository, paths relative to its root; files outside
-/// any repository go to `no-repository.patch`, relative to the current directory.
-fn write_patches(dir: &Path, reports: &[FileReport]) -> Result<()> {
+/// any repository go to `no-repository.patch`, relative to the current
+/// directory. The other files come once each, from before the run to after
+/// it, however many Dockerfiles changed them.
+fn write_patches(dir: &Path, reports: &[FileReport], shared: &Shared) -> Result<()> {
     let mut patches: BTreeMap<PathBuf, String> = BTreeMap::new();
-    for r in reports {
-        let FileResult::Fixed { outcome, .. } = &r.result else {
-            continue;
-        };
-        if !outcome.changed() {
-            continue;
-        }
-        let abs = std::path::absolute(&r.path)?;
+    let mut add = |path: &Path, before: Option<&str>, after: &str| -> Result<()> {
+        let abs = std::path::absolute(path)?;
         let root = crate::folders::repo_root(&abs).unwrap_or_default();
         let base = if root.as_os_str().is_empty() {
             std::env::current_dir()?
@@ -323,8 +338,20 @@ fn write_patches(dir: &Path, reports: &[FileReport]) -> Result<()> {
             root.clone()
         };
         let rel = abs.strip_prefix(&base).unwrap_or(&abs);
-        let patch = diff::unified(&diff::patch_path(rel), &outcome.original, &outcome.fixed);
+        let patch = diff::unified_file(&diff::patch_path(rel), before, after);
         patches.entry(root).or_default().push_str(&patch);
+        Ok(())
+    };
+    for r in reports {
+        let FileResult::Fixed { outcome, .. } = &r.result else {
+            continue;
+        };
+        if outcome.dockerfile_changed() {
+            add(&r.path, Some(&outcome.original), &outcome.fixed)?;
+        }
+    }
+    for (path, f) in shared.files() {
+        add(path, f.original.as_deref(), &f.now)?;
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow!("{}: cannot create: {}", dir.display(), files::io_reason(&e)))?;
@@ -348,72 +375,46 @@ fn write_patches(dir: &Path, reports: &[FileReport]) -> Result<()> {
     Ok(())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    DryRun,
-    Write,
-    WriteJournal,
-}
-
 /// A file's text with its settings and context; the error names the cause.
-fn load(job: &Job, path: &Path) -> Result<(files::Source, Settings, Context), FileResult> {
-    let src = files::read(path).map_err(|e| FileResult::Error(e.to_string()))?;
-    let (settings, ctx) = job
-        .for_file(path)
-        .map_err(|e| FileResult::Error(format!("{e:#}")))?;
+fn load(job: &Job, path: &Path) -> Result<(files::Source, Settings, Context), String> {
+    let src = files::read(path).map_err(|e| e.to_string())?;
+    let (settings, ctx) = job.for_file(path).map_err(|e| format!("{e:#}"))?;
     Ok((src, settings, ctx))
 }
 
 fn fix_one(job: &Job, path: &Path, mode: Mode) -> FileResult {
     let (src, settings, ctx) = match load(job, path) {
         Ok(x) => x,
-        Err(e) => return e,
+        Err(why) => return FileResult::Error(why),
     };
-    match engine::fix_text(&src.text, &ctx, &settings) {
-        Err(e) => failed(&e),
+    match engine::fix_text_with(&src.text, &ctx, &settings, job.registry) {
+        Err(e) => FileResult::failed(&e),
+        // Other files may be shared with other Dockerfiles: the run's one
+        // writer of them writes this fix, in input order.
+        Ok(outcome) if !outcome.others.is_empty() => FileResult::Fixed {
+            outcome,
+            written: false,
+            pending: Some(Box::new(Pending { src, settings, ctx })),
+        },
         Ok(outcome) => {
             let mut written = false;
             if mode != Mode::DryRun && outcome.changed() {
-                if let Err(e) = files::write_atomic(&src, &outcome.fixed) {
-                    return FileResult::Error(e.to_string());
+                if let Err(why) = group::write(&src, &outcome, mode) {
+                    return FileResult::Error(why);
                 }
                 written = true;
-                if mode == Mode::WriteJournal
-                    && let Err(e) =
-                        journal::record(&src.real_path, &src.text, &outcome.fixed, &outcome.steps)
-                {
-                    return FileResult::Error(format!(
-                        "fixed, but the undo journal could not be written ({e:#}): \
-                         `dockwright undo` cannot restore it"
-                    ));
-                }
             }
-            FileResult::Fixed { outcome, written }
+            FileResult::Fixed {
+                outcome,
+                written,
+                pending: None,
+            }
         }
     }
 }
 
-/// A file the engine could not fix: rejected input, or a failed verification.
-fn failed(e: &FixError) -> FileResult {
-    match e {
-        FixError::Verification(m) => FileResult::Skipped(format!("left untouched: {m}")),
-        FixError::Parse(_) => FileResult::Error(describe(e)),
-    }
-}
-
-fn describe(e: &FixError) -> String {
-    match e {
-        FixError::Parse(p) if p.line > 0 => format!(
-            "line {}: {} (BuildKit rejects this file)",
-            p.line, p.message
-        ),
-        FixError::Parse(p) => format!("{} (BuildKit rejects this file)", p.message),
-        FixError::Verification(m) => format!("left untouched: {m}"),
-    }
-}
-
 fn check(args: CheckArgs) -> Result<u8> {
-    let job = Job::new(&args.selection, false)?;
+    let job = Job::new(&args.selection, false, transforms::all())?;
     let mut out = Printer::new(args.format);
     let mut summary = Summary::default();
     process(
@@ -422,11 +423,11 @@ fn check(args: CheckArgs) -> Result<u8> {
         |path| {
             let (src, settings, ctx) = match load(&job, path) {
                 Ok(x) => x,
-                Err(e) => return e,
+                Err(why) => return FileResult::Error(why),
             };
             match engine::findings_only(&src.text, &ctx, &settings) {
                 Ok(f) => FileResult::Checked(f),
-                Err(e) => failed(&e),
+                Err(e) => FileResult::failed(&e),
             }
         },
         |r| {

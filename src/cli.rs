@@ -31,7 +31,8 @@ pub enum Command {
         long_about = "Restore what `dockwright fix` changed, from its journal: the exact original \
 bytes, for files whose content is still what fix wrote (checked by SHA-256). A file edited \
 since is refused (exit 2) so that no edit is lost. With --transform ID, only that transform's \
-edits are reverted, when no later edit overlaps them.\n\nThe journal is in \
+edits are reverted, when no later edit overlaps them. Other files the same fix changed (a \
+compose file, a created .dockerignore) are restored with the Dockerfile, or nothing is.\n\nThe journal is in \
 `.dockwright/journal/` at the git repository's root (ignored by git through \
 `.dockwright/.gitignore`), or outside git in $XDG_CACHE_HOME/dockwright (default \
 ~/.cache/dockwright), which forgets entries not written for 90 days. Each undo steps back \
@@ -101,6 +102,12 @@ pub struct FixArgs {
     /// paths relative to that repository's root (for `git apply`)
     #[arg(long, value_name = "DIR")]
     pub patch_dir: Option<PathBuf>,
+    /// Write only the files named on the command line (the pre-commit hook
+    /// passes the staged files): a fix that would also change another file
+    /// (a compose file, .dockerignore) is not applied but reported, naming
+    /// that file, and the exit status is 1
+    #[arg(long)]
+    pub only_named: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -8,13 +8,24 @@ use similar::{ChangeTag, TextDiff};
 /// splitting also ends a line at a lone `\r`, which gave patches that did not
 /// apply (found by fuzzing).
 pub fn unified(path: &str, before: &str, after: &str) -> String {
+    unified_file(path, Some(before), after)
+}
+
+/// [`unified`], for a file that may not exist before (`None`): git's header
+/// for a new file, `--- /dev/null`.
+pub fn unified_file(path: &str, before: Option<&str>, after: &str) -> String {
+    let old_header = match before {
+        Some(_) => format!("a/{path}"),
+        None => "/dev/null".to_string(),
+    };
+    let before = before.unwrap_or("");
     if before == after {
         return String::new();
     }
     let old: Vec<&str> = before.split_inclusive('\n').collect();
     let new: Vec<&str> = after.split_inclusive('\n').collect();
     let diff = TextDiff::from_slices(&old, &new);
-    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
+    let mut out = format!("--- {old_header}\n+++ b/{path}\n");
     for group in diff.grouped_ops(3) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
@@ -184,6 +195,16 @@ mod tests {
             apply("FROM a", &d).as_deref(),
             Ok("# syntax=docker/dockerfile:1\nFROM a")
         );
+    }
+
+    #[test]
+    fn a_new_file_comes_from_dev_null() {
+        let d = unified_file(".dockerignore", None, ".git\n.env\n");
+        assert_eq!(
+            d,
+            "--- /dev/null\n+++ b/.dockerignore\n@@ -0,0 +1,2 @@\n+.git\n+.env\n"
+        );
+        assert_eq!(apply("", &d).as_deref(), Ok(".git\n.env\n"));
     }
 
     /// Fuzzing found this: a lone CR is not a line end for git.

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::path::PathBuf;
 
 /// Replace `range` of the current text with `text`. Byte offsets, never lines.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -70,21 +71,51 @@ impl fmt::Display for Safety {
     }
 }
 
-/// Edits that apply together or not at all.
+/// Edits to a file other than the Dockerfile (a compose file, a CI
+/// workflow, a script, `.dockerignore`), against its text as the transform
+/// read it through [`crate::transform::Context::read_text`]: the same byte
+/// ranges and the same rules as the Dockerfile's edits. An insert into a file
+/// that does not exist creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEdits {
+    /// Relative to the build context, or absolute.
+    pub path: PathBuf,
+    pub edits: Vec<Edit>,
+}
+
+/// Edits that apply together or not at all: the Dockerfile's, and those of
+/// the other files the same change needs (a build secret also changes the
+/// compose file that passed the build argument).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
     pub edits: Vec<Edit>,
     pub safety: Safety,
+    /// Edits to other files, one entry per file. Empty for almost every fix,
+    /// and then free: an empty `Vec` allocates nothing.
+    pub files: Vec<FileEdits>,
 }
 
 impl Fix {
     pub fn new(safety: Safety, mut edits: Vec<Edit>) -> Self {
-        edits.sort();
-        debug_assert!(
-            edits.windows(2).all(|w| w[0].end <= w[1].start),
-            "overlapping edits in one fix: {edits:?}"
-        );
-        Fix { edits, safety }
+        sort_checked(&mut edits);
+        Fix {
+            edits,
+            safety,
+            files: Vec::new(),
+        }
+    }
+    /// The same fix, also editing the file at `path` (relative to the build
+    /// context, or absolute); a second call for one path adds to its edits.
+    pub fn with_file(mut self, path: impl Into<PathBuf>, edits: Vec<Edit>) -> Self {
+        let path = path.into();
+        match self.files.iter_mut().find(|f| f.path == path) {
+            Some(f) => f.edits.extend(edits),
+            None => self.files.push(FileEdits { path, edits }),
+        }
+        for f in &mut self.files {
+            sort_checked(&mut f.edits);
+        }
+        self
     }
     pub fn safe(edits: Vec<Edit>) -> Self {
         Self::new(Safety::Safe, edits)
@@ -109,6 +140,16 @@ pub enum Level {
     Warning,
     /// Something already wrong (a leaked secret).
     Error,
+}
+
+/// Sorts edits into their total order; overlapping edits in one fix are a
+/// bug in the transform that made them.
+fn sort_checked(edits: &mut [Edit]) {
+    edits.sort();
+    debug_assert!(
+        edits.windows(2).all(|w| w[0].end <= w[1].start),
+        "overlapping edits in one fix: {edits:?}"
+    );
 }
 
 /// What a transform found at one place, with the fix when it has one.
@@ -204,5 +245,27 @@ mod tests {
     #[cfg(debug_assertions)]
     fn overlapping_edits_in_one_fix_are_a_bug() {
         Fix::safe(vec![Edit::replace(0..5, "a"), Edit::replace(3..8, "b")]);
+    }
+
+    #[test]
+    #[should_panic(expected = "overlapping")]
+    #[cfg(debug_assertions)]
+    fn overlapping_edits_to_another_file_are_a_bug_too() {
+        Fix::safe(Vec::new())
+            .with_file("compose.yaml", vec![Edit::replace(0..5, "a")])
+            .with_file("compose.yaml", vec![Edit::replace(3..8, "b")]);
+    }
+
+    #[test]
+    fn edits_to_one_other_file_gather_in_order() {
+        let fix = Fix::safe(vec![Edit::insert(0, "x")])
+            .with_file("a.yaml", vec![Edit::insert(9, "b")])
+            .with_file(".dockerignore", vec![Edit::insert(0, ".git\n")])
+            .with_file("a.yaml", vec![Edit::insert(1, "a")]);
+        assert_eq!(fix.files.len(), 2);
+        assert_eq!(
+            fix.files[0].edits,
+            vec![Edit::insert(1, "a"), Edit::insert(9, "b")]
+        );
     }
 }

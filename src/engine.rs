@@ -2,9 +2,12 @@
 //! until nothing changes (bounded), then verification before anything is
 //! written.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::edit::{Edit, Finding, Level, Safety, apply_edits};
+use crate::edit::{Edit, Finding, Fix, Level, Safety, apply_edits};
+use crate::others::{self, Kind};
 use crate::suppress::Suppressions;
 use crate::syntax::{self, Dockerfile, ParseError};
 use crate::transform::{Context, Transform};
@@ -22,6 +25,11 @@ pub struct Settings {
     /// applies its unsafe fixes without `unsafe_fixes`.
     pub select: Option<Vec<String>>,
     pub ignore: Vec<String>,
+    /// The only files besides the Dockerfile that fixes may change (by
+    /// [`others::key`]); `None`: any. The pre-commit hook passes the staged
+    /// files, and must not change others: a fix that needs one is held back
+    /// whole and reported, naming the files.
+    pub writable: Option<Arc<HashSet<PathBuf>>>,
 }
 
 impl Settings {
@@ -73,6 +81,9 @@ pub struct Remaining {
     pub hidden_fix: bool,
     /// The finding comes with a fix (applied or not).
     pub has_fix: bool,
+    /// The fix was held back because it also changes files this run may not
+    /// write ([`Settings::writable`]); the message names them.
+    pub held_back: bool,
 }
 
 impl Remaining {
@@ -90,10 +101,17 @@ pub struct Outcome {
     pub applied: Vec<Applied>,
     pub steps: Vec<Step>,
     pub remaining: Vec<Remaining>,
+    /// Other files the fixes changed (or create), sorted by path; almost
+    /// always empty.
+    pub others: Vec<others::Changed>,
 }
 
 impl Outcome {
+    /// Something to write: the Dockerfile or another file.
     pub fn changed(&self) -> bool {
+        self.dockerfile_changed() || !self.others.is_empty()
+    }
+    pub fn dockerfile_changed(&self) -> bool {
         self.original != self.fixed
     }
 }
@@ -117,9 +135,20 @@ impl std::fmt::Display for FixError {
     }
 }
 
-/// Fixes one file's text. Pure: reads nothing but `ctx`, writes nothing.
+/// Fixes one file's text. Pure: reads nothing but `ctx` (and, through it,
+/// the other files a fix edits), writes nothing.
 pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcome, FixError> {
-    let registry = transforms::all();
+    fix_text_with(text, ctx, settings, transforms::all())
+}
+
+/// [`fix_text`] with the given transforms, in their order: the registered
+/// ones for the command line; tests pass their own.
+pub fn fix_text_with(
+    text: &str,
+    ctx: &Context,
+    settings: &Settings,
+    registry: &[Box<dyn Transform>],
+) -> Result<Outcome, FixError> {
     let enabled: Vec<&dyn Transform> = registry
         .iter()
         .map(|t| t.as_ref())
@@ -131,6 +160,10 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
     let mut applied = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
     let mut notes: Vec<Remaining> = Vec::new();
+    // Other files the fixes edit, and the context transforms then see (with
+    // those files as edited); both stay empty for almost every file.
+    let mut others: BTreeMap<PathBuf, Other> = BTreeMap::new();
+    let mut edited_ctx: Option<Context> = None;
 
     let mut settled = false;
     // What each transform found in the current pass: when a pass changes
@@ -141,13 +174,15 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
         let mut changed = false;
         found.clear();
         for t in &enabled {
-            let findings = t.run(&file, ctx);
+            let view = edited_ctx.as_ref().unwrap_or(ctx);
+            let findings = t.run(&file, view);
             let mut fixes: Vec<&Finding> = findings
                 .iter()
                 .filter(|f| {
-                    f.fix
-                        .as_ref()
-                        .is_some_and(|fx| settings.applies(t.meta().id, fx.safety))
+                    f.fix.as_ref().is_some_and(|fx| {
+                        settings.applies(t.meta().id, fx.safety)
+                            && held_for(fx, view, settings).is_empty()
+                    })
                 })
                 .filter(|f| !suppressions.suppresses(&file, t.meta(), f.offset))
                 .collect();
@@ -158,27 +193,45 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
             fixes.sort_by_key(|f| f.fix.as_ref().map(|x| x.span().start));
             // Non-overlapping fixes apply now; the others wait for the next pass.
             let mut edits: Vec<Edit> = Vec::new();
+            let mut file_edits: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
             let mut taken = Vec::new();
             let mut end = 0usize;
             for f in fixes {
                 let fix = f.fix.as_ref().expect("filtered on fix");
-                let span = fix.span();
-                if !edits.is_empty() && span.start < end {
+                if !fix.edits.is_empty() {
+                    let span = fix.span();
+                    if !edits.is_empty() && span.start < end {
+                        continue;
+                    }
+                    if !edits.is_empty()
+                        && span.start == end
+                        && fix.edits.first().is_some_and(|e| e.range().is_empty())
+                    {
+                        // Two insertions at one point would have an arbitrary order.
+                        continue;
+                    }
+                }
+                if !fix.files.is_empty() && !fits_other_files(fix, view, &file_edits) {
                     continue;
                 }
-                if !edits.is_empty()
-                    && span.start == end
-                    && fix.edits.first().is_some_and(|e| e.range().is_empty())
-                {
-                    // Two insertions at one point would have an arbitrary order.
-                    continue;
+                if !fix.edits.is_empty() {
+                    end = fix.span().end;
                 }
-                end = span.end;
                 edits.extend(fix.edits.iter().cloned());
+                for fe in &fix.files {
+                    file_edits
+                        .entry(view.resolve(&fe.path))
+                        .or_default()
+                        .extend(fe.edits.iter().cloned());
+                }
                 taken.push(f);
             }
             let next = apply_edits(&current, &edits);
-            if next == current {
+            let others_changed = apply_to_others(t.meta().id, file_edits, view, &mut others)?;
+            if others_changed {
+                edited_ctx = Some(with_overlay(ctx, &others));
+            }
+            if next == current && !others_changed {
                 found.push((*t, findings));
                 continue;
             }
@@ -193,8 +246,22 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
                         message: f.message.clone(),
                         hidden_fix: false,
                         has_fix: false,
+                        held_back: false,
                     });
                 }
+            }
+            if next == current {
+                // Only other files changed: the Dockerfile needs no step.
+                for f in taken {
+                    applied.push(Applied {
+                        transform: t.meta().id,
+                        line: original_line(&original_file, &steps, f.offset),
+                        message: f.message.clone(),
+                        safety: f.fix.as_ref().map_or(Safety::Safe, |x| x.safety),
+                    });
+                }
+                changed = true;
+                continue;
             }
             let inverse = inverse_edits(&current, &edits);
             for f in taken {
@@ -238,21 +305,43 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
         )));
     }
     verify(&original_file, &file, &steps)?;
+    let others = verify_others(others)?;
 
     // The last pass applied nothing, so what it found is what remains.
+    let view = edited_ctx.as_ref().unwrap_or(ctx);
     let mut remaining = Vec::new();
     for (t, findings) in found {
         for f in findings {
             if suppressions.suppresses(&file, t.meta(), f.offset) {
                 continue;
             }
+            let held = match &f.fix {
+                Some(fix) if settings.applies(t.meta().id, fix.safety) => {
+                    held_for(fix, view, settings)
+                }
+                _ => Vec::new(),
+            };
+            let message = if held.is_empty() {
+                f.message
+            } else {
+                format!(
+                    "{} (not applied: it also changes {}, which this run may not write; \
+                     `dockwright fix` without --only-named applies it)",
+                    f.message,
+                    held.iter()
+                        .map(|p| display(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
             remaining.push(Remaining {
                 transform: t.meta().id,
                 line: original_line(&original_file, &steps, f.offset),
                 level: f.level,
-                message: f.message,
-                hidden_fix: f.fix.is_some(),
+                message,
+                hidden_fix: f.fix.is_some() && held.is_empty(),
                 has_fix: f.fix.is_some(),
+                held_back: !held.is_empty(),
             });
         }
     }
@@ -272,7 +361,153 @@ pub fn fix_text(text: &str, ctx: &Context, settings: &Settings) -> Result<Outcom
         applied,
         steps,
         remaining,
+        others,
     })
+}
+
+/// Another file while the fixes edit it.
+struct Other {
+    kind: Kind,
+    original: Option<String>,
+    current: String,
+    steps: Vec<Step>,
+}
+
+/// The files `fix` would change that `settings` does not let it write.
+fn held_for(fix: &Fix, ctx: &Context, settings: &Settings) -> Vec<PathBuf> {
+    let Some(writable) = &settings.writable else {
+        return Vec::new();
+    };
+    fix.files
+        .iter()
+        .map(|f| ctx.resolve(&f.path))
+        .filter(|k| !writable.contains(k))
+        .collect()
+}
+
+/// Whether a fix's edits to other files stay clear of the edits already
+/// taken in this pass (the Dockerfile's rule: ranges may meet at an end, two
+/// insertions at one point may not); a fix that does not waits for the next
+/// pass.
+fn fits_other_files(fix: &Fix, ctx: &Context, taken: &BTreeMap<PathBuf, Vec<Edit>>) -> bool {
+    let clash = |a: &Edit, b: &Edit| {
+        let (a, b) = (a.range(), b.range());
+        (a.start < b.end && b.start < a.end) || (a.is_empty() && b.is_empty() && a.start == b.start)
+    };
+    fix.files.iter().all(|fe| {
+        taken
+            .get(&ctx.resolve(&fe.path))
+            .is_none_or(|done| fe.edits.iter().all(|e| done.iter().all(|d| !clash(e, d))))
+    })
+}
+
+/// Applies one transform's edits to other files (read on first touch);
+/// whether any file's text changed. Edits outside a file's text are a bug in
+/// the transform, reported as a failed verification.
+fn apply_to_others(
+    transform: &'static str,
+    file_edits: BTreeMap<PathBuf, Vec<Edit>>,
+    ctx: &Context,
+    others: &mut BTreeMap<PathBuf, Other>,
+) -> Result<bool, FixError> {
+    let mut changed = false;
+    for (key, mut edits) in file_edits {
+        edits.sort();
+        let shown = display(&key);
+        let other = match others.entry(key) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let original = ctx.read_text(v.key()).map_err(|e| {
+                    FixError::Verification(format!("{transform} edits a file it cannot read: {e}"))
+                })?;
+                let current = original.clone().unwrap_or_default();
+                let kind = Kind::of(v.key(), &current);
+                v.insert(Other {
+                    kind,
+                    original,
+                    current,
+                    steps: Vec::new(),
+                })
+            }
+        };
+        let text = &other.current;
+        let outside = edits.iter().any(|e| {
+            e.range().end > text.len()
+                || !text.is_char_boundary(e.range().start)
+                || !text.is_char_boundary(e.range().end)
+        });
+        if outside {
+            return Err(FixError::Verification(format!(
+                "{transform} made an edit outside the text of {}; this is a bug, please report it",
+                shown
+            )));
+        }
+        let next = apply_edits(text, &edits);
+        if next == *text {
+            continue;
+        }
+        let inverse = inverse_edits(text, &edits);
+        other.steps.push(Step {
+            transform,
+            edits,
+            inverse,
+        });
+        other.current = next;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// `ctx` with the other files as the fixes left them, over what the run
+/// already had.
+fn with_overlay(ctx: &Context, others: &BTreeMap<PathBuf, Other>) -> Context {
+    let mut overlay: HashMap<PathBuf, Option<String>> =
+        ctx.overlay.as_deref().cloned().unwrap_or_default();
+    for (key, o) in others {
+        overlay.insert(key.clone(), Some(o.current.clone()));
+    }
+    Context {
+        overlay: Some(Arc::new(overlay)),
+        ..ctx.clone()
+    }
+}
+
+/// Every other file must parse as well as it did, by its kind; the files
+/// that changed, sorted by path.
+fn verify_others(others: BTreeMap<PathBuf, Other>) -> Result<Vec<others::Changed>, FixError> {
+    let mut out = Vec::new();
+    for (path, o) in others {
+        if o.original.as_deref() == Some(o.current.as_str())
+            || (o.original.is_none() && o.current.is_empty())
+        {
+            continue;
+        }
+        if let Err(why) = others::check(o.kind, o.original.as_deref(), &o.current) {
+            let names: Vec<&str> = o.steps.iter().map(|s| s.transform).collect();
+            return Err(FixError::Verification(format!(
+                "{}: {why}, by {}; nothing was written",
+                display(&path),
+                dedup(names).join(", ")
+            )));
+        }
+        out.push(others::Changed {
+            path,
+            kind: o.kind,
+            original: o.original,
+            fixed: o.current,
+            steps: o.steps,
+        });
+    }
+    Ok(out)
+}
+
+/// A path for a message: relative to the current directory when under it.
+pub fn display(path: &Path) -> String {
+    let cwd = others::key(&std::env::current_dir().unwrap_or_default());
+    match path.strip_prefix(&cwd) {
+        Ok(rel) => crate::diff::patch_path(rel),
+        Err(_) => path.display().to_string(),
+    }
 }
 
 /// The output must parse, and every instruction whose fine structure has
@@ -378,6 +613,7 @@ pub fn findings_only(
                     .as_ref()
                     .is_some_and(|x| !settings.applies(t.meta().id, x.safety)),
                 has_fix: f.fix.is_some(),
+                held_back: false,
                 message: f.message,
             });
         }

@@ -133,6 +133,7 @@ pub fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// A file read for fixing: its text and what is needed to write it back.
+#[derive(Debug, Clone)]
 pub struct Source {
     pub path: PathBuf,
     pub text: String,
@@ -374,6 +375,63 @@ pub fn write_atomic(src: &Source, text: &str) -> Result<()> {
         )
     })?;
     Ok(())
+}
+
+/// Creates the file at `path` holding `text`, atomically (temporary file,
+/// then a rename that fails if the path exists meanwhile), readable by all
+/// and writable by its owner, as an editor would create it. The folder must
+/// exist: a fix never creates folders, so undo never has to remove one.
+pub fn create_atomic(path: &Path, text: &str) -> Result<()> {
+    let Some(_guard) = WriteGuard::begin() else {
+        bail!("interrupted: not created");
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".")
+        .suffix(".dockwright-tmp")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            anyhow!(
+                "cannot create a file in {}: {}",
+                dir.display(),
+                io_reason(&e)
+            )
+        })?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| anyhow!("cannot write: {}", io_reason(&e)))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+            .context("cannot set the new file's permissions")?;
+    }
+    tmp.persist_noclobber(path).map_err(|e| {
+        anyhow!(
+            "cannot create {}: {} (created meanwhile?)",
+            path.display(),
+            io_reason(&e.error)
+        )
+    })?;
+    Ok(())
+}
+
+/// Removes the file at `path` if it still holds exactly `text` (a file a fix
+/// created, on undo); a file that changed is refused.
+pub fn remove_if_unchanged(path: &Path, text: &str) -> Result<()> {
+    let Some(_guard) = WriteGuard::begin() else {
+        bail!("interrupted: not removed");
+    };
+    match fs::read(path) {
+        Ok(now) if now == text.as_bytes() => {
+            fs::remove_file(path).map_err(|e| anyhow!("cannot remove: {}", io_reason(&e)))
+        }
+        Ok(_) => bail!("changed since: not removed"),
+        Err(e) => bail!("cannot read: {}", io_reason(&e)),
+    }
 }
 
 #[cfg(test)]

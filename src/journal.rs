@@ -14,6 +14,13 @@
 //! of the latest run when the file's hash still equals the run's final hash;
 //! `undo --transform ID` maps that transform's inverse edits forward through
 //! the later steps and applies them alone, refusing when a later edit overlaps.
+//!
+//! A run whose fixes also changed other files (a compose file, a created
+//! `.dockerignore`) keeps them in the Dockerfile's run, under `also`, in the
+//! same form: one entry covers everything the run wrote, and undo restores
+//! it all or nothing (a created file is removed). Such entries are written
+//! as version 2, which an older dockwright refuses rather than restoring the
+//! Dockerfile alone; entries without `also` stay version 1, as before.
 
 use std::fs;
 use std::io::Write as _;
@@ -27,12 +34,15 @@ use sha2::{Digest, Sha256};
 use crate::edit::{Edit, apply_edits};
 use crate::engine::Step;
 use crate::files;
+use crate::others::Changed;
 
 /// Runs kept per file; older ones are dropped.
 pub const MAX_RUNS: usize = 20;
 /// Outside git, journal entries not written for this long are removed.
 pub const CACHE_KEEP_DAYS: u64 = 90;
 const VERSION: u32 = 1;
+/// Entries with a run that changed other files too.
+const VERSION_ALSO: u32 = 2;
 
 /// Hex SHA-256 of some text.
 pub fn sha256(text: &str) -> String {
@@ -89,6 +99,24 @@ pub struct Run {
     /// Transforms already reverted alone with `undo --transform`.
     #[serde(default)]
     pub reverted: Vec<String>,
+    /// Other files this run changed or created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<AlsoFile>,
+}
+
+/// Another file changed by the same run as the Dockerfile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlsoFile {
+    /// Relative to the repository root of the journal, or absolute (outside
+    /// git, or outside that repository).
+    pub path: String,
+    /// The run created it: undo removes it.
+    pub created: bool,
+    pub original_sha256: String,
+    pub final_sha256: String,
+    /// The exact original text (empty for a created file).
+    pub original: String,
+    pub steps: Vec<JStep>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,7 +179,7 @@ impl Slot {
         };
         let entry: Entry = serde_json::from_str(&text)
             .with_context(|| format!("the journal {} is damaged", path.display()))?;
-        if entry.version != VERSION {
+        if entry.version != VERSION && entry.version != VERSION_ALSO {
             bail!(
                 "the journal {} has version {}, this dockwright reads {VERSION}",
                 path.display(),
@@ -161,9 +189,38 @@ impl Slot {
         Ok(Some(entry))
     }
 
+    /// How an other file's path is stored: relative to the repository when
+    /// it is in it, else absolute.
+    pub fn other_key(&self, path: &Path) -> String {
+        match self.repo.as_deref().and_then(|r| path.strip_prefix(r).ok()) {
+            Some(rel) => rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+            None => path.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// Where an other file whose path was stored by [`Slot::other_key`] is.
+    pub fn other_path(&self, stored: &str) -> PathBuf {
+        let p = Path::new(stored);
+        match &self.repo {
+            Some(root) if p.is_relative() => root.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+
     /// Writes (or, with no runs left, removes) the entry, atomically.
     pub fn save(&self, entry: &Entry) -> Result<()> {
         let path = self.file();
+        let mut entry = entry.clone();
+        entry.version = if entry.runs.iter().any(|r| !r.also.is_empty()) {
+            VERSION_ALSO
+        } else {
+            VERSION
+        };
+        let entry = &entry;
         if entry.runs.is_empty() {
             return match fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(anyhow!(
@@ -273,8 +330,15 @@ pub fn steps_of(steps: &[Step]) -> Vec<JStep> {
         .collect()
 }
 
-/// Records one applied `fix` of the file at `real_path`.
-pub fn record(real_path: &Path, original: &str, fixed: &str, steps: &[Step]) -> Result<()> {
+/// Records one applied `fix` of the file at `real_path`, with the other
+/// files it changed.
+pub fn record(
+    real_path: &Path,
+    original: &str,
+    fixed: &str,
+    steps: &[Step],
+    others: &[Changed],
+) -> Result<()> {
     let slot = Slot::of(real_path)?;
     let mut entry = match slot.load() {
         Ok(Some(e)) => e,
@@ -305,6 +369,17 @@ pub fn record(real_path: &Path, original: &str, fixed: &str, steps: &[Step]) -> 
         original: original.to_string(),
         steps: steps_of(steps),
         reverted: Vec::new(),
+        also: others
+            .iter()
+            .map(|c| AlsoFile {
+                path: slot.other_key(&c.path),
+                created: c.created(),
+                original_sha256: sha256(c.original_text()),
+                final_sha256: sha256(&c.fixed),
+                original: c.original_text().to_string(),
+                steps: steps_of(&c.steps),
+            })
+            .collect(),
     });
     if entry.runs.len() > MAX_RUNS {
         let drop = entry.runs.len() - MAX_RUNS;
@@ -478,6 +553,40 @@ mod tests {
         let steps = [s1, s2, s3];
         let (text, _) = revert_transform(&steps, "one", &t3).unwrap();
         assert_eq!(text, "FROM a\nRUN y\nRUN z\n");
+    }
+
+    /// Entries written before runs could change other files load as they
+    /// did, and are written back as version 1 while no run has other files;
+    /// one that has them is version 2, which an older dockwright refuses.
+    #[test]
+    fn entries_without_other_files_stay_version_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let slot = Slot {
+            dir: dir.path().to_path_buf(),
+            repo: None,
+            key: "/x/Dockerfile".into(),
+        };
+        let old = r#"{"version":1,"path":"/x/Dockerfile","runs":[{"time":1,"original_sha256":"a","final_sha256":"b","original":"FROM a\n","steps":[]}]}"#;
+        fs::create_dir_all(&slot.dir).unwrap();
+        fs::write(slot.file(), old).unwrap();
+        let mut entry = slot.load().unwrap().unwrap();
+        assert!(entry.runs[0].also.is_empty());
+        slot.save(&entry).unwrap();
+        let saved = fs::read_to_string(slot.file()).unwrap();
+        assert!(saved.starts_with(r#"{"version":1,"#), "{saved}");
+        assert!(!saved.contains("also"), "{saved}");
+        entry.runs[0].also.push(AlsoFile {
+            path: "/x/compose.yaml".into(),
+            created: false,
+            original_sha256: sha256(""),
+            final_sha256: sha256(""),
+            original: String::new(),
+            steps: Vec::new(),
+        });
+        slot.save(&entry).unwrap();
+        let saved = fs::read_to_string(slot.file()).unwrap();
+        assert!(saved.starts_with(r#"{"version":2,"#), "{saved}");
+        assert_eq!(slot.load().unwrap().unwrap().runs[0].also.len(), 1);
     }
 
     #[test]

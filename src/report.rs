@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use crate::cli::Format;
 use crate::diff;
 use crate::edit::Level;
-use crate::engine::{Outcome, Remaining};
+use crate::engine::{self, FixError, Outcome, Remaining};
+use crate::others::Changed;
 use crate::transforms;
 
 /// What happened to one file.
@@ -20,6 +21,10 @@ pub enum FileResult {
     Fixed {
         outcome: Outcome,
         written: bool,
+        /// A fix that changes other files, not written yet: the run's one
+        /// writer of shared files does it in input order
+        /// ([`crate::group::Shared::settle`]).
+        pending: Option<Box<crate::group::Pending>>,
     },
     Checked(Vec<Remaining>),
     /// Read and parsed, but left untouched: the fixes failed verification.
@@ -35,6 +40,23 @@ pub enum FileResult {
 pub struct FileReport {
     pub path: PathBuf,
     pub result: FileResult,
+}
+
+impl FileResult {
+    /// A file the engine could not fix: rejected input, or a failed
+    /// verification (left untouched).
+    pub fn failed(e: &FixError) -> FileResult {
+        match e {
+            FixError::Verification(m) => FileResult::Skipped(format!("left untouched: {m}")),
+            FixError::Parse(p) if p.line > 0 => FileResult::Error(format!(
+                "line {}: {} (BuildKit rejects this file)",
+                p.line, p.message
+            )),
+            FixError::Parse(p) => {
+                FileResult::Error(format!("{} (BuildKit rejects this file)", p.message))
+            }
+        }
+    }
 }
 
 /// Per-transform counts.
@@ -64,6 +86,9 @@ pub struct Summary {
     /// Check findings with a fix to make or a warning (they fail `check`).
     pub actionable: usize,
     pub hidden: usize,
+    /// Fixes not applied because they change files the run may not write
+    /// (`--only-named`): they fail the run like a change would.
+    pub held_back: usize,
     pub per_transform: BTreeMap<&'static str, PerTransform>,
 }
 
@@ -104,6 +129,9 @@ impl Summary {
                     } else {
                         e.notes += 1;
                     }
+                    if x.held_back {
+                        self.held_back += 1;
+                    }
                 }
                 self.findings += outcome.remaining.len();
             }
@@ -135,7 +163,9 @@ impl Summary {
         use crate::exit::{EXIT_CHANGES, EXIT_CLEAN, EXIT_ERROR};
         if self.errors > 0 || self.skipped > 0 {
             EXIT_ERROR
-        } else if (fixing && self.changed > 0) || (!fixing && self.actionable > 0) {
+        } else if (fixing && (self.changed > 0 || self.held_back > 0))
+            || (!fixing && self.actionable > 0)
+        {
             EXIT_CHANGES
         } else {
             EXIT_CLEAN
@@ -169,6 +199,7 @@ impl Summary {
             "findings": self.findings,
             "notes": self.notes(),
             "unsafe_not_applied": self.hidden,
+            "held_back": self.held_back,
             "per_transform": per,
         })
     }
@@ -183,7 +214,7 @@ pub fn repository(path: &Path) -> Option<PathBuf> {
 pub struct Printer {
     format: Format,
     colour: bool,
-    out: std::io::BufWriter<std::io::Stdout>,
+    out: std::io::BufWriter<Box<dyn Write>>,
     /// JSON: one object per file, printed with the summary.
     files: Vec<Value>,
     /// SARIF: results and tool notifications (errors), printed at the end.
@@ -196,9 +227,17 @@ impl Printer {
         let colour = std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Printer {
-            format,
             colour,
-            out: std::io::BufWriter::new(std::io::stdout()),
+            ..Printer::to(format, Box::new(std::io::stdout()))
+        }
+    }
+
+    /// A printer writing the report to `out`, without colour (tests read it).
+    pub fn to(format: Format, out: Box<dyn Write>) -> Self {
+        Printer {
+            format,
+            colour: false,
+            out: std::io::BufWriter::new(out),
             files: Vec::new(),
             results: Vec::new(),
             notifications: Vec::new(),
@@ -255,16 +294,21 @@ impl Printer {
             FileResult::Error(why) => return self.error(&r.path, why, false),
             FileResult::Skipped(why) => return self.error(&r.path, why, true),
             FileResult::NotFollowed(why) => return self.not_followed(&r.path, why),
-            FileResult::Fixed { outcome, written } => (outcome, *written),
+            FileResult::Fixed {
+                outcome, written, ..
+            } => (outcome, *written),
             FileResult::Checked(_) => unreachable!("fix produces no check results"),
         };
         let shown = diff::patch_path(&r.path);
-        // The diff is shown only for a dry run.
-        let patch = if dry_run {
-            diff::unified(&shown, &outcome.original, &outcome.fixed)
-        } else {
-            String::new()
-        };
+        // The diff is shown only for a dry run: the Dockerfile's, then the
+        // other files' (paths relative to the current directory).
+        let mut patch = String::new();
+        if dry_run {
+            patch = diff::unified(&shown, &outcome.original, &outcome.fixed);
+            for c in &outcome.others {
+                patch.push_str(&other_diff(c));
+            }
+        }
         match self.format {
             Format::Json => {
                 let changes: Vec<Value> = outcome
@@ -280,6 +324,7 @@ impl Printer {
                     "changes": changes,
                     "notes": remaining_json(&outcome.remaining),
                     "diff": if dry_run && !patch.is_empty() { Some(&patch) } else { None },
+                    "also_changed": others_json(&outcome.others, written, dry_run),
                 }));
             }
             Format::Sarif => {
@@ -298,6 +343,20 @@ impl Printer {
                     ));
                 }
                 self.sarif_remaining(&r.path, &outcome.remaining);
+                let verb = if dry_run || !written {
+                    "would change"
+                } else {
+                    "changed"
+                };
+                for (c, transform, line) in others_touched(&outcome.others) {
+                    self.results.push(sarif_result(
+                        &c.path,
+                        transform,
+                        line,
+                        "warning",
+                        &format!("{verb} with {} ({})", shown, status(c)),
+                    ));
+                }
             }
             Format::Github => {
                 for a in &outcome.applied {
@@ -311,9 +370,20 @@ impl Printer {
                     );
                 }
                 self.github_remaining(&r.path, &outcome.remaining);
+                for (c, transform, line) in others_touched(&outcome.others) {
+                    let _ = writeln!(
+                        self.out,
+                        "::notice file={},line={line},title={transform}::{}",
+                        escape_property(&engine::display(&c.path)),
+                        escape_data(&format!("{} with {shown}", status(c)))
+                    );
+                }
             }
             Format::Text => {
-                if outcome.applied.is_empty() && outcome.remaining.is_empty() {
+                if outcome.applied.is_empty()
+                    && outcome.remaining.is_empty()
+                    && outcome.others.is_empty()
+                {
                     return;
                 }
                 let verb = match (dry_run, outcome.changed()) {
@@ -330,6 +400,15 @@ impl Printer {
                     );
                 }
                 self.text_remaining(&outcome.remaining);
+                for c in &outcome.others {
+                    let verb = match (dry_run || !written, c.created()) {
+                        (true, true) => "would create",
+                        (true, false) => "would change",
+                        (false, true) => "created",
+                        (false, false) => "changed",
+                    };
+                    let _ = writeln!(self.out, "#   also  {verb} {}", engine::display(&c.path));
+                }
                 if dry_run && !patch.is_empty() {
                     let text = if self.colour {
                         diff::colourise(&patch)
@@ -481,6 +560,67 @@ fn tag(x: &Remaining) -> &'static str {
     }
 }
 
+/// The diff of another file, its path relative to the current directory
+/// (`--- /dev/null` for a file the fix creates).
+fn other_diff(c: &Changed) -> String {
+    let shown = engine::display(&c.path);
+    diff::unified_file(&shown, c.original.as_deref(), &c.fixed)
+}
+
+fn status(c: &Changed) -> &'static str {
+    if c.created() { "created" } else { "changed" }
+}
+
+/// Each other file with each transform that changed it and the first line
+/// it changed there (1-based, in the file as it was).
+fn others_touched(others: &[Changed]) -> Vec<(&Changed, &'static str, usize)> {
+    let mut out = Vec::new();
+    for c in others {
+        let mut seen: Vec<&str> = Vec::new();
+        for step in &c.steps {
+            if seen.contains(&step.transform) {
+                continue;
+            }
+            seen.push(step.transform);
+            let line = first_changed_line(c.original_text(), &c.fixed);
+            out.push((c, step.transform, line));
+        }
+    }
+    out
+}
+
+fn first_changed_line(before: &str, after: &str) -> usize {
+    let mut same = before
+        .bytes()
+        .zip(after.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    while !before.is_char_boundary(same) {
+        same -= 1;
+    }
+    before[..same].matches('\n').count() + 1
+}
+
+fn others_json(others: &[Changed], written: bool, dry_run: bool) -> Vec<Value> {
+    others
+        .iter()
+        .map(|c| {
+            let transforms: Vec<&str> = others_touched(std::slice::from_ref(c))
+                .into_iter()
+                .map(|(_, t, _)| t)
+                .collect();
+            json!({
+                "path": c.path,
+                "kind": c.kind,
+                "status": status(c),
+                "written": written,
+                "transforms": transforms,
+                "diff": if dry_run { Some(other_diff(c)) } else { None },
+            })
+        })
+        .collect()
+}
+
 fn remaining_json(remaining: &[Remaining]) -> Vec<Value> {
     remaining
         .iter()
@@ -491,6 +631,7 @@ fn remaining_json(remaining: &[Remaining]) -> Vec<Value> {
                 "level": x.level,
                 "message": x.message,
                 "unsafe_fix_available": x.hidden_fix,
+                "held_back": x.held_back,
             })
         })
         .collect()
@@ -534,6 +675,16 @@ pub fn one_line(s: &Summary, fixing: bool, dry_run: bool) -> String {
         ));
     }
     let total: usize = s.per_transform.values().map(|p| p.changes).sum();
+    if fixing && s.held_back > 0 {
+        line.push_str(&format!(
+            "; {} held back (they change files not named: --only-named)",
+            if s.held_back == 1 {
+                "1 fix".to_string()
+            } else {
+                format!("{} fixes", s.held_back)
+            }
+        ));
+    }
     if fixing {
         if total > 0 {
             let per: Vec<String> = s

@@ -1,6 +1,6 @@
 //! The transform contract: one rewrite, self-describing, pure.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::edit::{Finding, Safety};
@@ -31,6 +31,39 @@ pub struct Context {
     /// The build context directory (`--context`, else the Dockerfile's folder).
     pub build_context: Option<PathBuf>,
     pub config: Config,
+    /// Other files as earlier fixes of this run left them (see
+    /// [`Context::read_text`]); `None` when no fix touched one.
+    pub overlay: Option<crate::others::Overlay>,
+}
+
+impl Context {
+    /// Where a path a transform names lives: an absolute path as it is; a
+    /// relative one under the build context (else the Dockerfile's folder,
+    /// else the current one). The result is the file's run-wide key.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        let base = self
+            .build_context
+            .clone()
+            .or_else(|| {
+                self.path
+                    .as_deref()
+                    .and_then(Path::parent)
+                    .map(Path::to_path_buf)
+            })
+            .unwrap_or_default();
+        crate::others::key(&base.join(path))
+    }
+
+    /// The text of another file (`None`: it does not exist), as the fixes
+    /// before this point left it: a transform that edits a file reads it
+    /// here, and its edits are byte ranges into this text.
+    pub fn read_text(&self, path: &Path) -> Result<Option<String>, String> {
+        let key = self.resolve(path);
+        if let Some(text) = self.overlay.as_ref().and_then(|o| o.get(&key)) {
+            return Ok(text.clone());
+        }
+        crate::others::read_disk(&key)
+    }
 }
 
 /// A rewrite from a parsed file to findings, each with an optional fix.

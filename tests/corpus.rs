@@ -316,6 +316,7 @@ fn reverting_every_transform_one_by_one_gives_back_the_original_on_the_corpus() 
             path: Some(path.clone()),
             build_context: None,
             config: Default::default(),
+            overlay: None,
         };
         let Ok(outcome) = engine::fix_text(&text, &ctx, &settings) else {
             continue;

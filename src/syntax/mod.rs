@@ -20,7 +20,7 @@ use std::ops::Range;
 
 pub use lines::{Line, LineRole};
 pub use parse::{ParseError, parse};
-pub(crate) use tree::Recent;
+pub(crate) use tree::{Recent, parse_bash};
 
 /// A parsed Dockerfile. `text` is the original, byte for byte.
 #[derive(Debug, Clone)]

@@ -48,6 +48,7 @@ pub fn only(id: &str) -> Settings {
         unsafe_fixes: true,
         select: Some(vec![id.to_string()]),
         ignore: Vec::new(),
+        writable: None,
     }
 }
 
@@ -64,6 +65,7 @@ pub fn fix_in(dir: &Path, text: &str, settings: &Settings) -> Result<Outcome, en
         path: Some(dir.join("Dockerfile")),
         build_context: Some(dir.to_path_buf()),
         config,
+        overlay: None,
     };
     engine::fix_text(text, &ctx, settings)
 }
