@@ -68,7 +68,9 @@ def main():
         k = key(row)
         a, b, s = r1.get(k), r2.get(k), settled.get(k)
         if s:
-            final[k] = s
+            # A settled row keeps the first reader's judgement of the notes
+            # unless the settlement gives its own.
+            final[k] = dict(s, notes=a["notes"]) if a and s.get("notes", "-") == "-" else s
             if a and b and a["verdict"] != b["verdict"]:
                 disagreements.append((k, a, b, s))
         elif a and b and a["verdict"] == b["verdict"]:
