@@ -365,13 +365,15 @@ struct ServiceFacts {
 
 type Key = (PathBuf, Option<PathBuf>, Option<PathBuf>);
 
+/// Each key's facts, filled by the first thread that asks.
+type Memo = HashMap<Key, Arc<OnceLock<Arc<Base>>>>;
+
 /// Dockerfiles remembered at a time; emptied when full.
 const REMEMBERED: usize = 256;
 
 /// The base facts, computed once per key even when threads ask together.
 fn remembered(dockerfile: &Path, context: Option<&Path>, root: Option<&Path>) -> Arc<Base> {
-    static MEMO: LazyLock<Mutex<HashMap<Key, Arc<OnceLock<Arc<Base>>>>>> =
-        LazyLock::new(Default::default);
+    static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Default::default);
     let key = (
         paths::real(dockerfile),
         context.map(paths::real),

@@ -86,8 +86,7 @@ pub fn simple_commands(script: &str) -> Vec<Vec<String>> {
 pub fn unwrap(words: &[String]) -> (Vec<(String, String)>, Vec<String>) {
     let mut env = Vec::new();
     let mut rest: &[String] = words;
-    loop {
-        let Some(first) = rest.first() else { break };
+    while let Some(first) = rest.first() {
         if let Some((name, value)) = assignment(first) {
             env.push((name, value));
             rest = &rest[1..];

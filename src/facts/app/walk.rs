@@ -110,7 +110,8 @@ pub fn walk(root: &Path, ignore: &Ignore) -> Walked {
             };
             if is_dir {
                 let skipped = name.starts_with('.') || SKIPPED_FOLDERS.contains(&name.as_str());
-                if !skipped && !(prune && ignore.excluded(&rel)) {
+                let ignored = prune && ignore.excluded(&rel);
+                if !skipped && !ignored {
                     queue.push_back(rel);
                 }
             } else if is_settings(&rel) {
