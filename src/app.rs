@@ -69,7 +69,11 @@ pub fn run(cli: Cli) -> Result<u8> {
             );
             Ok(EXIT_CLEAN)
         }
-        Command::Inspect { paths, format } => inspect::run(&paths, format),
+        Command::Inspect {
+            paths,
+            format,
+            context,
+        } => inspect::run(&paths, format, context.as_deref()),
     }
 }
 

@@ -46,12 +46,18 @@ one `fix` run."
     },
     /// Show a transform's documentation with its before/after example
     Explain { id: String },
-    /// Show how a file was understood: directives, stages, instructions
+    /// Show how a file was understood: directives, stages, instructions, and
+    /// what its build context says about the application
     Inspect {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Build context directory for the application facts (default: the
+        /// one the repository's compose, bake, CI or build scripts use, else
+        /// each Dockerfile's folder)
+        #[arg(long)]
+        context: Option<PathBuf>,
     },
 }
 

@@ -1,16 +1,17 @@
 //! `dockwright inspect`: how a file was understood.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::Format;
 use crate::exit::{EXIT_CLEAN, EXIT_ERROR};
+use crate::facts::app::{self, AppFacts, Runtime};
 use crate::files::{self, Input};
 use crate::syntax::{self, Dockerfile, Form};
 
-pub fn run(paths: &[PathBuf], format: Format) -> Result<u8> {
+pub fn run(paths: &[PathBuf], format: Format, context: Option<&Path>) -> Result<u8> {
     let mut status = EXIT_CLEAN;
     for input in files::collect(paths) {
         let path = match input {
@@ -33,8 +34,15 @@ pub fn run(paths: &[PathBuf], format: Format) -> Result<u8> {
                 status = EXIT_ERROR;
             }
             Ok(file) => match format {
-                Format::Json => outln!("{}", to_json(&path, &file)),
-                _ => print_text(&path, &file),
+                Format::Json => {
+                    let mut v = to_json(&path, &file);
+                    v["application"] = app_json(&path, &file, context);
+                    outln!("{v}")
+                }
+                _ => {
+                    print_text(&path, &file);
+                    print_app_text(&path, &file, context);
+                }
             },
         }
     }
@@ -98,4 +106,19 @@ fn print_text(path: &std::path::Path, file: &Dockerfile) {
         };
         outln!("    {lines:>7}  {kw}{state}");
     }
+}
+
+/// The application facts of a Dockerfile's build context (src/facts/app).
+fn app_facts(path: &Path, file: &Dockerfile, context: Option<&Path>) -> AppFacts {
+    app::gather(path, context, None, &Runtime::of(file))
+}
+
+fn app_json(path: &Path, file: &Dockerfile, context: Option<&Path>) -> serde_json::Value {
+    serde_json::to_value(app_facts(path, file, context)).unwrap_or_default()
+}
+
+fn print_app_text(path: &Path, file: &Dockerfile, context: Option<&Path>) {
+    outln!("  application");
+    let text = app_facts(path, file, context).to_text("    ");
+    outln!("{}", text.trim_end());
 }

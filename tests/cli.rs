@@ -339,6 +339,9 @@ fn inspect_reports_boundaries_as_buildkit_does() {
         (Some("RUN"), Some(3), Some(5))
     );
     assert_eq!(run["clean"], true);
+    // The application facts of its folder, the build context.
+    assert_eq!(v["application"]["context"]["source"], "folder");
+    assert_eq!(v["application"]["context"]["from_dockerfile"], ".");
 }
 
 #[test]

@@ -38,6 +38,12 @@ impl Ignore {
         Ignore { rules }
     }
 
+    /// Some rule is an `!` exception: a folder that is excluded may still
+    /// hold files that are not, so a walk must enter it.
+    pub fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|(neg, _)| *neg)
+    }
+
     /// The path (relative to the context), or a folder above it, matches.
     pub fn excluded(&self, path: &str) -> bool {
         let segs: Vec<&str> = path

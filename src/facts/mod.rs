@@ -2,6 +2,7 @@
 //! package-manager commands, and about the build context. Shared here so that
 //! no transform imports another.
 
+pub mod app;
 pub mod context;
 pub mod image;
 pub mod packages;
