@@ -7,6 +7,7 @@
 //! groups the edits of several Dockerfiles), reading it, and checking that an
 //! edit left it as parseable as it was, by file type.
 
+use saphyr::LoadableYamlNode;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -111,11 +112,10 @@ pub fn check(kind: Kind, before: Option<&str>, after: &str) -> Result<(), String
     match kind {
         Kind::Text => Ok(()),
         Kind::Yaml => {
-            let Err(e) = yaml_rust2::YamlLoader::load_from_str(after) else {
+            let Err(e) = saphyr::Yaml::load_from_str(after) else {
                 return Ok(());
             };
-            let parsed_before =
-                before.is_none_or(|b| yaml_rust2::YamlLoader::load_from_str(b).is_ok());
+            let parsed_before = before.is_none_or(|b| saphyr::Yaml::load_from_str(b).is_ok());
             if parsed_before {
                 Err(format!("the edit breaks its YAML ({e})"))
             } else {
