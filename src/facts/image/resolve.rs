@@ -26,26 +26,48 @@ pub enum Base {
 
 /// The base of every stage of a file, in stage order.
 pub fn stage_bases(file: &Dockerfile) -> Vec<Base> {
+    resolve_stages(file).into_iter().map(|s| s.base).collect()
+}
+
+/// How one stage's `FROM` was resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub base: Base,
+    /// The earlier stage its `FROM` names, whose base it shares.
+    pub stage: Option<usize>,
+}
+
+/// Every stage's base and, when its `FROM` names an earlier stage, which.
+pub fn resolve_stages(file: &Dockerfile) -> Vec<Resolved> {
     let args = global_args(file);
-    let mut bases: Vec<Base> = Vec::with_capacity(file.stages.len());
+    let mut out: Vec<Resolved> = Vec::with_capacity(file.stages.len());
     for stage in &file.stages {
-        let base = match expand(&stage.base_image, &args) {
-            Err(name) => Base::Unresolved(format!(
-                "`{}` needs the build argument `{name}`, which has no default before the first FROM",
-                stage.base_image
-            )),
+        let resolved = match expand(&stage.base_image, &args) {
+            Err(name) => Resolved {
+                base: Base::Unresolved(format!(
+                    "`{}` needs the build argument `{name}`, which has no default before the first FROM",
+                    stage.base_image
+                )),
+                stage: None,
+            },
             Ok(text) => match earlier_stage(file, stage.index, &text) {
-                Some(parent) => bases[parent].clone(),
-                None => match Reference::parse(&text) {
-                    Ok(reference) => Base::Image { reference, text },
-                    Err(NotAReference::Scratch) => Base::Scratch,
-                    Err(why) => Base::Unresolved(why.to_string()),
+                Some(parent) => Resolved {
+                    base: out[parent].base.clone(),
+                    stage: Some(parent),
+                },
+                None => Resolved {
+                    base: match Reference::parse(&text) {
+                        Ok(reference) => Base::Image { reference, text },
+                        Err(NotAReference::Scratch) => Base::Scratch,
+                        Err(why) => Base::Unresolved(why.to_string()),
+                    },
+                    stage: None,
                 },
             },
         };
-        bases.push(base);
+        out.push(resolved);
     }
-    bases
+    out
 }
 
 /// The base of one stage (see [`stage_bases`] to ask about every stage).
