@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use super::reference::{NotAReference, Reference};
 use crate::syntax::Dockerfile;
-use crate::syntax::words::parse_words;
+use crate::syntax::words::{parse_words, unquote_word};
 
 /// What a stage is built on, after substitution and stage names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +102,8 @@ fn global_args(file: &Dockerfile) -> HashMap<String, Option<String>> {
         for word in parse_words(&inst.args, file.escape) {
             match word.split_once('=') {
                 Some((name, value)) => {
-                    let value = expand(value, &args).ok();
+                    // BuildKit unquotes the value (`ARG B="node:14"`).
+                    let value = expand(value, &args).ok().map(|v| unquote_word(&v).0);
                     args.insert(name.to_string(), value);
                 }
                 None => {
@@ -202,6 +203,10 @@ mod tests {
         assert_eq!(
             bases("ARG V=3.11\nARG IMG=python:$V-slim\nFROM $IMG\n"),
             ["python:3.11-slim"]
+        );
+        assert_eq!(
+            bases("ARG B=\"node:14\" T='20-alpine'\nFROM $B\nFROM node:$T\n"),
+            ["node:14", "node:20-alpine"]
         );
         assert_eq!(
             bases("ARG V\nFROM node:${V:-18}-alpine\nFROM node:${W:-20}\n"),
