@@ -338,7 +338,8 @@ fn from_row(base: Base, row: &'static Row, source: Source) -> ImageFacts {
     }
 }
 
-/// Facts from a configuration entry: those of the image it is `like`, with
+/// Facts from a configuration entry: those of the image it is `like` (from
+/// the tables, not the configuration again, so entries cannot loop), with
 /// its explicit keys on top.
 fn configured(
     base: Base,
