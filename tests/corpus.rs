@@ -143,13 +143,18 @@ const PUBLIC_REGISTRIES: &[&str] = &[
     "container-registry.oracle.com",
 ];
 
+/// Every name official-images has ever published (the file says how it was
+/// made): independent of the facts tables, so an official image they lack
+/// counts as unknown instead of being taken for a local one.
+const OFFICIAL_NAMES: &str = include_str!("data/official-image-names.txt");
+
 /// Why a stage's FROM is left out of the coverage count, or `None` when it
 /// names a public image the tables should know.
 fn not_counted(
     stage: &syntax::Stage,
     resolved: &dockwright::facts::image::resolve::Resolved,
 ) -> Option<&'static str> {
-    use dockwright::facts::image::{Base, tables};
+    use dockwright::facts::image::Base;
     if resolved.stage.is_some() {
         return Some("an earlier stage");
     }
@@ -158,12 +163,13 @@ fn not_counted(
         Base::Unresolved(_) if stage.base_image.contains('$') => Some("a variable without default"),
         Base::Unresolved(_) => Some("not a reference (placeholder)"),
         Base::Image { reference, .. } => match &reference.registry {
-            // One segment on Docker Hub is an official image, which the
-            // official table lists (with those removed since, as last
-            // published); any other is an image built locally.
-            None if reference.is_official() => (!tables::tables()
-                .is_official_image(&reference.path))
-            .then_some("a local image (no official image of that name)"),
+            // One segment on Docker Hub is an official image (one of the
+            // names official-images has ever published); any other is an
+            // image built locally.
+            None if reference.is_official() => {
+                (!OFFICIAL_NAMES.lines().any(|l| l == reference.path))
+                    .then_some("a local image (no official image of that name)")
+            }
             None => None,
             Some(host) => {
                 (!PUBLIC_REGISTRIES.contains(&host.as_str())).then_some("a private registry")
@@ -186,6 +192,11 @@ fn image_facts_know_nine_in_ten_public_base_images_of_the_corpus() {
     // What was left out as private or local, to check the line drawn.
     let mut not_public: BTreeMap<String, usize> = BTreeMap::new();
     let (mut counted, mut known, mut files) = (0usize, 0usize, 0usize);
+    // The tables are parsed once per process; the per-file cost is what
+    // comes after.
+    let start = std::time::Instant::now();
+    let _ = dockwright::facts::image::tables::tables();
+    let parse_time = start.elapsed();
     let mut spent = std::time::Duration::ZERO;
     for (_, text) in corpus_texts() {
         let Ok(file) = syntax::parse(&text) else {
@@ -229,9 +240,10 @@ fn image_facts_know_nine_in_ten_public_base_images_of_the_corpus() {
     let share = known as f64 / counted.max(1) as f64;
     eprintln!(
         "image facts: {known} of {counted} public base references known ({:.1}%) in {files} files; \
-         {:.1} µs per file",
+         {:.1} µs per file after {:.1} ms reading the tables",
         share * 100.0,
-        spent.as_secs_f64() * 1e6 / files.max(1) as f64
+        spent.as_secs_f64() * 1e6 / files.max(1) as f64,
+        parse_time.as_secs_f64() * 1e3
     );
     for (why, n) in &left_out {
         eprintln!("  not counted: {n} {why}");

@@ -224,15 +224,16 @@ impl ImageFacts {
 
     /// Are the release's package repositories archived (gone from the main
     /// mirrors) on `today`? The table's `served` column when it was checked,
-    /// else whether `today` is past the release's LTS end (its end of life
-    /// when it has no LTS). Distroless images have a release but no package
-    /// manager: the question does not apply to them and the answer is `None`.
+    /// else whether `today` is past the release's LTS end. A release with
+    /// neither (Alpine: its CDN keeps old branches long after their end of
+    /// life) is unknown, not archived: its end of life alone does not take
+    /// the packages away.
     pub fn archived(&self, today: Date) -> Option<bool> {
         let release = self.release_facts()?;
         if let Some(served) = release.served {
             return Some(!served);
         }
-        release.eol_lts.or(release.eol).map(|end| today > end)
+        release.eol_lts.map(|end| today > end)
     }
 
     /// Does the image start as root? From its default user.

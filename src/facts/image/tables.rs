@@ -111,10 +111,20 @@ pub struct Release {
     pub served: Option<bool>,
 }
 
+/// The rows of one official image, and the index of its tags built the
+/// first time the image is asked about: the table lists hundreds of
+/// thousands of tags, and indexing all of them cost more than a whole run
+/// asks of it.
+#[derive(Default)]
+struct ImageRows {
+    rows: Vec<usize>,
+    tags: OnceLock<HashMap<&'static str, usize>>,
+}
+
 /// The parsed tables.
 pub struct Tables {
-    /// Official image -> tag -> row index in `official`.
-    by_tag: HashMap<&'static str, HashMap<&'static str, usize>>,
+    /// Official image -> its rows and, once asked about, its tags.
+    by_image: HashMap<&'static str, ImageRows>,
     pub official: Vec<Row>,
     /// Curated rows, in file order (patterns: the first match wins).
     pub curated: Vec<Row>,
@@ -156,19 +166,16 @@ impl Tables {
                 curated_exact.entry(r.image).or_default().push(n);
             }
         }
-        let mut by_tag: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
+        let mut by_image: HashMap<&str, ImageRows> = HashMap::new();
         for (n, r) in official_rows.iter().enumerate() {
-            let tags = by_tag.entry(r.image).or_default();
-            for tag in r.tags.split_whitespace() {
-                tags.insert(tag, n);
-            }
+            by_image.entry(r.image).or_default().rows.push(n);
         }
         let mut releases_map: HashMap<&str, Vec<Release>> = HashMap::new();
         for release in rows(releases, "releases.tsv", 7).map(|f| release_row(&f)) {
             releases_map.entry(release.os).or_default().push(release);
         }
         Tables {
-            by_tag,
+            by_image,
             official: official_rows,
             curated: curated_rows,
             curated_exact,
@@ -182,12 +189,22 @@ impl Tables {
 
     /// The official table's row for an image and tag.
     pub fn official(&self, image: &str, tag: &str) -> Option<&Row> {
-        self.by_tag.get(image)?.get(tag).map(|&n| &self.official[n])
+        let image = self.by_image.get(image)?;
+        let tags = image.tags.get_or_init(|| {
+            let mut tags = HashMap::new();
+            for &n in &image.rows {
+                for tag in self.official[n].tags.split_whitespace() {
+                    tags.insert(tag, n);
+                }
+            }
+            tags
+        });
+        tags.get(tag).map(|&n| &self.official[n])
     }
 
     /// True when the official table knows the image at all (any tag).
     pub fn is_official_image(&self, image: &str) -> bool {
-        self.by_tag.contains_key(image)
+        self.by_image.contains_key(image)
     }
 
     /// The first curated row whose image and tag patterns match.
