@@ -259,6 +259,23 @@ fn image_facts_know_nine_in_ten_public_base_images_of_the_corpus() {
         "  most frequent local or private names: {}",
         local.join(", ")
     );
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+    for (reference, (n, _)) in &unknown {
+        let name = reference.split(['@']).next().unwrap_or(reference);
+        let name = match name.rsplit_once(':') {
+            Some((n, tag)) if !tag.contains('/') => n,
+            _ => name,
+        };
+        *by_name.entry(name.to_string()).or_default() += n;
+    }
+    let mut names: Vec<_> = by_name.into_iter().collect();
+    names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let names: Vec<String> = names
+        .iter()
+        .take(30)
+        .map(|(n, c)| format!("{n} ({c})"))
+        .collect();
+    eprintln!("  unknown by image: {}", names.join(", "));
     let mut top: Vec<_> = unknown.iter().collect();
     top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
     eprintln!("  most frequent unknown references:");
