@@ -151,10 +151,10 @@ impl Tables {
     /// Parses the three tables. The data is compiled in and checked by the
     /// tests, so a malformed row is a bug: it panics naming the line.
     pub fn parse(official: &'static str, curated: &'static str, releases: &'static str) -> Tables {
-        let official_rows: Vec<Row> = rows(official, "official.tsv", 9)
+        let official_rows: Vec<Row> = rows(official, "official.tsv", ROW_COLUMNS)
             .map(|f| row(&f, "-"))
             .collect();
-        let curated_rows: Vec<Row> = rows(curated, "curated.tsv", 10)
+        let curated_rows: Vec<Row> = rows(curated, "curated.tsv", CURATED_COLUMNS)
             .map(|f| row(&f, f[9]))
             .collect();
         let mut curated_exact: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -171,7 +171,7 @@ impl Tables {
             by_image.entry(r.image).or_default().rows.push(n);
         }
         let mut releases_map: HashMap<&str, Vec<Release>> = HashMap::new();
-        for release in rows(releases, "releases.tsv", 7).map(|f| release_row(&f)) {
+        for release in rows(releases, "releases.tsv", RELEASE_COLUMNS).map(|f| release_row(&f)) {
             releases_map.entry(release.os).or_default().push(release);
         }
         Tables {
@@ -238,26 +238,64 @@ impl Tables {
     }
 }
 
-/// The data rows of a table, split into exactly `columns` fields, after the
-/// comment lines and the header.
+/// The columns of `official.tsv`; `curated.tsv` adds `source`.
+const ROW_COLUMNS: &[&str] = &[
+    "image",
+    "os",
+    "release",
+    "libc",
+    "user",
+    "entrypoint",
+    "drops_root",
+    "preinstalled",
+    "tags",
+];
+const CURATED_COLUMNS: &[&str] = &[
+    "image",
+    "os",
+    "release",
+    "libc",
+    "user",
+    "entrypoint",
+    "drops_root",
+    "preinstalled",
+    "tags",
+    "source",
+];
+const RELEASE_COLUMNS: &[&str] = &[
+    "os", "version", "codename", "released", "eol", "eol_lts", "served",
+];
+
+/// The data rows of a table, after the comment lines and the header, which
+/// must name `columns` in order (so that a change of format fails loudly
+/// instead of shifting fields); each row has that many non-empty fields.
 fn rows(
     text: &'static str,
     file: &'static str,
-    columns: usize,
+    columns: &'static [&'static str],
 ) -> impl Iterator<Item = Vec<&'static str>> {
-    text.lines()
+    let mut lines = text
+        .lines()
         .enumerate()
-        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty())
-        .skip(1)
-        .map(move |(n, line)| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            assert!(
-                fields.len() == columns && fields.iter().all(|f| !f.is_empty()),
-                "src/facts/data/{file}:{}: expected {columns} non-empty tab-separated fields",
-                n + 1
-            );
-            fields
-        })
+        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
+    if let Some((n, header)) = lines.next() {
+        assert!(
+            header.split('\t').eq(columns.iter().copied()),
+            "src/facts/data/{file}:{}: the header is not {}",
+            n + 1,
+            columns.join(" ")
+        );
+    }
+    lines.map(move |(n, line)| {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert!(
+            fields.len() == columns.len() && fields.iter().all(|f| !f.is_empty()),
+            "src/facts/data/{file}:{}: expected {} non-empty tab-separated fields",
+            n + 1,
+            columns.len()
+        );
+        fields
+    })
 }
 
 fn release_row(f: &[&'static str]) -> Release {
