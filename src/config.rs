@@ -11,7 +11,21 @@
 //!
 //! [transforms.non-root-user]
 //! user = "app"
+//!
+//! # Facts about base images the built-in tables cannot know (private ones).
+//! [images."registry.corp/base/python*"]
+//! like = "python:3.11-slim"     # take that image's facts...
+//! user = "app"                  # ...and override some of them
+//! entrypoint = "/entrypoint.sh" # "" for none
+//! os = "debian:12"              # os:release (debian, ubuntu, alpine, rhel...)
+//! drops-root = false            # the entrypoint starts as root, then drops it
 //! ```
+//!
+//! An `[images."PATTERN"]` pattern is matched against the reference of a
+//! stage's base (after ARG defaults), with or without its tag, as written and
+//! as normalised (`docker.io/library/node` is `node`); `*` stands for any
+//! run of characters, and the longest matching pattern wins. Configured facts
+//! come before the built-in tables, so they also correct them.
 //!
 //! In `pyproject.toml` the same keys sit under `[tool.dockwright]` (and
 //! `[tool.dockwright.transforms.non-root-user]`). Unknown keys and unknown
@@ -35,9 +49,29 @@ pub struct Config {
     /// Per-transform options, by transform id.
     #[serde(default)]
     pub transforms: BTreeMap<String, toml::Table>,
+    /// Image facts by reference pattern (`[images."registry.corp/base/*"]`).
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageOverride>,
     /// Where it was read from.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+}
+
+/// Facts about images matching a pattern, for images the built-in tables
+/// do not know (or know wrongly).
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageOverride {
+    /// A reference whose facts these images share (`python:3.11-slim`).
+    pub like: Option<String>,
+    /// The default USER.
+    pub user: Option<String>,
+    /// The ENTRYPOINT as one string; empty for none.
+    pub entrypoint: Option<String>,
+    /// `os:release`, as `debian:12` or `alpine:3.20`.
+    pub os: Option<String>,
+    /// The entrypoint starts as root and drops privileges itself.
+    pub drops_root: Option<bool>,
 }
 
 impl Config {
@@ -72,6 +106,7 @@ impl Config {
             })?
         };
         config.check_ids(source)?;
+        config.check_images(source)?;
         config.source = Some(source.to_path_buf());
         Ok(config)
     }
@@ -114,6 +149,64 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// `like` must be an image reference and `os` an `os:release` the facts
+    /// know, so that a typo is an error rather than an unknown image.
+    fn check_images(&self, source: &Path) -> Result<()> {
+        use crate::facts::image::{Os, Reference};
+        for (pattern, image) in &self.images {
+            if let Some(like) = &image.like
+                && let Err(why) = Reference::parse(like)
+            {
+                bail!(
+                    "{}: `like` in [images.\"{pattern}\"]: {why}",
+                    source.display()
+                );
+            }
+            if let Some(os) = &image.os {
+                let known = os.split_once(':').is_some_and(|(name, release)| {
+                    Os::parse(name).is_some() && !release.is_empty()
+                });
+                if !known {
+                    bail!(
+                        "{}: `os` in [images.\"{pattern}\"] is `{os}`; expected os:release, such as debian:12, ubuntu:22.04 or alpine:3.20",
+                        source.display()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured facts for a base image: the entry with the longest
+    /// pattern matching the reference (normalised or as written in `text`,
+    /// with or without its tag).
+    pub fn image(
+        &self,
+        reference: &crate::facts::image::Reference,
+        text: &str,
+    ) -> Option<(&str, &ImageOverride)> {
+        if self.images.is_empty() {
+            return None;
+        }
+        let written = text.split('@').next().unwrap_or(text);
+        let written_name = match written.rsplit_once(':') {
+            Some((n, t)) if !t.contains('/') => n,
+            _ => written,
+        };
+        let name = reference.name();
+        let tagged = format!("{name}:{}", reference.tag.as_deref().unwrap_or(""));
+        let candidates = [name.as_str(), tagged.as_str(), written, written_name];
+        self.images
+            .iter()
+            .filter(|(pattern, _)| {
+                candidates
+                    .iter()
+                    .any(|c| crate::facts::image::glob(pattern, c))
+            })
+            .max_by_key(|(pattern, _)| pattern.len())
+            .map(|(p, o)| (p.as_str(), o))
     }
 
     pub fn load(path: &Path) -> Result<Config> {
@@ -209,6 +302,38 @@ mod tests {
             format!("{e:#}").contains("unknown transform `nope` in [transforms.nope]"),
             "{e:#}"
         );
+    }
+
+    #[test]
+    fn image_tables_are_checked_key_by_key() {
+        let c = Config::parse(
+            "[images.\"registry.corp/*\"]\nlike = \"python:3.11-slim\"\ndrops-root = true\n",
+            Path::new("dockwright.toml"),
+        )
+        .unwrap();
+        let image = &c.images["registry.corp/*"];
+        assert_eq!(image.like.as_deref(), Some("python:3.11-slim"));
+        assert_eq!(image.drops_root, Some(true));
+        for (text, expected) in [
+            (
+                "[images.\"a/*\"]\nusr = \"app\"\n",
+                "x.toml: invalid configuration (line 2): unknown field `usr`",
+            ),
+            (
+                "[images.\"a/*\"]\nos = \"debian\"\n",
+                "x.toml: `os` in [images.\"a/*\"] is `debian`; expected os:release",
+            ),
+            (
+                "[images.\"a/*\"]\nlike = \"python:$V\"\n",
+                "x.toml: `like` in [images.\"a/*\"]: `python:$V` depends on a variable",
+            ),
+        ] {
+            let e = format!(
+                "{:#}",
+                Config::parse(text, Path::new("x.toml")).unwrap_err()
+            );
+            assert!(e.contains(expected), "{e}");
+        }
     }
 
     #[test]

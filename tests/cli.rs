@@ -4,6 +4,7 @@ mod common;
 
 use common::{dockwright, stderr, stdout};
 
+use serde_json::json;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -342,6 +343,68 @@ fn inspect_reports_boundaries_as_buildkit_does() {
     // The application facts of its folder, the build context.
     assert_eq!(v["application"]["context"]["source"], "folder");
     assert_eq!(v["application"]["context"]["from_dockerfile"], ".");
+}
+
+#[test]
+fn inspect_shows_the_image_facts_of_each_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("Dockerfile"),
+        "ARG NODE_VERSION=14\nFROM docker.io/library/node:${NODE_VERSION} AS build\n\
+         FROM build AS test\nFROM registry.corp/base/app:1\nFROM scratch\n",
+    )
+    .unwrap();
+    let o = dockwright(dir.path(), &["inspect", "--format", "json", "Dockerfile"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let image = |n: usize| v["stages"][n]["image"].clone();
+    for n in [0, 1] {
+        let i = image(n);
+        assert_eq!(
+            (&i["reference"], &i["mirror"], &i["source"]),
+            (
+                &json!("node:14"),
+                &json!("docker.io/library/"),
+                &json!("official")
+            )
+        );
+        assert_eq!((&i["os"], &i["release"]), (&json!("debian"), &json!("10")));
+        assert_eq!((&i["archived"], &i["user"]), (&json!(true), &json!("root")));
+    }
+    assert_eq!(image(2)["source"], "unknown");
+    assert!(
+        image(2)["source_detail"]
+            .as_str()
+            .unwrap()
+            .contains("registry.corp/base/app")
+    );
+    assert_eq!(image(3)["source"], "scratch");
+    // The tables' age is told at most once a run, however many files.
+    fs::copy(
+        dir.path().join("Dockerfile"),
+        dir.path().join("b.Dockerfile"),
+    )
+    .unwrap();
+    let o = dockwright(dir.path(), &["inspect", "Dockerfile", "b.Dockerfile"]);
+    assert!(stderr(&o).matches("image facts date from").count() <= 1);
+    insta::with_settings!({snapshot_path => "../snapshots"}, {
+        insta::assert_snapshot!("inspect__text", stdout(&o));
+    });
+
+    // A configured image is known, and the configuration is named.
+    fs::write(
+        dir.path().join("dockwright.toml"),
+        "[images.\"registry.corp/base/*\"]\nlike = \"node:14\"\nuser = \"app\"\n",
+    )
+    .unwrap();
+    let o = dockwright(dir.path(), &["inspect", "--format", "json", "Dockerfile"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let i = &v["stages"][2]["image"];
+    assert_eq!(
+        (&i["source"], &i["user"]),
+        (&json!("config"), &json!("app"))
+    );
+    assert_eq!(i["os"], "debian");
 }
 
 #[test]

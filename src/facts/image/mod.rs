@@ -1,4 +1,29 @@
 //! Facts about a base image named in `FROM`.
+//!
+//! [`ImageFacts::for_stage`] answers for a stage of a parsed file: its base
+//! reference is resolved ([`resolve`]: ARG defaults, stage names), normalised
+//! ([`Reference`]: mirrors, digests), then looked up in the configuration,
+//! the curated table and the official-images table ([`tables`], generated
+//! data with its date). [`family`] is the older guess from the name alone,
+//! still used by transforms that have not moved to the facts.
+
+mod lookup;
+mod reference;
+pub mod resolve;
+pub mod tables;
+
+pub use lookup::{Entrypoint, ImageFacts, Libc, Os, Source};
+pub use reference::{NotAReference, Reference};
+pub use resolve::Base;
+pub use tables::{Date, glob};
+
+/// The date the image tables describe: the "today" of tests, which must not
+/// depend on the calendar.
+pub fn table_date() -> Date {
+    tables::tables()
+        .date()
+        .expect("the image tables carry their generation date")
+}
 
 /// The family of a base image, guessed from its name and tag.
 pub enum Family {
@@ -82,3 +107,6 @@ pub fn is_root(user: &str) -> bool {
     let name = user.split(':').next().unwrap_or(user);
     name == "root" || name == "0"
 }
+
+#[cfg(test)]
+mod tests;
