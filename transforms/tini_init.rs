@@ -16,22 +16,40 @@ static META: Meta = Meta {
     options: &[],
     docs: r#"## What it does
 When the final stage has an exec-form `ENTRYPOINT` or `CMD` and no init
-(`tini`, `dumb-init`, `docker-init`, `catatonit`, s6's `/init`), installs
-`tini` and puts it in front of the command: `ENTRYPOINT ["/usr/bin/tini",
-"--", ...]` (`/sbin/tini` on Alpine), or a new `ENTRYPOINT` before `CMD` when
-the stage has none. A new `ENTRYPOINT` keeps the base image's own entrypoint
-behind `tini` when it is known (`docker-entrypoint.sh` on `node`,
-`docker-php-entrypoint` on `php`).
+(`tini`, `dumb-init`, `docker-init`, `catatonit`, s6's `/init`, in the file
+or as the base image's entrypoint), installs `tini` and puts it in front of
+the command: `ENTRYPOINT ["/usr/bin/tini", "--", ...]` (`/sbin/tini` on
+Alpine), or a new `ENTRYPOINT` before `CMD` when the stage has none. A new
+`ENTRYPOINT` keeps the base image's own entrypoint behind `tini`, as the
+image facts give it (`docker-entrypoint.sh` on `node`,
+`docker-php-entrypoint` on `php`, `/usr/local/bin/mvn-entrypoint.sh` on
+`maven`, `/__cacert_entrypoint.sh` on `eclipse-temurin`).
 
-On Debian, Ubuntu and the images built on them `tini` is added to the
+Everything about the base comes from the image facts (`dockwright inspect`
+shows them; `[images."NAME"]` in the configuration describes an image the
+tables do not know): the package manager follows the image's OS (Debian and
+Ubuntu: `apt-get`, Alpine: `apk`), not its name. `tini` is added to the
 package list of the stage's existing `apt-get install -y` (`apk add` on
 Alpine) when that `RUN` runs as root, at the top level of its script, and
 uses no `apt-mark` (nor `apk add --virtual`, whose group is deleted later);
-otherwise a new `RUN` right after `FROM` installs it. A distroless or
-`scratch` final stage gets the static binary of Debian's `tini` package:
-`tini` is installed in the last Debian-based stage it already copies from
+otherwise a new `RUN` right after `FROM` installs it.
+
+The package manager is not used when the release cannot give `tini`: its
+repositories are archived (Debian 8 jessie, 9 stretch and 10 buster, as of
+the tables' date: `apt-get update` fails there), or it has no `tini`
+package (Ubuntu before 20.04, Debian before 10). Then, and on a distroless
+or `scratch` final stage, the static binary of Debian's `tini` package is
+used: `tini` is installed in the last stage the final one already copies
+from whose facts say Debian or Ubuntu on a served release that packages it
 (built for the same platform: no `--platform`), and
 `COPY --from=<stage> /usr/bin/tini-static /tini` is added after `FROM`.
+When no such stage exists the note says to run the container with
+`docker run --init`, naming the compose service that builds the Dockerfile
+(`init: true`) when the repository has exactly one.
+
+An exec-form command whose program is one JSON string with spaces
+(`ENTRYPOINT ["python3 /app/main.py"]`) names no executable: it is
+reported as an error, and `tini` is not put in front of it.
 
 ## Why is this bad?
 The command runs as PID 1, which the kernel treats specially: signals it
@@ -55,28 +73,29 @@ CMD ["server", "--port", "8080"]
 ```
 
 ## Fix safety
-Unsafe: it adds a package (or a layer), and changes PID 1. A new
-`ENTRYPOINT` is only added on base images whose own entrypoint is known:
-none on `debian`, `ubuntu`, `alpine`, `python`, `golang`, `openjdk`, `rust`,
-distroless `static`, `base`, `cc` and `scratch`; `docker-entrypoint.sh` on
-`node` (from node 6 and 8 on); `docker-php-entrypoint` on `php` (7 and
-later); `/nodejs/bin/node` on distroless `nodejs`; `/usr/bin/python3.11` and
-`/usr/bin/python3.13` on distroless `python3-debian12` and `-debian13`.
-Otherwise a new one would
-replace the image's own entrypoint, and the stage is left alone with a note.
+Unsafe: it adds a package (or a layer), and changes PID 1. It never adds an
+`apt-get update` to a release whose repositories are archived, nor installs
+`tini` on a release that does not package it. A new `ENTRYPOINT` is only
+added when the base image's own entrypoint is known from the facts, so that
+it is kept behind `tini`; otherwise the stage is left alone with a note
+naming the `[images."NAME"]` key (`entrypoint`, `os`) that would allow it.
+The compose file is not edited: `init: true` only covers `docker compose`
+runs, while the Dockerfile change covers every runtime (`docker run`,
+Kubernetes); the note names the service and line instead.
 
 ## Limits
-Unknown images, distroless `:debug` and `java` images,
-and a distroless or `scratch` stage that copies from no Debian-based stage
-built for the same platform are skipped with a note recommending
-`docker run --init`. A shell-form `ENTRYPOINT` or `CMD`, a multi-line one,
-an `ENTRYPOINT` set in an earlier stage, a stage that changes `SHELL` or
-starts as a non-root user are skipped with a note; so are Debian releases
-older than 9 and Ubuntu older than 18.04 (named by number or code name in
-the image or its tag), which do not package `tini`. A language image built
-on such a release without saying so in its tag (`node:6`) is not detected.
-An install whose failure is tolerated (`apt-get install ... || true`) is not
-joined.
+Unknown images (the note names the configuration key), Red Hat-family and
+other images whose base repositories have no `tini`, distroless `:debug`
+images (busybox's shell as entrypoint), an archived or tini-less release
+with no served Debian stage to copy `tini-static` from, and a distroless or
+`scratch` stage that copies from no such stage are skipped with a note
+recommending `docker run --init`. A shell-form `ENTRYPOINT` or `CMD`, a
+multi-line one, an `ENTRYPOINT` set in an earlier stage, a stage that
+changes `SHELL` or starts as a non-root user (a `USER` of the stages it is
+built on, or the base image's default user) are skipped with a note. An
+install whose failure is tolerated (`apt-get install ... || true`) is not
+joined. Images without `CMD` or `ENTRYPOINT` in the file (they run the
+base image's command: `nginx`, `php:*-apache`, `mysql`) are left alone.
 "#,
 };
 
@@ -284,10 +303,8 @@ impl Transform for TiniInit {
                     "the stage starts as a non-root user ({}), so it cannot install `tini`: add it by hand",
                     match inherited_user(file, &stages) {
                         Some(u) => format!("`USER {}` at line {}", u.args.trim(), u.start_line),
-                        None => format!(
-                            "`{base}` runs as `{}`",
-                            facts.default_user().unwrap_or("?")
-                        ),
+                        None =>
+                            format!("`{base}` runs as `{}`", facts.default_user().unwrap_or("?")),
                     }
                 ));
             }
@@ -394,9 +411,11 @@ impl Transform for TiniInit {
 /// `docker-entrypoint.sh`, `docker-php-entrypoint`, `mvn-entrypoint.sh`...),
 /// so that the first word of `CMD` is still the program run.
 fn passes_through(entrypoint: &[String]) -> bool {
-    entrypoint
-        .iter()
-        .any(|w| w.rsplit('/').next().is_some_and(|n| n.contains("entrypoint")))
+    entrypoint.iter().any(|w| {
+        w.rsplit('/')
+            .next()
+            .is_some_and(|n| n.contains("entrypoint"))
+    })
 }
 
 /// Why the release's package manager cannot install `tini`, if it cannot:
@@ -646,7 +665,11 @@ fn has_yes(cmd: &Command) -> bool {
 /// built for the same platform (no `--platform`), starts as root, and whose
 /// image facts say Debian or Ubuntu on a served release that packages `tini`
 /// (whose package ships `/usr/bin/tini-static`).
-fn static_source<'a>(file: &'a Dockerfile, last: &Stage, ctx: &Context) -> Option<(&'a Stage, bool)> {
+fn static_source<'a>(
+    file: &'a Dockerfile,
+    last: &Stage,
+    ctx: &Context,
+) -> Option<(&'a Stage, bool)> {
     let sources: Vec<&Stage> = file
         .stage_instructions(last)
         .iter()
