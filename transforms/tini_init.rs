@@ -258,7 +258,7 @@ impl Transform for TiniInit {
             Os::Distroless | Os::Scratch => Provider::Static,
             Os::Rhel | Os::OracleLinux | Os::Other | Os::Windows => {
                 return note(format!(
-                    "no init for PID 1; `{base}` is {}, whose base repositories have no `tini` package (this transform installs it on Debian, Ubuntu and Alpine only): install it by hand, or {}",
+                    "no init for PID 1; `{base}` is {}, not one of the systems this transform installs `tini` on (Debian and Ubuntu with apt-get, Alpine with apk): install it by hand, or {}",
                     os_label(&facts),
                     run_with_init(ctx, file)
                 ));
@@ -458,7 +458,7 @@ fn os_label(facts: &ImageFacts) -> String {
         Some(Os::Distroless) => "distroless",
         Some(Os::Scratch) => "scratch",
         Some(Os::Windows) => "Windows",
-        Some(Os::Other) | None => "an OS this transform does not install packages on",
+        Some(Os::Other) | None => "another Linux",
     };
     match (&facts.release, facts.release_facts()) {
         (Some(v), Some(r)) if !r.codename.is_empty() && r.codename != "-" => {
