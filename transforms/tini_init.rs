@@ -1,8 +1,9 @@
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
-use crate::facts::image::{Family, family, is_root};
+use crate::facts::app;
+use crate::facts::image::{Base, Entrypoint, ImageFacts, Os, is_root, table_date};
 use crate::facts::packages::is_apt;
 use crate::syntax::shell::{Command, Script, Word};
-use crate::syntax::{Dockerfile, Form, Stage};
+use crate::syntax::{Dockerfile, Form, Instruction, Stage};
 use crate::transform::{Context, Meta, Transform};
 
 pub struct TiniInit;
@@ -15,22 +16,40 @@ static META: Meta = Meta {
     options: &[],
     docs: r#"## What it does
 When the final stage has an exec-form `ENTRYPOINT` or `CMD` and no init
-(`tini`, `dumb-init`, `docker-init`, `catatonit`, s6's `/init`), installs
-`tini` and puts it in front of the command: `ENTRYPOINT ["/usr/bin/tini",
-"--", ...]` (`/sbin/tini` on Alpine), or a new `ENTRYPOINT` before `CMD` when
-the stage has none. A new `ENTRYPOINT` keeps the base image's own entrypoint
-behind `tini` when it is known (`docker-entrypoint.sh` on `node`,
-`docker-php-entrypoint` on `php`).
+(`tini`, `dumb-init`, `docker-init`, `catatonit`, s6's `/init`, in the file
+or as the base image's entrypoint), installs `tini` and puts it in front of
+the command: `ENTRYPOINT ["/usr/bin/tini", "--", ...]` (`/sbin/tini` on
+Alpine), or a new `ENTRYPOINT` before `CMD` when the stage has none. A new
+`ENTRYPOINT` keeps the base image's own entrypoint behind `tini`, as the
+image facts give it (`docker-entrypoint.sh` on `node`,
+`docker-php-entrypoint` on `php`, `/usr/local/bin/mvn-entrypoint.sh` on
+`maven`, `/__cacert_entrypoint.sh` on `eclipse-temurin`).
 
-On Debian, Ubuntu and the images built on them `tini` is added to the
+Everything about the base comes from the image facts (`dockwright inspect`
+shows them; `[images."NAME"]` in the configuration describes an image the
+tables do not know): the package manager follows the image's OS (Debian and
+Ubuntu: `apt-get`, Alpine: `apk`), not its name. `tini` is added to the
 package list of the stage's existing `apt-get install -y` (`apk add` on
 Alpine) when that `RUN` runs as root, at the top level of its script, and
 uses no `apt-mark` (nor `apk add --virtual`, whose group is deleted later);
-otherwise a new `RUN` right after `FROM` installs it. A distroless or
-`scratch` final stage gets the static binary of Debian's `tini` package:
-`tini` is installed in the last Debian-based stage it already copies from
+otherwise a new `RUN` right after `FROM` installs it.
+
+The package manager is not used when the release cannot give `tini`: its
+repositories are archived (Debian 8 jessie, 9 stretch and 10 buster, as of
+the tables' date: `apt-get update` fails there), or it has no `tini`
+package (Ubuntu before 20.04, Debian before 10). Then, and on a distroless
+or `scratch` final stage, the static binary of Debian's `tini` package is
+used: `tini` is installed in the last stage the final one already copies
+from whose facts say Debian or Ubuntu on a served release that packages it
 (built for the same platform: no `--platform`), and
 `COPY --from=<stage> /usr/bin/tini-static /tini` is added after `FROM`.
+When no such stage exists the note says to run the container with
+`docker run --init`, naming the compose service that builds the Dockerfile
+(`init: true`) when the repository has exactly one.
+
+An exec-form command whose program is one JSON string with spaces
+(`ENTRYPOINT ["python3 /app/main.py"]`) names no executable: it is
+reported as an error, and `tini` is not put in front of it.
 
 ## Why is this bad?
 The command runs as PID 1, which the kernel treats specially: signals it
@@ -54,28 +73,29 @@ CMD ["server", "--port", "8080"]
 ```
 
 ## Fix safety
-Unsafe: it adds a package (or a layer), and changes PID 1. A new
-`ENTRYPOINT` is only added on base images whose own entrypoint is known:
-none on `debian`, `ubuntu`, `alpine`, `python`, `golang`, `openjdk`, `rust`,
-distroless `static`, `base`, `cc` and `scratch`; `docker-entrypoint.sh` on
-`node` (from node 6 and 8 on); `docker-php-entrypoint` on `php` (7 and
-later); `/nodejs/bin/node` on distroless `nodejs`; `/usr/bin/python3.11` and
-`/usr/bin/python3.13` on distroless `python3-debian12` and `-debian13`.
-Otherwise a new one would
-replace the image's own entrypoint, and the stage is left alone with a note.
+Unsafe: it adds a package (or a layer), and changes PID 1. It never adds an
+`apt-get update` to a release whose repositories are archived, nor installs
+`tini` on a release that does not package it. A new `ENTRYPOINT` is only
+added when the base image's own entrypoint is known from the facts, so that
+it is kept behind `tini`; otherwise the stage is left alone with a note
+naming the `[images."NAME"]` key (`entrypoint`, `os`) that would allow it.
+The compose file is not edited: `init: true` only covers `docker compose`
+runs, while the Dockerfile change covers every runtime (`docker run`,
+Kubernetes); the note names the service and line instead.
 
 ## Limits
-Unknown images, distroless `:debug` and `java` images,
-and a distroless or `scratch` stage that copies from no Debian-based stage
-built for the same platform are skipped with a note recommending
-`docker run --init`. A shell-form `ENTRYPOINT` or `CMD`, a multi-line one,
-an `ENTRYPOINT` set in an earlier stage, a stage that changes `SHELL` or
-starts as a non-root user are skipped with a note; so are Debian releases
-older than 9 and Ubuntu older than 18.04 (named by number or code name in
-the image or its tag), which do not package `tini`. A language image built
-on such a release without saying so in its tag (`node:6`) is not detected.
-An install whose failure is tolerated (`apt-get install ... || true`) is not
-joined.
+Unknown images (the note names the configuration key), Red Hat-family and
+other images whose base repositories have no `tini`, distroless `:debug`
+images (busybox's shell as entrypoint), an archived or tini-less release
+with no served Debian stage to copy `tini-static` from, and a distroless or
+`scratch` stage that copies from no such stage are skipped with a note
+recommending `docker run --init`. A shell-form `ENTRYPOINT` or `CMD`, a
+multi-line one, an `ENTRYPOINT` set in an earlier stage, a stage that
+changes `SHELL` or starts as a non-root user (a `USER` of the stages it is
+built on, or the base image's default user) are skipped with a note. An
+install whose failure is tolerated (`apt-get install ... || true`) is not
+joined. Images without `CMD` or `ENTRYPOINT` in the file (they run the
+base image's command: `nginx`, `php:*-apache`, `mysql`) are left alone.
 "#,
 };
 
@@ -86,11 +106,6 @@ const INITS: &[&str] = &[
     "docker-init",
     "catatonit",
     "s6-svscan",
-];
-
-/// The base images known to define no ENTRYPOINT of their own.
-const NO_ENTRYPOINT: &[&str] = &[
-    "debian", "ubuntu", "alpine", "python", "golang", "openjdk", "rust",
 ];
 
 fn names_init(text: &str) -> bool {
@@ -116,8 +131,17 @@ enum Provider {
     /// A package of the stage itself: the install command and tini's path.
     Apt,
     Apk,
-    /// A static binary copied from an earlier Debian-based stage (distroless, scratch).
+    /// A static binary copied from an earlier Debian-based stage (distroless,
+    /// scratch, or a release that cannot install `tini` itself).
     Static,
+}
+
+/// Why the final stage's own package manager cannot give `tini`.
+enum Blocked {
+    /// Archived or without a `tini` package: why, and what would fix it.
+    Release(String, &'static str),
+    /// The release, or whether its repositories are served, is not known.
+    Unknown,
 }
 
 impl Transform for TiniInit {
@@ -125,7 +149,7 @@ impl Transform for TiniInit {
         &META
     }
 
-    fn run(&self, file: &Dockerfile, _ctx: &Context) -> Vec<Finding> {
+    fn run(&self, file: &Dockerfile, ctx: &Context) -> Vec<Finding> {
         let Some(stage) = file.stages.last() else {
             return Vec::new();
         };
@@ -138,7 +162,8 @@ impl Transform for TiniInit {
                     .find(|&i| file.instructions[i].is(keyword))
             })
         };
-        let Some(target_index) = last_of("ENTRYPOINT").or_else(|| last_of("CMD")) else {
+        let own_entrypoint = last_of("ENTRYPOINT");
+        let Some(target_index) = own_entrypoint.or_else(|| last_of("CMD")) else {
             return Vec::new();
         };
         let target = &file.instructions[target_index];
@@ -166,28 +191,105 @@ impl Transform for TiniInit {
         {
             return Vec::new();
         }
-        let provider = match family(base) {
-            Family::Alpine => Provider::Apk,
-            Family::Node if lower.contains("alpine") => Provider::Apk,
-            Family::Debian | Family::Node => Provider::Apt,
-            Family::Distroless { .. } => Provider::Static,
-            Family::Unknown if lower == "scratch" => Provider::Static,
-            _ => {
+        let facts = ImageFacts::for_stage(file, stage.index, &ctx.config);
+        if facts.os == Some(Os::Windows) {
+            return Vec::new();
+        }
+        let base_entrypoint: Option<Vec<String>> = facts.entrypoint.as_ref().map(|e| match e {
+            Entrypoint::None => Vec::new(),
+            Entrypoint::Command(c) => c.split_whitespace().map(str::to_string).collect(),
+        });
+        // The base image's own entrypoint is an init, and the file keeps it.
+        if own_entrypoint.is_none()
+            && base_entrypoint
+                .as_ref()
+                .is_some_and(|e| names_init(&e.join(" ")))
+        {
+            return Vec::new();
+        }
+        // `["python3 /app/main.py"]`: one argv element naming no executable.
+        if let Form::Exec(words) = &target.form
+            && let Some(first) = words.first()
+            && first.trim().contains(char::is_whitespace)
+            && (target.is("ENTRYPOINT")
+                || base_entrypoint
+                    .as_ref()
+                    .is_none_or(|e| e.is_empty() || passes_through(e)))
+        {
+            return vec![Finding::note(
+                META.id,
+                at,
+                Level::Error,
+                format!(
+                    "exec-form `{}` names the program `{first}`, one word with spaces: no such executable exists, so the container cannot start. Split it into one JSON string per argument (`{}`) or use the shell form; `tini` is not put in front of a command that cannot run",
+                    target.keyword,
+                    Form::exec_text(
+                        &first
+                            .split_whitespace()
+                            .chain(words[1..].iter().map(String::as_str))
+                            .map(str::to_string)
+                            .collect::<Vec<_>>()
+                    )
+                ),
+            )];
+        }
+        let name = image_name(&facts, base);
+        let key = format!("[images.\"{name}\"]");
+        // What the configuration must say for `tini` to be added.
+        let unknown = |what: &str, setting: &str| {
+            let why = facts
+                .unknown_reason()
+                .map(|w| format!(" ({})", w.split(';').next().unwrap_or(w).trim()))
+                .unwrap_or_default();
+            note(format!(
+                "no init for PID 1, and the {what} of `{base}` is not known{why}: set {setting} in `{key}` to let `tini` be added, or {}",
+                run_with_init(ctx, file)
+            ))
+        };
+        let Some(os) = facts.os else {
+            return unknown(
+                "operating system",
+                "`os` (as in `os = \"debian:12\"`) and `entrypoint`",
+            );
+        };
+        let mut provider = match os {
+            Os::Debian | Os::Ubuntu => Provider::Apt,
+            Os::Alpine => Provider::Apk,
+            Os::Distroless | Os::Scratch => Provider::Static,
+            Os::Rhel | Os::OracleLinux | Os::Other | Os::Windows => {
                 return note(format!(
-                    "no init for PID 1, and `{base}` has no package manager this transform knows: run the container with `docker run --init`"
+                    "no init for PID 1; `{base}` is {}, not one of the systems this transform installs `tini` on (Debian and Ubuntu with apt-get, Alpine with apk): install it by hand, or {}",
+                    os_label(&facts),
+                    run_with_init(ctx, file)
                 ));
             }
         };
-        if matches!(provider, Provider::Apt) && predates_tini(base) {
-            return note(format!(
-                "`{base}` predates the releases that package `tini` (Debian 9, Ubuntu 18.04): add it by hand or run the container with `docker run --init`"
-            ));
+        if !matches!(provider, Provider::Static)
+            && let Some(blocked) = blocked(&facts, &provider)
+        {
+            // The package manager cannot give `tini`: a static one from a
+            // stage the final one already copies from, else a note.
+            if static_source(file, stage, ctx).is_some() && target.stage == Some(stage.index) {
+                provider = Provider::Static;
+            } else {
+                return match blocked {
+                    Blocked::Release(why, remedy) => note(format!(
+                        "no init for PID 1, and `tini` cannot be installed: `{base}` {why}, and no stage this one copies from can give `tini-static` (a Debian stage on a served release, without `--platform`). {}, or {remedy}",
+                        capitalise(&run_with_init(ctx, file))
+                    )),
+                    Blocked::Unknown => unknown(
+                        "OS release",
+                        &format!("`os` (`os = \"{}:<release>\"`)", os.name()),
+                    ),
+                };
+            }
         }
         let tini = match provider {
             Provider::Apt => "/usr/bin/tini",
             Provider::Apk => "/sbin/tini",
             Provider::Static => "/tini",
         };
+        let base_root = facts.runs_as_root().unwrap_or(true);
         if !matches!(provider, Provider::Static) {
             if stages
                 .iter()
@@ -196,11 +298,15 @@ impl Transform for TiniInit {
                 return note("the stage changed `SHELL`: install `tini` by hand".into());
             }
             // The user at the start of the final stage must be able to install packages.
-            if !root_at_start(file, &stages) {
-                return note(
-                    "the stage starts as a non-root user, so it cannot install `tini`: add it by hand"
-                        .into(),
-                );
+            if !root_at_start(file, &stages, base_root) {
+                return note(format!(
+                    "the stage starts as a non-root user ({}), so it cannot install `tini`: add it by hand",
+                    match inherited_user(file, &stages) {
+                        Some(u) => format!("`USER {}` at line {}", u.args.trim(), u.start_line),
+                        None =>
+                            format!("`{base}` runs as `{}`", facts.default_user().unwrap_or("?")),
+                    }
+                ));
             }
         }
         if target.stage != Some(stage.index) {
@@ -230,13 +336,16 @@ impl Transform for TiniInit {
             all.extend(words.iter().cloned());
             Edit::replace(target.args_range.clone(), Form::exec_text(&all))
         } else {
-            match inherited_entrypoint(base, &provider) {
-                Some(own) => all.extend(own.iter().map(|w| w.to_string())),
-                None => {
-                    return note(format!(
-                        "`{base}` may define its own `ENTRYPOINT`, which a new one would replace: add `tini` by hand or run with `docker run --init`"
-                    ));
-                }
+            // A new ENTRYPOINT keeps the base image's own behind `tini`.
+            if os == Os::Distroless && lower.contains("debug") {
+                return note(format!(
+                    "`{base}` is a distroless `:debug` image, whose `ENTRYPOINT` is busybox's shell: a new one would replace it; add `tini` by hand, or {}",
+                    run_with_init(ctx, file)
+                ));
+            }
+            match &base_entrypoint {
+                Some(own) => all.extend(own.iter().cloned()),
+                None => return unknown("`ENTRYPOINT`", "`entrypoint`"),
             }
             let line = format!(
                 "{}ENTRYPOINT {}{nl}",
@@ -248,12 +357,13 @@ impl Transform for TiniInit {
         let mut edits = vec![edit];
         match provider {
             Provider::Apt | Provider::Apk => {
-                edits.push(install(file, stage, &stages, &provider));
+                edits.push(install(file, stage, &stages, &provider, base_root));
             }
             Provider::Static => {
-                let Some(builder) = static_source(file, stage) else {
+                let Some((builder, builder_root)) = static_source(file, stage, ctx) else {
                     return note(format!(
-                        "no init for PID 1; `{base}` has no package manager, and none of the stages it copies from can provide `tini-static` (one that is Debian-based and has no `--platform`): run the container with `docker run --init`"
+                        "no init for PID 1; `{base}` has no package manager, and none of the stages it copies from can provide `tini-static` (a Debian stage on a served release, without `--platform`): {}",
+                        run_with_init(ctx, file)
                     ));
                 };
                 let builder_chain = file.chain(builder);
@@ -267,7 +377,13 @@ impl Transform for TiniInit {
                         stage_ref(builder)
                     ));
                 }
-                edits.push(install(file, builder, &builder_chain, &Provider::Apt));
+                edits.push(install(
+                    file,
+                    builder,
+                    &builder_chain,
+                    &Provider::Apt,
+                    builder_root,
+                ));
                 let mut text = String::new();
                 if !file.text[..from.range.end].ends_with('\n') {
                     text.push_str(nl);
@@ -291,63 +407,132 @@ impl Transform for TiniInit {
     }
 }
 
-/// True when the stage chain starts as root (no non-root `USER` inherited).
-fn root_at_start(file: &Dockerfile, stages: &[&Stage]) -> bool {
-    let inherited = stages[1..].iter().find_map(|s| {
+/// An entrypoint script that ends in `exec "$@"` (docker-library's
+/// `docker-entrypoint.sh`, `docker-php-entrypoint`, `mvn-entrypoint.sh`...),
+/// so that the first word of `CMD` is still the program run.
+fn passes_through(entrypoint: &[String]) -> bool {
+    entrypoint.iter().any(|w| {
+        w.rsplit('/')
+            .next()
+            .is_some_and(|n| n.contains("entrypoint"))
+    })
+}
+
+/// Why the release's package manager cannot install `tini`, if it cannot:
+/// its repositories are archived (judged as of the tables' date), it has no
+/// `tini` package, or the release is not known.
+fn blocked(facts: &ImageFacts, provider: &Provider) -> Option<Blocked> {
+    let today = table_date();
+    let label = os_label(facts);
+    match facts.archived(today) {
+        Some(true) => {
+            return Some(Blocked::Release(
+                format!(
+                    "is {label}, whose package repositories are archived (as of {today}), so `apt-get update` fails there"
+                ),
+                "move to a served release",
+            ));
+        }
+        // Alpine's CDN keeps old branches: unknown is not archived there.
+        None if matches!(provider, Provider::Apt) => return Some(Blocked::Unknown),
+        _ => {}
+    }
+    match facts.packages_tini() {
+        Some(true) => None,
+        Some(false) => Some(Blocked::Release(
+            format!("is {label}, which has no `tini` package"),
+            "move to a release that packages it (Debian 11, Ubuntu 20.04 and later)",
+        )),
+        None => Some(Blocked::Unknown),
+    }
+}
+
+/// `Debian 10 (buster)`, `Ubuntu 18.04 (bionic)`, `Alpine 3.9`, `Red Hat`.
+fn os_label(facts: &ImageFacts) -> String {
+    let os = match facts.os {
+        Some(Os::Debian) => "Debian",
+        Some(Os::Ubuntu) => "Ubuntu",
+        Some(Os::Alpine) => "Alpine",
+        Some(Os::OracleLinux) => "Oracle Linux",
+        Some(Os::Rhel) => "a Red Hat-family Linux",
+        Some(Os::Distroless) => "distroless",
+        Some(Os::Scratch) => "scratch",
+        Some(Os::Windows) => "Windows",
+        Some(Os::Other) | None => "another Linux",
+    };
+    match (&facts.release, facts.release_facts()) {
+        (Some(v), Some(r)) if !r.codename.is_empty() && r.codename != "-" => {
+            format!("{os} {v} ({})", r.codename)
+        }
+        (Some(v), _) => format!("{os} {v}"),
+        _ => os.to_string(),
+    }
+}
+
+/// The name the configuration's `[images."..."]` matches for the image.
+fn image_name(facts: &ImageFacts, written: &str) -> String {
+    match &facts.base {
+        Base::Image { reference, .. } => reference.name(),
+        _ => family_name(written),
+    }
+}
+
+/// "run the container with `docker run --init`", naming the compose
+/// service that builds this Dockerfile when the repository has exactly one.
+fn run_with_init(ctx: &Context, file: &Dockerfile) -> String {
+    let compose: Vec<_> = app::for_transform(ctx, file)
+        .map(|facts| {
+            facts
+                .context
+                .builds
+                .into_iter()
+                .filter(|b| b.source == app::Source::Compose)
+                .collect()
+        })
+        .unwrap_or_default();
+    match &compose[..] {
+        [one] => format!(
+            "run the container with `docker run --init`, or set `init: true` on compose {} ({})",
+            one.how, one.evidence
+        ),
+        _ => "run the container with `docker run --init` (compose: `init: true`)".to_string(),
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The last `USER` of the stages a stage is built on (not the stage itself).
+fn inherited_user<'a>(file: &'a Dockerfile, stages: &[&Stage]) -> Option<&'a Instruction> {
+    stages[1..].iter().find_map(|s| {
         file.stage_instructions(s)
             .iter()
             .rev()
             .find(|i| i.is("USER"))
-    });
-    inherited.is_none_or(|u| is_root(&u.args))
+    })
 }
 
-/// The `ENTRYPOINT` a base image defines, when it is known: empty for the
-/// images known to define none.
-fn inherited_entrypoint(image: &str, provider: &Provider) -> Option<&'static [&'static str]> {
-    let name = family_name(image);
-    let tag = image_tag(image);
-    // The leading number of the tag (`22` in `22-bookworm`); `None` for `lts`, `alpine`...
-    let major = tag
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|d| d.parse::<u32>().ok());
-    match provider {
-        Provider::Static => {
-            let lower = image.to_ascii_lowercase();
-            if lower.contains("debug") {
-                // The `:debug` variants start busybox's shell.
-                None
-            } else if lower == "scratch"
-                || ["static", "base", "cc"]
-                    .iter()
-                    .any(|v| name == *v || name.starts_with(&format!("{v}-")))
-            {
-                Some(&[])
-            } else if name.starts_with("nodejs") {
-                Some(&["/nodejs/bin/node"])
-            } else if name == "python3-debian12" {
-                Some(&["/usr/bin/python3.11"])
-            } else if name == "python3-debian13" {
-                Some(&["/usr/bin/python3.13"])
-            } else {
-                None
-            }
-        }
-        _ if NO_ENTRYPOINT.contains(&name.as_str()) => Some(&[]),
-        // docker-node's entrypoint script exists from 2018 on (node 6, 8 and 10 onwards).
-        _ if name == "node" && major.is_none_or(|m| m == 6 || m == 8 || m >= 10) => {
-            Some(&["docker-entrypoint.sh"])
-        }
-        _ if name == "php" && major.is_none_or(|m| m >= 7) => Some(&["docker-php-entrypoint"]),
-        _ => None,
-    }
+/// True when the stage chain starts as root: the last `USER` of the stages
+/// it is built on, else the base image's default user (`base_root`).
+fn root_at_start(file: &Dockerfile, stages: &[&Stage], base_root: bool) -> bool {
+    inherited_user(file, stages).map_or(base_root, |u| is_root(&u.args))
 }
 
 /// The edit that installs `tini` in a stage: `tini` added to the package list
 /// of an existing install `RUN` when that is safe, else a new `RUN` after `FROM`.
-fn install(file: &Dockerfile, stage: &Stage, stages: &[&Stage], provider: &Provider) -> Edit {
-    if let Some(edit) = join_install(file, stage, stages, provider) {
+fn install(
+    file: &Dockerfile,
+    stage: &Stage,
+    stages: &[&Stage],
+    provider: &Provider,
+    base_root: bool,
+) -> Edit {
+    if let Some(edit) = join_install(file, stage, stages, provider, base_root) {
         return edit;
     }
     let from = &file.instructions[stage.from];
@@ -378,8 +563,9 @@ fn join_install(
     stage: &Stage,
     stages: &[&Stage],
     provider: &Provider,
+    base_root: bool,
 ) -> Option<Edit> {
-    let mut root = root_at_start(file, stages);
+    let mut root = root_at_start(file, stages, base_root);
     for idx in stage.instructions.clone() {
         let inst = &file.instructions[idx];
         if inst.is("USER") {
@@ -473,11 +659,17 @@ fn has_yes(cmd: &Command) -> bool {
     })
 }
 
-/// The stage a static `tini` can be taken from: the last stage the final
-/// stage already copies from (`COPY --from`, so that no other stage is added
-/// to the build) that is Debian-based, built for the same platform as the
-/// final stage (no `--platform`), and starts as root.
-fn static_source<'a>(file: &'a Dockerfile, last: &Stage) -> Option<&'a Stage> {
+/// The stage a static `tini` can be taken from, and whether its image
+/// starts as root: the last stage the final stage already copies from
+/// (`COPY --from`, so that no other stage is added to the build) that is
+/// built for the same platform (no `--platform`), starts as root, and whose
+/// image facts say Debian or Ubuntu on a served release that packages `tini`
+/// (whose package ships `/usr/bin/tini-static`).
+fn static_source<'a>(
+    file: &'a Dockerfile,
+    last: &Stage,
+    ctx: &Context,
+) -> Option<(&'a Stage, bool)> {
     let sources: Vec<&Stage> = file
         .stage_instructions(last)
         .iter()
@@ -490,39 +682,19 @@ fn static_source<'a>(file: &'a Dockerfile, last: &Stage) -> Option<&'a Stage> {
             })
         })
         .collect();
-    sources.into_iter().rev().find(|s| {
+    sources.into_iter().rev().find_map(|s| {
         let chain = file.chain(s);
-        let root = chain.last().unwrap_or(s);
-        let base = root.base_image.to_ascii_lowercase();
-        chain.iter().all(|c| c.platform.is_none())
-            && match family(&root.base_image) {
-                Family::Debian => true,
-                Family::Node => !base.contains("alpine"),
-                _ => false,
-            }
-            && root_at_start(file, &chain)
-            && !predates_tini(&root.base_image)
+        if chain.iter().any(|c| c.platform.is_some()) {
+            return None;
+        }
+        let facts = ImageFacts::for_stage(file, s.index, &ctx.config);
+        let root = facts.runs_as_root()?;
+        (matches!(facts.os, Some(Os::Debian | Os::Ubuntu))
+            && facts.archived(table_date()) == Some(false)
+            && facts.packages_tini() == Some(true)
+            && root_at_start(file, &chain, root))
+        .then_some((s, root))
     })
-}
-
-/// Debian and Ubuntu releases (and images built on them) older than the
-/// first ones that package `tini`: Debian 9 and Ubuntu 18.04.
-fn predates_tini(image: &str) -> bool {
-    let name = family_name(image);
-    let tag = image_tag(image);
-    const OLD: &[&str] = &["jessie", "wheezy", "squeeze", "trusty", "xenial", "precise"];
-    if OLD.iter().any(|r| name == *r || tag.contains(r)) {
-        return true;
-    }
-    let major = tag
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|d| d.parse::<u32>().ok());
-    match (name.as_str(), major) {
-        ("debian", Some(m)) => m < 9,
-        ("ubuntu", Some(m)) => m < 18,
-        _ => false,
-    }
 }
 
 /// How `COPY --from` names a stage.
@@ -542,14 +714,4 @@ fn family_name(image: &str) -> String {
         _ => no_digest,
     };
     path.rsplit('/').next().unwrap_or(path).to_string()
-}
-
-/// The image's tag, lower case (empty when it has none).
-fn image_tag(image: &str) -> String {
-    let lower = image.to_ascii_lowercase();
-    let no_digest = lower.split('@').next().unwrap_or(&lower);
-    match no_digest.rsplit_once(':') {
-        Some((_, t)) if !t.contains('/') => t.to_string(),
-        _ => String::new(),
-    }
 }

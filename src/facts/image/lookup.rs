@@ -229,6 +229,9 @@ impl ImageFacts {
     /// life) is unknown, not archived: its end of life alone does not take
     /// the packages away.
     pub fn archived(&self, today: Date) -> Option<bool> {
+        if self.rolling_suite() {
+            return Some(false);
+        }
         let release = self.release_facts()?;
         if let Some(served) = release.served {
             return Some(!served);
@@ -258,10 +261,14 @@ impl ImageFacts {
     }
 
     /// Does the release's package manager offer `tini`? Debian from 10
-    /// (buster), Ubuntu from 20.04, Alpine 3 (community); not distroless or
+    /// (buster), Ubuntu from 20.04, Alpine 3 (community; an Alpine image of
+    /// unknown branch too), a rolling Debian suite (`stable`); not distroless or
     /// scratch, which have no package manager. Unknown elsewhere.
     pub fn packages_tini(&self) -> Option<bool> {
         let os = self.os?;
+        if self.rolling_suite() {
+            return Some(true);
+        }
         let at_least = |first: &[u32]| {
             let release = version_parts(self.release.as_deref()?)?;
             Some(release.as_slice() >= first)
@@ -269,10 +276,30 @@ impl ImageFacts {
         match os {
             Os::Debian => at_least(&[10]),
             Os::Ubuntu => at_least(&[20, 4]),
-            Os::Alpine => at_least(&[3]),
+            // An Alpine image whose branch is not known is still Alpine 3:
+            // every docker-library and vendor Alpine image since 2016.
+            Os::Alpine => at_least(&[3]).or(Some(true)),
             Os::Distroless | Os::Scratch | Os::Windows => Some(false),
             _ => None,
         }
+    }
+
+    /// A Debian image on a suite name that always follows the current
+    /// releases (`debian:stable-slim`, `testing`, `sid`): no fixed release,
+    /// but always served, and every release it can be packages `tini`.
+    fn rolling_suite(&self) -> bool {
+        let Base::Image { reference, .. } = &self.base else {
+            return false;
+        };
+        self.os == Some(Os::Debian)
+            && self.release.is_none()
+            && reference.tag.as_deref().is_some_and(|t| {
+                // Not the dated snapshots (`stable-20170606`): those stay
+                // on the release of their day.
+                let (suite, rest) = t.split_once('-').unwrap_or((t, ""));
+                matches!(suite, "stable" | "testing" | "sid" | "unstable")
+                    && matches!(rest, "" | "slim" | "backports")
+            })
     }
 
     /// Why nothing is known, when nothing is.

@@ -212,3 +212,22 @@ fn stage_chains_reach_the_image() {
         (&Source::Scratch, Some(false))
     );
 }
+
+#[test]
+fn rolling_debian_suites_are_served_and_package_tini_but_dated_snapshots_are_not_rolling() {
+    let today = table_date();
+    for reference in ["debian:stable-slim", "debian:testing", "debian:sid"] {
+        let f = facts(reference);
+        assert_eq!(f.archived(today), Some(false), "{reference}");
+        assert_eq!(f.packages_tini(), Some(true), "{reference}");
+    }
+    let f = facts("debian:stable-20170606");
+    assert_eq!(f.packages_tini(), None);
+}
+
+#[test]
+fn an_alpine_image_of_unknown_branch_packages_tini() {
+    let f = facts("mcr.microsoft.com/dotnet/sdk:6.0.100-alpine3.14-amd64");
+    assert_eq!(f.os, Some(Os::Alpine));
+    assert_eq!(f.packages_tini(), Some(true));
+}
