@@ -3,14 +3,17 @@
 
     tests/realworld/review.py [--check]
 
-Reads tests/realworld/verdicts/reader1.tsv and reader2.tsv (two blind reviews
-of the same diffs, one row per REPOS.tsv row: repo, dockerfile, verdict,
-culprits, evidence, notes, comment) and settled.tsv (the verdict the team
-settled on where the readers disagree, with the reason), and writes REVIEW.md:
-counts, culprits per transform, declined rewrites judged fair or unfounded,
-the agreement between readers, every disagreement and its settlement, and the
-verdict on every diff with its evidence. The prose at the top of REVIEW.md
-(up to the line `<!-- generated below -->`) is kept as written.
+A review round is a folder tests/realworld/verdicts/roundN/ holding
+reader1.tsv and reader2.tsv (two blind reviews of the same diffs, one row per
+REPOS.tsv row: repo, dockerfile, verdict, culprits, evidence, notes, comment),
+settled.tsv (the verdict the team settled on where the readers disagree, with
+the reason) and ROUND.md (one paragraph: which binary, what changed). For
+each round, newest first, REVIEW.md gets: counts, culprits per transform,
+declined rewrites judged fair or unfounded, the agreement between readers,
+every disagreement and its settlement, and the verdict on every diff with its
+evidence; where an earlier round exists, the verdict of each row before and
+after. The prose at the top of REVIEW.md (up to the line
+`<!-- generated below -->`) is kept as written.
 `--check` exits 1 when REVIEW.md is not what the verdict files give.
 """
 import csv
@@ -58,11 +61,11 @@ def notes_of(field):
     return out
 
 
-def main():
-    repos = read_tsv(HERE / "REPOS.tsv")
-    r1 = {key(r): r for r in read_tsv(HERE / "verdicts/reader1.tsv")}
-    r2 = {key(r): r for r in read_tsv(HERE / "verdicts/reader2.tsv")}
-    settled = {key(r): r for r in read_tsv(HERE / "verdicts/settled.tsv")}
+def review_round(folder, repos, earlier):
+    """The generated text of one round, and its final verdict per row."""
+    r1 = {key(r): r for r in read_tsv(folder / "reader1.tsv")}
+    r2 = {key(r): r for r in read_tsv(folder / "reader2.tsv")}
+    settled = {key(r): r for r in read_tsv(folder / "settled.tsv")}
     final, lines_missing, disagreements = {}, [], []
     for row in repos:
         k = key(row)
@@ -99,7 +102,11 @@ def main():
 
     out = []
     total = sum(counts.values())
-    out.append(f"## Verdicts ({total} diffs of {len(repos)} rows)\n")
+    about = folder / "ROUND.md"
+    out.append(f"## Round {folder.name[5:]}\n")
+    if about.exists():
+        out.append(about.read_text().strip() + "\n")
+    out.append(f"### Verdicts ({total} diffs of {len(repos)} rows)\n")
     out.append(table(["verdict", "diffs", "share"],
                      [(v, counts[v], f"{100 * counts[v] / total:.0f}%" if total else "-") for v in VERDICTS]))
     unsettled = [d for d in disagreements if d[3] is None]
@@ -107,31 +114,58 @@ def main():
                f"they agree on {agree} of the {len(both)} both read"
                + (f"; {len(unsettled)} disagreements not settled yet" if unsettled else "")
                + (f"; {len(lines_missing)} rows not reviewed yet" if lines_missing else "") + ".\n")
-    out.append("## Transforms at fault (a diff counts once per transform named)\n")
+    out.append("### Transforms at fault (a diff counts once per transform named)\n")
     out.append(table(["transform", "edit", "break", "false-security"],
                      [(t, c["edit"], c["break"], c["false-security"])
                       for t, c in sorted(culprits.items(), key=lambda x: -sum(x[1].values()))]))
-    out.append("\n## Declined rewrites (notes), judged\n")
+    out.append("\n### Declined rewrites (notes), judged\n")
     out.append(table(["transform", "fair", "unfounded"],
                      [(t, c["fair"], c["unfounded"]) for t, c in sorted(notes.items())]))
-    out.append("\n## Disagreements and how they were settled\n")
+    out.append("\n### Disagreements and how they were settled\n")
     if disagreements:
         out.append(table(["repository", "Dockerfile", "reader 1", "reader 2", "settled", "why"],
                          [(k[0], k[1], a["verdict"], b["verdict"], s["verdict"] if s else "**open**",
                            s.get("comment", "") if s else "") for k, a, b, s in disagreements]))
     else:
         out.append("None.")
-    out.append("\n## Every diff\n")
+    if earlier:
+        moves = Counter((earlier[k]["verdict"] if earlier.get(k) else "-", v["verdict"])
+                        for k, v in final.items() if v)
+        out.append("\n### Before and after (the previous round's verdict of the same row)\n")
+        out.append(table(["before", "after", "rows"],
+                         [(b, a, n) for (b, a), n in sorted(moves.items(), key=lambda x: -x[1])]))
+    out.append("\n### Every diff\n")
     rows = []
     for row in repos:
         k = key(row)
         v = final.get(k)
+        before = (earlier[k]["verdict"] if earlier and earlier.get(k) else "-")
         if not v:
-            rows.append((k[0], k[1], "**open**" if k in final else "not reviewed", "", "", ""))
+            rows.append((k[0], k[1], before, "**open**" if k in final else "not reviewed", "", "", ""))
             continue
-        rows.append((k[0], k[1], v["verdict"], v.get("culprits", ""), v.get("evidence", ""), v.get("comment", "")))
-    out.append(table(["repository", "Dockerfile", "verdict", "at fault", "evidence", "review"], rows))
-    generated = "\n".join(out) + "\n"
+        rows.append((k[0], k[1], before, v["verdict"], v.get("culprits", ""), v.get("evidence", ""),
+                     v.get("comment", "")))
+    header = ["repository", "Dockerfile", "before", "verdict", "at fault", "evidence", "review"]
+    if not earlier:
+        header.pop(2)
+        rows = [r[:2] + r[3:] for r in rows]
+    out.append(table(header, rows))
+    summary = (f"{folder.name}: {dict(counts)}; agreement {agree}/{len(both)}; "
+               f"{len(unsettled)} open disagreements; {len(lines_missing)} rows not reviewed")
+    return "\n".join(out) + "\n", final, summary
+
+
+def main():
+    repos = read_tsv(HERE / "REPOS.tsv")
+    rounds = sorted((p for p in (HERE / "verdicts").glob("round*") if p.is_dir()),
+                    key=lambda p: int(p.name[5:]))
+    texts, earlier, summaries = [], None, []
+    for folder in rounds:
+        text, final, summary = review_round(folder, repos, earlier)
+        texts.append(text)
+        summaries.append(summary)
+        earlier = final
+    generated = "\n".join(reversed(texts))
 
     path = HERE / "REVIEW.md"
     text = path.read_text() if path.exists() else "# Real-world review\n\n"
@@ -143,8 +177,8 @@ def main():
             return 1
         return 0
     path.write_text(new)
-    print(f"REVIEW.md: {dict(counts)}; agreement {agree}/{len(both)}; "
-          f"{len(unsettled)} open disagreements; {len(lines_missing)} rows not reviewed")
+    for line in summaries:
+        print(line)
     return 0
 
 
