@@ -171,9 +171,11 @@ FALLBACK = {
     "wordpress": ("root", "docker-entrypoint.sh", "yes", ""),
 }
 
-# Commands that run a master process as root and workers as an unprivileged
-# user configured in the image (apache, nginx, php-fpm).
-MASTER_WORKER = re.compile(r"^(\S*/)?(nginx|httpd-foreground|httpd|apache2-foreground|apache2ctl|php-fpm\S*)\b")
+# Commands that, started as root, run their work as an unprivileged user
+# configured in the image: a root master with unprivileged workers (apache,
+# nginx, php-fpm), or a server that switches to its configured user (mysqld
+# and mariadbd with `user=mysql`).
+MASTER_WORKER = re.compile(r"^(\S*/)?(nginx|httpd-foreground|httpd|apache2-foreground|apache2|apache2ctl|php-fpm\S*|mysqld|mariadbd)$")
 DROP = re.compile(
     r"(^|[\s;&|(`'\"])(exec\s+)?(gosu|su-exec|setpriv|runuser|s6-setuidgid|setuidgid|chpst\s+-u)\s"
     r"|\bexec\s+su\s|\bchroot\s+--userspec|\bsu\s+-\s*\w+\s+-c\s"
