@@ -30,7 +30,7 @@ directory `<mirror>/<owner>+<name>/repo`, the default mirror being /work/.mirror
     comes from its tags and directory (centos is written os `rhel`, amazonlinux
     os `other` with release 1, 2 or 2023).  When the fetched repository lacks a
     GitCommit (its snapshot is older than the mapping), the same directory at
-    the snapshot's HEAD is read, else the sibling directory with the highest
+    the snapshot's HEAD (or newest branch holding it) is read, else the sibling directory with the highest
     version (`19/trixie` -> `18/trixie`); the release then comes from the tag
     and directory names where they name one.  Where a Dockerfile cannot be read (a commit
     missing from the fetched repository, a repository not fetched) the release
@@ -522,37 +522,83 @@ def pkg_names(words, apt=False):
     return out
 
 
+ESSENTIAL = {"bash"}   # Essential: yes in Debian and Ubuntu, never auto-removed
+ARCH_CASE = re.compile(r"\bcase\s+(.+?)\s+in\b")
+
+
+def pick_amd64(script):
+    """Of each `case "$arch" in ... esac`, keep only the arm an amd64 build
+    takes (the arm naming amd64/x86_64, else `*)`)."""
+    pos = 0
+    for _ in range(50):
+        m = ARCH_CASE.search(script, pos)
+        if not m:
+            break
+        end = re.search(r"\besac\b", script[m.end():])
+        if not end:
+            break
+        subj = m.group(1).lower()
+        if "arch" not in subj and "uname" not in subj:
+            pos = m.end()
+            continue
+        body = script[m.end(): m.end() + end.start()]
+        chosen = default = None
+        for arm in body.split(";;"):
+            am = re.match(r"\s*\(?\s*([^()\s][^()]*?)\)(.*)", arm, re.S)
+            if not am:
+                continue
+            pats = [x.strip().strip("'\"") for x in am.group(1).split("|")]
+            if "*" in pats:
+                default = am.group(2)
+            elif any(re.fullmatch(re.escape(x).replace(r"\*", ".*").replace(r"\?", "."), a)
+                     for x in pats for a in ("amd64", "x86_64")):
+                chosen = am.group(2)
+                break
+        repl = chosen if chosen is not None else (default or "")
+        script = script[:m.start()] + " ; " + repl + " ; " + script[m.end() + end.end():]
+        pos = m.start() + len(repl) + 6
+    return script
+
+
 def run_packages(script, env, have, groups=None):
     """Apply one RUN's installs and removals to the set `have` of packages.
-    apt: a package installed in a RUN that then marks everything auto
-    (`apt-mark auto '.*'`) and auto-removes is gone unless it was there before
-    the RUN or is marked manual by name.  apk: `--virtual NAME` groups (kept
+
+    apt: `savedAptMark="$(apt-mark showmanual)"` remembers what is there;
+    `apt-mark auto '.*'` (or `apt-mark showmanual | xargs apt-mark auto`)
+    marks everything auto, `apt-mark manual $savedAptMark` or a name marks
+    back, a later install is manual again, and `purge --auto-remove` or
+    `autoremove` removes what is still auto.  Explicit purges remove their
+    names.  Dependencies are not followed.  apk: `--virtual NAME` groups (kept
     in `groups` across RUNs) go with `apk del NAME`, except packages that were
-    there before the group."""
+    there before the group.  An architecture `case` keeps its amd64 arm."""
     env = dict(env)
-    before = set(have)
-    installed_here = []
     groups = {} if groups is None else groups
-    auto_all = False
-    manual = set()
-    autoremove = False
-    for cmd in split_commands(script):
+    saved = None
+    auto = set()
+    for cmd in split_commands(pick_amd64(script)):
         while cmd and re.fullmatch(r"\w+=.*", cmd[0]):
             k, v = cmd[0].split("=", 1)
-            env[k] = expand(v, env)
+            if "apt-mark showmanual" in v:
+                saved = set(have)
+                v = "$__saved_apt_mark__"
+            env[k] = expand(v, env) if "$__saved" not in v else v
             cmd = cmd[1:]
         words = []
         for t in cmd:
             words.extend(expand(t, env).split() if "$" in t else [t])
         if not words:
             continue
-        while words and words[0] in ("sudo", "exec", "command", "then", "do", "else", "if", "!", "{", "("):
+        while words and words[0] in ("sudo", "exec", "command", "then", "do", "else", "if", "!", "{", "(",
+                                     "xargs", "-r", "--no-run-if-empty"):
+            # `apt-mark showmanual | xargs apt-mark auto` marks all as auto
+            if words[0] == "xargs" and "apt-mark" in words and words[words.index("apt-mark") + 1:][:1] == ["auto"]:
+                words = words + [".*"]
             words = words[1:]
         if len(words) < 2:
             continue
         prog = words[0].rsplit("/", 1)[-1]
         if prog in ("apt-get", "apt", "aptitude", "yum", "dnf", "microdnf", "tdnf"):
-            args = [w for w in words[1:]]
+            args = words[1:]
             verb = next((w for w in args if not w.startswith("-")), "")
             rest = args[args.index(verb) + 1:] if verb in args else []
             skip = False
@@ -566,26 +612,32 @@ def run_packages(script, env, have, groups=None):
                     continue
                 clean.append(w)
             if verb == "install":
-                for p in pkg_names(clean, apt=prog != "apk"):
-                    installed_here.append(p)
+                for p in pkg_names(clean, apt=True):
                     have.add(p)
+                    auto.discard(p)
             elif verb in ("purge", "remove", "erase"):
                 for p in pkg_names(clean):
                     have.discard(p)
+                    auto.discard(p)
                 if "--auto-remove" in rest or "--autoremove" in rest:
-                    autoremove = True
-            elif verb in ("autoremove",):
-                autoremove = True
+                    have.difference_update(auto - ESSENTIAL)
+                    auto.clear()
+            elif verb == "autoremove":
+                have.difference_update(auto - ESSENTIAL)
+                auto.clear()
         elif prog == "apt-mark" and len(words) > 2:
-            if words[1] == "auto" and any(".*" in w or "$(" in w or "dpkg-query" in w for w in cmd[2:]):
-                auto_all = True
+            targets = words[2:]
+            if any("__saved_apt_mark__" in w or "showmanual" in w for w in targets + cmd[2:]):
+                names = saved if saved is not None else set(have)
+                if words[1] == "manual":
+                    auto.difference_update(names)
+                continue
+            if words[1] == "auto" and any(".*" in w or "$(" in w or "dpkg-query" in w for w in targets + cmd[2:]):
+                auto = set(have)
             elif words[1] == "auto":
-                for p in pkg_names(words[2:]):
-                    if p in installed_here:
-                        installed_here.remove(p)
-                        have.discard(p)   # removed by a later --auto-remove only; close enough
+                auto.update(p for p in pkg_names(targets) if p in have)
             elif words[1] == "manual":
-                manual.update(pkg_names(words[2:]))
+                auto.difference_update(pkg_names(targets))
         elif prog == "apk":
             verb = next((w for w in words[1:] if not w.startswith("-")), "")
             rest = words[words.index(verb) + 1:] if verb in words else []
@@ -612,13 +664,6 @@ def run_packages(script, env, have, groups=None):
                 for p in pkg_names(rest):
                     for q in groups.pop(p, [p]):
                         have.discard(q)
-        elif prog == "tini" or "/tini" in words[0]:
-            pass
-    if auto_all and autoremove:
-        for p in installed_here:
-            if p not in manual and p not in before:
-                have.discard(p)
-    # a package of a virtual group stays only when also installed outside it
     return have
 
 
@@ -669,6 +714,7 @@ class Generator:
         self.sources = {}
         self.disagree = []
         self.trees = {}
+        self.heads = {}
 
     def repo(self, name):
         if name not in self.repos:
@@ -694,8 +740,11 @@ class Generator:
                 break
         if found is None:
             for cand in cands:
-                if self.repo(cand).read(f"HEAD:{path(d)}") is not None:
-                    found = (self.repo(cand), "HEAD", d, False)
+                for head in self.branches(cand):
+                    if self.repo(cand).read(f"{head}:{path(d)}") is not None:
+                        found = (self.repo(cand), head, d, False)
+                        break
+                if found:
                     break
         if found is None:
             shape = re.sub(r"\d+", "#", d)
@@ -707,8 +756,38 @@ class Generator:
                 if best:
                     found = (self.repo(cand), "HEAD", best, False)
                     break
+        if found is None:
+            # the same variant of another release of the same distribution
+            # (`jdk25-resolute` -> `jdk24-noble`); the release is then taken
+            # from the names
+            toks = re.split(r"([-/_.])", d)
+            fam = {t: self.names.code[t][0] for t in toks if t in self.names.code}
+            if fam:
+                alts = lambda os_: "|".join(sorted(c for c, v in self.names.code.items() if v[0] == os_))
+                pat = "".join(f"(?:{alts(fam[t])})" if t in fam else re.escape(re.sub(r"\d+", "#", t)) for t in toks)
+                for cand in cands:
+                    best = None
+                    for dd in self.head_dirs(cand, fname):
+                        if re.fullmatch(pat, re.sub(r"\d+", "#", dd)) and (best is None or natural(dd) > natural(best)):
+                            best = dd
+                    if best:
+                        found = (self.repo(cand), "HEAD", best, False)
+                        break
         self.sources[key] = found
         return found
+
+    def branches(self, cand):
+        """HEAD, then the other branches, newest first (release branches such
+        as redis' release/8.0 hold variants the default branch lacks)."""
+        if cand not in self.heads:
+            d = self.mirror / cand.replace("/", "+") / "repo"
+            try:
+                refs = git(d, "for-each-ref", "--sort=-committerdate", "--format=%(refname)",
+                           "refs/heads/").decode().split()
+            except subprocess.CalledProcessError:
+                refs = []
+            self.heads[cand] = ["HEAD"] + refs
+        return self.heads[cand]
 
     def head_dirs(self, cand, fname):
         if cand not in self.trees:
@@ -892,11 +971,11 @@ class Generator:
                 parts = [p for p in parts if not p.startswith("--")]
                 if len(parts) >= 2:
                     dest = parts[-1]
-                    for src in parts[:-1]:
-                        name = src.rsplit("/", 1)[-1]
+                    for from_ in parts[:-1]:
+                        name = from_.rsplit("/", 1)[-1]
                         target = dest + name if dest.endswith("/") else dest
-                        copies[target] = src
-                        copies[target.rsplit("/", 1)[-1]] = src
+                        copies[target] = from_
+                        copies[target.rsplit("/", 1)[-1]] = from_
             elif k == "RUN":
                 script = a
                 if script.startswith("["):
