@@ -820,6 +820,22 @@ class Generator:
             else:
                 nums = [w for w in words if re.fullmatch(r"\d+(\.\d+)?", w) and w.split(".")[0] in self.names.deb_versions]
                 f.release = nums[0].split(".")[0] if nums else "-"
+            if f.release == "-":
+                # suite names: the release they named on the day the tag was last published
+                suites = {t.split("-")[0] for t in words}
+                lst = [v for _, v in self.names.deb_by_date]
+                dated = sorted(m.group(1) for t in words if (m := re.search(r"-(20\d{6})$", t)))
+                if dated:   # a dated tag (stable-20170606) says when it was built
+                    when = dt.datetime.strptime(dated[0], "%Y%m%d").replace(tzinfo=dt.timezone.utc).timestamp()
+                cur = self.names.stable_at(self.names.deb_by_date, when)
+                i = lst.index(cur) if cur in lst else None
+                if i is not None:
+                    for suite, off in (("stable", 0), ("oldstable", -1), ("oldoldstable", -2)):
+                        if suite in suites and 0 <= i + off < len(lst):
+                            f.release = lst[i + off]
+                    if "testing" in suites and cur.isdigit():
+                        nxt = str(int(cur) + 1)
+                        f.release = nxt if nxt in self.names.deb_versions else "-"
         elif img == "ubuntu":
             f.os, f.libc, f.have = "ubuntu", "glibc", {"bash"}
             hit = self.names.from_words(words)
