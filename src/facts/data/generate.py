@@ -575,7 +575,10 @@ def run_packages(script, env, have, groups=None):
     groups = {} if groups is None else groups
     saved = None
     auto = set()
+    before = set(have)
     for cmd in split_commands(pick_amd64(script)):
+        while cmd and cmd[0] in ("then", "do", "else", "if", "!", "{", "(", "export", "local"):
+            cmd = cmd[1:]
         while cmd and re.fullmatch(r"\w+=.*", cmd[0]):
             k, v = cmd[0].split("=", 1)
             if "apt-mark showmanual" in v:
@@ -627,8 +630,8 @@ def run_packages(script, env, have, groups=None):
                 auto.clear()
         elif prog == "apt-mark" and len(words) > 2:
             targets = words[2:]
-            if any("__saved_apt_mark__" in w or "showmanual" in w for w in targets + cmd[2:]):
-                names = saved if saved is not None else set(have)
+            if any("__saved_apt_mark__" in w or "showmanual" in w or "savedAptMark" in w for w in targets + cmd[2:]):
+                names = saved if saved is not None else before
                 if words[1] == "manual":
                     auto.difference_update(names)
                 continue
