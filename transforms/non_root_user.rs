@@ -13,19 +13,45 @@ static META: Meta = Meta {
     hadolint: &["DL3002"],
     options: &["user", "uid"],
     docs: r#"## What it does
-When the final stage never sets `USER`, or its last `USER` is root, adds a
-`USER` after the stage's last `RUN`, `COPY`, `ADD` or `WORKDIR` (so the
-build steps still run as root and only the container runs unprivileged).
-The user depends on the base image: `node` for `node` images, `nonroot` for
-distroless, a new system user `app` (created with `groupadd`/`useradd` on
-Debian, Ubuntu and the language images built on them, `addgroup`/`adduser`
-on Alpine, `useradd -r` on UBI, Fedora, CentOS and Rocky) and the numeric
-`65532:65532` on `scratch` or an image it cannot tell. When the stage
-already creates a user (`useradd`, `adduser`) but never switches to it, it
-switches to that one, provided it is plausibly the application's user: known
-system and service accounts (`dockremap`, `www-data`, `nginx`, `postgres`,
-`redis`, `mysql`, `sshd`, `systemd-*`, ...) are created for a daemon, not for
-the application, and a stage that creates only such accounts is left alone.
+When the final stage of an application image never sets `USER` (or its
+last `USER` is root), adds a `USER` after the stage's last `RUN`, `COPY`,
+`ADD` or `WORKDIR`, so the build still runs as root and only the container
+runs unprivileged. It decides from the image facts of the base and the
+application facts of the build context:
+- the user: `node` on the official node images, `app` on .NET 8+ images
+  (they define it), `nonroot` on distroless, `65532:65532` on `scratch`,
+  else a system user `app` with a home directory, created with
+  `groupadd`/`useradd --create-home` (Debian, Ubuntu), `addgroup -S`/
+  `adduser -S` (Alpine) or `useradd -r -m` (UBI, Fedora, CentOS); a user
+  the stage already creates is switched to instead;
+- what the program writes: the paths the application facts show
+  (a SQLite database and the folder it creates its journal in, upload,
+  media and static folders, `tmp/pids`, `log/`, caches, files it opens for
+  writing) are made the user's in the same `RUN` that creates the user:
+  folders are created if missing and owned whole (`mkdir -p` + `chown -R`),
+  a file's folder is owned itself (not its content) and the file when the
+  image has it. The code stays root's, so a compromised process cannot
+  rewrite it. This adds one small layer that repeats only the owned
+  folders' files; `COPY --chown` would instead hand the user the whole
+  copied tree, code included.
+
+It adds nothing, and says why with the evidence (`file:line`), when:
+the base image is unknown (describe it under `[images."NAME"]`: `os`,
+`user`, `drops_root`; or set a numeric `uid`), starts as root and drops
+privileges itself (`php:*-apache`, `nginx`, `mysql`, `postgres`,
+`rocker/*`), or already runs as another user; the image is a base, build
+or toolbox image (no `CMD`/`ENTRYPOINT` and nothing in the repository runs
+it, or `ONBUILD`); a GitHub Actions container action uses it; compose
+bind-mounts part of the build context into it or runs it as a set
+`user:`; the run command is a development server or compiles at start
+(`next dev`, `flask run`, `rails server` in development, `cargo run`,
+`dotnet run`, `mvn spring-boot:run`), installs packages at start, or
+starts a root daemon (`supervisord`, `cron`, `nginx`, `sshd`); the program
+listens on a port below 1024 (application facts, or an `EXPOSE` below 1024
+with nothing showing a port from 1024 up); the program writes where the
+analysis cannot place (a path built at run time), or runs in `/` (no
+`WORKDIR`, code copied to `/`).
+
 Set another name with `[transforms.non-root-user] user = "..."` and a
 fixed id with `uid = 10001`: the user and its group are created with it and
 `USER 10001:10001` switches to it by number, which Kubernetes'
@@ -51,30 +77,25 @@ FROM python:3.12-slim
 WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir .
-RUN groupadd --system app && useradd --system --no-log-init --gid app app
+RUN groupadd --system app && useradd --system --no-log-init --create-home --gid app app
 USER app
 CMD ["python", "-m", "app"]
 ```
 
 ## Fix safety
-Unsafe: the program loses root. It can no longer bind ports below 1024
-(a warning names such an `EXPOSE`), write to root-owned files copied without
-`--chown`, or install anything at run time; an `ONBUILD RUN` then runs as
-that user in the images built from this one (a warning names it). Review
-before applying.
+Unsafe: the program loses root. It can no longer write to root-owned files
+the analysis did not see it write, install anything at run time, or use
+capabilities such as raw sockets; volumes mounted from the host keep their
+owner. Review before applying.
 
 ## Limits
-A stage that installs `gosu`, `su-exec` or `setpriv` is left alone (with a
-note): its entrypoint starts as root on purpose and drops privileges itself.
-So is a container whose `ENTRYPOINT` or `CMD` starts a daemon that must start
-as root (`nginx`, `httpd`, `apache2-foreground`, `php-fpm`, `sshd`,
-`supervisord`, `cron`, `dockerd`, an init).
-A GitHub Actions container action (an `action.yml` beside the Dockerfile
-with `runs: using: docker` and this file as its `image`) is left alone too:
-GitHub runs such actions as root and tells their authors not to set `USER`.
-Only the final stage is changed. Windows stages are skipped. The base
-image's family is guessed from its name and tag; an image named by a
-build argument counts as unknown and gets the numeric user.
+The application facts read a bounded part of the build context and know
+common frameworks; a write they do not see (a shell entrypoint writing a
+file, a library writing beside the code) is not given to the user. Bind
+mounts of host folders outside the build context and the Docker socket are
+not seen. Only the final stage is changed. Windows stages are skipped.
+A stage that installs `gosu`, `su-exec` or `setpriv` is left alone: its
+entrypoint starts as root on purpose.
 "#,
 };
 
@@ -190,7 +211,7 @@ impl Transform for NonRootUser {
         }
         // The base image: what it is, whether it drops root itself, whether
         // it already runs as another user.
-        let shown_base = image_name(&image).unwrap_or_else(|| base.clone());
+        let shown_base = base.clone();
         if image.drops_root() == Some(true) {
             return vec![note(
                 Level::Info,
@@ -289,12 +310,37 @@ impl Transform for NonRootUser {
                 .find(|i| i.is("WORKDIR"))
                 .map(|i| i.args.trim().to_string())
         });
+        // No WORKDIR and the code copied into `/`: whatever the program
+        // writes beside itself lands in `/`, which only root may write.
+        if workdir.is_none()
+            && let Some(copy) = stages
+                .iter()
+                .flat_map(|s| file.stage_instructions(s))
+                .find(|i| {
+                    (i.is("COPY") || i.is("ADD"))
+                        && i.flag("from").is_none()
+                        && match crate::syntax::words::parse_words(&i.args, file.escape)
+                            .last()
+                            .map(String::as_str)
+                        {
+                            Some("/" | "/.") => true,
+                            // The golang images set their own WORKDIR (`/go`, writable by all).
+                            Some("." | "./") => !is_official(&image, "golang"),
+                            _ => false,
+                        }
+                })
+        {
+            return vec![note(
+                Level::Info,
+                format!(
+                    "no `USER` added: line {} copies the application into `/` and no `WORKDIR` is set, so the program runs in `/`, which only root may write; set a `WORKDIR` first",
+                    copy.start_line
+                ),
+            )];
+        }
         let ownership = match app_blockers(app.as_ref(), file, insts, workdir.as_deref()) {
             Err(why) => {
-                return vec![note(
-                    Level::Info,
-                    format!("no `USER` added: {why}"),
-                )];
+                return vec![note(Level::Info, format!("no `USER` added: {why}"))];
             }
             Ok(o) => o,
         };
@@ -612,17 +658,25 @@ fn app_blockers(
             u.evidence, u.service, u.user
         ));
     }
+    let mut seen = std::collections::HashSet::new();
     for d in &app.dev_tools {
-        if matches!(d.kind, DevKind::DevServer | DevKind::BuildsAtStart) {
-            why.push(format!(
-                "{} runs `{}` ({}, {}), which writes its build output and caches into the root-owned app folder at start",
-                d.evidence, d.tool, d.kind, d.origin
-            ));
+        if matches!(d.kind, DevKind::DevServer | DevKind::BuildsAtStart)
+            && seen.insert((d.tool, d.evidence.clone()))
+        {
+            let what = match d.kind {
+                DevKind::BuildsAtStart => {
+                    "compiles when the container starts, into the root-owned app folder and the installing user's caches"
+                }
+                _ => {
+                    "a development server: it runs against a checkout and writes caches, compiled files or databases beside the code"
+                }
+            };
+            why.push(format!("{} runs `{}`, {what}", d.evidence, d.tool));
         }
     }
     for c in &app.commands {
-        let texts =
-            std::iter::once((&c.text, &c.evidence)).chain(c.expanded.iter().map(|e| (&e.text, &e.evidence)));
+        let texts = std::iter::once((&c.text, &c.evidence))
+            .chain(c.expanded.iter().map(|e| (&e.text, &e.evidence)));
         for (text, evidence) in texts {
             if let Some(install) = installs_at_start(text) {
                 why.push(format!(
@@ -662,12 +716,7 @@ fn app_blockers(
                 std::iter::once(c.text.clone()).chain(c.expanded.iter().map(|e| e.text.clone()))
             })
             .collect();
-        runs.extend(
-            insts
-                .iter()
-                .filter(|i| i.is("ENV"))
-                .map(|i| i.args.clone()),
-        );
+        runs.extend(insts.iter().filter(|i| i.is("ENV")).map(|i| i.args.clone()));
         if !runs.iter().any(|r| high_port_in(r)) {
             return Err(format!(
                 "line {line} `EXPOSE {port}` and nothing shows the program listening on a port from 1024 up: a non-root user cannot bind a port below 1024 without `CAP_NET_BIND_SERVICE`"
@@ -685,9 +734,7 @@ fn app_blockers(
         };
         // Django's BASE_DIR is the settings package's parent: below the
         // context's top the working folder is not known to be it.
-        if w.code.contains("BASE_DIR")
-            && w.evidence.file.matches('/').count() > 1
-        {
+        if w.code.contains("BASE_DIR") && w.evidence.file.matches('/').count() > 1 {
             unplaced.push(format!(
                 "{} `{}` (BASE_DIR is not the working folder)",
                 w.evidence,
@@ -727,7 +774,10 @@ fn app_blockers(
             own.folders.insert(folder.clone());
             own.files.insert(path.clone());
             let label = if folder == "." {
-                format!("`{path}` and the working folder itself, where it creates files beside it, {}", w.kind)
+                format!(
+                    "`{path}` and the working folder itself, where it creates files beside it, {}",
+                    w.kind
+                )
             } else {
                 format!("`{path}` and `{folder}`, {}", w.kind)
             };
@@ -757,7 +807,10 @@ fn app_blockers(
     }
     // A folder owned whole makes its files owned too.
     let dirs = own.dirs.clone();
-    let inside = |p: &str| dirs.iter().any(|d| p.starts_with(&format!("{d}/")) || p == d);
+    let inside = |p: &str| {
+        dirs.iter()
+            .any(|d| p.starts_with(&format!("{d}/")) || p == d)
+    };
     own.files.retain(|f| !inside(f));
     own.folders.retain(|f| !inside(f));
     own.dirs = dirs
@@ -793,9 +846,26 @@ fn clean_path(path: &str) -> Option<String> {
 /// Folders of the system a user must not be given.
 fn system_dir(path: &str) -> bool {
     const SYSTEM: &[&str] = &[
-        "/", "/bin", "/boot", "/etc", "/home", "/lib", "/opt", "/proc", "/root", "/run",
-        "/sbin", "/srv", "/sys", "/usr", "/usr/local", "/var", "/var/lib", "/var/log",
-        "/var/run", "/var/cache",
+        "/",
+        "/bin",
+        "/boot",
+        "/etc",
+        "/home",
+        "/lib",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/usr",
+        "/usr/local",
+        "/var",
+        "/var/lib",
+        "/var/log",
+        "/var/run",
+        "/var/cache",
     ];
     SYSTEM.contains(&path.trim_end_matches('/')) || path.is_empty()
 }
@@ -806,18 +876,17 @@ fn installs_at_start(text: &str) -> Option<String> {
         let words: Vec<&str> = part.split_whitespace().collect();
         let name = words.first().map(|w| w.rsplit('/').next().unwrap_or(w));
         let sub = words.get(1).copied().unwrap_or("");
-        let hit = match (name.unwrap_or(""), sub) {
-            ("npm", "i" | "install" | "ci") => true,
-            ("yarn", "install") => true,
-            ("yarn", "") => true,
-            ("pnpm", "i" | "install") => true,
-            ("pip" | "pip3", "install") => true,
-            ("bundle", "install") => true,
-            ("composer", "install" | "update") => true,
-            ("apt-get" | "apk" | "yum" | "dnf", "install" | "add") => true,
-            ("dotnet", "restore") => true,
-            _ => false,
-        };
+        let hit = matches!(
+            (name.unwrap_or(""), sub),
+            ("npm", "i" | "install" | "ci")
+                | ("yarn", "install" | "")
+                | ("pnpm", "i" | "install")
+                | ("pip" | "pip3", "install")
+                | ("bundle", "install")
+                | ("composer", "install" | "update")
+                | ("apt-get" | "apk" | "yum" | "dnf", "install" | "add")
+                | ("dotnet", "restore")
+        );
         if hit {
             return Some(words.join(" "));
         }
@@ -836,17 +905,20 @@ fn daemon_in(text: &str) -> Option<String> {
 /// `-b 0.0.0.0:8000`, `PORT=3000`)?
 fn high_port_in(text: &str) -> bool {
     let words: Vec<&str> = text
-        .split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',' || c == '[' || c == ']')
+        .split(|c: char| {
+            c.is_whitespace() || c == '"' || c == '\'' || c == ',' || c == '[' || c == ']'
+        })
         .filter(|w| !w.is_empty())
         .collect();
     let high = |s: &str| s.parse::<u32>().is_ok_and(|p| (1024..65536).contains(&p));
     words.iter().enumerate().any(|(i, w)| {
         let prev = if i > 0 { words[i - 1] } else { "" };
         let value = w.rsplit(['=', ':']).next().unwrap_or(w);
-        (matches!(prev, "--port" | "-p" | "--bind" | "-b" | "--listen" | "--server.port")
-            && high(value))
-            || ((w.contains("PORT=") || w.starts_with("--port=") || w.contains(':'))
-                && high(value))
+        (matches!(
+            prev,
+            "--port" | "-p" | "--bind" | "-b" | "--listen" | "--server.port"
+        ) && high(value))
+            || ((w.contains("PORT=") || w.starts_with("--port=") || w.contains(':')) && high(value))
             || (prev.ends_with("PORT") && high(w))
     })
 }
