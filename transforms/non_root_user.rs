@@ -1,5 +1,5 @@
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
-use crate::facts::image::{Family, family, is_root};
+use crate::facts::image::{Base, ImageFacts, Os, is_root};
 use crate::syntax::shell::Script;
 use crate::syntax::{Dockerfile, Stage};
 use crate::transform::{Context, Meta, Transform};
@@ -13,19 +13,45 @@ static META: Meta = Meta {
     hadolint: &["DL3002"],
     options: &["user", "uid"],
     docs: r#"## What it does
-When the final stage never sets `USER`, or its last `USER` is root, adds a
-`USER` after the stage's last `RUN`, `COPY`, `ADD` or `WORKDIR` (so the
-build steps still run as root and only the container runs unprivileged).
-The user depends on the base image: `node` for `node` images, `nonroot` for
-distroless, a new system user `app` (created with `groupadd`/`useradd` on
-Debian, Ubuntu and the language images built on them, `addgroup`/`adduser`
-on Alpine, `useradd -r` on UBI, Fedora, CentOS and Rocky) and the numeric
-`65532:65532` on `scratch` or an image it cannot tell. When the stage
-already creates a user (`useradd`, `adduser`) but never switches to it, it
-switches to that one, provided it is plausibly the application's user: known
-system and service accounts (`dockremap`, `www-data`, `nginx`, `postgres`,
-`redis`, `mysql`, `sshd`, `systemd-*`, ...) are created for a daemon, not for
-the application, and a stage that creates only such accounts is left alone.
+When the final stage of an application image never sets `USER` (or its
+last `USER` is root), adds a `USER` after the stage's last `RUN`, `COPY`,
+`ADD` or `WORKDIR`, so the build still runs as root and only the container
+runs unprivileged. It decides from the image facts of the base and the
+application facts of the build context:
+- the user: `node` on the official node images, `app` on .NET 8+ images
+  (they define it), `nonroot` on distroless, `65532:65532` on `scratch`,
+  else a system user `app` with a home directory, created with
+  `groupadd`/`useradd --create-home` (Debian, Ubuntu), `addgroup -S`/
+  `adduser -S` (Alpine) or `useradd -r -m` (UBI, Fedora, CentOS); a user
+  the stage already creates is switched to instead;
+- what the program writes: the paths the application facts show
+  (a SQLite database and the folder it creates its journal in, upload,
+  media and static folders, `tmp/pids`, `log/`, caches, files it opens for
+  writing) are made the user's in the same `RUN` that creates the user:
+  folders are created if missing and owned whole (`mkdir -p` + `chown -R`),
+  a file's folder is owned itself (not its content) and the file when the
+  image has it. The code stays root's, so a compromised process cannot
+  rewrite it. This adds one small layer that repeats only the owned
+  folders' files; `COPY --chown` would instead hand the user the whole
+  copied tree, code included.
+
+It adds nothing, and says why with the evidence (`file:line`), when:
+the base image is unknown (describe it under `[images."NAME"]`: `os`,
+`user`, `drops_root`; or set a numeric `uid`), starts as root and drops
+privileges itself (`php:*-apache`, `nginx`, `mysql`, `postgres`,
+`rocker/*`), or already runs as another user; the image is a base, build
+or toolbox image (no `CMD`/`ENTRYPOINT` and nothing in the repository runs
+it, or `ONBUILD`); a GitHub Actions container action uses it; compose
+bind-mounts part of the build context into it or runs it as a set
+`user:`; the run command is a development server or compiles at start
+(`next dev`, `flask run`, `rails server` in development, `cargo run`,
+`dotnet run`, `mvn spring-boot:run`), installs packages at start, or
+starts a root daemon (`supervisord`, `cron`, `nginx`, `sshd`); the program
+listens on a port below 1024 (application facts, or an `EXPOSE` below 1024
+with nothing showing a port from 1024 up); the program writes where the
+analysis cannot place (a path built at run time), or runs in `/` (no
+`WORKDIR`, code copied to `/`).
+
 Set another name with `[transforms.non-root-user] user = "..."` and a
 fixed id with `uid = 10001`: the user and its group are created with it and
 `USER 10001:10001` switches to it by number, which Kubernetes'
@@ -51,30 +77,25 @@ FROM python:3.12-slim
 WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir .
-RUN groupadd --system app && useradd --system --no-log-init --gid app app
+RUN groupadd --system app && useradd --system --no-log-init --create-home --gid app app
 USER app
 CMD ["python", "-m", "app"]
 ```
 
 ## Fix safety
-Unsafe: the program loses root. It can no longer bind ports below 1024
-(a warning names such an `EXPOSE`), write to root-owned files copied without
-`--chown`, or install anything at run time; an `ONBUILD RUN` then runs as
-that user in the images built from this one (a warning names it). Review
-before applying.
+Unsafe: the program loses root. It can no longer write to root-owned files
+the analysis did not see it write, install anything at run time, or use
+capabilities such as raw sockets; volumes mounted from the host keep their
+owner. Review before applying.
 
 ## Limits
-A stage that installs `gosu`, `su-exec` or `setpriv` is left alone (with a
-note): its entrypoint starts as root on purpose and drops privileges itself.
-So is a container whose `ENTRYPOINT` or `CMD` starts a daemon that must start
-as root (`nginx`, `httpd`, `apache2-foreground`, `php-fpm`, `sshd`,
-`supervisord`, `cron`, `dockerd`, an init).
-A GitHub Actions container action (an `action.yml` beside the Dockerfile
-with `runs: using: docker` and this file as its `image`) is left alone too:
-GitHub runs such actions as root and tells their authors not to set `USER`.
-Only the final stage is changed. Windows stages are skipped. The base
-image's family is guessed from its name and tag; an image named by a
-build argument counts as unknown and gets the numeric user.
+The application facts read a bounded part of the build context and know
+common frameworks; a write they do not see (a shell entrypoint writing a
+file, a library writing beside the code) is not given to the user. Bind
+mounts of host folders outside the build context and the Docker socket are
+not seen. Only the final stage is changed. Windows stages are skipped.
+A stage that installs `gosu`, `su-exec` or `setpriv` is left alone: its
+entrypoint starts as root on purpose.
 "#,
 };
 
@@ -105,11 +126,13 @@ impl Transform for NonRootUser {
         let from = &file.instructions[stage.from];
         let note =
             |level, why: String| Finding::note(META.id, from.keyword_range.start, level, why);
+        let image = ImageFacts::for_stage(file, stage.index, &ctx.config);
         let lower = base.to_ascii_lowercase();
         if file.escape == '`'
             || lower.contains("windows")
             || lower.contains("nanoserver")
             || lower.contains("servercore")
+            || image.os == Some(Os::Windows)
         {
             return vec![note(Level::Info, "Windows stage: no `USER` added".into())];
         }
@@ -186,6 +209,58 @@ impl Transform for NonRootUser {
                 ),
             )];
         }
+        // The base image: what it is, whether it drops root itself, whether
+        // it already runs as another user.
+        let shown_base = base.clone();
+        if image.drops_root() == Some(true) {
+            return vec![note(
+                Level::Info,
+                format!(
+                    "`{shown_base}` starts as root and drops privileges itself ({}): a `USER` would stop its entrypoint from starting; no `USER` added",
+                    image.source
+                ),
+            )];
+        }
+        if let Some(user) = image.default_user()
+            && !is_root(user)
+        {
+            // Distroless `nonroot` and the like: nothing to do, nothing to say.
+            if image.os == Some(Os::Distroless) {
+                return Vec::new();
+            }
+            return vec![note(
+                Level::Info,
+                format!(
+                    "`{shown_base}` already runs as `{user}` ({}): no `USER` added",
+                    image.source
+                ),
+            )];
+        }
+        // A base or CI image: nothing to run, or ONBUILD steps for the images built on it.
+        let runs_something = stages.iter().any(|s| {
+            file.stage_instructions(s)
+                .iter()
+                .any(|i| i.is("CMD") || i.is("ENTRYPOINT"))
+        });
+        let app = crate::facts::app::for_transform(ctx, file);
+        let elsewhere = app.as_ref().and_then(|a| a.commands.first());
+        if let Some(onbuild) = insts.iter().find(|i| i.onbuild.is_some()) {
+            return vec![note(
+                Level::Info,
+                format!(
+                    "line {} `ONBUILD` makes this a base image for other builds: a `USER` here would change every image built on it; no `USER` added",
+                    onbuild.start_line
+                ),
+            )];
+        }
+        if !runs_something && elsewhere.is_none() {
+            return vec![note(
+                Level::Info,
+                format!(
+                    "the stage sets no `CMD` or `ENTRYPOINT` and no compose service or Procfile runs it: a base, build or toolbox image (it runs `{shown_base}`'s default command), whose users decide the user; no `USER` added"
+                ),
+            )];
+        }
         // A user the stages already create (system accounts for a daemon do not count).
         let mut created = None;
         let mut service = None;
@@ -227,6 +302,48 @@ impl Transform for NonRootUser {
                 ),
             )];
         }
+        // What the application does that a non-root user cannot.
+        let workdir = stages.iter().find_map(|s| {
+            file.stage_instructions(s)
+                .iter()
+                .rev()
+                .find(|i| i.is("WORKDIR"))
+                .map(|i| i.args.trim().to_string())
+        });
+        // No WORKDIR and the code copied into `/`: whatever the program
+        // writes beside itself lands in `/`, which only root may write.
+        if workdir.is_none()
+            && let Some(copy) = stages
+                .iter()
+                .flat_map(|s| file.stage_instructions(s))
+                .find(|i| {
+                    (i.is("COPY") || i.is("ADD"))
+                        && i.flag("from").is_none()
+                        && match crate::syntax::words::parse_words(&i.args, file.escape)
+                            .last()
+                            .map(String::as_str)
+                        {
+                            Some("/" | "/.") => true,
+                            // The golang images set their own WORKDIR (`/go`, writable by all).
+                            Some("." | "./") => !is_official(&image, "golang"),
+                            _ => false,
+                        }
+                })
+        {
+            return vec![note(
+                Level::Info,
+                format!(
+                    "no `USER` added: line {} copies the application into `/` and no `WORKDIR` is set, so the program runs in `/`, which only root may write; set a `WORKDIR` first",
+                    copy.start_line
+                ),
+            )];
+        }
+        let ownership = match app_blockers(app.as_ref(), file, insts, workdir.as_deref()) {
+            Err(why) => {
+                return vec![note(Level::Info, format!("no `USER` added: {why}"))];
+            }
+            Ok(o) => o,
+        };
         let configured = ctx.config.option_str(META.id, "user").map(str::to_string);
         let uid = ctx
             .config
@@ -262,7 +379,8 @@ impl Transform for NonRootUser {
             None => Default::default(),
         };
         let nl = file.newline();
-        let mut lines: Vec<String> = Vec::new();
+        // The RUN that creates the user, and the user's name.
+        let mut create: Option<String> = None;
         let user = match (&created, &configured) {
             (Some(Err(())), _) => {
                 return vec![note(
@@ -273,31 +391,50 @@ impl Transform for NonRootUser {
             (Some(Ok(name)), _) => name.clone(),
             (None, configured) => {
                 let name = configured.clone().unwrap_or_else(|| "app".to_string());
-                match family(base) {
-                    Family::Node if configured.is_none() => "node".to_string(),
-                    Family::Distroless { nonroot: true } => return Vec::new(),
-                    Family::Distroless { nonroot: false } => {
-                        configured.clone().unwrap_or_else(|| "nonroot".into())
-                    }
-                    Family::Debian | Family::Node if !lower.contains("alpine") => {
-                        lines.push(format!(
-                            "RUN groupadd --system{g_opt} {name} && useradd --system --no-log-init{u_opt} --gid {name} {name}"
-                        ));
-                        name
-                    }
-                    Family::Alpine | Family::Node => {
-                        lines.push(format!(
-                            "RUN addgroup -S{a_g} {name} && adduser -S{a_u} -G {name} {name}"
-                        ));
-                        name
-                    }
-                    Family::Rhel => {
-                        lines.push(format!("RUN useradd -r{r_u} {name}"));
-                        name
-                    }
-                    Family::Debian | Family::Unknown => {
+                let unknown = |what: String| {
+                    let key = image_name(&image).unwrap_or_else(|| base.clone());
+                    note(
+                        Level::Info,
+                        format!(
+                            "{what}: no `USER` added; give its `os`, `user` and `drops_root` under `[images.\"{key}\"]` in dockwright.toml (or a numeric `uid` under `[transforms.non-root-user]`)"
+                        ),
+                    )
+                };
+                match image.os {
+                    _ if uid.is_some() && !creates_users(image.os) => {
                         let id = uid.unwrap_or(65532);
                         format!("{id}:{id}")
+                    }
+                    None => {
+                        return vec![unknown(format!(
+                            "the base image `{base}` is unknown, so whether it can create a user, already runs as one or must start as root is not known"
+                        ))];
+                    }
+                    _ if configured.is_none() && is_official(&image, "node") => "node".to_string(),
+                    _ if configured.is_none() && dotnet_app_user(&image) => "app".to_string(),
+                    Some(Os::Distroless) => configured.clone().unwrap_or_else(|| "nonroot".into()),
+                    Some(Os::Scratch) => "65532:65532".to_string(),
+                    Some(Os::Debian | Os::Ubuntu) => {
+                        create = Some(format!(
+                            "groupadd --system{g_opt} {name} && useradd --system --no-log-init --create-home{u_opt} --gid {name} {name}"
+                        ));
+                        name
+                    }
+                    Some(Os::Alpine) => {
+                        create = Some(format!(
+                            "addgroup -S{a_g} {name} && adduser -S{a_u} -G {name} {name}"
+                        ));
+                        name
+                    }
+                    Some(Os::Rhel) if !lower.contains("minimal") && !lower.contains("micro") => {
+                        create = Some(format!("useradd -r -m{r_u} {name}"));
+                        name
+                    }
+                    Some(os) => {
+                        return vec![unknown(format!(
+                            "`{shown_base}` is {} and may have no `useradd`",
+                            os.name()
+                        ))];
                     }
                 }
             }
@@ -305,11 +442,33 @@ impl Transform for NonRootUser {
         // A configured id is what Kubernetes' `runAsNonRoot` can verify: a
         // user created here with it is switched to by number.
         let (user, shown) = match uid {
-            Some(u) if !lines.is_empty() => {
+            Some(u) if create.is_some() => {
                 (format!("{u}:{u}"), format!("`{user}` by its id `{u}:{u}`"))
             }
             _ => (user.clone(), format!("`{user}`")),
         };
+        let owner = if user.contains(':') {
+            user.clone()
+        } else {
+            format!("{user}:{user}")
+        };
+        let mut steps: Vec<String> = create.into_iter().collect();
+        if !ownership.is_empty() {
+            if matches!(image.os, Some(Os::Distroless | Os::Scratch)) {
+                return vec![note(
+                    Level::Info,
+                    format!(
+                        "no `USER` added: the program writes {} and `{shown_base}` has no shell to give them to the user; create them owned by it in a build stage and `COPY --chown`",
+                        ownership.described()
+                    ),
+                )];
+            }
+            steps.push(ownership.commands(&owner));
+        }
+        let mut lines: Vec<String> = Vec::new();
+        if !steps.is_empty() {
+            lines.push(format!("RUN {}", steps.join(" && ")));
+        }
         lines.push(format!("USER {user}"));
         let indent = after.indent(file);
         let mut text = String::new();
@@ -326,16 +485,442 @@ impl Transform for NonRootUser {
             Some(u) => format!("the final stage runs as `{u}`"),
             None => "the final stage never sets `USER`, so it runs as root".to_string(),
         };
+        let owns = if ownership.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; it owns what the program writes, the code stays root's: {}",
+                ownership.described()
+            )
+        };
         let mut out = vec![Finding::fix(
             META.id,
             after.keyword_range.start,
-            format!("{why}: switch to {shown}"),
+            format!("{why}: switch to {shown}{owns}"),
             Fix::unsafe_(vec![Edit::insert(at, text)]),
         )];
-        out.extend(low_ports(insts));
         out.extend(onbuild_steps(insts, &user));
         out
     }
+}
+
+/// The image's name as the configuration's `[images."..."]` key would
+/// match it (no tag).
+fn image_name(image: &ImageFacts) -> Option<String> {
+    match &image.base {
+        Base::Image { reference, .. } => Some(reference.name()),
+        _ => None,
+    }
+}
+
+fn is_official(image: &ImageFacts, name: &str) -> bool {
+    image.is_known()
+        && matches!(&image.base, Base::Image { reference, .. } if reference.is_official() && reference.path == name)
+}
+
+/// .NET 8 and later images define the non-root user `app` (uid 1654) and
+/// run as root (curated.tsv, from dotnet-docker's documentation): use it
+/// rather than create another.
+fn dotnet_app_user(image: &ImageFacts) -> bool {
+    let Base::Image { reference, .. } = &image.base else {
+        return false;
+    };
+    let name = reference.name();
+    let major = reference
+        .tag
+        .as_deref()
+        .and_then(|t| t.split(['.', '-']).next())
+        .and_then(|m| m.parse::<u32>().ok());
+    image.is_known()
+        && name.starts_with("mcr.microsoft.com/dotnet/")
+        && !name.contains("/core/")
+        && major.is_some_and(|m| m >= 8)
+}
+
+/// Whether the tool knows how to create a user on this OS.
+fn creates_users(os: Option<Os>) -> bool {
+    matches!(
+        os,
+        Some(Os::Debian | Os::Ubuntu | Os::Alpine | Os::Rhel | Os::Distroless)
+    )
+}
+
+/// The paths the new user must own: folders given to it whole (data
+/// folders, caches), folders it must create files in (the folder of a
+/// database), and files it rewrites.
+#[derive(Default)]
+struct Ownership {
+    /// Created if missing and owned recursively.
+    dirs: std::collections::BTreeSet<String>,
+    /// Owned themselves, not their content (`.`: the working folder).
+    folders: std::collections::BTreeSet<String>,
+    /// Owned when present.
+    files: std::collections::BTreeSet<String>,
+    /// What the program writes (a label per path) and where it says so.
+    why: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Ownership {
+    fn is_empty(&self) -> bool {
+        self.dirs.is_empty() && self.folders.is_empty() && self.files.is_empty()
+    }
+
+    fn described(&self) -> String {
+        self.why
+            .iter()
+            .map(|(label, at)| format!("{label} ({})", at.join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn because(&mut self, label: String, evidence: String) {
+        let at = self.why.entry(label).or_default();
+        if !at.contains(&evidence) {
+            at.push(evidence);
+        }
+    }
+
+    /// Shell commands (joined by `&&`) that make `owner` own the paths.
+    fn commands(&self, owner: &str) -> String {
+        let mut out = Vec::new();
+        let made: Vec<&str> = self
+            .dirs
+            .iter()
+            .chain(self.folders.iter().filter(|f| *f != "."))
+            .map(String::as_str)
+            .collect();
+        if !made.is_empty() {
+            out.push(format!("mkdir -p {}", made.join(" ")));
+        }
+        if !self.dirs.is_empty() {
+            let dirs: Vec<&str> = self.dirs.iter().map(String::as_str).collect();
+            out.push(format!("chown -R {owner} {}", dirs.join(" ")));
+        }
+        if !self.folders.is_empty() {
+            let folders: Vec<&str> = self.folders.iter().map(String::as_str).collect();
+            out.push(format!("chown {owner} {}", folders.join(" ")));
+        }
+        for f in &self.files {
+            out.push(format!("{{ [ ! -e {f} ] || chown {owner} {f}; }}"));
+        }
+        out.join(" && ")
+    }
+}
+
+/// Why a non-root user would break the application (Err, the reasons
+/// with their evidence), or the paths it must own (Ok).
+fn app_blockers(
+    app: Option<&crate::facts::app::AppFacts>,
+    file: &Dockerfile,
+    insts: &[crate::syntax::Instruction],
+    workdir: Option<&str>,
+) -> Result<Ownership, String> {
+    use crate::facts::app::{DevKind, WriteKind};
+    let mut why: Vec<String> = Vec::new();
+    let exposed_low: Vec<(u32, usize)> = insts
+        .iter()
+        .filter(|i| i.is("EXPOSE"))
+        .flat_map(|i| {
+            i.args
+                .split_whitespace()
+                .filter_map(|p| p.split('/').next()?.parse::<u32>().ok())
+                .filter(|p| *p < 1024)
+                .map(move |p| (p, i.start_line))
+        })
+        .collect();
+    let Some(app) = app else {
+        // Text not read from a file: only the Dockerfile can tell.
+        let runs = insts
+            .iter()
+            .filter(|i| i.is("CMD") || i.is("ENTRYPOINT") || i.is("ENV"))
+            .map(|i| i.args.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if let Some((port, line)) = exposed_low.first()
+            && !high_port_in(&runs)
+        {
+            return Err(format!(
+                "line {line} `EXPOSE {port}`: a port below 1024, which a non-root user cannot bind without `CAP_NET_BIND_SERVICE` (listen on a port from 1024 up, then add `USER`)"
+            ));
+        }
+        return Ok(Ownership::default());
+    };
+    let _ = file;
+    for b in &app.binds {
+        why.push(format!(
+            "{} mounts `{}` at `{}` (compose service {}): the mount keeps its host owner, which a new user does not match",
+            b.evidence, b.source, b.target, b.service
+        ));
+    }
+    for u in &app.users {
+        why.push(format!(
+            "{} runs compose service {} as `{}`: the user is chosen there",
+            u.evidence, u.service, u.user
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for d in &app.dev_tools {
+        if matches!(d.kind, DevKind::DevServer | DevKind::BuildsAtStart)
+            && seen.insert((d.tool, d.evidence.clone()))
+        {
+            let what = match d.kind {
+                DevKind::BuildsAtStart => {
+                    "compiles when the container starts, into the root-owned app folder and the installing user's caches"
+                }
+                _ => {
+                    "a development server: it runs against a checkout and writes caches, compiled files or databases beside the code"
+                }
+            };
+            why.push(format!("{} runs `{}`, {what}", d.evidence, d.tool));
+        }
+    }
+    for c in &app.commands {
+        let texts = std::iter::once((&c.text, &c.evidence))
+            .chain(c.expanded.iter().map(|e| (&e.text, &e.evidence)));
+        for (text, evidence) in texts {
+            if let Some(install) = installs_at_start(text) {
+                why.push(format!(
+                    "{evidence} runs `{install}` when the container starts, which writes into root-owned folders"
+                ));
+            }
+            if let Some(daemon) = daemon_in(text) {
+                why.push(format!(
+                    "{evidence} runs `{daemon}`, which starts as root and drops privileges itself (or needs root)"
+                ));
+            }
+        }
+    }
+    why.dedup();
+    if !why.is_empty() {
+        why.truncate(3);
+        return Err(why.join("; "));
+    }
+    // Ports.
+    if let Some(p) = app
+        .low_ports
+        .iter()
+        .find(|p| !p.code.trim_start().starts_with("//") && !p.code.trim_start().starts_with('#'))
+    {
+        return Err(format!(
+            "{} `{}` listens on port {}, below 1024, which a non-root user cannot bind without `CAP_NET_BIND_SERVICE` (listen on a port from 1024 up, then add `USER`)",
+            p.evidence,
+            p.code.trim(),
+            p.port
+        ));
+    }
+    if let Some((port, line)) = exposed_low.first() {
+        let mut runs: Vec<String> = app
+            .commands
+            .iter()
+            .flat_map(|c| {
+                std::iter::once(c.text.clone()).chain(c.expanded.iter().map(|e| e.text.clone()))
+            })
+            .collect();
+        runs.extend(insts.iter().filter(|i| i.is("ENV")).map(|i| i.args.clone()));
+        if !runs.iter().any(|r| high_port_in(r)) {
+            return Err(format!(
+                "line {line} `EXPOSE {port}` and nothing shows the program listening on a port from 1024 up: a non-root user cannot bind a port below 1024 without `CAP_NET_BIND_SERVICE`"
+            ));
+        }
+    }
+    // Writes: give the user exactly the paths the program writes.
+    let mut own = Ownership::default();
+    let mut unplaced = Vec::new();
+    for w in &app.writes {
+        let at = format!("{} {}", w.evidence, w.kind);
+        let Some(path) = w.path.as_deref().and_then(clean_path) else {
+            unplaced.push(format!("{} `{}`", w.evidence, w.code.trim()));
+            continue;
+        };
+        // Django's BASE_DIR is the settings package's parent: below the
+        // context's top the working folder is not known to be it.
+        if w.code.contains("BASE_DIR") && w.evidence.file.matches('/').count() > 1 {
+            unplaced.push(format!(
+                "{} `{}` (BASE_DIR is not the working folder)",
+                w.evidence,
+                w.code.trim()
+            ));
+            continue;
+        }
+        if path.starts_with("/tmp/") || path == "/tmp" || path.starts_with("/dev/") {
+            continue;
+        }
+        if !path.starts_with('/') && workdir.is_none_or(|w| w.trim_end_matches('/').is_empty()) {
+            unplaced.push(format!(
+                "{at} `{path}` relative to a working folder the Dockerfile does not set (no `WORKDIR`)"
+            ));
+            continue;
+        }
+        let is_file = match w.kind {
+            WriteKind::Sqlite | WriteKind::OpenForWrite => true,
+            WriteKind::LogFile | WriteKind::PidFile => {
+                path.rsplit('/').next().is_some_and(|n| n.contains('.'))
+            }
+            _ => false,
+        };
+        if is_file {
+            let folder = match path.rsplit_once('/') {
+                Some(("", _)) => {
+                    unplaced.push(format!("{at} `{path}` directly under `/`"));
+                    continue;
+                }
+                Some((f, _)) => f.to_string(),
+                None => ".".to_string(),
+            };
+            if system_dir(&folder) {
+                unplaced.push(format!("{at} `{path}` in the system folder `{folder}`"));
+                continue;
+            }
+            own.folders.insert(folder.clone());
+            own.files.insert(path.clone());
+            let label = if folder == "." {
+                format!(
+                    "`{path}` and the working folder itself, where it creates files beside it, {}",
+                    w.kind
+                )
+            } else {
+                format!("`{path}` and `{folder}`, {}", w.kind)
+            };
+            own.because(label, w.evidence.to_string());
+        } else {
+            if system_dir(&path) || path == "." {
+                unplaced.push(format!("{at} `{path}`"));
+                continue;
+            }
+            own.dirs.insert(path.clone());
+            own.because(format!("`{path}`, {}", w.kind), w.evidence.to_string());
+        }
+    }
+    if !unplaced.is_empty() {
+        unplaced.dedup();
+        let more = unplaced.len().saturating_sub(2);
+        unplaced.truncate(2);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "the program writes where the analysis cannot tell the user to own: {}{more}; give the user those paths by hand",
+            unplaced.join("; ")
+        ));
+    }
+    // A folder owned whole makes its files owned too.
+    let dirs = own.dirs.clone();
+    let inside = |p: &str| {
+        dirs.iter()
+            .any(|d| p.starts_with(&format!("{d}/")) || p == d)
+    };
+    own.files.retain(|f| !inside(f));
+    own.folders.retain(|f| !inside(f));
+    own.dirs = dirs
+        .iter()
+        .filter(|d| !dirs.iter().any(|o| d.starts_with(&format!("{o}/"))))
+        .cloned()
+        .collect();
+    Ok(own)
+}
+
+/// A path as written, usable in a shell command: relative (`./` dropped)
+/// or absolute; None for a variable's name, `..` or shell characters.
+fn clean_path(path: &str) -> Option<String> {
+    let p = path.trim().trim_start_matches("./").trim_end_matches('/');
+    let p = if p.is_empty() { "." } else { p };
+    if !p
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '_' | '-' | '+' | '@'))
+        || p.split('/').any(|part| part == "..")
+    {
+        return None;
+    }
+    // `DATABASE`, `UPLOAD_FOLDER`: a constant's name, not a path.
+    if !p.contains(['.', '/'])
+        && p.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    {
+        return None;
+    }
+    Some(p.to_string())
+}
+
+/// Folders of the system a user must not be given.
+fn system_dir(path: &str) -> bool {
+    const SYSTEM: &[&str] = &[
+        "/",
+        "/bin",
+        "/boot",
+        "/etc",
+        "/home",
+        "/lib",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/usr",
+        "/usr/local",
+        "/var",
+        "/var/lib",
+        "/var/log",
+        "/var/run",
+        "/var/cache",
+    ];
+    SYSTEM.contains(&path.trim_end_matches('/')) || path.is_empty()
+}
+
+/// A package install in a command run at start (`npm i; npm run dev`).
+fn installs_at_start(text: &str) -> Option<String> {
+    for part in text.split([';', '&', '|']) {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let name = words.first().map(|w| w.rsplit('/').next().unwrap_or(w));
+        let sub = words.get(1).copied().unwrap_or("");
+        let hit = matches!(
+            (name.unwrap_or(""), sub),
+            ("npm", "i" | "install" | "ci")
+                | ("yarn", "install" | "")
+                | ("pnpm", "i" | "install")
+                | ("pip" | "pip3", "install")
+                | ("bundle", "install")
+                | ("composer", "install" | "update")
+                | ("apt-get" | "apk" | "yum" | "dnf", "install" | "add")
+                | ("dotnet", "restore")
+        );
+        if hit {
+            return Some(words.join(" "));
+        }
+    }
+    None
+}
+
+/// A root daemon a run command (compose `command:`, Procfile) starts.
+fn daemon_in(text: &str) -> Option<String> {
+    let first = text.split_whitespace().next()?;
+    let program = first.rsplit('/').next().unwrap_or(first);
+    is_root_daemon(program).then(|| program.to_string())
+}
+
+/// Does a command or ENV name a port from 1024 up (`--port 8000`,
+/// `-b 0.0.0.0:8000`, `PORT=3000`)?
+fn high_port_in(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| {
+            c.is_whitespace() || c == '"' || c == '\'' || c == ',' || c == '[' || c == ']'
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let high = |s: &str| s.parse::<u32>().is_ok_and(|p| (1024..65536).contains(&p));
+    words.iter().enumerate().any(|(i, w)| {
+        let prev = if i > 0 { words[i - 1] } else { "" };
+        let value = w.rsplit(['=', ':']).next().unwrap_or(w);
+        (matches!(
+            prev,
+            "--port" | "-p" | "--bind" | "-b" | "--listen" | "--server.port"
+        ) && high(value))
+            || ((w.contains("PORT=") || w.starts_with("--port=") || w.contains(':')) && high(value))
+            || (prev.ends_with("PORT") && high(w))
+    })
 }
 
 /// Accounts that images create for a daemon or a system service, never for
