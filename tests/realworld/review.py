@@ -7,7 +7,8 @@ A review round is a folder tests/realworld/verdicts/roundN/ holding
 reader1.tsv and reader2.tsv (two blind reviews of the same diffs, one row per
 REPOS.tsv row: repo, dockerfile, verdict, culprits, evidence, notes, comment),
 settled.tsv (the verdict the team settled on where the readers disagree, with
-the reason) and ROUND.md (one paragraph: which binary, what changed). For
+the reason), carried.tsv (rows whose diff and notes are byte-identical to the
+previous round's, made by carry.py: their verdict is carried) and ROUND.md (one paragraph: which binary, what changed). For
 each round, newest first, REVIEW.md gets: counts, culprits per transform,
 declined rewrites judged fair or unfounded, the agreement between readers,
 every disagreement and its settlement, and the verdict on every diff with its
@@ -66,11 +67,16 @@ def review_round(folder, repos, earlier):
     r1 = {key(r): r for r in read_tsv(folder / "reader1.tsv")}
     r2 = {key(r): r for r in read_tsv(folder / "reader2.tsv")}
     settled = {key(r): r for r in read_tsv(folder / "settled.tsv")}
+    carried = {key(r) for r in read_tsv(folder / "carried.tsv")}
     final, lines_missing, disagreements = {}, [], []
     for row in repos:
         k = key(row)
         a, b, s = r1.get(k), r2.get(k), settled.get(k)
-        if s:
+        if not (a or b or s) and k in carried and earlier and earlier.get(k):
+            # Same diff and notes as in the previous round: its verdict holds.
+            final[k] = dict(earlier[k], comment="(carried: same diff and notes as the previous round) "
+                            + earlier[k].get("comment", ""))
+        elif s:
             # A settled row keeps the first reader's judgement of the notes
             # unless the settlement gives its own.
             final[k] = dict(s, notes=a["notes"]) if a and s.get("notes", "-") == "-" else s
@@ -110,7 +116,10 @@ def review_round(folder, repos, earlier):
     out.append(table(["verdict", "diffs", "share"],
                      [(v, counts[v], f"{100 * counts[v] / total:.0f}%" if total else "-") for v in VERDICTS]))
     unsettled = [d for d in disagreements if d[3] is None]
-    out.append(f"\nReaders: {len(r1)} rows read by the first reader, {len(r2)} by the second; "
+    n_carried = sum(1 for k in carried if k not in r1 and k not in r2 and earlier and earlier.get(k))
+    out.append(f"\nReaders: {len(r1)} rows read by the first reader, {len(r2)} by the second"
+               + (f", {n_carried} carried unread (same diff and notes as the previous round)" if n_carried else "")
+               + "; "
                f"they agree on {agree} of the {len(both)} both read"
                + (f"; {len(unsettled)} disagreements not settled yet" if unsettled else "")
                + (f"; {len(lines_missing)} rows not reviewed yet" if lines_missing else "") + ".\n")
