@@ -221,8 +221,10 @@ fn rolling_debian_suites_are_served_and_package_tini_but_dated_snapshots_are_not
         assert_eq!(f.archived(today), Some(false), "{reference}");
         assert_eq!(f.packages_tini(), Some(true), "{reference}");
     }
+    // A dated snapshot is the release it was on that day (jessie here).
     let f = facts("debian:stable-20170606");
-    assert_eq!(f.packages_tini(), None);
+    assert_eq!(f.release.as_deref(), Some("8"));
+    assert_eq!(f.packages_tini(), Some(false));
 }
 
 #[test]
