@@ -229,7 +229,7 @@ fn bulk_runs_end_with_a_summary_table_and_json_carries_everything() {
     assert!(!stderr(&o).contains("summary\n"), "{}", stderr(&o));
     assert!(
         stderr(&o).starts_with(
-            "1 file scanned, 1 would change, 0 errors; 1 change to make: syntax-header 1\n"
+            "1 file scanned, 1 would change, 0 errors; 1 change to make: syntax-header 1; 1 note on skipped rewrites\n"
         ),
         "{}",
         stderr(&o)
