@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scale benchmark: dockwright over 2,000 and 20,000 Dockerfiles.
 #
-#   benches/scale.sh [COPIES...]      (default: 2 19 — the corpus copied twice
+#   [DOCKWRIGHT_BIN=path] benches/scale.sh [COPIES...]
+#                                     (default: 2 19 — the corpus copied twice
 #                                      and 19 times: 2,104 and 19,988 files)
 #
 # Builds the release binary, then for each size generates, in a temporary
@@ -18,8 +19,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 corpus=$(realpath "$here/../shared/corpus")
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is needed (apt-get install time)"; exit 2; }
-cargo build --release --quiet --manifest-path "$here/Cargo.toml"
-dw="$here/target/release/dockwright"
+# DOCKWRIGHT_BIN measures another build (an earlier commit's, for a before/after pair).
+if [ -n "${DOCKWRIGHT_BIN:-}" ]; then
+  dw=$DOCKWRIGHT_BIN
+else
+  cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+  dw="$here/target/release/dockwright"
+fi
 copies=("$@"); [ ${#copies[@]} -gt 0 ] || copies=(2 19)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
