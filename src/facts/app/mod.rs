@@ -338,6 +338,24 @@ pub fn for_transform(ctx: &crate::transform::Context, file: &Dockerfile) -> Opti
     ))
 }
 
+/// Every build of the file a transform runs on that the repository holds
+/// (compose services, bake targets, CI workflow steps, script lines), with
+/// absolute paths: what a transform that changes how the image must be
+/// built rewrites too. Remembered with the other facts. None for text not
+/// read from a file.
+pub fn invocations(ctx: &crate::transform::Context) -> Option<Vec<Candidate>> {
+    let path = ctx.path.as_deref()?;
+    let base = remembered(path, ctx.build_context.as_deref(), None);
+    Some(base.resolved.found.clone())
+}
+
+/// The repository files that may run a build of `dockerfile` (compose
+/// files, scripts, Makefiles, CI files), as `invocation` reads them; for a
+/// command that builds through Compose rather than naming the Dockerfile.
+pub fn build_files(dockerfile: &Path) -> Vec<PathBuf> {
+    invocation::build_files(dockerfile, None)
+}
+
 /// What does not depend on the Dockerfile's text.
 #[derive(Debug)]
 struct Base {
