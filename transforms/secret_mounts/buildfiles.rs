@@ -412,7 +412,7 @@ fn compose(text: &str, service: &str, secret: &Secret) -> Result<Option<Vec<Edit
             }
         }
         None => Some((
-            removal.end,
+            line_range(a_end - 1).end,
             format!(
                 "{}secrets:{nl}{}- {}{nl}",
                 pad(a_ind),
@@ -484,13 +484,18 @@ fn compose(text: &str, service: &str, secret: &Secret) -> Result<Option<Vec<Edit
     let has_secret = b
         .and_then(|b| b.get("secrets"))
         .is_some_and(|s| s.items().iter().any(|i| i.str() == Some(secret.id)));
-    let arg_gone = b.and_then(|b| b.get("args")).is_none_or(|a| {
-        a.get(secret.name).is_none()
-            && !a.items().iter().any(|i| {
-                i.str()
-                    .is_some_and(|s| s == secret.name || s.starts_with(&format!("{}=", secret.name)))
-            })
-    });
+    let left_args = b
+        .and_then(|b| b.get("args"))
+        .map_or(0, |a| a.items().len() + a.entries().len());
+    let arg_gone = left_args + 1 == entries
+        && b.and_then(|b| b.get("args")).is_none_or(|a| {
+            a.get(secret.name).is_none()
+                && !a.items().iter().any(|i| {
+                    i.str().is_some_and(|s| {
+                        s == secret.name || s.starts_with(&format!("{}=", secret.name))
+                    })
+                })
+        });
     let top_ok = doc
         .get("secrets")
         .and_then(|s| s.get(secret.id))
@@ -512,7 +517,8 @@ fn mentions_arg(text: &str, name: &str) -> bool {
         from = at + name.len();
         let before = text[..at].chars().next_back();
         let after = text[at + name.len()..].chars().next();
-        let word_start = before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '{'));
+        let word_start =
+            before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '{'));
         let word_end = after.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
         if word_start && word_end {
             return true;
@@ -538,20 +544,45 @@ fn logical_lines(text: &str) -> Vec<(usize, std::ops::Range<usize>)> {
     out
 }
 
-/// One shell word starting at `at` (quotes kept): its end.
+/// One shell word starting at `at` (quotes kept, `$(...)` and `${...}`
+/// nested): its end.
 fn word_end(text: &str, at: usize) -> usize {
     let b = text.as_bytes();
     let mut i = at;
     let mut quote: Option<u8> = None;
+    // The quote state outside each open `$(` / `${`.
+    let mut outer: Vec<Option<u8>> = Vec::new();
     while i < b.len() {
         let c = b[i];
+        if quote != Some(b'\'') && c == b'\\' {
+            if quote.is_none() && matches!(b.get(i + 1), Some(b'\n' | b'\r')) {
+                break;
+            }
+            i += 2;
+            continue;
+        }
+        if quote != Some(b'\'') && c == b'$' && matches!(b.get(i + 1), Some(b'(' | b'{')) {
+            outer.push(quote);
+            quote = None;
+            i += 2;
+            continue;
+        }
         match quote {
             Some(q) if c == q => quote = None,
-            Some(b'"') if c == b'\\' => i += 1,
             Some(_) => {}
             None if c == b'"' || c == b'\'' => quote = Some(c),
-            None if c == b'\\' && b.get(i + 1).is_some_and(|n| *n != b'\n' && *n != b'\r') => i += 1,
-            None if c.is_ascii_whitespace() || c == b';' || c == b'&' || c == b'|' || c == b')' => break,
+            None if (c == b')' || c == b'}') && !outer.is_empty() => {
+                quote = outer.pop().flatten();
+            }
+            None if outer.is_empty()
+                && (c.is_ascii_whitespace()
+                    || c == b';'
+                    || c == b'&'
+                    || c == b'|'
+                    || c == b')') =>
+            {
+                break;
+            }
             None => {}
         }
         i += 1;
@@ -593,7 +624,10 @@ fn command_line(
         return Ok(None);
     }
     if joined.contains("DOCKER_BUILDKIT=0") || text.contains("DOCKER_BUILDKIT=0") {
-        return Err("builds with the legacy builder (`DOCKER_BUILDKIT=0`), which cannot pass build secrets".into());
+        return Err(
+            "builds with the legacy builder (`DOCKER_BUILDKIT=0`), which cannot pass build secrets"
+                .into(),
+        );
     }
     if joined.contains("kaniko") || joined.contains("executor ") {
         return Err("builds with kaniko, which cannot pass BuildKit secrets".into());
@@ -664,7 +698,10 @@ fn command_line(
         } else {
             flag_at..end
         };
-        edits.push(Edit::replace(span.start + range.start..span.start + range.end, replacement));
+        edits.push(Edit::replace(
+            span.start + range.start..span.start + range.end,
+            replacement,
+        ));
         from = end;
     }
     if edits.is_empty() {
@@ -727,13 +764,16 @@ fn command_line(
             .file_name()
             .is_some_and(|n| n.to_string_lossy().to_lowercase().contains("makefile"))
         {
-            s = s.replace("$$", "$").replace("$(", "$(").trim_start_matches('@').to_string();
+            s = s
+                .replace("$$", "$")
+                .replace("$(", "$(")
+                .trim_start_matches('@')
+                .to_string();
         }
         s
     };
     let errors = |s: &str| {
-        crate::syntax::parse_bash(&shell(s))
-            .map_or(1, |t| usize::from(t.root_node().has_error()))
+        crate::syntax::parse_bash(&shell(s)).map_or(1, |t| usize::from(t.root_node().has_error()))
     };
     if errors(&after[span.start..new_end]) > errors(joined) {
         return Err("the rewritten command would not parse as shell; change it by hand".into());
@@ -777,20 +817,38 @@ mod tests {
 
     #[test]
     fn compose_literal_value_is_named() {
-        let text = "services:\n  web:\n    build:\n      args:\n        - NPM_TOKEN=abc123def456ghi\n";
-        assert!(compose(text, "web", &secret()).unwrap_err().contains("rotate"));
+        let text =
+            "services:\n  web:\n    build:\n      args:\n        - NPM_TOKEN=abc123def456ghi\n";
+        assert!(
+            compose(text, "web", &secret())
+                .unwrap_err()
+                .contains("rotate")
+        );
     }
 
     #[test]
     fn build_arg_becomes_secret() {
-        let t = "#!/bin/sh\nset -e\ndocker build --build-arg NPM_TOKEN=\"$(cat ~/.token)\" -t app .\n";
-        let e = command_line(Path::new("b.sh"), t, 3, &secret(), false).unwrap().unwrap();
+        let t =
+            "#!/bin/sh\nset -e\ndocker build --build-arg NPM_TOKEN=\"$(cat ~/.token)\" -t app .\n";
+        let e = command_line(Path::new("b.sh"), t, 3, &secret(), false)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             apply_edits(t, &e),
             "#!/bin/sh\nset -e\nNPM_TOKEN=\"$(cat ~/.token)\" docker build --secret id=npm_token,env=NPM_TOKEN -t app .\n"
         );
+        let t = "docker build \\\n  --build-arg NPM_TOKEN=\"$(cat \"$HOME/t\")\" \\\n  .\n";
+        let e = command_line(Path::new("b.sh"), t, 1, &secret(), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            apply_edits(t, &e),
+            "NPM_TOKEN=\"$(cat \"$HOME/t\")\" docker build \\\n  --secret id=npm_token,env=NPM_TOKEN \\\n  .\n"
+        );
         let t = "docker build \\\n  --build-arg NPM_TOKEN \\\n  .\n";
-        let e = command_line(Path::new("b.sh"), t, 1, &secret(), false).unwrap().unwrap();
+        let e = command_line(Path::new("b.sh"), t, 1, &secret(), false)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             apply_edits(t, &e),
             "docker build \\\n  --secret id=npm_token,env=NPM_TOKEN \\\n  .\n"
@@ -800,7 +858,9 @@ mod tests {
     #[test]
     fn compose_command_keeps_the_value_in_the_environment() {
         let t = "  - run: docker-compose -f a.yml build --build-arg NPM_TOKEN=$PRIVATE api\n";
-        let e = command_line(Path::new("ci.yml"), t, 1, &secret(), true).unwrap().unwrap();
+        let e = command_line(Path::new("ci.yml"), t, 1, &secret(), true)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             apply_edits(t, &e),
             "  - run: NPM_TOKEN=$PRIVATE docker-compose -f a.yml build api\n"

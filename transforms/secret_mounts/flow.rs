@@ -56,6 +56,17 @@ const CONSUMERS: &[&str] = &[
     "node",
     "make",
     "cat",
+    "twine",
+    "bun",
+    "deno",
+    "gh",
+    "helm",
+    "terraform",
+    "rustup",
+    "conan",
+    "nuget",
+    "sbt",
+    "lein",
 ];
 
 /// Filters: the value goes on to whatever reads their output.
@@ -68,7 +79,9 @@ fn stores(program: &str, args: &[&str]) -> Option<&'static str> {
     let sub = args.iter().find(|a| !a.starts_with('-')).copied();
     let has = |w: &str| args.contains(&w);
     match program {
-        "git" if sub == Some("config") => Some("the git config file (`~/.gitconfig` with `--global`, `.git/config` else)"),
+        "git" if sub == Some("config") => {
+            Some("the git config file (`~/.gitconfig` with `--global`, `.git/config` else)")
+        }
         "git" if sub == Some("remote") => Some("the repository's `.git/config` (the remote URL)"),
         "git" if sub == Some("credential") || has("credential-store") => {
             Some("git's credential store")
@@ -76,10 +89,10 @@ fn stores(program: &str, args: &[&str]) -> Option<&'static str> {
         "npm" | "pnpm" if matches!(sub, Some("config" | "set" | "login" | "adduser")) => {
             Some("`~/.npmrc`")
         }
-        "yarn" if matches!(sub, Some("config" | "login")) => {
-            Some("`~/.yarnrc` / `.yarnrc.yml`")
+        "yarn" if matches!(sub, Some("config" | "login")) => Some("`~/.yarnrc` / `.yarnrc.yml`"),
+        "bundle" | "bundler" if sub == Some("config") => {
+            Some("Bundler's config file (`~/.bundle/config` or `.bundle/config`)")
         }
-        "bundle" | "bundler" if sub == Some("config") => Some("Bundler's config file (`~/.bundle/config` or `.bundle/config`)"),
         "composer" if sub == Some("config") => Some("Composer's `auth.json` / `config.json`"),
         "mix" if sub.is_some_and(|s| s.starts_with("hex.")) && has("auth") => {
             Some("Hex's config (`~/.hex`)")
@@ -91,6 +104,7 @@ fn stores(program: &str, args: &[&str]) -> Option<&'static str> {
         }
         "gem" if sub == Some("sources") => Some("`~/.gemrc`"),
         "aws" if sub == Some("configure") => Some("`~/.aws/credentials`"),
+        "gh" if sub == Some("auth") => Some("`~/.config/gh/hosts.yml`"),
         _ => None,
     }
 }
@@ -117,6 +131,78 @@ fn redirect_file(text: &str) -> Option<String> {
         return None;
     }
     Some(t.to_string())
+}
+
+/// The `>`/`>>` targets written right after a command's text, and where
+/// they end.
+fn trailing_redirects(text: &str, from: usize) -> (Vec<String>, usize) {
+    let mut out = Vec::new();
+    let mut at = from;
+    loop {
+        let rest = &text[at..];
+        let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        let r = &rest[skip..];
+        let digits = r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let op = &r[digits..];
+        let op_len = if op.starts_with(">>") || op.starts_with(">|") || op.starts_with(">&") {
+            2
+        } else if op.starts_with('>') {
+            1
+        } else {
+            break;
+        };
+        let after_op = &op[op_len..];
+        let pad = after_op.len() - after_op.trim_start_matches([' ', '\t']).len();
+        let word = &after_op[pad..];
+        let len = word
+            .find(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | ')'))
+            .unwrap_or(word.len());
+        let target = &word[..len];
+        if !op.starts_with(">&") && target != "/dev/null" && !target.starts_with('&') {
+            out.push(target.to_string());
+        }
+        at += skip + digits + op_len + pad + len;
+        if len == 0 {
+            break;
+        }
+    }
+    (out, at)
+}
+
+/// Does a later command of the RUN undo what `program` stored (`npm config
+/// delete`, `git config --unset`, `docker logout`, an `rm` of its file)?
+fn undone_in_run(commands: &[Command], after: usize, program: &str) -> bool {
+    let files: &[&str] = match program {
+        "npm" | "pnpm" | "yarn" => &[".npmrc", ".yarnrc"],
+        "git" => &[".gitconfig", ".git-credentials"],
+        "docker" | "podman" | "helm" => &[".docker"],
+        "composer" => &["auth.json", ".composer"],
+        "bundle" | "bundler" => &[".bundle"],
+        "poetry" => &["pypoetry"],
+        _ => &[],
+    };
+    commands.iter().filter(|c| c.range.start >= after).any(|c| {
+        let args: Vec<&str> = c.args().map(|a| a.unwrap_or("")).collect();
+        match c.name() {
+            Some("rm") => c
+                .words
+                .iter()
+                .any(|w| files.iter().any(|f| w.raw.contains(f))),
+            Some(n) if n == program => args.iter().any(|a| {
+                matches!(
+                    *a,
+                    "delete"
+                        | "rm"
+                        | "unset"
+                        | "--unset"
+                        | "--unset-all"
+                        | "--remove-section"
+                        | "logout"
+                )
+            }),
+            _ => false,
+        }
+    })
 }
 
 /// Does a command after `after` in the RUN remove `path`?
@@ -175,7 +261,11 @@ pub fn check(file: &Dockerfile, index: usize, end: usize, name: &str) -> Option<
                 "the RUN at line {line} uses it outside a plain command (an assignment, a loop or a test header)"
             )));
         };
-        if cmd.redirects.iter().any(|x| x.start <= r.start && r.end <= x.end) {
+        if cmd
+            .redirects
+            .iter()
+            .any(|x| x.start <= r.start && r.end <= x.end)
+        {
             return Some(Problem::Unknown(format!(
                 "the RUN at line {line} uses it in a redirection"
             )));
@@ -208,11 +298,15 @@ fn follow(
     shown: &str,
 ) -> Option<Problem> {
     let line = file.instructions[index].start_line;
-    // Written to a file by a redirection.
-    for x in &cmd.redirects {
-        let Some(target) = redirect_file(&file.text[x.clone()]) else {
-            continue;
-        };
+    // Written to a file by a redirection (the command's own, or those of
+    // the statement around it, which follow its text).
+    let (trailing, rest_at) = trailing_redirects(&file.text, cmd.range.end);
+    let targets = cmd
+        .redirects
+        .iter()
+        .filter_map(|x| redirect_file(&file.text[x.clone()]))
+        .chain(trailing);
+    for target in targets {
         if removed_in_run(commands, cmd.range.end, &target) {
             continue;
         }
@@ -233,7 +327,9 @@ fn follow(
         )));
     };
     let args: Vec<&str> = cmd.args().map(|a| a.unwrap_or("$")).collect();
-    if let Some(place) = stores(prog, &args) {
+    if let Some(place) = stores(prog, &args)
+        && !undone_in_run(commands, cmd.range.end, prog)
+    {
         return Some(Problem::Persists(format!(
             "written to {place} by `{shown}` (RUN at line {line}): still in the layer"
         )));
@@ -270,13 +366,18 @@ fn follow(
         _ => {}
     }
     // Piped on: follow into the next command of the pipeline.
-    let after = file.text[cmd.range.end..].trim_start_matches([' ', '\t']);
+    let after = file.text[rest_at..].trim_start_matches([' ', '\t']);
     if after.starts_with('|') && !after.starts_with("||") {
         let next = commands.iter().find(|c| c.range.start > cmd.range.end)?;
         let shown = text_of(file, next);
         return follow(file, index, end, commands, next, &shown);
     }
-    if FILTERS.contains(&prog) || CONSUMERS.contains(&prog) {
+    let python_module = prog.starts_with("python")
+        && args.first() == Some(&"-m")
+        && args
+            .get(1)
+            .is_some_and(|m| matches!(*m, "pip" | "twine" | "poetry" | "pipenv"));
+    if FILTERS.contains(&prog) || CONSUMERS.contains(&prog) || python_module {
         return None;
     }
     if matches!(prog, "sh" | "bash" | "su" | "eval" | "dash" | "ash") {
@@ -310,6 +411,8 @@ fn in_test(text: &str, r: std::ops::Range<usize>) -> bool {
     }
     let after = &text[r.end..to];
     let close = after.find(" ]").unwrap_or(usize::MAX);
-    let stop = after.find(['&', ';', '|', '\n', '>', '<']).unwrap_or(usize::MAX);
+    let stop = after
+        .find(['&', ';', '|', '\n', '>', '<'])
+        .unwrap_or(usize::MAX);
     close < stop
 }

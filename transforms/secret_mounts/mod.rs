@@ -162,7 +162,9 @@ fn advice(name: &str, where_: &str) -> String {
         return "forward the SSH agent instead: `RUN --mount=type=ssh` on the RUNs that fetch over SSH (keep `ssh-keyscan` of the host keys, they are public), drop the key file, and build with `docker build --ssh default`".to_string();
     }
     if where_.contains("git config") || where_.contains(".git/config") {
-        return format!("give git the token for the one RUN that fetches, without a file: `--mount=type=secret,id={n},env={name}` and `GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=url.\"https://${name}@github.com/\".insteadOf GIT_CONFIG_VALUE_0=https://github.com/` in front of the command (git 2.31 and later), or a secret mounted as the git config file for that RUN");
+        return format!(
+            "give git the token for the one RUN that fetches, without a file: `--mount=type=secret,id={n},env={name}` and `GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=url.\"https://${name}@github.com/\".insteadOf GIT_CONFIG_VALUE_0=https://github.com/` in front of the command (git 2.31 and later), or a secret mounted as the git config file for that RUN"
+        );
     }
     if where_.contains(".npmrc") || where_.contains(".yarnrc") {
         return "mount the config file itself as a secret in every RUN that installs (`--mount=type=secret,id=npmrc,target=/root/.npmrc`), or reference `${NPM_TOKEN}` in a project `.npmrc` and mount the token with `env=`".to_string();
@@ -180,15 +182,30 @@ fn is_placeholder(v: &str) -> bool {
     l.starts_with("your")
         || (l.starts_with('<') && l.ends_with('>'))
         || (l.starts_with('[') && l.ends_with(']'))
-        || l.chars().all(|c| c == 'x' || c == '*' || c == '.' || c == '-' || c == '_')
+        || l.chars()
+            .all(|c| c == 'x' || c == '*' || c == '.' || c == '-' || c == '_')
         || [
-            "change", "placeholder", "replace", "example", "dummy", "todo", "fixme", "insert",
-            "_here", "-here", "secret_key_here", "put_", "enter_",
+            "change",
+            "placeholder",
+            "replace",
+            "example",
+            "dummy",
+            "todo",
+            "fixme",
+            "insert",
+            "_here",
+            "-here",
+            "secret_key_here",
+            "put_",
+            "enter_",
         ]
         .iter()
         .any(|w| l.contains(w))
-        || ["secret", "password", "token", "none", "null", "test", "default", "key", "apikey", "api_key", "xxx"]
-            .contains(&l)
+        || [
+            "secret", "password", "token", "none", "null", "test", "default", "key", "apikey",
+            "api_key", "xxx",
+        ]
+        .contains(&l)
 }
 
 /// A GPG key id (`GPG_KEY`, `PGP_KEYS`) is a public fingerprint.
@@ -706,7 +723,15 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                         let nested = script.all_commands().iter().any(|c| {
                             matches!(
                                 c.name(),
-                                Some("sh" | "bash" | "dash" | "ash" | "zsh" | "su" | "eval" | "envsubst")
+                                Some(
+                                    "sh" | "bash"
+                                        | "dash"
+                                        | "ash"
+                                        | "zsh"
+                                        | "su"
+                                        | "eval"
+                                        | "envsubst"
+                                )
                             )
                         });
                         if nested {
