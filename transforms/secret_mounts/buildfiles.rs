@@ -55,7 +55,8 @@ pub fn migrate(
     shown: &dyn Fn(&Path) -> String,
 ) -> Migration {
     let mut m = Migration::default();
-    let mut compose_done = false;
+    // File names of the compose files converted.
+    let mut compose_done: Vec<String> = Vec::new();
     let mut seen: Vec<(PathBuf, usize)> = Vec::new();
     for c in candidates {
         if seen.contains(&(c.file.clone(), c.line)) {
@@ -79,7 +80,8 @@ pub fn migrate(
                             secret.id,
                             version_note(&text)
                         ));
-                        compose_done = true;
+                        compose_done
+                            .extend(c.file.file_name().map(|n| n.to_string_lossy().to_string()));
                     }
                     Err(why) => m.left.push(format!("{at} service `{service}`: {why}")),
                 }
@@ -134,7 +136,10 @@ pub fn migrate(
                 continue;
             }
             let at = format!("{}:{line}", shown(path));
-            if joined.contains("compose") && compose_done && secret.env {
+            // A compose command naming no file, or the file converted.
+            let names_file = !joined.contains(" -f ") && !joined.contains("--file")
+                || compose_done.iter().any(|n| joined.contains(n.as_str()));
+            if joined.contains("compose") && !compose_done.is_empty() && names_file && secret.env {
                 match command_line(path, &text, line, secret, true) {
                     Ok(Some(edits)) => {
                         m.add(path, edits);

@@ -240,11 +240,8 @@ fn program(c: &Command) -> Option<&str> {
 /// `end`) with the value of `name`; None when every command that sees it is
 /// a known consumer that stores nothing.
 pub fn check(file: &Dockerfile, index: usize, end: usize, name: &str) -> Option<Problem> {
-    let line = file.instructions[index].start_line;
     let Some(script) = Script::of_run(file, index) else {
-        return Some(Problem::Unknown(format!(
-            "the RUN at line {line} could not be parsed"
-        )));
+        return Some(Problem::Unknown(format!("the RUN could not be parsed")));
     };
     let commands = script.all_commands();
     for r in script.variable_references(name) {
@@ -258,7 +255,7 @@ pub fn check(file: &Dockerfile, index: usize, end: usize, name: &str) -> Option<
                 continue;
             }
             return Some(Problem::Unknown(format!(
-                "the RUN at line {line} uses it outside a plain command (an assignment, a loop or a test header)"
+                "the RUN uses it outside a plain command (an assignment, a loop or a test header)"
             )));
         };
         if cmd
@@ -267,7 +264,7 @@ pub fn check(file: &Dockerfile, index: usize, end: usize, name: &str) -> Option<
             .any(|x| x.start <= r.start && r.end <= x.end)
         {
             return Some(Problem::Unknown(format!(
-                "the RUN at line {line} uses it in a redirection"
+                "the RUN uses it in a redirection"
             )));
         }
         if let Some(p) = follow(file, index, end, commands, cmd, &text_of(file, cmd)) {
@@ -297,7 +294,6 @@ fn follow(
     cmd: &Command,
     shown: &str,
 ) -> Option<Problem> {
-    let line = file.instructions[index].start_line;
     // Written to a file by a redirection (the command's own, or those of
     // the statement around it, which follow its text).
     let (trailing, rest_at) = trailing_redirects(&file.text, cmd.range.end);
@@ -311,19 +307,18 @@ fn follow(
             continue;
         }
         let later = match removed_later(file, index, end, &target) {
-            Some(j) => format!(
-                " (removed only by the RUN at line {}, a later layer: the earlier layer keeps it)",
-                file.instructions[j].start_line
-            ),
+            Some(_) => {
+                " (removed only by a later RUN, a later layer: this layer keeps it)".to_string()
+            }
             None => String::new(),
         };
         return Some(Problem::Persists(format!(
-            "written to `{target}` by `{shown}` (RUN at line {line}){later}: still in the layer"
+            "written to `{target}` by `{shown}`{later}: still in the layer"
         )));
     }
     let Some(prog) = program(cmd) else {
         return Some(Problem::Unknown(format!(
-            "`{shown}` (RUN at line {line}) runs a command whose name is not static"
+            "`{shown}` runs a command whose name is not static"
         )));
     };
     let args: Vec<&str> = cmd.args().map(|a| a.unwrap_or("$")).collect();
@@ -331,23 +326,23 @@ fn follow(
         && !undone_in_run(commands, cmd.range.end, prog)
     {
         return Some(Problem::Persists(format!(
-            "written to {place} by `{shown}` (RUN at line {line}): still in the layer"
+            "written to {place} by `{shown}`: still in the layer"
         )));
     }
     match prog {
         "tee" => {
             return Some(Problem::Persists(format!(
-                "written to a file by `{shown}` (RUN at line {line}): still in the layer"
+                "written to a file by `{shown}`: still in the layer"
             )));
         }
         "sed" if args.iter().any(|a| a.starts_with("-i")) => {
             return Some(Problem::Persists(format!(
-                "written into a file by `{shown}` (RUN at line {line}): still in the layer"
+                "written into a file by `{shown}`: still in the layer"
             )));
         }
         "chpasswd" | "passwd" | "htpasswd" | "useradd" | "usermod" => {
             return Some(Problem::Persists(format!(
-                "stored as a password by `{shown}` (RUN at line {line}): its hash stays in the layer"
+                "stored as a password by `{shown}`: its hash stays in the layer"
             )));
         }
         "git" if args.iter().any(|a| *a == "clone" || *a == "submodule") => {
@@ -359,7 +354,7 @@ fn follow(
                 .any(|w| w.raw.contains('$') && w.raw.contains('@'));
             if in_url {
                 return Some(Problem::Persists(format!(
-                    "recorded in the cloned repository's `.git/config` remote URL by `{shown}` (RUN at line {line}): still in the layer"
+                    "recorded in the cloned repository's `.git/config` remote URL by `{shown}`: still in the layer"
                 )));
             }
         }
@@ -382,11 +377,11 @@ fn follow(
     }
     if matches!(prog, "sh" | "bash" | "su" | "eval" | "dash" | "ash") {
         return Some(Problem::Unknown(format!(
-            "`{shown}` (RUN at line {line}) runs it through a nested shell, which this check does not follow"
+            "`{shown}` runs it through a nested shell, which this check does not follow"
         )));
     }
     Some(Problem::Unknown(format!(
-        "`{shown}` (RUN at line {line}) is not a command known not to store it"
+        "`{shown}` is not a command known not to store it"
     )))
 }
 

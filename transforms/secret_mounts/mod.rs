@@ -532,6 +532,15 @@ impl Transform for SecretMounts {
                         None => p.display().to_string(),
                     };
                     let files = crate::facts::app::build_files(path);
+                    let mut candidates = candidates;
+                    for c in crate::facts::app::compose_builds(&files, path) {
+                        if !candidates
+                            .iter()
+                            .any(|k| k.file == c.file && k.line == c.line)
+                        {
+                            candidates.push(c);
+                        }
+                    }
                     let m = buildfiles::migrate(ctx, &candidates, &files, &secret, &shown);
                     for (p, edits) in m.files {
                         fix = fix.with_file(p, edits);

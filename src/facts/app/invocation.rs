@@ -192,6 +192,24 @@ pub fn build_files(dockerfile: &Path, root: Option<&Path>) -> Vec<PathBuf> {
             ] {
                 out.extend(listed(&dir.join(sub), |n| n.ends_with(".sh")));
             }
+            // Compose files one folder down (`stack/`, `deploy/`).
+            if let Ok(read) = std::fs::read_dir(dir) {
+                let mut subs: Vec<PathBuf> = read
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        !p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                    })
+                    .collect();
+                subs.sort();
+                for sub in subs.iter().filter(|s| !folder.starts_with(s)) {
+                    out.extend(listed(sub, |n| {
+                        n.contains("compose") && (n.ends_with(".yml") || n.ends_with(".yaml"))
+                    }));
+                }
+            }
             out.extend(listed(&dir.join(".github/workflows"), |n| {
                 n.ends_with(".yml") || n.ends_with(".yaml")
             }));

@@ -356,6 +356,38 @@ pub fn build_files(dockerfile: &Path) -> Vec<PathBuf> {
     invocation::build_files(dockerfile, None)
 }
 
+/// The services of the compose files at `paths` built from `dockerfile`,
+/// as builds (for compose files beside the Dockerfile's folders rather than
+/// above it, which `invocations` does not read).
+pub fn compose_builds(paths: &[PathBuf], dockerfile: &Path) -> Vec<Candidate> {
+    let files: Vec<compose::Compose> = paths
+        .iter()
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.contains("compose") && (n.ends_with(".yml") || n.ends_with(".yaml"))
+            })
+        })
+        .filter_map(|p| {
+            let doc = yaml::Node::parse(&walk::read_capped(p)?)?;
+            Some(compose::Compose {
+                path: p.clone(),
+                doc,
+            })
+        })
+        .collect();
+    compose::built_from(&files, &paths::real(dockerfile))
+        .into_iter()
+        .map(|b| Candidate {
+            dir: b.context,
+            source: Source::Compose,
+            how: format!("service {}", b.service),
+            file: b.file,
+            line: b.line,
+        })
+        .collect()
+}
+
 /// What does not depend on the Dockerfile's text.
 #[derive(Debug)]
 struct Base {
