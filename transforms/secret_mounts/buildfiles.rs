@@ -86,21 +86,19 @@ pub fn migrate(
                     Err(why) => m.left.push(format!("{at} service `{service}`: {why}")),
                 }
             }
-            Source::Bake => {
-                if text.contains(secret.name) {
-                    m.left.push(format!(
-                        "{at} bake target passes `{}`: move it from `args` to `secret = [\"id={},env={}\"]` by hand",
-                        secret.name, secret.id, secret.name
-                    ));
-                }
+            Source::Bake if text.contains(secret.name) => {
+                m.left.push(format!(
+                    "{at} bake target passes `{}`: move it from `args` to `secret = [\"id={},env={}\"]` by hand",
+                    secret.name, secret.id, secret.name
+                ));
             }
-            Source::Workflow if c.how.starts_with("docker/build-push-action") => {
-                if text.contains(secret.name) {
-                    m.left.push(format!(
-                        "{at} `docker/build-push-action` step: move `{}` from `build-args:` to `secrets: {}=...` by hand",
-                        secret.name, secret.id
-                    ));
-                }
+            Source::Workflow
+                if c.how.starts_with("docker/build-push-action") && text.contains(secret.name) =>
+            {
+                m.left.push(format!(
+                    "{at} `docker/build-push-action` step: move `{}` from `build-args:` to `secrets: {}=...` by hand",
+                    secret.name, secret.id
+                ));
             }
             Source::Script | Source::Workflow => {
                 match command_line(&c.file, &text, c.line, secret, false) {
@@ -769,11 +767,7 @@ fn command_line(
             .file_name()
             .is_some_and(|n| n.to_string_lossy().to_lowercase().contains("makefile"))
         {
-            s = s
-                .replace("$$", "$")
-                .replace("$(", "$(")
-                .trim_start_matches('@')
-                .to_string();
+            s = s.replace("$$", "$").trim_start_matches('@').to_string();
         }
         s
     };

@@ -241,7 +241,7 @@ fn program(c: &Command) -> Option<&str> {
 /// a known consumer that stores nothing.
 pub fn check(file: &Dockerfile, index: usize, end: usize, name: &str) -> Option<Problem> {
     let Some(script) = Script::of_run(file, index) else {
-        return Some(Problem::Unknown(format!("the RUN could not be parsed")));
+        return Some(Problem::Unknown("the RUN could not be parsed".to_string()));
     };
     let commands = script.all_commands();
     for r in script.variable_references(name) {
@@ -254,18 +254,19 @@ pub fn check(file: &Dockerfile, index: usize, end: usize, name: &str) -> Option<
             if in_test(&file.text, r.clone()) {
                 continue;
             }
-            return Some(Problem::Unknown(format!(
+            return Some(Problem::Unknown(
                 "the RUN uses it outside a plain command (an assignment, a loop or a test header)"
-            )));
+                    .to_string(),
+            ));
         };
         if cmd
             .redirects
             .iter()
             .any(|x| x.start <= r.start && r.end <= x.end)
         {
-            return Some(Problem::Unknown(format!(
-                "the RUN uses it in a redirection"
-            )));
+            return Some(Problem::Unknown(
+                "the RUN uses it in a redirection".to_string(),
+            ));
         }
         if let Some(p) = follow(file, index, end, commands, cmd, &text_of(file, cmd)) {
             return Some(p);

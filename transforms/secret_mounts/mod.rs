@@ -524,8 +524,10 @@ impl Transform for SecretMounts {
             let mut fix = Fix::unsafe_(a.edits);
             let mut built = String::new();
             let mut left = Vec::new();
-            match (ctx.path.as_deref(), crate::facts::app::invocations(ctx)) {
-                (Some(path), Some(candidates)) => {
+            if let (Some(path), Some(candidates)) =
+                (ctx.path.as_deref(), crate::facts::app::invocations(ctx))
+            {
+                {
                     let root = crate::folders::repo_root(path);
                     let shown = |p: &std::path::Path| match &root {
                         Some(r) => p.strip_prefix(r).unwrap_or(p).display().to_string(),
@@ -553,7 +555,6 @@ impl Transform for SecretMounts {
                         built = "; no build of this Dockerfile was found in the repository (compose, bake, CI workflows, scripts): change the build command wherever it lives".to_string();
                     }
                 }
-                _ => {}
             }
             out.push(Finding::fix(
                 META.id,
