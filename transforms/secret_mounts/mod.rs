@@ -39,6 +39,34 @@ form everywhere. A credentials file written and never deleted is reported
 as an error (the secret is in that layer) and mounted instead in the RUNs
 that read it.
 
+The conversion is only claimed when the value does not stay in the image:
+every command of a converted RUN that sees the value must be a known
+consumer that stores nothing (an install, `curl -H`, a test). A value
+written to a file left in the layer (a redirection, `tee`, `sed -i`, a file
+removed only by a later RUN), stored by a tool (`git config`,
+`npm`/`yarn config set`, `bundle config`, `composer config`,
+`mix hex.organization auth`, `docker login`, `chpasswd`), or put in a URL
+`git clone` records is reported as an error that says where it stays, and
+nothing is converted; so is a command not known not to store it.
+Front-end build variables (`REACT_APP_*`, `VITE_*`, `NEXT_PUBLIC_*`,
+`VUE_APP_*`...) are compiled into the bundle browsers download: an error,
+no mount. A variable named only inside single quotes is never expanded by
+that shell: said so, no mount. A literal that is a placeholder
+(`YOUR_API_KEY`, `changeme`) is not reported as a leak to rotate.
+
+The repository's builds of the Dockerfile move with it, in the same diff,
+journal and undo: a compose service's `build.args` entry becomes a
+`build.secrets` entry and a top-level `secrets: ID: environment: VAR`
+(list and map syntax; comments and formatting kept); a `docker build
+--build-arg NAME=VALUE` line in a script, Makefile or CI file becomes
+`NAME=VALUE docker build --secret id=ID,env=NAME`, and a compose build
+command loses its `--build-arg` (the variable in front of it feeds the
+compose secret). Each rewrite is checked (the YAML parses and says what it
+should, the command parses as shell); what cannot be rewritten (a literal
+value committed in a compose file, a bake file, a `build-push-action` step,
+a file-mounted secret, a build behind `sudo`, kaniko or the legacy builder)
+is named with its file and line.
+
 ## Why is this bad?
 A build ARG's value is recorded in the image history (`docker history`) and
 in the build cache; an ENV persists in the image and every container made
@@ -83,7 +111,15 @@ image history and must be rotated. An `ENV TOKEN=abc123` is reported the same
 way and not changed.
 
 ## Limits
-Only RUNs that name the variable get the mount; a RUN that reads it
+The value-flow check is an allowlist: an unknown command (`./deploy
+--token $T`) blocks the conversion even when it stores nothing; add the
+mount by hand then. SSH keys written to `~/.ssh` and git tokens written
+with `git config` are reported with the replacement (`--mount=type=ssh`,
+git's `GIT_CONFIG_*` environment) but not rewritten yet. Build files are
+found by the application facts (compose files between the Dockerfile and
+the repository root and one folder below the root, scripts, Makefiles, CI
+files); GitHub `build-push-action` steps and bake files are named, not
+rewritten. Only RUNs that name the variable get the mount; a RUN that reads it
 implicitly (a script, a config file with `${NPM_TOKEN}`) must be given the
 mount by hand. The credentials-file form needs `echo`/`printf` writes into one file (the
 first one creating it) joined with `&&`, and the file's place must be known
