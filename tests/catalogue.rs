@@ -13,9 +13,17 @@ fn every_transform_file_is_registered_and_every_registered_one_has_a_file() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("transforms");
     let files: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".rs") && n != "mod.rs")
-        .map(|n| n.trim_end_matches(".rs").replace('_', "-"))
+        .map(|e| e.unwrap().path())
+        // A transform is `<id>.rs`, or a folder `<id>/mod.rs` when it grows.
+        .filter_map(|p| {
+            let n = p.file_name()?.to_string_lossy().to_string();
+            let id = if p.is_dir() {
+                p.join("mod.rs").is_file().then_some(n)?
+            } else {
+                n.strip_suffix(".rs").filter(|s| *s != "mod")?.to_string()
+            };
+            Some(id.replace('_', "-"))
+        })
         .collect();
     let registered: BTreeSet<String> = transforms::all()
         .iter()

@@ -104,6 +104,23 @@ pub fn report(name: &str, outcome: &Result<Outcome, engine::FixError>) -> String
         out.push('\n');
         out.push_str(&diff.replace('\r', "␍"));
     }
+    // Other files the fixes changed, by name within the build context.
+    for o in &outcome.others {
+        let shown = o
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let shown = match o.path.parent().and_then(|p| p.file_name()) {
+            Some(dir) if dir == ".github" || dir == "workflows" || dir == "scripts" => {
+                format!("{}/{shown}", dir.to_string_lossy())
+            }
+            _ => shown,
+        };
+        let diff = dockwright::diff::unified(&shown, o.original_text(), &o.fixed);
+        out.push('\n');
+        out.push_str(&diff.replace('\r', "␍"));
+    }
     out
 }
 

@@ -167,6 +167,72 @@ fn find(dockerfile: &Path, folder: &Path, root: &Path) -> Vec<Candidate> {
     found
 }
 
+/// The files `find` reads for `dockerfile` (compose files, bake files,
+/// scripts, Makefiles, CI files), at most `MAX_FILES`.
+pub fn build_files(dockerfile: &Path, root: Option<&Path>) -> Vec<PathBuf> {
+    let folder = dockerfile
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let folder = paths::real(folder);
+    let root = root
+        .map(paths::real)
+        .or_else(|| crate::folders::repo_root(dockerfile))
+        .filter(|r| folder.starts_with(r))
+        .unwrap_or_else(|| folder.clone());
+    let mut out = Vec::new();
+    for dir in folder.ancestors().take_while(|d| d.starts_with(&root)) {
+        out.extend(compose::files_in(dir).into_iter().map(|c| c.path));
+        out.extend(listed(dir, |n| {
+            matches!(n, "Makefile" | "makefile" | "GNUmakefile" | "justfile") || n.ends_with(".sh")
+        }));
+        if dir == root {
+            for sub in [
+                "scripts", "script", "bin", "ci", ".ci", "hack", "build", "docker",
+            ] {
+                out.extend(listed(&dir.join(sub), |n| n.ends_with(".sh")));
+            }
+            // Compose files one folder down (`stack/`, `deploy/`).
+            if let Ok(read) = std::fs::read_dir(dir) {
+                let mut subs: Vec<PathBuf> = read
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        !p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                    })
+                    .collect();
+                subs.sort();
+                for sub in subs.iter().filter(|s| !folder.starts_with(s)) {
+                    out.extend(listed(sub, |n| {
+                        n.contains("compose") && (n.ends_with(".yml") || n.ends_with(".yaml"))
+                    }));
+                }
+            }
+            out.extend(listed(&dir.join(".github/workflows"), |n| {
+                n.ends_with(".yml") || n.ends_with(".yaml")
+            }));
+            for name in [
+                ".gitlab-ci.yml",
+                ".circleci/config.yml",
+                "azure-pipelines.yml",
+                "bitbucket-pipelines.yml",
+                ".travis.yml",
+                "Jenkinsfile",
+                "cloudbuild.yaml",
+            ] {
+                let path = dir.join(name);
+                if path.is_file() {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out.truncate(MAX_FILES);
+    out
+}
+
 /// Files of `dir` whose names pass `keep`, sorted.
 fn listed(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let Ok(read) = std::fs::read_dir(dir) else {

@@ -338,6 +338,56 @@ pub fn for_transform(ctx: &crate::transform::Context, file: &Dockerfile) -> Opti
     ))
 }
 
+/// Every build of the file a transform runs on that the repository holds
+/// (compose services, bake targets, CI workflow steps, script lines), with
+/// absolute paths: what a transform that changes how the image must be
+/// built rewrites too. Remembered with the other facts. None for text not
+/// read from a file.
+pub fn invocations(ctx: &crate::transform::Context) -> Option<Vec<Candidate>> {
+    let path = ctx.path.as_deref()?;
+    let base = remembered(path, ctx.build_context.as_deref(), None);
+    Some(base.resolved.found.clone())
+}
+
+/// The repository files that may run a build of `dockerfile` (compose
+/// files, scripts, Makefiles, CI files), as `invocation` reads them; for a
+/// command that builds through Compose rather than naming the Dockerfile.
+pub fn build_files(dockerfile: &Path) -> Vec<PathBuf> {
+    invocation::build_files(dockerfile, None)
+}
+
+/// The services of the compose files at `paths` built from `dockerfile`,
+/// as builds (for compose files beside the Dockerfile's folders rather than
+/// above it, which `invocations` does not read).
+pub fn compose_builds(paths: &[PathBuf], dockerfile: &Path) -> Vec<Candidate> {
+    let files: Vec<compose::Compose> = paths
+        .iter()
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.contains("compose") && (n.ends_with(".yml") || n.ends_with(".yaml"))
+            })
+        })
+        .filter_map(|p| {
+            let doc = yaml::Node::parse(&walk::read_capped(p)?)?;
+            Some(compose::Compose {
+                path: p.clone(),
+                doc,
+            })
+        })
+        .collect();
+    compose::built_from(&files, &paths::real(dockerfile))
+        .into_iter()
+        .map(|b| Candidate {
+            dir: b.context,
+            source: Source::Compose,
+            how: format!("service {}", b.service),
+            file: b.file,
+            line: b.line,
+        })
+        .collect()
+}
+
 /// What does not depend on the Dockerfile's text.
 #[derive(Debug)]
 struct Base {

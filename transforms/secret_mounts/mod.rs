@@ -6,6 +6,9 @@ use crate::syntax::words::parse_words;
 use crate::syntax::{Dockerfile, Form, Instruction};
 use crate::transform::{Context, Meta, Transform};
 
+mod buildfiles;
+mod flow;
+
 pub struct SecretMounts;
 
 static META: Meta = Meta {
@@ -35,6 +38,34 @@ go, and the migration note says what the file must hold. Set
 form everywhere. A credentials file written and never deleted is reported
 as an error (the secret is in that layer) and mounted instead in the RUNs
 that read it.
+
+The conversion is only claimed when the value does not stay in the image:
+every command of a converted RUN that sees the value must be a known
+consumer that stores nothing (an install, `curl -H`, a test). A value
+written to a file left in the layer (a redirection, `tee`, `sed -i`, a file
+removed only by a later RUN), stored by a tool (`git config`,
+`npm`/`yarn config set`, `bundle config`, `composer config`,
+`mix hex.organization auth`, `docker login`, `chpasswd`), or put in a URL
+`git clone` records is reported as an error that says where it stays, and
+nothing is converted; so is a command not known not to store it.
+Front-end build variables (`REACT_APP_*`, `VITE_*`, `NEXT_PUBLIC_*`,
+`VUE_APP_*`...) are compiled into the bundle browsers download: an error,
+no mount. A variable named only inside single quotes is never expanded by
+that shell: said so, no mount. A literal that is a placeholder
+(`YOUR_API_KEY`, `changeme`) is not reported as a leak to rotate.
+
+The repository's builds of the Dockerfile move with it, in the same diff,
+journal and undo: a compose service's `build.args` entry becomes a
+`build.secrets` entry and a top-level `secrets: ID: environment: VAR`
+(list and map syntax; comments and formatting kept); a `docker build
+--build-arg NAME=VALUE` line in a script, Makefile or CI file becomes
+`NAME=VALUE docker build --secret id=ID,env=NAME`, and a compose build
+command loses its `--build-arg` (the variable in front of it feeds the
+compose secret). Each rewrite is checked (the YAML parses and says what it
+should, the command parses as shell); what cannot be rewritten (a literal
+value committed in a compose file, a bake file, a `build-push-action` step,
+a file-mounted secret, a build behind `sudo`, kaniko or the legacy builder)
+is named with its file and line.
 
 ## Why is this bad?
 A build ARG's value is recorded in the image history (`docker history`) and
@@ -80,7 +111,15 @@ image history and must be rotated. An `ENV TOKEN=abc123` is reported the same
 way and not changed.
 
 ## Limits
-Only RUNs that name the variable get the mount; a RUN that reads it
+The value-flow check is an allowlist: an unknown command (`./deploy
+--token $T`) blocks the conversion even when it stores nothing; add the
+mount by hand then. SSH keys written to `~/.ssh` and git tokens written
+with `git config` are reported with the replacement (`--mount=type=ssh`,
+git's `GIT_CONFIG_*` environment) but not rewritten yet. Build files are
+found by the application facts (compose files between the Dockerfile and
+the repository root and one folder below the root, scripts, Makefiles, CI
+files); GitHub `build-push-action` steps and bake files are named, not
+rewritten. Only RUNs that name the variable get the mount; a RUN that reads it
 implicitly (a script, a config file with `${NPM_TOKEN}`) must be given the
 mount by hand. The credentials-file form needs `echo`/`printf` writes into one file (the
 first one creating it) joined with `&&`, and the file's place must be known
@@ -116,6 +155,93 @@ fn looks_secret(name: &str) -> bool {
     let words: Vec<String> = name.split('_').map(|w| w.to_ascii_lowercase()).collect();
     words.iter().any(|w| SECRET_WORDS.contains(&w.as_str()))
         && !words.iter().any(|w| ALLOW_WORDS.contains(&w.as_str()))
+}
+
+/// Front-end build variables, compiled into the bundle browsers download.
+const PUBLIC_PREFIXES: [&str; 8] = [
+    "REACT_APP_",
+    "VITE_",
+    "NEXT_PUBLIC_",
+    "VUE_APP_",
+    "GATSBY_",
+    "EXPO_PUBLIC_",
+    "NUXT_PUBLIC_",
+    "NG_APP_",
+];
+
+fn public_prefix(name: &str) -> Option<&'static str> {
+    PUBLIC_PREFIXES
+        .iter()
+        .find(|p| name.len() > p.len() && name[..p.len()].eq_ignore_ascii_case(p))
+        .copied()
+}
+
+/// Where `name` is first declared (ARG or ENV).
+fn first_declaration(file: &Dockerfile, name: &str) -> usize {
+    file.instructions
+        .iter()
+        .find(|i| {
+            let decls = match i.keyword.as_str() {
+                "ARG" => arg_decls(i, file.escape),
+                "ENV" => env_decls(i, file.escape),
+                _ => return false,
+            };
+            decls.iter().any(|d| d.name == name)
+        })
+        .map_or(0, |i| i.range.start)
+}
+
+/// What to do instead when a RUN stores the value.
+fn advice(name: &str, where_: &str) -> String {
+    let n = name.to_ascii_lowercase();
+    if n.contains("ssh") || where_.contains(".ssh/") {
+        return "forward the SSH agent instead: `RUN --mount=type=ssh` on the RUNs that fetch over SSH (keep `ssh-keyscan` of the host keys, they are public), drop the key file, and build with `docker build --ssh default`".to_string();
+    }
+    if where_.contains("git config") || where_.contains(".git/config") {
+        return format!(
+            "give git the token for the one RUN that fetches, without a file: `--mount=type=secret,id={n},env={name}` and `GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=url.\"https://${name}@github.com/\".insteadOf GIT_CONFIG_VALUE_0=https://github.com/` in front of the command (git 2.31 and later), or a secret mounted as the git config file for that RUN"
+        );
+    }
+    if where_.contains(".npmrc") || where_.contains(".yarnrc") {
+        return "mount the config file itself as a secret in every RUN that installs (`--mount=type=secret,id=npmrc,target=/root/.npmrc`), or reference `${NPM_TOKEN}` in a project `.npmrc` and mount the token with `env=`".to_string();
+    }
+    "delete the file in the same RUN that writes it, or mount the file itself as a secret (`--mount=type=secret,id=...,target=PATH`) in each RUN that reads it; a value the image needs at run time is a run-time secret (`docker run --env-file`, an orchestrator's secrets), not a build one".to_string()
+}
+
+/// Marks a literal that is a placeholder, not a value.
+const PLACEHOLDER: &str = "holds a placeholder";
+
+/// `YOUR_API_KEY`, `<token>`, `changeme`, `xxx`: text to replace, not a secret.
+fn is_placeholder(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    let l = l.trim();
+    l.starts_with("your")
+        || (l.starts_with('<') && l.ends_with('>'))
+        || (l.starts_with('[') && l.ends_with(']'))
+        || l.chars()
+            .all(|c| c == 'x' || c == '*' || c == '.' || c == '-' || c == '_')
+        || [
+            "change",
+            "placeholder",
+            "replace",
+            "example",
+            "dummy",
+            "todo",
+            "fixme",
+            "insert",
+            "_here",
+            "-here",
+            "secret_key_here",
+            "put_",
+            "enter_",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+        || [
+            "secret", "password", "token", "none", "null", "test", "default", "key", "apikey",
+            "api_key", "xxx",
+        ]
+        .contains(&l)
 }
 
 /// A GPG key id (`GPG_KEY`, `PGP_KEYS`) is a public fingerprint.
@@ -238,6 +364,10 @@ struct Analysis {
     layer_leaks: Vec<(usize, String)>,
     /// Such files now mounted instead: (lines of the RUNs given the mount, id, target, writes).
     left_files: Vec<(Vec<usize>, &'static str, String, Vec<String>)>,
+    /// RUNs where a mount would not keep the value out of the image.
+    persists: Vec<(usize, flow::Problem)>,
+    /// RUNs that name it only inside single quotes: (offset, line).
+    single_quoted: Vec<(usize, usize)>,
 }
 
 impl Transform for SecretMounts {
@@ -307,10 +437,40 @@ impl Transform for SecretMounts {
                 ));
                 continue;
             }
+            if let Some(prefix) = public_prefix(&name) {
+                let first = first_declaration(file, &name);
+                out.push(Finding::note(
+                    META.id,
+                    first,
+                    Level::Error,
+                    format!("`{name}` is a front-end build variable (`{prefix}*`): the build compiles its value into the JavaScript bundle that every browser downloads, so a secret mount cannot keep it secret and none is added; a real secret must stay on a server (an API the front end calls), and this one must be rotated if it was ever secret"),
+                ));
+                continue;
+            }
             let a = analyse(file, &name, file_forms);
             let id = name.to_ascii_lowercase();
             for (offset, msg) in a.leaks.iter().chain(&a.layer_leaks) {
-                out.push(Finding::note(META.id, *offset, Level::Error, msg.clone()));
+                let level = if msg.contains(PLACEHOLDER) {
+                    Level::Warning
+                } else {
+                    Level::Error
+                };
+                out.push(Finding::note(META.id, *offset, level, msg.clone()));
+            }
+            if !a.persists.is_empty() {
+                for (offset, p) in &a.persists {
+                    let msg = match p {
+                        flow::Problem::Persists(where_) => format!(
+                            "`{name}` would stay in the image even with a secret mount, so it is not converted: {where_}; {}",
+                            advice(&name, where_)
+                        ),
+                        flow::Problem::Unknown(what) => format!(
+                            "`{name}` is not converted: a secret mount is only claimed when every command that sees the value is known not to store it, and {what}; check it and add `--mount=type=secret,id={id},env={name}` by hand if nothing keeps it"
+                        ),
+                    };
+                    out.push(Finding::note(META.id, *offset, Level::Error, msg));
+                }
+                continue;
             }
             if !a.blockers.is_empty() {
                 for (offset, msg) in &a.blockers {
@@ -326,6 +486,14 @@ impl Transform for SecretMounts {
             let Some(first) = a.first else { continue };
             if a.edits.is_empty() {
                 continue;
+            }
+            for (offset, line) in &a.single_quoted {
+                out.push(Finding::note(
+                    META.id,
+                    *offset,
+                    Level::Warning,
+                    format!("the RUN at line {line} names `{name}` only inside single quotes: the shell never expands it there (the command gets the text `${name}`), so that RUN is already wrong and gets no mount"),
+                ));
             }
             let mut places = Vec::new();
             match a.converted_runs {
@@ -370,23 +538,80 @@ impl Transform for SecretMounts {
                 ));
             }
             let migration = migration.join("; and ");
-            let rotate = if a.leaks.is_empty() {
+            let rotate = if a.leaks.iter().all(|(_, m)| m.contains(PLACEHOLDER)) {
                 ""
             } else {
                 "; its literal value is in the image history: rotate it"
             };
+            // The repository's builds of this Dockerfile move with it.
+            let env = a.file_mounts.is_empty() && a.left_files.is_empty();
+            let file_id = a
+                .file_mounts
+                .first()
+                .map(|f| f.1)
+                .or(a.left_files.first().map(|f| f.1))
+                .unwrap_or("");
+            let secret = buildfiles::Secret {
+                name: &name,
+                id: if env { &id } else { file_id },
+                env,
+                ssh: false,
+            };
+            let mut fix = Fix::unsafe_(a.edits);
+            let mut built = String::new();
+            let mut left = Vec::new();
+            if let (Some(path), Some(candidates)) =
+                (ctx.path.as_deref(), crate::facts::app::invocations(ctx))
+            {
+                {
+                    let root = crate::folders::repo_root(path);
+                    let shown = |p: &std::path::Path| match &root {
+                        Some(r) => p.strip_prefix(r).unwrap_or(p).display().to_string(),
+                        None => p.display().to_string(),
+                    };
+                    let files = crate::facts::app::build_files(path);
+                    let mut candidates = candidates;
+                    for c in crate::facts::app::compose_builds(&files, path) {
+                        if !candidates
+                            .iter()
+                            .any(|k| k.file == c.file && k.line == c.line)
+                        {
+                            candidates.push(c);
+                        }
+                    }
+                    let m = buildfiles::migrate(ctx, &candidates, &files, &secret, &shown);
+                    for (p, edits) in m.files {
+                        fix = fix.with_file(p, edits);
+                    }
+                    if !m.done.is_empty() {
+                        built = format!("; rewritten with it: {}", m.done.join("; "));
+                    }
+                    left = m.left;
+                    if candidates.is_empty() && built.is_empty() && left.is_empty() {
+                        built = "; no build of this Dockerfile was found in the repository (compose, bake, CI workflows, scripts): change the build command wherever it lives".to_string();
+                    }
+                }
+            }
             out.push(Finding::fix(
                 META.id,
                 first,
                 format!("build secret `{name}` passed as an ARG (kept in the image history): {runs}{rotate}"),
-                Fix::unsafe_(a.edits),
+                fix,
             ));
             out.push(Finding::note(
                 META.id,
                 first,
                 Level::Info,
-                format!("migration for `{name}`: {migration}"),
+                format!("migration for `{name}`: {migration}{built}; a value ever passed with `--build-arg` is in the history of every image built with it: rotate it"),
             ));
+            for why in left {
+                out.push(Finding::note(
+                    META.id,
+                    first,
+                    Level::Warning,
+                    format!("build invocation not rewritten for `{name}`: {why}"),
+                ));
+            }
         }
         out
     }
@@ -423,6 +648,8 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
         file_mounts: Vec::new(),
         layer_leaks: Vec::new(),
         left_files: Vec::new(),
+        persists: Vec::new(),
+        single_quoted: Vec::new(),
     };
     let mount = format!(
         "--mount=type=secret,id={},env={name} ",
@@ -535,6 +762,38 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                         a.blockers.push((inst.range.start, reason));
                         continue;
                     }
+                    if let Some(script) = Script::of_run(file, i)
+                        && script.variable_references(name).is_empty()
+                    {
+                        // Named only inside single quotes (or a comment).
+                        let nested = script.all_commands().iter().any(|c| {
+                            matches!(
+                                c.name(),
+                                Some(
+                                    "sh" | "bash"
+                                        | "dash"
+                                        | "ash"
+                                        | "zsh"
+                                        | "su"
+                                        | "eval"
+                                        | "envsubst"
+                                )
+                            )
+                        });
+                        if nested {
+                            runs_here += 1;
+                            a.persists.push((
+                                inst.range.start,
+                                flow::Problem::Unknown(format!(
+                                    "the RUN at line {} passes it in single quotes to a nested shell or `envsubst`, which expands it from the environment; this check does not follow it there",
+                                    inst.start_line
+                                )),
+                            ));
+                        } else {
+                            a.single_quoted.push((inst.range.start, inst.start_line));
+                        }
+                        continue;
+                    }
                     runs_here += 1;
                     if has_secret_env_mount(inst, name) {
                         continue;
@@ -567,18 +826,12 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                                     format!("--mount=type=secret,id={},target={target} ", left.id);
                                 let mut lines = Vec::new();
                                 if left.used_in_run && !matches!(removal, Removal::WholeRun) {
-                                    a.edits.push(Edit::insert(
-                                        first_token_after_keyword(file, inst),
-                                        mount.clone(),
-                                    ));
+                                    a.edits.push(mount_edit(file, inst, &mount));
                                     lines.push(inst.start_line);
                                 }
                                 for &j in readers {
                                     let reader = &file.instructions[j];
-                                    a.edits.push(Edit::insert(
-                                        first_token_after_keyword(file, reader),
-                                        mount.clone(),
-                                    ));
+                                    a.edits.push(mount_edit(file, reader, &mount));
                                     lines.push(reader.start_line);
                                 }
                                 a.left_files.push((
@@ -595,8 +848,12 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                         }
                         _ => {}
                     }
-                    let at = first_token_after_keyword(file, inst);
-                    a.edits.push(Edit::insert(at, mount.clone()));
+                    // The value must not be stored by what reads it.
+                    if let Some(p) = flow::check(file, i, range.end, name) {
+                        a.persists.push((inst.range.start, p));
+                        continue;
+                    }
+                    a.edits.push(mount_edit(file, inst, &mount));
                     a.converted_runs += 1;
                 }
                 _ if mentions(&text, name) && (declared || declared_in_some_stage) => {
@@ -610,7 +867,16 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                 _ => {}
             }
         }
-        if declared && runs_here == 0 && a.blockers.len() == blockers_before {
+        if declared
+            && runs_here == 0
+            && a.blockers.len() == blockers_before
+            && let Some(&(at, line)) = a.single_quoted.last()
+        {
+            a.blockers.push((
+                at,
+                format!("the RUN at line {line} names it only inside single quotes, so no RUN of the stage uses its value"),
+            ));
+        } else if declared && runs_here == 0 && a.blockers.len() == blockers_before {
             let at = file.instructions[range.start].range.start;
             a.blockers.push((
                 at,
@@ -638,6 +904,16 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
 }
 
 fn leak_message(name: &str, keyword: &str, value: &str) -> String {
+    if is_placeholder(value) {
+        return format!(
+            "`{keyword} {name}` {PLACEHOLDER} (`{value}`), not a secret: nothing to rotate, but the real value must not be written here; pass it {}",
+            if keyword == "ARG" {
+                "with `--secret` (the fix drops this default)"
+            } else {
+                "at run time (`docker run -e`, `--env-file`, an orchestrator's secrets)"
+            }
+        );
+    }
     let shown: String = if value.len() > 4 {
         format!(
             "{}...",
@@ -949,9 +1225,10 @@ fn credential_use(file: &Dockerfile, index: usize, name: &str) -> CredentialUse 
     };
     let id = credential_id(&path).unwrap();
     let inst = &file.instructions[index];
-    edits.push(Edit::insert(
-        first_token_after_keyword(file, inst),
-        format!("--mount=type=secret,id={id},target={target} "),
+    edits.push(mount_edit(
+        file,
+        inst,
+        &format!("--mount=type=secret,id={id},target={target} "),
     ));
     CredentialUse::FileForm(FileForm {
         id,
@@ -1070,6 +1347,15 @@ fn has_secret_env_mount(inst: &Instruction, name: &str) -> bool {
                     && v.split(',').any(|p| p == format!("env={name}"))
             })
     })
+}
+
+/// The edit adding `mount` (ending in a space) to a RUN: after its last
+/// flag, so that mounts added one after another keep their order.
+fn mount_edit(file: &Dockerfile, inst: &Instruction, mount: &str) -> Edit {
+    match inst.flags.last() {
+        Some(f) => Edit::insert(f.range.end, format!(" {}", mount.trim_end())),
+        None => Edit::insert(first_token_after_keyword(file, inst), mount.to_string()),
+    }
 }
 
 /// Where the first flag or the body starts (an escaped newline counts).

@@ -1,0 +1,868 @@
+//! The repository's build invocations move with the Dockerfile: a build
+//! secret passed with `--build-arg` (or a compose `build.args` entry) must
+//! now be passed as a BuildKit secret. Compose files, scripts, Makefiles and
+//! CI files that build the Dockerfile (found by the application facts) are
+//! rewritten in place, line by line, so that everything outside the edited
+//! spans stays byte-identical; each rewrite is checked (the YAML still
+//! parses and says what it should, the command still parses as shell), and
+//! what cannot be rewritten is named with its file and line.
+
+use std::path::{Path, PathBuf};
+
+use crate::edit::{Edit, apply_edits};
+use crate::facts::app::yaml::Node;
+use crate::facts::app::{Candidate, Source};
+use crate::transform::Context;
+
+/// The secret as the Dockerfile now mounts it.
+pub struct Secret<'a> {
+    pub name: &'a str,
+    pub id: &'a str,
+    /// Mounted as an environment variable (`env=`); else as a file, whose
+    /// content a build command cannot derive from the old build argument.
+    pub env: bool,
+    /// An SSH key (the migration is `--ssh default`).
+    pub ssh: bool,
+}
+
+/// What the migration did and what it could not do.
+#[derive(Default)]
+pub struct Migration {
+    /// Edits by file (absolute path).
+    pub files: Vec<(PathBuf, Vec<Edit>)>,
+    /// Rewritten invocations, `file:line what`.
+    pub done: Vec<String>,
+    /// Invocations left as they are, `file:line why`.
+    pub left: Vec<String>,
+}
+
+impl Migration {
+    fn add(&mut self, path: &Path, edits: Vec<Edit>) {
+        match self.files.iter_mut().find(|(p, _)| p == path) {
+            Some((_, e)) => e.extend(edits),
+            None => self.files.push((path.to_path_buf(), edits)),
+        }
+    }
+}
+
+/// Rewrites the build invocations of `candidates` (and the Compose command
+/// lines of `build_files`) for `secret`. `shown` names a file for a note.
+pub fn migrate(
+    ctx: &Context,
+    candidates: &[Candidate],
+    build_files: &[PathBuf],
+    secret: &Secret,
+    shown: &dyn Fn(&Path) -> String,
+) -> Migration {
+    let mut m = Migration::default();
+    // File names of the compose files converted.
+    let mut compose_done: Vec<String> = Vec::new();
+    let mut seen: Vec<(PathBuf, usize)> = Vec::new();
+    for c in candidates {
+        if seen.contains(&(c.file.clone(), c.line)) {
+            continue;
+        }
+        seen.push((c.file.clone(), c.line));
+        let at = format!("{}:{}", shown(&c.file), c.line);
+        let Ok(Some(text)) = ctx.read_text(&c.file) else {
+            continue;
+        };
+        match c.source {
+            Source::Compose => {
+                let service = c.how.strip_prefix("service ").unwrap_or(&c.how);
+                match compose(&text, service, secret) {
+                    Ok(None) => {}
+                    Ok(Some(edits)) => {
+                        m.add(&c.file, edits);
+                        m.done.push(format!(
+                            "{at} service `{service}`: `build.args` {} → `build.secrets` {}{}",
+                            secret.name,
+                            secret.id,
+                            version_note(&text)
+                        ));
+                        compose_done
+                            .extend(c.file.file_name().map(|n| n.to_string_lossy().to_string()));
+                    }
+                    Err(why) => m.left.push(format!("{at} service `{service}`: {why}")),
+                }
+            }
+            Source::Bake if text.contains(secret.name) => {
+                m.left.push(format!(
+                    "{at} bake target passes `{}`: move it from `args` to `secret = [\"id={},env={}\"]` by hand",
+                    secret.name, secret.id, secret.name
+                ));
+            }
+            Source::Workflow
+                if c.how.starts_with("docker/build-push-action") && text.contains(secret.name) =>
+            {
+                m.left.push(format!(
+                    "{at} `docker/build-push-action` step: move `{}` from `build-args:` to `secrets: {}=...` by hand",
+                    secret.name, secret.id
+                ));
+            }
+            Source::Script | Source::Workflow => {
+                match command_line(&c.file, &text, c.line, secret, false) {
+                    Ok(None) => {}
+                    Ok(Some(edits)) => {
+                        m.add(&c.file, edits);
+                        m.done.push(format!(
+                            "{at} `--build-arg {}` → {}",
+                            secret.name,
+                            flag(secret)
+                        ));
+                    }
+                    Err(why) => m.left.push(format!("{at} {why}")),
+                }
+            }
+            _ => {}
+        }
+    }
+    // Compose command lines that pass the value to a compose build.
+    for path in build_files {
+        let Ok(Some(text)) = ctx.read_text(path) else {
+            continue;
+        };
+        if !text.contains("--build-arg") || !text.contains(secret.name) {
+            continue;
+        }
+        for (line, logical) in logical_lines(&text) {
+            if seen.contains(&(path.clone(), line)) {
+                continue;
+            }
+            let joined = &text[logical.clone()];
+            if !joined.contains("--build-arg") || !mentions_arg(joined, secret.name) {
+                continue;
+            }
+            let at = format!("{}:{line}", shown(path));
+            // A compose command naming no file, or the file converted.
+            let names_file = !joined.contains(" -f ") && !joined.contains("--file")
+                || compose_done.iter().any(|n| joined.contains(n.as_str()));
+            if joined.contains("compose") && !compose_done.is_empty() && names_file && secret.env {
+                match command_line(path, &text, line, secret, true) {
+                    Ok(Some(edits)) => {
+                        m.add(path, edits);
+                        let v1 = if joined.contains("docker-compose") {
+                            " (`docker-compose` must be Compose v2: v1 cannot pass build secrets)"
+                        } else {
+                            ""
+                        };
+                        m.done.push(format!(
+                            "{at} compose build: `--build-arg {}` → the variable in the environment, read by the compose secret{v1}",
+                            secret.name
+                        ));
+                    }
+                    Ok(None) => {}
+                    Err(why) => m.left.push(format!("{at} {why}")),
+                }
+            } else {
+                m.left.push(format!(
+                    "{at} passes `--build-arg {}` to a build this run cannot tie to the Dockerfile: change it to {} if it builds this one",
+                    secret.name,
+                    flag(secret)
+                ));
+            }
+        }
+    }
+    m
+}
+
+/// The build flag replacing `--build-arg NAME`.
+pub fn flag(secret: &Secret) -> String {
+    if secret.ssh {
+        "`--ssh default`".to_string()
+    } else if secret.env {
+        format!("`--secret id={},env={}`", secret.id, secret.name)
+    } else {
+        format!("`--secret id={},src=FILE`", secret.id)
+    }
+}
+
+fn version_note(text: &str) -> &'static str {
+    if text.lines().any(|l| l.starts_with("version:")) {
+        " (needs Compose v2, which ignores `version:`; Compose v1 rejects `build.secrets`)"
+    } else {
+        ""
+    }
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
+/// Lines with their byte offsets (each line's range without its ending).
+fn lines(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for l in text.split_inclusive('\n') {
+        let body = l.trim_end_matches('\n').trim_end_matches('\r');
+        out.push((at, body));
+        at += l.len();
+    }
+    out
+}
+
+/// The line of `lines` (from `from`, before `to`) that is the key `key:` at
+/// exactly `ind` spaces.
+fn key_at(lines: &[(usize, &str)], from: usize, to: usize, ind: usize, key: &str) -> Option<usize> {
+    (from..to).find(|&k| {
+        let l = lines[k].1;
+        indent(l) == ind && {
+            let t = l.trim_start();
+            let t = t
+                .strip_prefix(key)
+                .or_else(|| t.strip_prefix(&format!("\"{key}\"")))
+                .or_else(|| t.strip_prefix(&format!("'{key}'")));
+            t.is_some_and(|r| r.starts_with(':'))
+        }
+    })
+}
+
+/// The end (exclusive line index) of the block under line `k`: the lines
+/// after it indented more (blank and comment lines inside count).
+fn block_end(lines: &[(usize, &str)], k: usize, to: usize) -> usize {
+    let ind = indent(lines[k].1);
+    let mut end = k + 1;
+    let mut j = k + 1;
+    while j < to {
+        let l = lines[j].1;
+        if !is_blank_or_comment(l) {
+            if indent(l) <= ind {
+                break;
+            }
+            end = j + 1;
+        }
+        j += 1;
+    }
+    end
+}
+
+/// The first non-blank child line's indentation in `from..to`.
+fn child_indent(lines: &[(usize, &str)], from: usize, to: usize) -> Option<usize> {
+    (from..to)
+        .map(|k| lines[k].1)
+        .find(|l| !is_blank_or_comment(l))
+        .map(indent)
+}
+
+/// After `key:` on a line: the inline value (comment dropped), if any.
+fn inline_value(line: &str) -> &str {
+    let v = line.split_once(':').map_or("", |(_, v)| v);
+    let v = match v.find(" #") {
+        Some(i) => &v[..i],
+        None => v,
+    };
+    v.trim()
+}
+
+/// The environment variable a compose `args` value reads: `None` value
+/// (`- NAME` / `NAME:`), `$X` or `${X}`. Err for anything else.
+fn env_source(name: &str, value: Option<&str>) -> Result<String, String> {
+    let Some(v) = value.map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'')) else {
+        return Ok(name.to_string());
+    };
+    if v.is_empty() || v == "~" || v == "null" {
+        return Ok(name.to_string());
+    }
+    let inner = v
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .or_else(|| v.strip_prefix('$'));
+    match inner {
+        Some(x) if !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            Ok(x.to_string())
+        }
+        _ => Err(format!(
+            "its value is given in the file (`{}`), not read from the environment: a committed secret is leaked already; rotate it, then pass it from the environment",
+            shorten(v)
+        )),
+    }
+}
+
+fn shorten(v: &str) -> String {
+    if v.chars().count() > 12 {
+        format!("{}...", v.chars().take(8).collect::<String>())
+    } else {
+        v.to_string()
+    }
+}
+
+/// The edits moving `secret` from the service's `build.args` to
+/// `build.secrets` and a top-level `secrets:` entry; Ok(None) when the
+/// service's build does not pass it.
+fn compose(text: &str, service: &str, secret: &Secret) -> Result<Option<Vec<Edit>>, String> {
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let ls = lines(text);
+    let n = ls.len();
+    let services = key_at(&ls, 0, n, 0, "services").ok_or("no top-level `services:`")?;
+    let s_end = block_end(&ls, services, n);
+    let s_ind = child_indent(&ls, services + 1, s_end).ok_or("empty `services:`")?;
+    let svc = key_at(&ls, services + 1, s_end, s_ind, service)
+        .ok_or_else(|| format!("service `{service}` not found as a plain key"))?;
+    let svc_end = block_end(&ls, svc, s_end);
+    let f_ind = child_indent(&ls, svc + 1, svc_end).ok_or("empty service")?;
+    let Some(build) = key_at(&ls, svc + 1, svc_end, f_ind, "build") else {
+        return Ok(None);
+    };
+    let b_end = block_end(&ls, build, svc_end);
+    if !inline_value(ls[build].1).is_empty() {
+        return Ok(None);
+    }
+    let a_ind = child_indent(&ls, build + 1, b_end).ok_or("empty `build:`")?;
+    let unit = a_ind - f_ind;
+    let Some(args) = key_at(&ls, build + 1, b_end, a_ind, "args") else {
+        return Ok(None);
+    };
+    if !inline_value(ls[args].1).is_empty() {
+        if mentions_arg(ls[args].1, secret.name) {
+            return Err("`build.args` is written inline; move the entry by hand".into());
+        }
+        return Ok(None);
+    }
+    // The args block: items may sit at the key's own indentation.
+    let mut a_end = args + 1;
+    for (k, (_, l)) in ls.iter().enumerate().take(b_end).skip(args + 1) {
+        if is_blank_or_comment(l) {
+            continue;
+        }
+        let i = indent(l);
+        if i < a_ind || (i == a_ind && !l.trim_start().starts_with('-')) {
+            break;
+        }
+        a_end = k + 1;
+    }
+    let mut entries = 0;
+    let mut found: Option<(usize, Option<String>)> = None;
+    for (k, (_, l)) in ls.iter().enumerate().take(a_end).skip(args + 1) {
+        if is_blank_or_comment(l) {
+            continue;
+        }
+        entries += 1;
+        let t = l.trim_start();
+        let t = match t.find(" #") {
+            Some(i) => &t[..i],
+            None => t,
+        }
+        .trim_end();
+        let (key, value) = if let Some(item) = t.strip_prefix('-') {
+            let item = item.trim().trim_matches(|c| c == '"' || c == '\'');
+            match item.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (item.to_string(), None),
+            }
+        } else if let Some((k, v)) = t.split_once(':') {
+            let v = v.trim();
+            (
+                k.trim().trim_matches(|c| c == '"' || c == '\'').to_string(),
+                (!v.is_empty()).then(|| v.to_string()),
+            )
+        } else {
+            return Err(format!("`build.args` line {} is not understood", k + 1));
+        };
+        if key == secret.name {
+            found = Some((k, value));
+        }
+    }
+    let Some((entry, value)) = found else {
+        return Ok(None);
+    };
+    if !secret.env {
+        return Err(format!(
+            "passes `{}` in `build.args` (line {}); the Dockerfile now mounts a whole file as secret `{}`: add `secrets: [{}]` to the build and a top-level `secrets: {}: file: PATH` naming a file with that content",
+            secret.name,
+            entry + 1,
+            secret.id,
+            secret.id,
+            secret.id
+        ));
+    }
+    let source = env_source(secret.name, value.as_deref())?;
+    let mut edits = Vec::new();
+    let line_range = |k: usize| {
+        let start = ls[k].0;
+        let end = ls.get(k + 1).map_or(text.len(), |(s, _)| *s);
+        start..end
+    };
+    // Remove the entry, or the whole `args:` when it was the only one.
+    let removal = if entries == 1 {
+        ls[args].0..line_range(a_end - 1).end
+    } else {
+        line_range(entry)
+    };
+    let pad = |k: usize| " ".repeat(k);
+    // Add to `build.secrets`, or create it where the args ended.
+    let existing = key_at(&ls, build + 1, b_end, a_ind, "secrets");
+    let item = match existing {
+        Some(sk) => {
+            if !inline_value(ls[sk].1).is_empty() {
+                return Err("`build.secrets` is written inline; add the secret by hand".into());
+            }
+            let sk_end = block_end(&ls, sk, b_end);
+            let i_ind = child_indent(&ls, sk + 1, sk_end).unwrap_or(a_ind + unit);
+            let already = (sk + 1..sk_end).any(|k| {
+                let t = ls[k].1.trim_start().trim_start_matches('-').trim();
+                t == secret.id || t.starts_with(&format!("source: {}", secret.id))
+            });
+            if already {
+                None
+            } else {
+                let at = line_range(sk_end.max(sk + 1) - 1).end;
+                Some((at, format!("{}- {}{nl}", pad(i_ind), secret.id)))
+            }
+        }
+        None => Some((
+            line_range(a_end - 1).end,
+            format!(
+                "{}secrets:{nl}{}- {}{nl}",
+                pad(a_ind),
+                pad(a_ind + unit),
+                secret.id
+            ),
+        )),
+    };
+    let mut removal_done = false;
+    if let Some((at, add)) = item {
+        if at == removal.end {
+            edits.push(Edit::replace(removal.clone(), add));
+            removal_done = true;
+        } else {
+            edits.push(Edit::insert(at, add));
+        }
+    }
+    if !removal_done {
+        edits.push(Edit::delete(removal));
+    }
+    // The top-level `secrets:` entry.
+    let top = key_at(&ls, 0, n, 0, "secrets");
+    match top {
+        Some(t) => {
+            let t_end = block_end(&ls, t, n);
+            let c_ind = child_indent(&ls, t + 1, t_end).unwrap_or(unit);
+            if key_at(&ls, t + 1, t_end, c_ind, secret.id).is_none() {
+                if !inline_value(ls[t].1).is_empty() {
+                    return Err("the top-level `secrets:` is written inline".into());
+                }
+                let at = line_range(t_end - 1).end;
+                let sep = if text[..at].ends_with('\n') { "" } else { nl };
+                edits.push(Edit::insert(
+                    at,
+                    format!(
+                        "{sep}{}{}:{nl}{}environment: {source}{nl}",
+                        pad(c_ind),
+                        secret.id,
+                        pad(c_ind + unit)
+                    ),
+                ));
+            }
+        }
+        None => {
+            let sep = if text.ends_with('\n') || text.is_empty() {
+                ""
+            } else {
+                nl
+            };
+            edits.push(Edit::insert(
+                text.len(),
+                format!(
+                    "{sep}{nl}secrets:{nl}{}{}:{nl}{}environment: {source}{nl}",
+                    pad(unit),
+                    secret.id,
+                    pad(2 * unit)
+                ),
+            ));
+        }
+    }
+    edits.sort();
+    // Check: the YAML parses and says what it should.
+    let after = apply_edits(text, &edits);
+    let doc = Node::parse(&after).ok_or("the rewrite would not parse as YAML")?;
+    let b = doc
+        .get("services")
+        .and_then(|s| s.get(service))
+        .and_then(|s| s.get("build"));
+    let has_secret = b
+        .and_then(|b| b.get("secrets"))
+        .is_some_and(|s| s.items().iter().any(|i| i.str() == Some(secret.id)));
+    let left_args = b
+        .and_then(|b| b.get("args"))
+        .map_or(0, |a| a.items().len() + a.entries().len());
+    let arg_gone = left_args + 1 == entries
+        && b.and_then(|b| b.get("args")).is_none_or(|a| {
+            a.get(secret.name).is_none()
+                && !a.items().iter().any(|i| {
+                    i.str().is_some_and(|s| {
+                        s == secret.name || s.starts_with(&format!("{}=", secret.name))
+                    })
+                })
+        });
+    let top_ok = doc
+        .get("secrets")
+        .and_then(|s| s.get(secret.id))
+        .and_then(|s| s.get("environment"))
+        .and_then(Node::str)
+        .is_some();
+    if !(has_secret && arg_gone && top_ok) {
+        return Err("the rewrite would not say what it should; move the entry by hand".into());
+    }
+    Ok(Some(edits))
+}
+
+/// Does `text` pass `name` as a build argument (`NAME` or `NAME=...` after
+/// `--build-arg`, or a compose args entry)?
+fn mentions_arg(text: &str, name: &str) -> bool {
+    let mut from = 0;
+    while let Some(p) = text[from..].find(name) {
+        let at = from + p;
+        from = at + name.len();
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        let word_start =
+            before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '{'));
+        let word_end = after.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+        if word_start && word_end {
+            return true;
+        }
+    }
+    false
+}
+
+/// Logical lines (joined over trailing backslashes): (first line number,
+/// byte range).
+fn logical_lines(text: &str) -> Vec<(usize, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let ls = lines(text);
+    let mut k = 0;
+    while k < ls.len() {
+        let start = k;
+        while k + 1 < ls.len() && ls[k].1.ends_with('\\') {
+            k += 1;
+        }
+        out.push((start + 1, ls[start].0..ls[k].0 + ls[k].1.len()));
+        k += 1;
+    }
+    out
+}
+
+/// One shell word starting at `at` (quotes kept, `$(...)` and `${...}`
+/// nested): its end.
+fn word_end(text: &str, at: usize) -> usize {
+    let b = text.as_bytes();
+    let mut i = at;
+    let mut quote: Option<u8> = None;
+    // The quote state outside each open `$(` / `${`.
+    let mut outer: Vec<Option<u8>> = Vec::new();
+    while i < b.len() {
+        let c = b[i];
+        if quote != Some(b'\'') && c == b'\\' {
+            if quote.is_none() && matches!(b.get(i + 1), Some(b'\n' | b'\r')) {
+                break;
+            }
+            i += 2;
+            continue;
+        }
+        if quote != Some(b'\'') && c == b'$' && matches!(b.get(i + 1), Some(b'(' | b'{')) {
+            outer.push(quote);
+            quote = None;
+            i += 2;
+            continue;
+        }
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'"' || c == b'\'' => quote = Some(c),
+            None if (c == b')' || c == b'}') && !outer.is_empty() => {
+                quote = outer.pop().flatten();
+            }
+            None if outer.is_empty()
+                && (c.is_ascii_whitespace()
+                    || c == b';'
+                    || c == b'&'
+                    || c == b'|'
+                    || c == b')') =>
+            {
+                break;
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    i.min(b.len())
+}
+
+fn unquote(w: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    for c in w.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => out.push(c),
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// Rewrites the `--build-arg NAME[=VALUE]` of the command line starting at
+/// `line` (1-based) of `text`. A value other than `$NAME` moves into an
+/// assignment in front of the command (`NAME=VALUE docker build ...`), where
+/// `env=NAME` reads it. For a compose command (`compose`), the flag goes and
+/// only the assignment stays: the compose file's secret reads the variable.
+fn command_line(
+    path: &Path,
+    text: &str,
+    line: usize,
+    secret: &Secret,
+    compose: bool,
+) -> Result<Option<Vec<Edit>>, String> {
+    let Some((_, span)) = logical_lines(text).into_iter().find(|(l, _)| *l == line) else {
+        return Ok(None);
+    };
+    let joined = &text[span.clone()];
+    if !joined.contains("--build-arg") || !mentions_arg(joined, secret.name) {
+        return Ok(None);
+    }
+    if joined.contains("DOCKER_BUILDKIT=0") || text.contains("DOCKER_BUILDKIT=0") {
+        return Err(
+            "builds with the legacy builder (`DOCKER_BUILDKIT=0`), which cannot pass build secrets"
+                .into(),
+        );
+    }
+    if joined.contains("kaniko") || joined.contains("executor ") {
+        return Err("builds with kaniko, which cannot pass BuildKit secrets".into());
+    }
+    if !secret.env && !compose {
+        return Err(format!(
+            "passes `--build-arg {}`; the Dockerfile now mounts a whole file as secret `{}`: build with `--secret id={},src=FILE` (a file holding what the RUN wrote)",
+            secret.name, secret.id, secret.id
+        ));
+    }
+    // Every `--build-arg` word for NAME.
+    let mut edits = Vec::new();
+    let mut prefix: Option<String> = None;
+    let mut from = 0;
+    while let Some(p) = joined[from..].find("--build-arg") {
+        let flag_at = from + p;
+        let mut v = flag_at + "--build-arg".len();
+        from = v;
+        match joined[v..].chars().next() {
+            Some('=') => v += 1,
+            Some(' ' | '\t') => {
+                v += joined[v..].len() - joined[v..].trim_start_matches([' ', '\t']).len()
+            }
+            _ => continue,
+        }
+        let end = word_end(joined, v);
+        let raw = &joined[v..end];
+        let value = unquote(raw);
+        let (key, val_raw) = match value.split_once('=') {
+            Some((k, _)) => {
+                // The value as written, after `NAME=` (quotes as they were).
+                let eq = raw.find('=').unwrap_or(raw.len());
+                let head = &raw[..eq];
+                let tail = &raw[eq + 1..];
+                let val = if head.starts_with('"') || head.starts_with('\'') {
+                    format!("{}{tail}", &head[..1])
+                } else {
+                    tail.to_string()
+                };
+                (k.to_string(), Some(val))
+            }
+            None => (value.clone(), None),
+        };
+        if key != secret.name {
+            continue;
+        }
+        if let Some(val) = &val_raw {
+            let bare = unquote(val);
+            let own = [format!("${}", secret.name), format!("${{{}}}", secret.name)];
+            if !own.contains(&bare) {
+                if prefix.is_some() {
+                    return Err("passes the argument twice".into());
+                }
+                prefix = Some(format!("{}={val}", secret.name));
+            }
+        }
+        let replacement = if compose {
+            String::new()
+        } else if secret.ssh {
+            "--ssh default".to_string()
+        } else {
+            format!("--secret id={},env={}", secret.id, secret.name)
+        };
+        let range = if compose {
+            // The flag and the blank before it.
+            let before = joined[..flag_at].trim_end_matches([' ', '\t']).len();
+            before..end
+        } else {
+            flag_at..end
+        };
+        edits.push(Edit::replace(
+            span.start + range.start..span.start + range.end,
+            replacement,
+        ));
+        from = end;
+    }
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    if let Some(assign) = prefix {
+        // In front of the command: `docker`, `docker-compose`, `podman`.
+        let tools = ["docker-compose", "docker", "podman", "buildah"];
+        let at = tools
+            .iter()
+            .filter_map(|t| {
+                let mut f = 0;
+                while let Some(p) = joined[f..].find(t) {
+                    let i = f + p;
+                    let ok_before = joined[..i]
+                        .chars()
+                        .next_back()
+                        .is_none_or(|c| c.is_whitespace() || c == '/');
+                    if ok_before {
+                        return Some(i);
+                    }
+                    f = i + 1;
+                }
+                None
+            })
+            .min()
+            .ok_or("the build command was not found")?;
+        // The word before it must end a command, or be an assignment/`env`.
+        let before = joined[..at].trim_end();
+        let last = before.rsplit([' ', '\t']).next().unwrap_or("");
+        let ok = before.is_empty()
+            || before.ends_with(['&', ';', '|', '(', ':', '-', '\t'])
+            || last.contains('=')
+            || last == "env"
+            || last == "run:";
+        if !ok || joined[..at].contains("sudo") {
+            return Err(format!(
+                "runs the build behind `{last}`; set `{}` in its environment by hand",
+                secret.name
+            ));
+        }
+        edits.push(Edit::insert(span.start + at, format!("{assign} ")));
+    }
+    edits.sort();
+    // Check: the rewritten command still parses as shell.
+    let after = apply_edits(text, &edits);
+    let new_end = (span.end as isize
+        + edits
+            .iter()
+            .map(|e| e.text().len() as isize - e.range().len() as isize)
+            .sum::<isize>()) as usize;
+    let shell = |s: &str| {
+        let mut s = s.trim_start().to_string();
+        for head in ["- run:", "run:", "- ", "command:"] {
+            if let Some(r) = s.strip_prefix(head) {
+                s = r.trim_start().to_string();
+            }
+        }
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().to_lowercase().contains("makefile"))
+        {
+            s = s.replace("$$", "$").trim_start_matches('@').to_string();
+        }
+        s
+    };
+    let errors = |s: &str| {
+        crate::syntax::parse_bash(&shell(s)).map_or(1, |t| usize::from(t.root_node().has_error()))
+    };
+    if errors(&after[span.start..new_end]) > errors(joined) {
+        return Err("the rewritten command would not parse as shell; change it by hand".into());
+    }
+    Ok(Some(edits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> Secret<'static> {
+        Secret {
+            name: "NPM_TOKEN",
+            id: "npm_token",
+            env: true,
+            ssh: false,
+        }
+    }
+
+    #[test]
+    fn compose_list_args_move_to_secrets() {
+        let text = "version: \"3\"\nservices:\n  api:\n    build:\n      context: .\n      args:\n        - NPM_TOKEN\n    ports:\n      - 80:80\n";
+        let edits = compose(text, "api", &secret()).unwrap().unwrap();
+        let after = apply_edits(text, &edits);
+        assert_eq!(
+            after,
+            "version: \"3\"\nservices:\n  api:\n    build:\n      context: .\n      secrets:\n        - npm_token\n    ports:\n      - 80:80\n\nsecrets:\n  npm_token:\n    environment: NPM_TOKEN\n"
+        );
+    }
+
+    #[test]
+    fn compose_map_args_keep_the_others() {
+        let text = "services:\n  web:\n    build:\n      args:\n        MODE: prod\n        NPM_TOKEN: ${GH_TOKEN}\n    # keep me\nsecrets:\n  other:\n    file: x\n";
+        let after = apply_edits(text, &compose(text, "web", &secret()).unwrap().unwrap());
+        assert_eq!(
+            after,
+            "services:\n  web:\n    build:\n      args:\n        MODE: prod\n      secrets:\n        - npm_token\n    # keep me\nsecrets:\n  other:\n    file: x\n  npm_token:\n    environment: GH_TOKEN\n"
+        );
+    }
+
+    #[test]
+    fn compose_literal_value_is_named() {
+        let text =
+            "services:\n  web:\n    build:\n      args:\n        - NPM_TOKEN=abc123def456ghi\n";
+        assert!(
+            compose(text, "web", &secret())
+                .unwrap_err()
+                .contains("rotate")
+        );
+    }
+
+    #[test]
+    fn build_arg_becomes_secret() {
+        let t =
+            "#!/bin/sh\nset -e\ndocker build --build-arg NPM_TOKEN=\"$(cat ~/.token)\" -t app .\n";
+        let e = command_line(Path::new("b.sh"), t, 3, &secret(), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            apply_edits(t, &e),
+            "#!/bin/sh\nset -e\nNPM_TOKEN=\"$(cat ~/.token)\" docker build --secret id=npm_token,env=NPM_TOKEN -t app .\n"
+        );
+        let t = "docker build \\\n  --build-arg NPM_TOKEN=\"$(cat \"$HOME/t\")\" \\\n  .\n";
+        let e = command_line(Path::new("b.sh"), t, 1, &secret(), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            apply_edits(t, &e),
+            "NPM_TOKEN=\"$(cat \"$HOME/t\")\" docker build \\\n  --secret id=npm_token,env=NPM_TOKEN \\\n  .\n"
+        );
+        let t = "docker build \\\n  --build-arg NPM_TOKEN \\\n  .\n";
+        let e = command_line(Path::new("b.sh"), t, 1, &secret(), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            apply_edits(t, &e),
+            "docker build \\\n  --secret id=npm_token,env=NPM_TOKEN \\\n  .\n"
+        );
+    }
+
+    #[test]
+    fn compose_command_keeps_the_value_in_the_environment() {
+        let t = "  - run: docker-compose -f a.yml build --build-arg NPM_TOKEN=$PRIVATE api\n";
+        let e = command_line(Path::new("ci.yml"), t, 1, &secret(), true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            apply_edits(t, &e),
+            "  - run: NPM_TOKEN=$PRIVATE docker-compose -f a.yml build api\n"
+        );
+    }
+}
