@@ -19,7 +19,10 @@ static SOURCE: LazyLock<Vec<(&'static [&'static str], Regex)>> = LazyLock::new(|
             &["js", "ts", "mjs", "cjs"],
             r"PORT\s*(?:\|\||\?\?)\s*(?P<port>\d+)",
         ),
-        (&["py"], r"\.run\([^)]*\bport\s*=\s*(?P<port>\d+)"),
+        (
+            &["py"],
+            r"(?:\.run|run_app|serve)\([^)]*\bport\s*=\s*(?P<port>\d+)",
+        ),
         (
             &["py"],
             r#"^\s*bind\s*=\s*\[?\s*['"][^'"]*:(?P<port>\d+)['"]"#,
@@ -31,6 +34,13 @@ static SOURCE: LazyLock<Vec<(&'static [&'static str], Regex)>> = LazyLock::new(|
         (
             &["rb"],
             r"^\s*port\s+(?:ENV\.fetch\([^)]*\)\s*\{\s*)?(?P<port>\d+)",
+        ),
+        // actix-web/axum/tokio/std: `.bind("0.0.0.0:80")`, `TcpListener::bind("[::]:443")`,
+        // `SocketAddr::from(([0, 0, 0, 0], 80))`.
+        (&["rs"], r#"\bbind\(\s*"[^"]*:(?P<port>\d+)""#),
+        (
+            &["rs"],
+            r"SocketAddr::from\(\(\s*\[[^\]]*\]\s*,\s*(?P<port>\d+)\s*\)\)",
         ),
         (&["cs"], r#"UseUrls\(\s*"[^"]*:(?P<port>\d+)"#),
         (&["cs"], r"Listen(?:Any|Local)IP\(\s*(?P<port>\d+)"),
@@ -54,7 +64,12 @@ static FLAGS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Low ports a source or settings file names.
 pub fn scan(rel: &str, text: &str, out: &mut Vec<LowPort>) {
-    if !text.contains("port") && !text.contains("PORT") && !text.contains("isten") {
+    if !text.contains("port")
+        && !text.contains("PORT")
+        && !text.contains("isten")
+        && !text.contains("bind")
+        && !text.contains("SocketAddr")
+    {
         return;
     }
     let ext = rel.rsplit_once('.').map_or("", |(_, e)| e);
@@ -134,13 +149,27 @@ mod tests {
             &mut out,
         );
         scan("main.go", "http.ListenAndServe(\":443\", nil)\n", &mut out);
+        // An actix-web server (found on a real repository: bind, no "port" word).
+        scan("src/main.rs", "    })\n    .bind(\"0.0.0.0:80\")?\n", &mut out);
+        scan(
+            "src/bin.rs",
+            "let addr = SocketAddr::from(([0, 0, 0, 0], 443));\nlet a = SocketAddr::from(([127, 0, 0, 1], 8080));\n",
+            &mut out,
+        );
+        scan("app.py", "web.run_app(app, host='0.0.0.0', port=80)\n", &mut out);
         let got: Vec<(u16, String)> = out
             .iter()
             .map(|p| (p.port, p.evidence.to_string()))
             .collect();
         assert_eq!(
             got,
-            vec![(80, "server.js:1".into()), (443, "main.go:1".into())]
+            vec![
+                (80, "server.js:1".into()),
+                (443, "main.go:1".into()),
+                (80, "src/main.rs:2".into()),
+                (443, "src/bin.rs:1".into()),
+                (80, "app.py:1".into()),
+            ]
         );
     }
 }
