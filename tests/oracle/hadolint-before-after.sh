@@ -14,7 +14,7 @@ set -euo pipefail
 dockwright=$(realpath "$1"); venv=$(realpath "$2"); shift 2
 [ "$#" -gt 0 ] || set -- --select apt-layer
 here=$(cd "$(dirname "$0")" && pwd)
-corpus=$(realpath "$here/../../../shared/corpus")
+corpus=$(realpath "${DOCKWRIGHT_CORPUS:-$here/../../../shared/corpus}")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$corpus" "$work/fixed"
 chmod -R u+w "$work/fixed"
