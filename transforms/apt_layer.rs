@@ -278,7 +278,9 @@ impl Run<'_> {
                     META.id,
                     cmd.words[0].range.start,
                     format!(
-                        "use `apt-get {to}{yes}{extra}` instead of `apt {sub}`: `apt` has no stable command-line interface for scripts, and without -y the upgrade aborts at its prompt"
+                        "use `apt-get {to}{yes}{extra}` instead of `apt {sub}`: `apt` has no stable command-line interface for scripts{}{}",
+                        if yes.is_empty() { "" } else { ", and without -y the upgrade aborts at its prompt" },
+                        if extra.is_empty() { "" } else { "; --with-new-pkgs installs new dependencies as `apt upgrade` does" }
                     ),
                     Fix::safe(edits),
                 ));
@@ -736,17 +738,14 @@ impl Run<'_> {
             }
         }
         let nl = file.newline();
-        // Indentation of the next RUN's continuation lines, else four spaces.
-        let next_lines: Vec<_> = (next.start_line + 1..=next.end_line)
-            .map(|l| file.lines[l - 1])
-            .filter(|l| {
-                !l.content(&file.text).trim().is_empty()
-                    && !l.content(&file.text).trim_start().starts_with('#')
-            })
-            .collect();
-        let indent = next_lines
-            .first()
-            .map(|l| indent_of(&file.text, l.start, l.content_end))
+        // Indentation of the line where this RUN's last command starts when
+        // it is a continuation line (an earlier merge), else four spaces:
+        // the column of the command after `RUN `.
+        let own = (file.line_of(cmd.range.start) > inst.start_line).then(|| {
+            let l = file.lines[file.line_of(cmd.range.start) - 1];
+            indent_of(&file.text, l.start, l.content_end)
+        });
+        let indent = own
             .filter(|i| !i.is_empty())
             .unwrap_or_else(|| "    ".to_string());
         let mut edits = Vec::new();
