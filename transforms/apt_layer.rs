@@ -21,12 +21,35 @@ static META: Meta = Meta {
 In shell-form RUNs of a POSIX-shell stage:
 
 * `apt` becomes `apt-get` (install, update, remove, purge, autoremove, clean);
-* `apt-get install` gets `-y` and `--no-install-recommends` when missing;
+  `apt upgrade` becomes `apt-get upgrade -y --with-new-pkgs` (`apt upgrade`
+  installs new dependencies, plain `apt-get upgrade` does not) and `apt
+  full-upgrade` `apt-get dist-upgrade -y`; `apt-get upgrade|dist-upgrade`
+  get `-y`;
+* `apt-get install` gets `-y` and `--no-install-recommends` when missing.
+  With the flag, the Recommends that carry what a package is installed for
+  are added to the same install: `ca-certificates` with curl, wget, git
+  (HTTPS), `libc6-dev` with gcc (headers and crt files), `openssh-client`
+  with git when the file uses SSH, `build-essential` and `python3-dev` with
+  python3-pip. They come from a table generated from Debian's package
+  metadata (`src/facts/data/recommends.tsv`: each package's Recommends
+  resolved through its Depends, for bullseye, bookworm and trixie; Ubuntu
+  bases use every release's rows). A carrier the stage (or a stage it
+  builds on) installs already, or the base image has (image facts), is not
+  added. Packages the table does not list get the flag alone;
 * a RUN that runs `apt-get update` and then more commands (an install, a
   purge, a script...) gets `rm -rf /var/lib/apt/lists/*` appended to its
   top-level chain when it does not already remove the lists;
-* `RUN apt-get update` alone, directly followed by a RUN of the same stage
-  (same flags) that starts with `apt-get install`, is merged into it;
+* a RUN of apt commands alone (`apt-get update`, installs, `rm -rf
+  /var/lib/apt/lists/*`, joined by `&&`), directly followed by a RUN of the
+  same stage (same flags) that starts with an apt command and joins its
+  commands with `&&`, is merged into it, comments between moved above: a
+  whole sequence (update, every install, cleanup) becomes one RUN with one
+  lists removal at the end;
+* on a base without apt (Alpine, Red Hat, distroless, scratch, Windows by
+  the image facts) apt commands are left alone with an error: the line
+  fails already. An `apt-get update` on a release whose repositories are
+  archived is reported as an error (the build fails already: move to a
+  newer base);
 * `apk add` gets `--no-cache`; an `apk update` in the same `&&`/`;` chain
   before it, or alone in the RUN just before, is removed once every later apk
   command of the file is an `add` with `--no-cache` or a `del`;
@@ -57,7 +80,7 @@ Use instead:
 ```dockerfile after
 FROM debian:12
 RUN apt-get update && \
-    apt-get install -y --no-install-recommends curl && \
+    apt-get install -y --no-install-recommends curl ca-certificates && \
     rm -rf /var/lib/apt/lists/*
 ```
 
@@ -66,8 +89,13 @@ Safe. The removal of the lists is appended with `&&` (or `;` after `set -e`)
 to the last command of the RUN, so the RUN's exit status is kept. It is not
 added when the RUN mounts a cache on `/var/lib/apt`, when the lists are
 already removed after the install, or when a later RUN installs with apt
-without its own `apt-get update` (it would need the lists). A merge happens
-only when the first RUN is `apt-get update` alone, so no state leaks. The
+without its own `apt-get update` (it would need the lists); the note names
+that RUN. A merge happens only when the first RUN runs apt commands alone
+(so no state leaks into the next) and both join their commands with `&&`
+(a failure still stops the build). `--no-install-recommends` drops only
+what the Recommends table judges optional: what carries the package's
+function is installed explicitly (a corpus test checks that no fixed file
+adds the flag to a listed package without it). The
 clean for yum/dnf/microdnf is appended the same way. A removed `apk update`
 only fetched an index that `apk add --no-cache` ignores; it is kept when any
 later apk command (in this RUN or a later one) could read the index on disk.
@@ -75,6 +103,11 @@ The added flags (`-y`, `--no-cache`, `--no-cache-dir`) only stop a prompt or
 a cache write.
 
 ## Limits
+The Recommends table covers the packages installed most often in the
+corpora (`src/facts/data/recommends-packages.txt`) on Debian; Ubuntu's
+metadata is not read (its bases use the Debian rows of every release). A
+package installed through a variable (`$PACKAGES`) gets the flag without
+carriers. A stray `apt-get update` after the cleaned install is not removed.
 Flags (`-y`, `--no-install-recommends`, `--no-cache`, `--no-cache-dir`) are
 added to every matching command of the RUN, nested ones (inside `if`, a
 subshell...) included. Commands appended at the end of the chain (the lists
@@ -561,8 +594,15 @@ impl Run<'_> {
     /// Line of a later RUN that runs an apt install with no update before it.
     fn later_install_without_update(&self) -> Option<usize> {
         let file = self.file;
+        let here = self.inst().stage;
+        // A RUN of this stage, or of a stage built on it (it inherits the
+        // lists); another stage starts from its own base.
+        let inherits = |stage: Option<usize>| match (stage, here) {
+            (Some(s), Some(h)) => file.chain(&file.stages[s]).iter().any(|c| c.index == h),
+            _ => true,
+        };
         for (i, inst) in file.instructions.iter().enumerate().skip(self.index + 1) {
-            if !inst.is("RUN") {
+            if !inst.is("RUN") || !inherits(inst.stage) {
                 continue;
             }
             let Some(script) = run_script(file, i) else {
@@ -672,6 +712,18 @@ impl Run<'_> {
         let Some(next) = self.next_run() else {
             return;
         };
+        // Beyond the update alone, only a next RUN that starts with apt is
+        // worth a note when it cannot be merged.
+        if !update_alone
+            && !run_script(file, self.index + 1).is_some_and(|s| {
+                s.steps()
+                    .first()
+                    .and_then(|st| st.element.command())
+                    .is_some_and(|c| apt_subcommand(c).is_some())
+            })
+        {
+            return;
+        }
         let flags = |i: &crate::syntax::Instruction| {
             i.flags
                 .iter()
@@ -1157,32 +1209,24 @@ impl Run<'_> {
             }
             return true;
         }
-        if facts.archived(table_date()) == Some(true) {
-            let release = facts.release_facts();
-            let name = match release {
+        if facts.archived(table_date()) == Some(true)
+            && let Some(update) = apt.iter().find(|c| is_apt(c, "update"))
+        {
+            // Reported; the rewrites below stay harmless (no package is
+            // added that the install would not fetch from the same lists).
+            let name = match facts.release_facts() {
                 Some(r) => format!("{} {} ({})", r.os, r.version, r.codename),
                 None => facts.os.map_or("its release", |o| o.name()).to_string(),
             };
-            match apt.iter().find(|c| is_apt(c, "update")) {
-                Some(update) => out.push(Finding::note(
-                    META.id,
-                    update.range.start,
-                    Level::Error,
-                    format!(
-                        "`apt-get update` on `{image}`: the repositories of {name} are archived (release facts as of {}), so it fails already; move to a newer base",
-                        table_date()
-                    ),
-                )),
-                None => out.push(Finding::note(
-                    META.id,
-                    first.range.start,
-                    Level::Info,
-                    format!(
-                        "apt commands in this RUN not rewritten: the repositories of {name} (`{image}`) are archived"
-                    ),
-                )),
-            }
-            return true;
+            out.push(Finding::note(
+                META.id,
+                update.range.start,
+                Level::Error,
+                format!(
+                    "`apt-get update` on `{image}`: the repositories of {name} are archived (release facts as of {}), so it fails already; move to a newer base",
+                    table_date()
+                ),
+            ));
         }
         false
     }
