@@ -24,7 +24,7 @@ use dockwright::transform::Context;
 fn main() {
     let args = Arguments::from_args();
     let present = common::corpus_dir().is_some();
-    let tests: [(&str, fn()); 6] = [
+    let tests: [(&str, fn()); 7] = [
         (
             "round_trip_is_byte_identical_on_every_corpus_file",
             round_trip_is_byte_identical_on_every_corpus_file,
@@ -48,6 +48,10 @@ fn main() {
         (
             "image_facts_know_nine_in_ten_public_base_images_of_the_corpus",
             image_facts_know_nine_in_ten_public_base_images_of_the_corpus,
+        ),
+        (
+            "no_fixed_file_adds_no_install_recommends_without_what_carries_the_function",
+            no_fixed_file_adds_no_install_recommends_without_what_carries_the_function,
         ),
     ];
     let trials = tests
@@ -591,4 +595,117 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The installs of a file that skip Recommends (`--no-install-recommends`,
+/// or `Install-Recommends` set) of a package in the Recommends table without
+/// the carrier of its function (`curl` without `ca-certificates`) in the
+/// stage, its base image, or the stages it builds on: (stage, package,
+/// carrier). Read from the text alone, independently of apt-layer.
+fn missing_carriers(text: &str) -> std::collections::BTreeSet<(usize, String, &'static str)> {
+    use dockwright::config::Config;
+    use dockwright::facts::image::{ImageFacts, Os};
+    use dockwright::facts::recommends;
+
+    let mut out = std::collections::BTreeSet::new();
+    let Ok(file) = syntax::parse(text) else {
+        return out;
+    };
+    let facts = ImageFacts::for_stages(&file, &Config::default());
+    let words = |args: &str| -> Vec<String> {
+        args.split(|c: char| c.is_whitespace() || "\\;&|()'\"".contains(c))
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    for (i, inst) in file.instructions.iter().enumerate() {
+        let Some(stage) = inst.stage else { continue };
+        if !inst.is("RUN") {
+            continue;
+        }
+        let f = &facts[stage];
+        let codename = (f.os == Some(Os::Debian))
+            .then(|| f.release_facts().map(|r| r.codename))
+            .flatten();
+        let chain = file.chain(&file.stages[stage]);
+        let named = |pkg: &str| {
+            file.instructions[..=i].iter().any(|j| {
+                j.is("RUN")
+                    && j.stage.is_some_and(|s| chain.iter().any(|c| c.index == s))
+                    && words(&j.args)
+                        .iter()
+                        .any(|w| recommends::package_name(w) == pkg)
+            })
+        };
+        let joined = inst.args.replace("\\\r\n", " ").replace("\\\n", " ");
+        for segment in joined.split(['&', '|', ';', '\n', '(', ')']) {
+            let w: Vec<&str> = segment.split_whitespace().collect();
+            let Some(at) = w.iter().position(|x| *x == "apt-get" || *x == "apt") else {
+                continue;
+            };
+            let Some(sub) = w[at + 1..].iter().position(|x| !x.starts_with('-')) else {
+                continue;
+            };
+            let sub = at + 1 + sub;
+            if w[sub] != "install"
+                || !w
+                    .iter()
+                    .any(|x| x.to_ascii_lowercase().contains("install-recommends"))
+            {
+                continue;
+            }
+            for pkg in w[sub + 1..].iter().filter(|x| !x.starts_with('-')) {
+                for c in recommends::carriers(pkg, codename) {
+                    if c.matters(&file.text)
+                        && !f.has_preinstalled(c.carrier).unwrap_or(false)
+                        && !named(c.carrier)
+                    {
+                        out.insert((stage, recommends::package_name(pkg).to_string(), c.carrier));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// No fix adds `--no-install-recommends` to an install of a package whose
+/// Recommends carry its function (the table in src/facts/data/recommends.tsv)
+/// without installing what carries it: what the original file lacked
+/// already is the author's choice; what the fixed file lacks besides is a
+/// build broken by the fix.
+fn no_fixed_file_adds_no_install_recommends_without_what_carries_the_function() {
+    let settings = Settings {
+        unsafe_fixes: true,
+        ..Settings::default()
+    };
+    let (mut files, mut before_total, mut after_total) = (0, 0, 0);
+    let mut bad = Vec::new();
+    for (path, text) in corpus_texts() {
+        let ctx = Context {
+            path: Some(path.clone()),
+            ..Context::default()
+        };
+        let Ok(outcome) = engine::fix_text(&text, &ctx, &settings) else {
+            continue;
+        };
+        if !outcome.changed() {
+            continue;
+        }
+        files += 1;
+        let before = missing_carriers(&text);
+        let after = missing_carriers(&outcome.fixed);
+        before_total += before.len();
+        after_total += after.len();
+        for (stage, pkg, carrier) in after.difference(&before) {
+            bad.push(format!(
+                "{}: stage {stage}: {pkg} installed without its Recommends and without {carrier}",
+                path.display()
+            ));
+        }
+    }
+    eprintln!(
+        "{files} fixed files; installs without a carrier of their function: {before_total} before the fix (the authors'), {after_total} after"
+    );
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

@@ -1,5 +1,7 @@
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::facts::image::{ImageFacts, Os, table_date};
 use crate::facts::packages::{apt_subcommand, is_apt};
+use crate::facts::recommends;
 use crate::syntax::shell::{Command, Script};
 use crate::syntax::{Dockerfile, Item};
 use crate::transform::{Context, Meta, Transform};
@@ -19,12 +21,35 @@ static META: Meta = Meta {
 In shell-form RUNs of a POSIX-shell stage:
 
 * `apt` becomes `apt-get` (install, update, remove, purge, autoremove, clean);
-* `apt-get install` gets `-y` and `--no-install-recommends` when missing;
+  `apt upgrade` becomes `apt-get upgrade -y --with-new-pkgs` (`apt upgrade`
+  installs new dependencies, plain `apt-get upgrade` does not) and `apt
+  full-upgrade` `apt-get dist-upgrade -y`; `apt-get upgrade|dist-upgrade`
+  get `-y`;
+* `apt-get install` gets `-y` and `--no-install-recommends` when missing.
+  With the flag, the Recommends that carry what a package is installed for
+  are added to the same install: `ca-certificates` with curl, wget, git
+  (HTTPS), `libc6-dev` with gcc (headers and crt files), `openssh-client`
+  with git when the file uses SSH, `build-essential` and `python3-dev` with
+  python3-pip. They come from a table generated from Debian's package
+  metadata (`src/facts/data/recommends.tsv`: each package's Recommends
+  resolved through its Depends, for bullseye, bookworm and trixie; Ubuntu
+  bases use every release's rows). A carrier the stage (or a stage it
+  builds on) installs already, or the base image has (image facts), is not
+  added. Packages the table does not list get the flag alone;
 * a RUN that runs `apt-get update` and then more commands (an install, a
   purge, a script...) gets `rm -rf /var/lib/apt/lists/*` appended to its
   top-level chain when it does not already remove the lists;
-* `RUN apt-get update` alone, directly followed by a RUN of the same stage
-  (same flags) that starts with `apt-get install`, is merged into it;
+* a RUN of apt commands alone (`apt-get update`, installs, `rm -rf
+  /var/lib/apt/lists/*`, joined by `&&`), directly followed by a RUN of the
+  same stage (same flags) that starts with an apt command and joins its
+  commands with `&&`, is merged into it, comments between moved above: a
+  whole sequence (update, every install, cleanup) becomes one RUN with one
+  lists removal at the end;
+* on a base without apt (Alpine, Red Hat, distroless, scratch, Windows by
+  the image facts) apt commands are left alone with an error: the line
+  fails already. An `apt-get update` on a release whose repositories are
+  archived is reported as an error (the build fails already: move to a
+  newer base);
 * `apk add` gets `--no-cache`; an `apk update` in the same `&&`/`;` chain
   before it, or alone in the RUN just before, is removed once every later apk
   command of the file is an `add` with `--no-cache` or a `del`;
@@ -55,7 +80,7 @@ Use instead:
 ```dockerfile after
 FROM debian:12
 RUN apt-get update && \
-    apt-get install -y --no-install-recommends curl && \
+    apt-get install -y --no-install-recommends curl ca-certificates && \
     rm -rf /var/lib/apt/lists/*
 ```
 
@@ -64,8 +89,13 @@ Safe. The removal of the lists is appended with `&&` (or `;` after `set -e`)
 to the last command of the RUN, so the RUN's exit status is kept. It is not
 added when the RUN mounts a cache on `/var/lib/apt`, when the lists are
 already removed after the install, or when a later RUN installs with apt
-without its own `apt-get update` (it would need the lists). A merge happens
-only when the first RUN is `apt-get update` alone, so no state leaks. The
+without its own `apt-get update` (it would need the lists); the note names
+that RUN. A merge happens only when the first RUN runs apt commands alone
+(so no state leaks into the next) and both join their commands with `&&`
+(a failure still stops the build). `--no-install-recommends` drops only
+what the Recommends table judges optional: what carries the package's
+function is installed explicitly (a corpus test checks that no fixed file
+adds the flag to a listed package without it). The
 clean for yum/dnf/microdnf is appended the same way. A removed `apk update`
 only fetched an index that `apk add --no-cache` ignores; it is kept when any
 later apk command (in this RUN or a later one) could read the index on disk.
@@ -73,6 +103,11 @@ The added flags (`-y`, `--no-cache`, `--no-cache-dir`) only stop a prompt or
 a cache write.
 
 ## Limits
+The Recommends table covers the packages installed most often in the
+corpora (`src/facts/data/recommends-packages.txt`) on Debian; Ubuntu's
+metadata is not read (its bases use the Debian rows of every release). A
+package installed through a variable (`$PACKAGES`) gets the flag without
+carriers. A stray `apt-get update` after the cleaned install is not removed.
 Flags (`-y`, `--no-install-recommends`, `--no-cache`, `--no-cache-dir`) are
 added to every matching command of the RUN, nested ones (inside `if`, a
 subshell...) included. Commands appended at the end of the chain (the lists
@@ -135,6 +170,11 @@ struct Run<'a> {
     file: &'a Dockerfile,
     /// The script is the body of `RUN <<EOF`: flags only, nothing appended.
     heredoc: bool,
+    /// The facts of the stage's base image.
+    facts: Option<&'a ImageFacts>,
+    /// The carriers this pass adds to installs so far, by stage: a later
+    /// install of the stage (or of a stage built on it) has them then.
+    added: &'a std::cell::RefCell<Vec<(usize, &'static str)>>,
 }
 
 impl Transform for AptLayer {
@@ -142,8 +182,12 @@ impl Transform for AptLayer {
         &META
     }
 
-    fn run(&self, file: &Dockerfile, _ctx: &Context) -> Vec<Finding> {
+    fn run(&self, file: &Dockerfile, ctx: &Context) -> Vec<Finding> {
         let mut out = Vec::new();
+        // The image facts of every stage, read once the first RUN that
+        // names a package manager is met.
+        let mut stage_facts: Option<Vec<ImageFacts>> = None;
+        let added = std::cell::RefCell::new(Vec::new());
         for index in 0..file.instructions.len() {
             let inst = &file.instructions[index];
             if !inst.is("RUN") || inst.is_exec_form() || !file.runs_posix_shell(index) {
@@ -204,15 +248,21 @@ impl Transform for AptLayer {
                 }
                 continue;
             }
+            let facts =
+                stage_facts.get_or_insert_with(|| ImageFacts::for_stages(file, &ctx.config));
             let run = Run {
                 index,
                 script,
                 file,
                 heredoc,
+                facts: inst.stage.and_then(|s| facts.get(s)),
+                added: &added,
             };
-            run.fix_commands(&mut out);
-            run.append_rm(&mut out);
-            run.merge_with_next(&mut out);
+            if !run.apt_blocked(&mut out) {
+                run.fix_commands(&mut out);
+                run.append_rm(&mut out);
+                run.merge_with_next(&mut out);
+            }
             run.fix_apk(&mut out);
             run.fix_rpm(&mut out);
             run.fix_pip(&mut out);
@@ -239,6 +289,36 @@ impl Run<'_> {
             let Some(sub) = sub_word.value.as_deref() else {
                 continue;
             };
+            if name == "apt" && matches!(sub, "upgrade" | "full-upgrade") {
+                // `apt upgrade` installs new dependencies, which plain
+                // `apt-get upgrade` does not: --with-new-pkgs keeps that.
+                let (to, extra) = if sub == "upgrade" {
+                    ("upgrade", " --with-new-pkgs")
+                } else {
+                    ("dist-upgrade", "")
+                };
+                let yes = if has_yes(cmd) { "" } else { " -y" };
+                let mut edits = vec![Edit::replace(cmd.words[0].range.clone(), "apt-get")];
+                if sub == to {
+                    edits.push(Edit::insert(sub_word.range.end, format!("{yes}{extra}")));
+                } else {
+                    edits.push(Edit::replace(
+                        sub_word.range.clone(),
+                        format!("{to}{yes}{extra}"),
+                    ));
+                }
+                out.push(Finding::fix(
+                    META.id,
+                    cmd.words[0].range.start,
+                    format!(
+                        "use `apt-get {to}{yes}{extra}` instead of `apt {sub}`: `apt` has no stable command-line interface for scripts{}{}",
+                        if yes.is_empty() { "" } else { ", and without -y the upgrade aborts at its prompt" },
+                        if extra.is_empty() { "" } else { "; --with-new-pkgs installs new dependencies as `apt upgrade` does" }
+                    ),
+                    Fix::safe(edits),
+                ));
+                continue;
+            }
             if name == "apt" {
                 if matches!(
                     sub,
@@ -260,32 +340,60 @@ impl Run<'_> {
                     continue;
                 }
             }
+            if name == "apt-get" && matches!(sub, "upgrade" | "dist-upgrade") && !has_yes(cmd) {
+                let at = sub_word.range.end;
+                out.push(Finding::fix(
+                    META.id,
+                    at,
+                    format!(
+                        "add -y to `apt-get {sub}`: without it the upgrade aborts at its prompt"
+                    ),
+                    Fix::safe(vec![Edit::insert(at, " -y")]),
+                ));
+                continue;
+            }
             if sub != "install" {
                 continue;
             }
             let at = sub_word.range.end;
             let (yes, rec) = (!has_yes(cmd), !has_recommends_choice(cmd));
-            let (text, message) = match (yes, rec) {
+            let (text, mut message) = match (yes, rec) {
                 (true, true) => (
                     " -y --no-install-recommends",
-                    "add -y --no-install-recommends: an install that needs confirmation aborts without -y, and recommended packages bloat the image",
+                    "add -y --no-install-recommends: an install that needs confirmation aborts without -y, and recommended packages bloat the image".to_string(),
                 ),
                 (true, false) => (
                     " -y",
-                    "add -y: without it an install that needs confirmation aborts the build",
+                    "add -y: without it an install that needs confirmation aborts the build".to_string(),
                 ),
                 (false, true) => (
                     " --no-install-recommends",
-                    "add --no-install-recommends: recommended packages bloat the image",
+                    "add --no-install-recommends: recommended packages bloat the image".to_string(),
                 ),
                 (false, false) => continue,
             };
-            out.push(Finding::fix(
-                META.id,
-                at,
-                message,
-                Fix::safe(vec![Edit::insert(at, text)]),
-            ));
+            let mut edits = vec![Edit::insert(at, text)];
+            if rec {
+                // The Recommends that carry what the packages are installed
+                // for go into the same install.
+                let carriers = self.missing_carriers(cmd, sub_i);
+                if !carriers.is_empty() {
+                    edits.push(self.add_packages(cmd, at, &carriers));
+                    let why: Vec<String> = carriers
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "`{}`, which {} recommends: {}",
+                                c.carrier,
+                                c.via.replace('>', " -> "),
+                                c.reason
+                            )
+                        })
+                        .collect();
+                    message.push_str(&format!("; and install {}", why.join(", ")));
+                }
+            }
+            out.push(Finding::fix(META.id, at, message, Fix::safe(edits)));
         }
         // An update that is not top level: no place to put the removal.
         let top: Vec<usize> = self.top_commands().map(|c| c.range.start).collect();
@@ -486,8 +594,15 @@ impl Run<'_> {
     /// Line of a later RUN that runs an apt install with no update before it.
     fn later_install_without_update(&self) -> Option<usize> {
         let file = self.file;
+        let here = self.inst().stage;
+        // A RUN of this stage, or of a stage built on it (it inherits the
+        // lists); another stage starts from its own base.
+        let inherits = |stage: Option<usize>| match (stage, here) {
+            (Some(s), Some(h)) => file.chain(&file.stages[s]).iter().any(|c| c.index == h),
+            _ => true,
+        };
         for (i, inst) in file.instructions.iter().enumerate().skip(self.index + 1) {
-            if !inst.is("RUN") {
+            if !inst.is("RUN") || !inherits(inst.stage) {
                 continue;
             }
             let Some(script) = run_script(file, i) else {
@@ -528,12 +643,32 @@ impl Run<'_> {
         let file = self.file;
         let inst = &file.instructions[self.index];
         let is_update = |c: &Command| is_apt(c, "update");
-        let [step] = self.script.steps() else {
+        // A RUN of apt commands alone (and the lists removal), joined with
+        // `&&`: nothing in it leaks state into the next RUN.
+        let steps = self.script.steps();
+        let apt_only = |steps: &[crate::syntax::shell::Step]| {
+            steps.iter().all(|s| {
+                s.element
+                    .command()
+                    .is_some_and(|c| apt_subcommand(c).is_some() || removes_apt_lists(c))
+            }) && steps.iter().any(|s| {
+                s.element
+                    .command()
+                    .is_some_and(|c| apt_subcommand(c).is_some())
+            })
+        };
+        let and_joined = |steps: &[crate::syntax::shell::Step]| {
+            steps.split_last().is_some_and(|(last, rest)| {
+                last.op_after.is_none()
+                    && rest
+                        .iter()
+                        .all(|s| s.op_after.as_ref().is_some_and(|o| o.text == "&&"))
+            })
+        };
+        if !(apt_only(steps) && and_joined(steps)) {
             // `... && apt-get update` then an install in the next RUN: the
             // stale-cache split, but the other commands may leak state.
-            let ends_in_update = self
-                .script
-                .steps()
+            let ends_in_update = steps
                 .last()
                 .and_then(|s| s.element.command())
                 .is_some_and(is_update);
@@ -541,35 +676,54 @@ impl Run<'_> {
                 && Script::of_run(file, self.index + 1)
                     .is_some_and(|s| s.all_commands().iter().any(|c| is_apt(c, "install")));
             if ends_in_update && next_installs {
-                let others: Vec<String> = self.script.steps()[..self.script.steps().len() - 1]
+                let others: Vec<String> = steps[..steps.len() - 1]
                     .iter()
+                    .filter(|s| {
+                        !s.element
+                            .command()
+                            .is_some_and(|c| apt_subcommand(c).is_some() || removes_apt_lists(c))
+                    })
                     .map(|s| {
                         let t = &file.text[s.element.range()];
                         let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
                         format!("`{}`", t.chars().take(40).collect::<String>())
                     })
                     .collect();
+                let others = if others.is_empty() {
+                    "commands joined by another operator than `&&`".to_string()
+                } else {
+                    others.join(", ")
+                };
                 out.push(Finding::note(
                     META.id,
                     inst.range.start,
                     Level::Info,
                     format!(
-                        "`apt-get update` not merged into the install in the next RUN: this RUN also runs {}, which may change what the install sees; move the update into the install's RUN by hand",
-                        others.join(", ")
+                        "`apt-get update` not merged into the install in the next RUN: this RUN also runs {others}, which may change what the install sees; move the update into the install's RUN by hand"
                     ),
                 ));
             }
             return;
         };
-        let Some(cmd) = step.element.command() else {
+        let Some(cmd) = steps.last().and_then(|s| s.element.command()) else {
             return;
         };
-        if !is_update(cmd) {
-            return;
-        }
+        let update_alone = steps.len() == 1 && is_update(cmd);
         let Some(next) = self.next_run() else {
             return;
         };
+        // Beyond the update alone, only a next RUN that starts with apt is
+        // worth a note when it cannot be merged.
+        if !update_alone
+            && !run_script(file, self.index + 1).is_some_and(|s| {
+                s.steps()
+                    .first()
+                    .and_then(|st| st.element.command())
+                    .is_some_and(|c| apt_subcommand(c).is_some())
+            })
+        {
+            return;
+        }
         let flags = |i: &crate::syntax::Instruction| {
             i.flags
                 .iter()
@@ -581,14 +735,21 @@ impl Run<'_> {
                 META.id,
                 inst.range.start,
                 Level::Info,
-                format!("`apt-get update` in its own RUN not merged with the next: {why}"),
+                format!(
+                    "{} not merged with the next RUN: {why}",
+                    if update_alone {
+                        "`apt-get update` in its own RUN"
+                    } else {
+                        "this RUN of apt commands"
+                    }
+                ),
             ))
         };
         if !file.text[cmd.range.end..inst.args_range.end]
             .trim()
             .is_empty()
         {
-            return note(out, "text (a comment) follows `apt-get update` on its line");
+            return note(out, "text (a comment) follows its last command on its line");
         }
         if !file.is_clean(self.index + 1) || !next.heredocs.is_empty() {
             return note(out, "the next RUN could not be parsed reliably");
@@ -602,13 +763,18 @@ impl Run<'_> {
         if script.has_error() {
             return;
         }
-        let steps = script.steps();
-        let Some(first) = steps.first().and_then(|s| s.element.command()) else {
+        let next_steps = script.steps();
+        let Some(first) = next_steps.first().and_then(|s| s.element.command()) else {
             return;
         };
-        match apt_subcommand(first) {
-            Some((_, i)) if first.words[i].value.as_deref() == Some("install") => {}
-            _ => return,
+        if apt_subcommand(first).is_none() {
+            return;
+        }
+        if !and_joined(next_steps) {
+            return note(
+                out,
+                "the next RUN joins its commands with another operator than `&&`, so a failure here could go unnoticed",
+            );
         }
         // Everything between the two RUNs must be comments or blank lines.
         let mut comments = String::new();
@@ -624,17 +790,14 @@ impl Run<'_> {
             }
         }
         let nl = file.newline();
-        // Indentation of the next RUN's continuation lines, else four spaces.
-        let next_lines: Vec<_> = (next.start_line + 1..=next.end_line)
-            .map(|l| file.lines[l - 1])
-            .filter(|l| {
-                !l.content(&file.text).trim().is_empty()
-                    && !l.content(&file.text).trim_start().starts_with('#')
-            })
-            .collect();
-        let indent = next_lines
-            .first()
-            .map(|l| indent_of(&file.text, l.start, l.content_end))
+        // Indentation of the line where this RUN's last command starts when
+        // it is a continuation line (an earlier merge), else four spaces:
+        // the column of the command after `RUN `.
+        let own = (file.line_of(cmd.range.start) > inst.start_line).then(|| {
+            let l = file.lines[file.line_of(cmd.range.start) - 1];
+            indent_of(&file.text, l.start, l.content_end)
+        });
+        let indent = own
             .filter(|i| !i.is_empty())
             .unwrap_or_else(|| "    ".to_string());
         let mut edits = Vec::new();
@@ -648,9 +811,30 @@ impl Run<'_> {
         out.push(Finding::fix(
             META.id,
             inst.range.start,
-            "merge `apt-get update` into the RUN that installs: an update in its own layer is cached and goes stale",
+            if update_alone {
+                "merge `apt-get update` into the RUN that installs: an update in its own layer is cached and goes stale"
+            } else {
+                "merge this RUN of apt commands into the next: one layer for the update, the installs and the removal of the lists (an install in a later layer keeps the lists in this one)"
+            },
             Fix::safe(edits),
         ));
+    }
+}
+
+/// `rm -rf /var/lib/apt/lists/*` (any rm of the lists).
+fn removes_apt_lists(cmd: &Command) -> bool {
+    cmd.name() == Some("rm")
+        && cmd
+            .args()
+            .any(|a| a.is_some_and(|a| a.starts_with("/var/lib/apt/lists")))
+}
+
+/// The base as the FROM line names it (after ARG defaults).
+fn base_text(facts: &ImageFacts) -> String {
+    match &facts.base {
+        crate::facts::image::Base::Image { text, .. } => text.clone(),
+        crate::facts::image::Base::Scratch => "scratch".to_string(),
+        crate::facts::image::Base::Unresolved(_) => "the base image".to_string(),
     }
 }
 
@@ -964,6 +1148,187 @@ fn stage_sets(file: &Dockerfile, index: usize, var: &str) -> bool {
 impl Run<'_> {
     fn inst(&self) -> &crate::syntax::Instruction {
         &self.file.instructions[self.index]
+    }
+
+    /// The base image has no apt, or its release's repositories are
+    /// archived: the apt lines of this RUN fail already and are left alone,
+    /// with an error that says so. True when apt commands are not rewritten.
+    fn apt_blocked(&self, out: &mut Vec<Finding>) -> bool {
+        let Some(facts) = self.facts else {
+            return false;
+        };
+        let commands = self.script.all_commands();
+        let apt: Vec<&Command> = commands
+            .iter()
+            .filter(|c| apt_subcommand(c).is_some())
+            .collect();
+        let Some(first) = apt.first() else {
+            return false;
+        };
+        let top: Vec<usize> = self.top_commands().map(|c| c.range.start).collect();
+        let image = base_text(facts);
+        if let Some(os) = facts.os.filter(|os| {
+            matches!(
+                os,
+                Os::Alpine
+                    | Os::Rhel
+                    | Os::OracleLinux
+                    | Os::Distroless
+                    | Os::Scratch
+                    | Os::Windows
+            )
+        }) {
+            let manager = match os {
+                Os::Alpine => "; use `apk add --no-cache`",
+                Os::Rhel | Os::OracleLinux => "; use `dnf`, `microdnf` or `yum`",
+                _ => "",
+            };
+            // A guarded call (`if command -v apt-get ...`) is a script that
+            // runs on several bases: not an error, but not ours to rewrite.
+            match apt.iter().find(|c| top.contains(&c.range.start)) {
+                Some(cmd) => out.push(Finding::note(
+                    META.id,
+                    cmd.range.start,
+                    Level::Error,
+                    format!(
+                        "`{}` on a base without apt: `{image}` is {} (image facts: {}), so this RUN fails already{manager}",
+                        cmd.name().unwrap_or("apt-get"),
+                        os.name(),
+                        facts.source
+                    ),
+                )),
+                None => out.push(Finding::note(
+                    META.id,
+                    first.range.start,
+                    Level::Info,
+                    format!(
+                        "apt commands in this RUN not rewritten: `{image}` is {} (no apt); they run only on another base",
+                        os.name()
+                    ),
+                )),
+            }
+            return true;
+        }
+        if facts.archived(table_date()) == Some(true)
+            && let Some(update) = apt.iter().find(|c| is_apt(c, "update"))
+        {
+            // Reported; the rewrites below stay harmless (no package is
+            // added that the install would not fetch from the same lists).
+            let name = match facts.release_facts() {
+                Some(r) => format!("{} {} ({})", r.os, r.version, r.codename),
+                None => facts.os.map_or("its release", |o| o.name()).to_string(),
+            };
+            out.push(Finding::note(
+                META.id,
+                update.range.start,
+                Level::Error,
+                format!(
+                    "`apt-get update` on `{image}`: the repositories of {name} are archived (release facts as of {}), so it fails already; move to a newer base",
+                    table_date()
+                ),
+            ));
+        }
+        false
+    }
+
+    /// The Debian codename whose rows of the Recommends table apply; `None`
+    /// (every release) for Ubuntu, older releases and unknown bases.
+    fn codename(&self) -> Option<&'static str> {
+        let facts = self.facts?;
+        if facts.os != Some(Os::Debian) {
+            return None;
+        }
+        facts.release_facts().map(|r| r.codename)
+    }
+
+    /// The packages of `--no-install-recommends` that `cmd` (an apt-get
+    /// install whose subcommand is word `sub_i`) needs added back: the
+    /// carriers of its packages' function, less those the stage installs
+    /// already and those the base image has. Each with the row that says why.
+    fn missing_carriers(&self, cmd: &Command, sub_i: usize) -> Vec<&'static recommends::Carrier> {
+        let codename = self.codename();
+        let mut out: Vec<&'static recommends::Carrier> = Vec::new();
+        let mut i = sub_i + 1;
+        while i < cmd.words.len() {
+            let Some(v) = cmd.words[i].value.as_deref() else {
+                i += 1;
+                continue;
+            };
+            if v.starts_with('-') {
+                if matches!(v, "-o" | "-c" | "-t" | "--option" | "--target-release") {
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            i += 1;
+            for c in recommends::carriers(v, codename) {
+                if out.iter().any(|o| o.carrier == c.carrier)
+                    || !c.matters(&self.file.text)
+                    || self.stage_installs(c.carrier)
+                    || self
+                        .facts
+                        .and_then(|f| f.has_preinstalled(c.carrier))
+                        .unwrap_or(false)
+                {
+                    continue;
+                }
+                out.push(c);
+                if let Some(stage) = self.inst().stage {
+                    self.added.borrow_mut().push((stage, c.carrier));
+                }
+            }
+        }
+        out
+    }
+
+    /// The edit that adds the carriers after the last word of the install:
+    /// on a line of their own when the packages are listed one a line.
+    fn add_packages(&self, cmd: &Command, at: usize, carriers: &[&recommends::Carrier]) -> Edit {
+        let text = &self.file.text;
+        let Some(last) = cmd.words.last() else {
+            return Edit::insert(at, String::new());
+        };
+        let line_start = text[..last.range.start].rfind('\n').map_or(0, |i| i + 1);
+        let before = &text[line_start..last.range.start];
+        let own_line = line_start > cmd.range.start && before.trim().is_empty();
+        let sep = if own_line {
+            let escape = if self.heredoc { '\\' } else { self.file.escape };
+            format!(" {escape}{}{before}", self.file.newline())
+        } else {
+            " ".to_string()
+        };
+        let added: String = carriers
+            .iter()
+            .map(|c| format!("{sep}{}", c.carrier))
+            .collect();
+        Edit::insert(last.range.end, added)
+    }
+
+    /// A RUN of this stage (up to this one) or of a stage it builds on
+    /// names `package` as a word (an install of it).
+    fn stage_installs(&self, package: &str) -> bool {
+        let file = self.file;
+        let Some(stage) = self.inst().stage else {
+            return false;
+        };
+        let chain = file.chain(&file.stages[stage]);
+        if self
+            .added
+            .borrow()
+            .iter()
+            .any(|(s, c)| *c == package && chain.iter().any(|st| st.index == *s))
+        {
+            return true;
+        }
+        file.instructions[..=self.index]
+            .iter()
+            .filter(|i| i.is("RUN") && i.stage.is_some_and(|s| chain.iter().any(|c| c.index == s)))
+            .any(|i| {
+                i.args
+                    .split(|c: char| c.is_whitespace() || "\\;&|()'\"".contains(c))
+                    .any(|w| recommends::package_name(w) == package)
+            })
     }
 
     /// The instruction after this one, when it is a RUN of the same stage.

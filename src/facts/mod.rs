@@ -6,3 +6,4 @@ pub mod app;
 pub mod context;
 pub mod image;
 pub mod packages;
+pub mod recommends;

@@ -14,7 +14,7 @@ set -euo pipefail
 dockwright=$(realpath "$1"); venv=$(realpath "$2"); shift 2
 [ "$#" -gt 0 ] || set -- --select apt-layer
 here=$(cd "$(dirname "$0")" && pwd)
-corpus=$(realpath "$here/../../../shared/corpus")
+corpus=$(realpath "${DOCKWRIGHT_CORPUS:-$here/../../../shared/corpus}")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$corpus" "$work/fixed"
 chmod -R u+w "$work/fixed"
@@ -54,16 +54,27 @@ def load(d):
 
 before, after = load(f"{work}/before"), load(f"{work}/after")
 notes, changed = collections.defaultdict(list), set()
-for line in open(f"{work}/fix.json"):
-    d = json.loads(line)
-    if "path" not in d:
-        continue
-    p = d["path"].removeprefix("./")
-    if d.get("changed"):
-        changed.add(p)
-    for r in d.get("remaining", []):
-        if r.get("transform") == "apt-layer":
-            notes[p].append(f'{r["line"]}: {r["message"]}')
+# One JSON document per dockwright run (xargs may start several), each with
+# its files; older versions printed one object a line.
+dec, text, i = json.JSONDecoder(), open(f"{work}/fix.json").read(), 0
+docs = []
+while True:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    d, i = dec.raw_decode(text, i)
+    docs.append(d)
+for doc in docs:
+    for d in doc.get("files", [doc]):
+        if "path" not in d:
+            continue
+        p = d["path"].removeprefix("./")
+        if d.get("changed") or d.get("status") in ("changed", "fixed", "would-fix") or d.get("changes"):
+            changed.add(p)
+        for r in d.get("notes", d.get("remaining", [])):
+            if r.get("transform") == "apt-layer":
+                notes[p].append(f'{r["line"]}: {r["message"]}')
 
 print(f"{'code':8} {'before':>7} {'after':>7}")
 for c in CODES:
