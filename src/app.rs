@@ -179,12 +179,12 @@ impl Job<'_> {
         settings.unsafe_fixes |= config.unsafe_fixes.unwrap_or(false);
         let ctx = Context {
             path: Some(path.to_path_buf()),
-            build_context: Some(
-                self.selection
-                    .context
-                    .clone()
-                    .unwrap_or_else(|| dir.to_path_buf()),
-            ),
+            // `--context`, else the context the repository builds this
+            // Dockerfile with (compose, bake, CI, scripts), else its folder.
+            build_context: Some(match &self.selection.context {
+                Some(flag) => flag.clone(),
+                None => crate::facts::app::invocation::resolve(path, None, None).dir,
+            }),
             config,
             overlay: None,
         };

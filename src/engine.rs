@@ -159,6 +159,7 @@ pub fn fix_text_with(
     let mut file = original_file.clone();
     let mut applied = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
+    // Notes of the passes that applied a fix (see below).
     let mut notes: Vec<Remaining> = Vec::new();
     // Other files the fixes edit, and the context transforms then see (with
     // those files as edited); both stay empty for almost every file.
@@ -346,9 +347,13 @@ pub fn fix_text_with(
         }
     }
     for note in notes {
-        let seen = remaining
-            .iter()
-            .any(|r| r.transform == note.transform && r.message == note.message);
+        // The same note said of an earlier text (a pass before) names other
+        // line numbers: it is said once.
+        let seen = remaining.iter().any(|r| {
+            r.transform == note.transform
+                && r.line == note.line
+                && without_numbers(&r.message) == without_numbers(&note.message)
+        });
         if !seen {
             remaining.push(note);
         }
@@ -363,6 +368,12 @@ pub fn fix_text_with(
         remaining,
         others,
     })
+}
+
+/// A message with its digits dropped: `RUN at line 16` and `RUN at line
+/// 15` are the same note about texts a line apart.
+fn without_numbers(message: &str) -> String {
+    message.chars().filter(|c| !c.is_ascii_digit()).collect()
 }
 
 /// Another file while the fixes edit it.

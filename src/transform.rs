@@ -28,7 +28,10 @@ pub struct Meta {
 pub struct Context {
     /// The Dockerfile's path, when it came from disk.
     pub path: Option<PathBuf>,
-    /// The build context directory (`--context`, else the Dockerfile's folder).
+    /// The build context directory: `--context`, else the one the
+    /// repository builds the Dockerfile with (a compose `build.context`, a
+    /// bake target, a CI workflow, a `docker build -f` line in a script:
+    /// `facts::app::invocation`), else the Dockerfile's folder.
     pub build_context: Option<PathBuf>,
     pub config: Config,
     /// Other files as earlier fixes of this run left them (see

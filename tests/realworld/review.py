@@ -18,6 +18,7 @@ after. The prose at the top of REVIEW.md (up to the line
 `--check` exits 1 when REVIEW.md is not what the verdict files give.
 """
 import csv
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -49,17 +50,16 @@ def table(header, rows):
     return "\n".join(out)
 
 
+TRANSFORMS = ("secret-mounts", "dockerignore", "apt-layer", "copy-order", "exec-form",
+              "multi-stage-distroless", "non-root-user", "tini-init", "syntax-header")
+NOTE = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, TRANSFORMS)) + r")\s*:\s*(fair|unfounded)")
+
+
 def notes_of(field):
-    """`transform:fair; transform:unfounded(why)` -> [(transform, fair?, why)]."""
-    out = []
-    for part in field.split(";"):
-        part = part.strip()
-        if not part or part == "-" or ":" not in part:
-            continue
-        t, v = part.split(":", 1)
-        v = v.strip()
-        out.append((t.strip(), v.startswith("fair"), v))
-    return out
+    """`transform:fair; transform:unfounded(why)` -> [(transform, fair?)].
+    The readers' reasons hold `;` and `file:line` too: only a transform id
+    followed by `:fair` or `:unfounded` starts a judgement."""
+    return [(m.group(1), m.group(2) == "fair") for m in NOTE.finditer(field or "")]
 
 
 def review_round(folder, repos, earlier):
@@ -101,7 +101,7 @@ def review_round(folder, repos, earlier):
                 culprits[t][v["verdict"]] += 1
     notes = defaultdict(Counter)
     for v in final.values():
-        for t, fair, _ in notes_of(v.get("notes", "") if v else ""):
+        for t, fair in notes_of(v.get("notes", "") if v else ""):
             notes[t]["fair" if fair else "unfounded"] += 1
     both = [k for k in r1 if k in r2]
     agree = sum(1 for k in both if r1[k]["verdict"] == r2[k]["verdict"])
@@ -127,7 +127,7 @@ def review_round(folder, repos, earlier):
     out.append(table(["transform", "edit", "break", "false-security"],
                      [(t, c["edit"], c["break"], c["false-security"])
                       for t, c in sorted(culprits.items(), key=lambda x: -sum(x[1].values()))]))
-    out.append("\n### Declined rewrites (notes), judged\n")
+    out.append("\n### Declined rewrites (notes), judged (by the first reader, or the settlement)\n")
     out.append(table(["transform", "fair", "unfounded"],
                      [(t, c["fair"], c["unfounded"]) for t, c in sorted(notes.items())]))
     out.append("\n### Disagreements and how they were settled\n")

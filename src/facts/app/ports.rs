@@ -150,13 +150,21 @@ mod tests {
         );
         scan("main.go", "http.ListenAndServe(\":443\", nil)\n", &mut out);
         // An actix-web server (found on a real repository: bind, no "port" word).
-        scan("src/main.rs", "    })\n    .bind(\"0.0.0.0:80\")?\n", &mut out);
+        scan(
+            "src/main.rs",
+            "    })\n    .bind(\"0.0.0.0:80\")?\n",
+            &mut out,
+        );
         scan(
             "src/bin.rs",
             "let addr = SocketAddr::from(([0, 0, 0, 0], 443));\nlet a = SocketAddr::from(([127, 0, 0, 1], 8080));\n",
             &mut out,
         );
-        scan("app.py", "web.run_app(app, host='0.0.0.0', port=80)\n", &mut out);
+        scan(
+            "app.py",
+            "web.run_app(app, host='0.0.0.0', port=80)\n",
+            &mut out,
+        );
         let got: Vec<(u16, String)> = out
             .iter()
             .map(|p| (p.port, p.evidence.to_string()))
