@@ -607,6 +607,18 @@ impl Ownership {
     }
 }
 
+/// Development servers that run and reload the program without writing
+/// into the project themselves (`facts::app::devtools` names).
+const RUNS_CODE_ONLY: &[&str] = &[
+    "nodemon",
+    "ts-node-dev",
+    "tsx watch",
+    "flask run",
+    "manage.py runserver",
+    "uvicorn --reload",
+    "rails server",
+];
+
 /// Why a non-root user would break the application (Err, the reasons
 /// with their evidence), or the paths it must own (Ok).
 fn app_blockers(
@@ -660,8 +672,17 @@ fn app_blockers(
     }
     let mut seen = std::collections::HashSet::new();
     for d in &app.dev_tools {
-        if matches!(d.kind, DevKind::DevServer | DevKind::BuildsAtStart)
-            && seen.insert((d.tool, d.evidence.clone()))
+        // A server that only runs the code and reloads it (nodemon, flask
+        // run, runserver...) writes nothing of its own: the write facts and
+        // the bind-mount facts decide. The framework servers rewrite the
+        // project (`next dev` writes next-env.d.ts and tsconfig.json beside
+        // `.next`), and a build at start writes where no fact can place it.
+        let blocks = match d.kind {
+            DevKind::BuildsAtStart => true,
+            DevKind::DevServer => !RUNS_CODE_ONLY.contains(&d.tool),
+            _ => false,
+        };
+        if blocks && seen.insert((d.tool, d.evidence.clone()))
         {
             let what = match d.kind {
                 DevKind::BuildsAtStart => {

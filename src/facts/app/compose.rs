@@ -25,7 +25,8 @@ pub struct Compose {
     pub doc: Node,
 }
 
-/// Is `name` a compose file name (`compose.yaml`, `docker-compose.prod.yml`...)?
+/// Is `name` a compose file name (`compose.yaml`, `docker-compose.prod.yml`,
+/// `docker-compose-local.yaml`...)?
 pub fn is_compose_name(name: &str) -> bool {
     let Some(stem) = name
         .strip_suffix(".yml")
@@ -37,7 +38,7 @@ pub fn is_compose_name(name: &str) -> bool {
         stem == *base
             || stem
                 .strip_prefix(base)
-                .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1)
+                .is_some_and(|rest| rest.starts_with(['.', '-', '_']) && rest.len() > 1)
     })
 }
 
@@ -324,6 +325,10 @@ mod tests {
             "docker-compose.yml",
             "docker-compose.override.yml",
             "compose.prod.yaml",
+            // Found on real repositories: docker-compose-local.yaml, -deploy, -signoz.
+            "docker-compose-local.yaml",
+            "docker-compose_dev.yml",
+            "compose-deploy.yaml",
         ] {
             assert!(is_compose_name(yes), "{yes}");
         }
