@@ -20,7 +20,14 @@ directory `<mirror>/<owner>+<name>/repo`, the default mirror being /work/.mirror
     tomcat, wordpress, rust-lang/docker-rust, adoptium/containers,
     corretto/corretto-docker, carlossg/docker-maven, keeganwitt/docker-gradle,
     nginxinc/docker-nginx, MariaDB/mariadb-docker, redis/docker-library-redis,
-    erlef/docker-elixir, erlang/docker-erlang-otp, haskell/docker-haskell).
+    erlef/docker-elixir, erlang/docker-erlang-otp, haskell/docker-haskell,
+    docker-library/rabbitmq, docker-library/docker, AdoptOpenJDK/openjdk-docker,
+    docker-library/redmine, docker-library/cassandra, composer/docker,
+    dart-lang/dart-docker; any other GitRepo found as <mirror>/<owner>+<name>).
+    Every other image that has had a file in library/ is covered too: perl,
+    gcc and hello-world by their FROM (FROM_RULE), the rest by DEFAULT_RULE
+    (release from the names only; user root, no entrypoint: not read facts,
+    listed under NOT READ in official.tsv's header).
     For every variant the Dockerfile at GitCommit:Directory/File is read
     (FROM, USER, ENTRYPOINT, CMD, COPY, ENV/ARG and the package installs of
     every RUN), with the entrypoint script it COPYs.  A FROM naming another
@@ -83,8 +90,10 @@ HERE = Path(__file__).resolve().parent
 DISTRO_INFO = Path("/usr/share/distro-info")
 WANTED = ["ca-certificates", "curl", "wget", "git", "tini", "libc6-dev", "gcc", "bash"]
 
-# Images whose variants are described.  Root-filesystem images (ROOTFS) are
-# described by rule; the others by reading their Dockerfiles.
+# Images whose variants are described first (in this order); every other name
+# that has had a file in official-images' library/ follows, in name order (see
+# covered_images).  Root-filesystem images (ROOTFS) are described by rule; the
+# others by reading their Dockerfiles where their repository is fetched.
 COVERED = [
     "node", "python", "golang", "rust", "ruby", "php", "openjdk", "java",
     "eclipse-temurin", "amazoncorretto", "maven", "gradle", "debian", "ubuntu",
@@ -138,6 +147,30 @@ REPOS = {
     "freebroccolo/docker-haskell": ["haskell/docker-haskell"],
     "docker-library/tomcat": ["docker-library/tomcat"],
     "docker-library/wordpress": ["docker-library/wordpress"],
+    "docker-library/rabbitmq": ["docker-library/rabbitmq"],
+    "docker-library/docker": ["docker-library/docker"],
+    "adoptopenjdk/openjdk-docker": ["AdoptOpenJDK/openjdk-docker"],
+}
+# Any other GitRepo is looked for as <mirror>/<owner>+<name> (any letter case).
+
+# Images whose repository is not fetched here but whose FROM is the same
+# simple function of the variant's names in every version (read from the
+# images' published Dockerfiles): the base is then resolved through
+# official-images like a FROM line.  perl (github:Perl/docker-perl): the full
+# variants FROM buildpack-deps:<suite>, the slim ones FROM
+# debian:<suite>-slim; gcc (docker-library/gcc, too large to fetch here):
+# FROM buildpack-deps:<suite>; hello-world: FROM scratch.  A variant whose
+# names carry no Debian suite takes the floating tag (buildpack-deps:latest,
+# debian:stable-slim) as it stood on the day the variant was last published.
+def _perl_from(suite, words):
+    slim = any("slim" in w for w in words)
+    return f"debian:{suite or 'stable'}-slim" if slim else f"buildpack-deps:{suite or 'latest'}"
+
+
+FROM_RULE = {
+    "perl": _perl_from,
+    "gcc": lambda suite, words: f"buildpack-deps:{suite or 'latest'}",
+    "hello-world": lambda suite, words: "scratch",
 }
 
 # Per-image rule used when a variant's Dockerfile cannot be read:
@@ -169,7 +202,17 @@ FALLBACK = {
     "haskell": ("root", "-", "no", ""),
     "tomcat": ("root", "-", "no", ""),
     "wordpress": ("root", "docker-entrypoint.sh", "yes", ""),
+    # default command perl5.x.y -de0, no entrypoint (perl's published Dockerfiles)
+    "perl": ("root", "-", "no", ""),
+    "gcc": ("root", "-", "no", ""),
+    "hello-world": ("root", "-", "no", ""),
 }
+# Every other image whose Dockerfile cannot be read: user root, no
+# entrypoint, drops_root no, nothing added over the base OS.  These are NOT
+# read facts: the image may set a USER or an ENTRYPOINT this rule does not
+# know; official.tsv's header lists the images (and variant counts) it
+# describes.
+DEFAULT_RULE = ("root", "-", "no", "")
 
 # Commands that, started as root, run their work as an unprivileged user
 # configured in the image: a root master with unprivileged workers (apache,
@@ -736,7 +779,7 @@ class Generator:
         repo, commit, d, fname = key
         path = lambda dd: fname if dd == "." else f"{dd}/{fname}"
         found = None
-        cands = [c for c in REPOS.get(repo, []) if self.repo(c)]
+        cands = [c for c in REPOS.get(repo, self.mirrored(repo)) if self.repo(c)]
         for cand in cands:
             if commit and self.repo(cand).read(f"{commit}:{path(d)}") is not None:
                 found = (self.repo(cand), commit, d, True)
@@ -778,6 +821,17 @@ class Generator:
                         break
         self.sources[key] = found
         return found
+
+    def mirrored(self, repo):
+        """The fetched repository named like GitRepo `repo` (letter case aside)."""
+        if not hasattr(self, "_mirrored"):
+            self._mirrored = {}
+            if self.mirror.is_dir():
+                for d in sorted(self.mirror.iterdir()):
+                    if "+" in d.name and (d / "repo").is_dir():
+                        self._mirrored.setdefault(d.name.replace("+", "/", 1).lower(), d.name.replace("+", "/", 1))
+        hit = self._mirrored.get(repo)
+        return [hit] if hit else []
 
     def branches(self, cand):
         """HEAD, then the other branches, newest first (release branches such
@@ -924,8 +978,23 @@ class Generator:
         named = self.names.from_words(words)
         if text is None:
             self.unread[img] = self.unread.get(img, 0) + 1
-            user, ep, drops, extra = FALLBACK.get(img, ("root", "-", "no", ""))
+            user, ep, drops, extra = FALLBACK.get(img, DEFAULT_RULE)
             f = Facts(read=False)
+            b = None
+            if img in FROM_RULE:
+                suite = next((t for w in words for t in re.split(r"[-/_:,]", w.lower())
+                              if self.names.code.get(t, ("",))[0] == "debian" and t not in ("sid", "experimental")), None)
+                b = self.base(FROM_RULE[img](suite, words), when, depth)
+            if b is not None and b.os != "-":
+                f = b.copy()
+                f.read = False
+                f.user, f.entrypoint, f.cmd = user, ep, ""
+                f.ep_drops = drops == "yes"
+                f.have.update(p for p in extra.split(",") if p)
+                if named and named[1] != "-" and (f.os, f.release) != named and f.os != "scratch":
+                    f.os, f.release = named
+                    f.libc = libc_of(f.os)
+                return f
             if named:
                 f.os, f.release = named
                 f.libc = libc_of(f.os)
@@ -943,9 +1012,23 @@ class Generator:
                 n, v = a.split("=", 1)
                 pre_args[n.strip()] = v.strip().strip("'\"")
         stage = insts[starts[-1]:] if starts else insts
-        from_ref = expand(stage[0][1].split()[0], pre_args) if stage and stage[0][0] == "FROM" else "scratch"
-        if from_ref.startswith("--platform"):
-            from_ref = expand(stage[0][1].split()[1], pre_args)
+
+        def from_of(st):
+            words = [w for w in st[0][1].split() if not w.startswith("--")] if st and st[0][0] == "FROM" else []
+            return expand(words[0], pre_args) if words else "scratch"
+
+        # a final stage built on an earlier stage (`FROM runtime AS default`)
+        # continues that stage: follow the chain back to an image
+        named_stages = {}
+        for i, st_start in enumerate(starts[:-1]):
+            w = insts[st_start][1].split()
+            if len(w) >= 3 and w[-2].lower() == "as":
+                named_stages[w[-1].lower()] = insts[st_start:starts[i + 1]]
+        seen = set()
+        while from_of(stage).lower() in named_stages and from_of(stage).lower() not in seen:
+            seen.add(from_of(stage).lower())
+            stage = named_stages[from_of(stage).lower()] + stage[1:]
+        from_ref = from_of(stage)
         b = self.base(from_ref, when, depth)
         if b is None or b.os in ("-", "scratch"):
             f = Facts()
@@ -1038,13 +1121,34 @@ def natural(t):
     return [(0, int(x), "") if x.isdigit() else (1, 0, x) for x in re.split(r"(\d+)", t)]
 
 
+def covered_images(oi):
+    """COVERED, then every other name that has had a file in library/ on the
+    first-parent line, in name order."""
+    raw = git(oi, "log", "--first-parent", "--format=", "--name-only", "--no-renames", "HEAD", "--",
+              "library/").decode()
+    seen = {l.strip().split("/", 1)[1] for l in raw.splitlines() if l.strip().startswith("library/")}
+    return COVERED + sorted(seen - set(COVERED))
+
+
+def wrap(prefix, items, width=110):
+    lines, cur = [], prefix
+    for it in items:
+        if len(cur) + len(it) + 2 > width and cur != prefix:
+            lines.append(cur.rstrip(","))
+            cur = "#   "
+        cur += (" " if not cur.endswith(" ") else "") + it + ","
+    lines.append(cur.rstrip(","))
+    return lines
+
+
 def generate_official(mirror, names, out, today):
     oi = Path(mirror) / "docker-library+official-images" / "repo"
-    h = History(oi, COVERED)
+    images = covered_images(oi)
+    h = History(oi, images)
     g = Generator(mirror, names, h)
     rows = {}
     skipped_windows = 0
-    for img in COVERED:
+    for img in images:
         for tag, ((key, windows), until) in h.last[img].items():
             if windows:
                 skipped_windows += 1
@@ -1075,18 +1179,31 @@ def generate_official(mirror, names, out, today):
         "# one row per image and set of facts; tags: every tag whose last mapping in history has them",
         "# windows-only tags are left out",
     ]
-    for img in COVERED:
+    by_default = []
+    for img in images:
         if g.approx.get(img):
             lines.append(f"# {img}: {g.approx[img]} variant(s) whose GitCommit is not in the fetched repository"
                          f" are read from the same (or the nearest sibling) directory at the repository's HEAD")
-        if g.unread.get(img):
+        if g.unread.get(img) and img in FROM_RULE:
+            lines.append(f"# {img}: {g.unread[img]} variant(s) (repository not fetched) are described by their FROM"
+                         f" (generate.py FROM_RULE, resolved through official-images) and the rule in FALLBACK")
+        elif g.unread.get(img) and img in FALLBACK:
             lines.append(f"# {img}: {g.unread[img]} variant(s) whose Dockerfile could not be read are described"
                          f" by the per-image rule in generate.py FALLBACK (release from tag/directory names)")
+        elif g.unread.get(img):
+            by_default.append(f"{img} {g.unread[img]}")
+    if by_default:
+        lines.append("# NOT READ: the variants below (count by image) have no Dockerfile here (their repository"
+                     " is not fetched, or lacks the commit): os and release come from their tag and directory names"
+                     " only (`-` when those name none), and user root, entrypoint -, drops_root no,"
+                     " preinstalled = the base OS's (bash on debian/ubuntu) are the generator's DEFAULT_RULE,"
+                     " not read facts: such an image may set a USER or an ENTRYPOINT the row does not show")
+        lines.extend(wrap("#  ", by_default))
     lines.append("image\tos\trelease\tlibc\tuser\tentrypoint\tdrops_root\tpreinstalled\ttags")
     body = []
     for r, tags in rows.items():
         body.append("\t".join(clean(x) for x in r) + "\t" + " ".join(sorted(tags, key=natural)))
-    order = {img: i for i, img in enumerate(COVERED)}
+    order = {img: i for i, img in enumerate(images)}
     body.sort(key=lambda l: (order[l.split("\t")[0]], natural(l.split("\t")[-1].split(" ")[0])))
     (out / "official.tsv").write_text("\n".join(lines + body) + "\n")
     log(f"official.tsv: {len(body)} rows; windows tags left out: {skipped_windows};"
