@@ -682,8 +682,7 @@ fn app_blockers(
             DevKind::DevServer => !RUNS_CODE_ONLY.contains(&d.tool),
             _ => false,
         };
-        if blocks && seen.insert((d.tool, d.evidence.clone()))
-        {
+        if blocks && seen.insert((d.tool, d.evidence.clone())) {
             let what = match d.kind {
                 DevKind::BuildsAtStart => {
                     "compiles when the container starts, into the root-owned app folder and the installing user's caches"

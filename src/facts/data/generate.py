@@ -207,12 +207,12 @@ FALLBACK = {
     "gcc": ("root", "-", "no", ""),
     "hello-world": ("root", "-", "no", ""),
 }
-# Every other image whose Dockerfile cannot be read: user root, no
-# entrypoint, drops_root no, nothing added over the base OS.  These are NOT
-# read facts: the image may set a USER or an ENTRYPOINT this rule does not
-# know; official.tsv's header lists the images (and variant counts) it
-# describes.
-DEFAULT_RULE = ("root", "-", "no", "")
+# Every other image whose Dockerfile cannot be read: its user, entrypoint
+# and whether it drops root are unknown (`?`: the image may set a USER or an
+# ENTRYPOINT nobody read), its release comes from its names, and nothing is
+# counted as preinstalled over the base OS. official.tsv's header lists the
+# images (and variant counts) it describes.
+DEFAULT_RULE = ("?", "?", "?", "")
 
 # Commands that, started as root, run their work as an unprivileged user
 # configured in the image: a root master with unprivileged workers (apache,
@@ -728,6 +728,8 @@ class Facts:
                      self.ep_drops, self.cmd, self.have, self.read)
 
     def drops_root(self):
+        if self.user == "?":
+            return "?"
         if self.user not in ("root", "0", "0:0", "root:root"):
             return "no"
         if self.ep_drops:
@@ -1195,9 +1197,9 @@ def generate_official(mirror, names, out, today):
     if by_default:
         lines.append("# NOT READ: the variants below (count by image) have no Dockerfile here (their repository"
                      " is not fetched, or lacks the commit): os and release come from their tag and directory names"
-                     " only (`-` when those name none), and user root, entrypoint -, drops_root no,"
-                     " preinstalled = the base OS's (bash on debian/ubuntu) are the generator's DEFAULT_RULE,"
-                     " not read facts: such an image may set a USER or an ENTRYPOINT the row does not show")
+                     " only (`-` when those name none); user, entrypoint and drops_root are `?` (unknown) and"
+                     " preinstalled is the base OS's (bash on debian/ubuntu): the generator's DEFAULT_RULE,"
+                     " not read facts")
         lines.extend(wrap("#  ", by_default))
     lines.append("image\tos\trelease\tlibc\tuser\tentrypoint\tdrops_root\tpreinstalled\ttags")
     body = []

@@ -356,12 +356,18 @@ fn from_row(base: Base, row: &'static Row, source: Source) -> ImageFacts {
             "musl" => Some(Libc::Musl),
             _ => None,
         },
-        user: Some(row.user.to_string()),
-        entrypoint: Some(match known(row.entrypoint) {
-            Some(e) => Entrypoint::Command(e.to_string()),
-            None => Entrypoint::None,
-        }),
-        drops_root: Some(row.drops_root == "yes"),
+        // `?`: the generator could not read the image's Dockerfile.
+        user: (row.user != "?").then(|| row.user.to_string()),
+        entrypoint: match row.entrypoint {
+            "?" => None,
+            "-" => Some(Entrypoint::None),
+            e => Some(Entrypoint::Command(e.to_string())),
+        },
+        drops_root: match row.drops_root {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
         preinstalled: Some(known(row.preinstalled).unwrap_or("")),
     }
 }
