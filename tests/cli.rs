@@ -10,7 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 const MESSY: &str = "FROM alpine:3.20\nRUN echo hi\nCMD [\"/bin/app\"]\n";
-const FIXED: &str = "# syntax=docker/dockerfile:1\nFROM alpine:3.20\nRUN echo hi\nCMD [\"/bin/app\"]\n";
+const FIXED: &str =
+    "# syntax=docker/dockerfile:1\nFROM alpine:3.20\nRUN echo hi\nCMD [\"/bin/app\"]\n";
 
 #[test]
 fn exit_codes_follow_the_contract() {

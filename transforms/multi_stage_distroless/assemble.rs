@@ -311,6 +311,7 @@ pub(super) fn convert(
         }
     }
     plan.copies.dedup();
+    keep_root_where_needed(file, ctx, &mut plan);
     Ok(assemble(file, stage, &w, &plan))
 }
 
@@ -471,14 +472,94 @@ pub(super) fn assemble(
     }
     edits.push(Edit::insert(end, text));
     let copied: Vec<String> = plan.copies.iter().map(|(s, _)| format!("`{s}`")).collect();
-    let mut message = format!(
-        "split into a `{name}` stage and a `{}` runtime that holds only {}: the runtime has no shell or package manager, so `docker exec ... sh` will not work (use the `:debug` tag to debug), and it runs as `nonroot` (uid 65532), so check that the program writes only to /tmp or to mounts it may write to",
-        plan.image,
-        copied.join(", ")
-    );
+    let user = if plan.image.ends_with(":nonroot") {
+        ", and it runs as `nonroot` (uid 65532), so check that the program writes only to /tmp or to mounts it may write to"
+    } else {
+        ""
+    };
+    let mut message = if plan.image.contains("distroless") {
+        format!(
+            "split into a `{name}` stage and a `{}` runtime that holds only {}: the runtime has no shell or package manager, so `docker exec ... sh` will not work (use the `:debug` tag to debug){user}",
+            plan.image,
+            copied.join(", ")
+        )
+    } else {
+        format!(
+            "split into a `{name}` stage and a `{}` runtime that holds only {} besides what the image has",
+            plan.image,
+            copied.join(", ")
+        )
+    };
     for d in &plan.detail {
         message.push_str("; ");
         message.push_str(d);
     }
     (edits, message)
+}
+
+/// The distroless `:nonroot` tag changes the user the program runs as; where
+/// the application facts show it must stay root (a port below 1024 bound, a
+/// write outside /tmp, a GitHub container action), the runtime is the same
+/// image's root tag, and the note says why (the non-root question is
+/// `non-root-user`'s to decide).
+fn keep_root_where_needed(file: &Dockerfile, ctx: &Context, plan: &mut Plan) {
+    let Some(root_image) = plan.image.strip_suffix(":nonroot").map(str::to_string) else {
+        return;
+    };
+    let mut reasons: Vec<String> = Vec::new();
+    if let Some(action) = container_action(ctx) {
+        reasons.push(format!(
+            "`{action}` runs this image as a GitHub Actions container action, which GitHub runs as root"
+        ));
+    }
+    if let Some(facts) = crate::facts::app::for_transform(ctx, file) {
+        if let Some(p) = facts.low_ports.first() {
+            reasons.push(format!(
+                "the program binds port {} (`{}` at {})",
+                p.port, p.code, p.evidence
+            ));
+        }
+        if let Some(wr) = facts.writes.iter().find(|wr| {
+            // `cargo run`/`go run` caches go with the command the split replaces.
+            wr.kind != crate::facts::app::WriteKind::Cache
+                && !wr.path.as_deref().is_some_and(|p| p.starts_with("/tmp"))
+        }) {
+            reasons.push(format!(
+                "the program writes ({}: `{}` at {})",
+                wr.kind, wr.code, wr.evidence
+            ));
+        }
+    }
+    if reasons.is_empty() {
+        return;
+    }
+    plan.image = root_image;
+    plan.detail
+        .retain(|d| !d.starts_with("port ") || !d.contains("below 1024"));
+    plan.detail.push(format!(
+        "the runtime keeps running as root, as the image did: {}; `non-root-user` decides about a user",
+        reasons.join(", ")
+    ));
+}
+
+/// The `action.yml` beside the Dockerfile that runs it as a Docker container
+/// action (`runs: using: docker`, `image: Dockerfile`).
+fn container_action(ctx: &Context) -> Option<String> {
+    let path = ctx.path.as_deref()?;
+    let name = path.file_name()?.to_string_lossy().to_string();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    ["action.yml", "action.yaml"]
+        .into_iter()
+        .find_map(|action| {
+            let text = std::fs::read_to_string(dir.join(action)).ok()?;
+            let value = |key: &str| {
+                text.lines().find_map(|l| {
+                    let v = l.trim().strip_prefix(key)?.trim();
+                    Some(v.trim_matches(['"', '\'']).to_string())
+                })
+            };
+            (value("using:").as_deref() == Some("docker")
+                && value("image:").is_some_and(|i| i.trim_start_matches("./") == name))
+            .then(|| action.to_string())
+        })
 }

@@ -22,7 +22,7 @@ pub(super) fn binary_plan(
         Stack::Go => (&GO_SOURCES, &["/go/bin", "/usr/local/go/bin"]),
         _ => (&RUST_SOURCES, &["/usr/local/cargo/bin"]),
     };
-    check_sources(file, ctx, &w, rules)?;
+    let assets = check_sources(file, ctx, &w, rules)?;
     let context = ctx.build_context.as_deref();
     // The artifacts built, with the command that builds them.
     let mut builds: Vec<(String, &Cmd)> = Vec::new();
@@ -198,6 +198,8 @@ pub(super) fn binary_plan(
         dropped: Vec::new(),
         detail: Vec::new(),
     };
+    plan.copies.extend(assets.copies);
+    plan.detail.extend(assets.detail);
     if via_cargo_run {
         plan.rewritten
             .push((command_idx, format!("CMD {}", Form::exec_text(&argv))));

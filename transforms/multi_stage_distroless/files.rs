@@ -73,7 +73,7 @@ impl SourceRules {
         let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for path in entries {
-            if out.len() >= 3 || *budget == 0 {
+            if out.len() >= SCAN_LIMIT || *budget == 0 {
                 return;
             }
             *budget -= 1;
@@ -203,83 +203,354 @@ pub(super) fn embedded_patterns(
     }
 }
 
-/// Checks that the copied sources are build input only.
+/// Run-time assets the program reads, found in the copied sources: copies
+/// for the runtime stage (build path, runtime path) and what to say.
+#[derive(Default)]
+pub(super) struct Assets {
+    pub(super) copies: Vec<(String, String)>,
+    pub(super) detail: Vec<String>,
+}
+
+/// Files that never serve the program at run time, whatever the sources say:
+/// development, CI and packaging files.
+fn is_dev_file(rel: &str) -> bool {
+    let name = basename(rel);
+    let lower = name.to_ascii_lowercase();
+    rel.split('/').any(|seg| seg.starts_with('.'))
+        || lower.starts_with("dockerfile")
+        || lower.ends_with(".dockerfile")
+        || lower.starts_with("docker-compose")
+        || lower.starts_with("compose.")
+        || lower.starts_with("jenkinsfile")
+        || lower.starts_with("license")
+        || lower.starts_with("licence")
+        || lower.starts_with("readme")
+        || lower.starts_with("changelog")
+        || lower == "makefile"
+        || lower == "copying"
+        || [".md", ".rst", ".bat", ".cmd", ".ps1", ".iml", ".swp"]
+            .iter()
+            .any(|e| lower.ends_with(e))
+}
+
+/// A string literal of a source file, with where it is.
+struct Literal {
+    text: String,
+    at: String,
+}
+
+/// The string literals of the program's sources (Go, Rust, Java, Kotlin),
+/// comments and tests left out; and whether the program loads a `.env` file.
+fn source_literals(root: &Path) -> (Vec<Literal>, bool) {
+    let mut out = Vec::new();
+    let mut dotenv = false;
+    let mut budget = 20_000usize;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for path in entries {
+            if budget == 0 {
+                return (out, dotenv);
+            }
+            budget -= 1;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            if path.is_dir() {
+                if !name.starts_with('.')
+                    && !["node_modules", "target", "vendor", "test", "tests"]
+                        .contains(&name.as_str())
+                {
+                    stack.push(path);
+                }
+                continue;
+            }
+            let Some(ext) = name.rsplit_once('.').map(|(_, e)| e) else {
+                continue;
+            };
+            if !["go", "rs", "java", "kt", "scala"].contains(&ext) || name.ends_with("_test.go") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let rel = path
+                .strip_prefix(root)
+                .map(|p| p.to_string_lossy().to_string())
+                .unwrap_or(name);
+            for (n, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") || code.starts_with('*') || code.starts_with("/*") {
+                    continue;
+                }
+                if code.contains("dotenv") {
+                    dotenv = true;
+                }
+                let chars: Vec<char> = line.chars().collect();
+                let mut i = 0;
+                while i < chars.len() {
+                    let q = chars[i];
+                    if q == '/' && chars.get(i + 1) == Some(&'/') {
+                        break;
+                    }
+                    if q != '"' && q != '`' {
+                        i += 1;
+                        continue;
+                    }
+                    let mut j = i + 1;
+                    let mut s = String::new();
+                    while j < chars.len() && chars[j] != q {
+                        if chars[j] == '\\' && q == '"' {
+                            j += 1;
+                        }
+                        if let Some(c) = chars.get(j) {
+                            s.push(*c);
+                        }
+                        j += 1;
+                    }
+                    if s.len() >= 2 {
+                        out.push(Literal {
+                            text: s,
+                            at: format!("{rel}:{}", n + 1),
+                        });
+                    }
+                    i = j + 1;
+                }
+            }
+        }
+    }
+    (out, dotenv)
+}
+
+/// The literal that names one of `rels` (a file's path relative to the
+/// program's working directory or to the context): its path, a folder it is
+/// in, its name or its stem.
+fn names_file<'l>(literals: &'l [Literal], rels: &[&str], workdir: &str) -> Option<&'l Literal> {
+    literals.iter().find(|l| {
+        let mut s = l.text.as_str();
+        if let Some(rest) = s.strip_prefix(workdir).filter(|r| r.starts_with('/')) {
+            s = rest;
+        }
+        let s = s.trim_start_matches("./").trim_start_matches('/');
+        // A glob or a format string (`templates/*.html`, `views/%s`) names its folder.
+        let s = match s.find(['*', '?', '{', '%']) {
+            Some(i) => s[..i].trim_end_matches(|c| c != '/'),
+            None => s,
+        };
+        let s = s.trim_end_matches('/');
+        if s.len() < 2 || s.contains(char::is_whitespace) {
+            return false;
+        }
+        rels.iter().any(|rel| {
+            let name = basename(rel);
+            let stem = name.split('.').next().unwrap_or(name);
+            *rel == s
+                || rel.starts_with(&format!("{s}/"))
+                || name == s
+                || (stem.len() >= 3 && stem == s)
+        })
+    })
+}
+
+/// Checks the copied sources. Build input (sources, manifests), development
+/// and CI files, and files no source names stay behind; a file a source names
+/// (`templates/`, `config.yaml`, a `.env` the program loads) is a run-time
+/// asset, copied into the runtime at the same path (its top folder under the
+/// copy's destination).
 pub(super) fn check_sources(
     file: &Dockerfile,
     ctx: &Context,
     w: &Walk,
     rules: &SourceRules,
-) -> Result<()> {
+) -> Result<Assets> {
     let context = ctx.build_context.as_deref().filter(|c| c.is_dir());
-    // Read from the context (every Go or Rust source) only when a copy needs it.
+    // Read from the context (every source) only when a copy needs it.
     let skipped: std::cell::OnceCell<BuildOnly> = std::cell::OnceCell::new();
-    for (idx, sources, _) in &w.copies {
+    let literals: std::cell::OnceCell<(Vec<Literal>, bool)> = std::cell::OnceCell::new();
+    let mut assets = Assets::default();
+    for (idx, sources, dest) in &w.copies {
         let at = file.instructions[*idx].keyword_range.start;
         for src in sources {
             let clean = src.trim_start_matches("./").trim_end_matches('/');
             let name = basename(clean);
+            // (path in the context, path under the destination; "" for the destination itself)
+            let mut found: Vec<(String, String)> = Vec::new();
             if clean.contains(['*', '?', '[']) {
-                // A glob of build files (`*.go`) is fine; anything else is not placed.
+                // A glob of build files (`*.go`) is fine; others are expanded.
                 if let Some(ext) = name.strip_prefix("*.")
                     && rules.extensions.contains(&ext)
                 {
                     continue;
                 }
-                return skip(at, format!("cannot tell what `{src}` copies"));
+                let dir = parent_rel(clean);
+                let Some(root) =
+                    context.filter(|_| !dir.contains(['*', '?', '[']) && !name.contains('['))
+                else {
+                    return skip(at, format!("cannot tell what `{src}` copies"));
+                };
+                let Ok(entries) =
+                    std::fs::read_dir(root.join(if dir.is_empty() { "." } else { dir }))
+                else {
+                    return skip(at, format!("`{src}` is not in the build context"));
+                };
+                let mut names: Vec<String> = entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().is_file())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| glob_match(name, n))
+                    .collect();
+                names.sort();
+                for n in names {
+                    if !rules.is_build_file(&n) {
+                        let rel = if dir.is_empty() {
+                            n.clone()
+                        } else {
+                            format!("{dir}/{n}")
+                        };
+                        found.push((rel, n));
+                    }
+                }
+            } else {
+                if rules.is_build_file(name) && !clean.is_empty() && clean != "." {
+                    continue;
+                }
+                if rules.dirs.contains(&name) {
+                    continue;
+                }
+                let Some(root) = context else {
+                    return skip(
+                        at,
+                        format!(
+                            "`{src}` may hold files the program reads at run time, and the build context is not available to check"
+                        ),
+                    );
+                };
+                let path = root.join(if clean.is_empty() { "." } else { clean });
+                let skipped = skipped.get_or_init(|| BuildOnly::of(root, rules));
+                if !clean.is_empty() && skipped.covers(clean) {
+                    continue;
+                }
+                if path.is_file() {
+                    // `COPY config.json /etc/app/config.json` renames; otherwise the file goes inside.
+                    let inside =
+                        if sources.len() == 1 && basename(dest) == name && *dest != w.workdir {
+                            String::new()
+                        } else {
+                            name.to_string()
+                        };
+                    found.push((clean.to_string(), inside));
+                } else if path.is_dir() {
+                    let mut files = Vec::new();
+                    let mut budget = 20_000;
+                    rules.scan(root, &path, skipped, &mut files, &mut budget);
+                    if budget == 0 || files.len() >= SCAN_LIMIT {
+                        return skip(at, format!("`{src}` holds too many files to check"));
+                    }
+                    let base = if clean.is_empty() || clean == "." {
+                        ""
+                    } else {
+                        clean
+                    };
+                    for rel in files {
+                        let inside = rel
+                            .strip_prefix(base)
+                            .unwrap_or(&rel)
+                            .trim_start_matches('/')
+                            .to_string();
+                        found.push((rel, inside));
+                    }
+                } else {
+                    return skip(at, format!("`{src}` is not in the build context"));
+                }
             }
-            if rules.is_build_file(name) && !clean.is_empty() && clean != "." {
-                continue;
-            }
-            if rules.dirs.contains(&name) {
-                continue;
-            }
-            let Some(root) = context else {
-                return skip(
-                    at,
-                    format!(
-                        "`{src}` may hold files the program reads at run time, and the build context is not available to check"
-                    ),
-                );
-            };
-            let path = root.join(if clean.is_empty() { "." } else { clean });
-            let skipped = skipped.get_or_init(|| BuildOnly::of(root, rules));
-            if !clean.is_empty() && skipped.covers(clean) {
-                continue;
-            }
-            if path.is_file() {
-                return skip(
-                    at,
-                    format!(
-                        "copies `{src}`, which the program may read at run time; the runtime would not have it"
-                    ),
-                );
-            }
-            if !path.is_dir() {
-                return skip(at, format!("`{src}` is not in the build context"));
-            }
-            let mut found = Vec::new();
-            let mut budget = 20_000;
-            rules.scan(root, &path, skipped, &mut found, &mut budget);
-            if budget == 0 {
-                return skip(at, format!("`{src}` holds too many files to check"));
-            }
-            if !found.is_empty() {
-                return skip(
-                    at,
-                    format!(
-                        "`COPY {src}` brings in {}, which the program may read at run time; the runtime would not have {}",
-                        found
-                            .iter()
-                            .map(|f| format!("`{f}`"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        if found.len() == 1 { "it" } else { "them" }
-                    ),
-                );
+            let Some(root) = context else { continue };
+            let (literals, dotenv) = literals.get_or_init(|| source_literals(root));
+            for (rel, inside) in found {
+                let env_file = {
+                    let n = basename(&rel);
+                    *dotenv
+                        && n.starts_with(".env")
+                        && !n.contains("example")
+                        && !n.contains("sample")
+                };
+                if is_dev_file(&rel) && !env_file {
+                    continue;
+                }
+                // Where the file lands, relative to the program's working directory.
+                let landed = if inside.is_empty() {
+                    dest.clone()
+                } else {
+                    join(dest, &inside)
+                };
+                let from_workdir = landed
+                    .strip_prefix(w.workdir.trim_end_matches('/'))
+                    .filter(|r| r.starts_with('/'))
+                    .map(|r| r.trim_start_matches('/').to_string());
+                let mut rels: Vec<&str> = vec![rel.as_str()];
+                if let Some(r) = &from_workdir {
+                    rels.push(r);
+                }
+                let why = if env_file {
+                    Some("the program loads a `.env` file".to_string())
+                } else {
+                    names_file(literals, &rels, &w.workdir)
+                        .map(|l| format!("`\"{}\"` at {}", l.text, l.at))
+                };
+                let Some(why) = why else { continue };
+                // Copy the top folder (or the file) it lands in under the destination.
+                let top = inside.split('/').next().unwrap_or_default();
+                let unit = if top.is_empty() {
+                    dest.clone()
+                } else {
+                    join(dest, top)
+                };
+                if unit == w.workdir
+                    || unit == "/"
+                    || unit.contains(|c: char| c.is_whitespace() || c == '"')
+                {
+                    return skip(
+                        at,
+                        format!(
+                            "the program reads `{rel}` ({why}), and the copy cannot be narrowed to it"
+                        ),
+                    );
+                }
+                if !assets.copies.iter().any(|(s, _)| *s == unit) {
+                    assets.copies.push((unit.clone(), unit.clone()));
+                    assets.detail.push(format!(
+                        "`{unit}` is copied into the runtime too: the program reads `{rel}` ({why})"
+                    ));
+                }
             }
         }
     }
-    Ok(())
+    Ok(assets)
+}
+
+/// How many files of a copied folder are looked at before giving up.
+const SCAN_LIMIT: usize = 2_000;
+
+/// The folder part of a context-relative path (`""` at the top).
+fn parent_rel(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+/// `*` and `?` matching of one file name.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match p.first() {
+            None => n.is_empty(),
+            Some(b'*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
+            Some(b'?') => !n.is_empty() && go(&p[1..], &n[1..]),
+            Some(c) => n.first() == Some(c) && go(&p[1..], &n[1..]),
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
 }
 
 /// Checks an installed package list against the build-only list.

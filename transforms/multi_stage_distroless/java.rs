@@ -143,7 +143,11 @@ pub(super) fn maven_jars(pom: &str) -> std::result::Result<Vec<String>, String> 
 }
 
 /// The distroless java image for the JDK of the build image.
-pub(super) fn java_runtime(ctx: &Context, image: &ImageRef, from_at: usize) -> Result<String> {
+pub(super) fn java_runtime(
+    ctx: &Context,
+    image: &ImageRef,
+    from_at: usize,
+) -> Result<(String, Option<String>)> {
     let Some(jdk) = jdk_of(image) else {
         return skip(
             from_at,
@@ -156,14 +160,18 @@ pub(super) fn java_runtime(ctx: &Context, image: &ImageRef, from_at: usize) -> R
     let debian = debian_of(&image.tag);
     let key = format!("java{jdk}");
     let Some(runtime) = runtime_image(ctx, &key, debian) else {
-        return skip(
-            from_at,
-            format!(
-                "there is no distroless image for Java {jdk} (java17, java21, java25); add `{key} = \"...\"` to `[transforms.multi-stage-distroless.images]` to choose one"
+        return fallback_runtime(
+            ctx,
+            format!("eclipse-temurin:{jdk}-jre"),
+            &format!("there is no distroless image for Java {jdk}"),
+            &format!(
+                "upgrading to Java 17 or later allows `gcr.io/distroless/java17-{debian}`; `{key} = \"...\"` in `[transforms.multi-stage-distroless.images]` chooses another"
             ),
+            false,
+            from_at,
         );
     };
-    Ok(runtime)
+    Ok((runtime, None))
 }
 
 /// What `gradle build` makes: `build/libs/<name>-<version>.jar` (the
@@ -241,11 +249,11 @@ pub(super) fn java_plan(
         cmd,
     } = *launch;
     let from_at = file.instructions[w.from].keyword_range.start;
-    let runtime = java_runtime(ctx, image, from_at)?;
+    let (runtime, fallback_note) = java_runtime(ctx, image, from_at)?;
     let mut w = w.clone();
     let cmds = commands(file, &mut w)?;
     check_packages(file, &w, false)?;
-    check_sources(file, ctx, &w, &JAVA_SOURCES)?;
+    let assets = check_sources(file, ctx, &w, &JAVA_SOURCES)?;
     let context = ctx.build_context.as_deref();
     // The Maven build and where it runs.
     let mut build: Option<(String, &str)> = None;
@@ -390,12 +398,26 @@ pub(super) fn java_plan(
         build_edits: Vec::new(),
         rewritten: Vec::new(),
         dropped: Vec::new(),
-        detail: vec!["the image's entrypoint is `java -jar`, so `CMD` names the jar".into()],
+        detail: Vec::new(),
     };
+    if fallback_note.is_none() {
+        plan.detail
+            .push("the image's entrypoint is `java -jar`, so `CMD` names the jar".into());
+    }
+    plan.detail.extend(fallback_note.clone());
+    plan.copies.extend(assets.copies);
+    plan.detail.extend(assets.detail);
     let nl = file.newline();
     let mut tail = vec![jar_path.clone()];
     tail.extend(args.iter().cloned());
-    let text = if options.is_empty() {
+    let text = if fallback_note.is_some() {
+        // The official JRE image has no entrypoint: the command is whole.
+        let mut all = vec!["java".to_string()];
+        all.extend(options.iter().cloned());
+        all.push("-jar".into());
+        all.extend(tail);
+        format!("CMD {}", Form::exec_text(&all))
+    } else if options.is_empty() {
         format!("CMD {}", Form::exec_text(&tail))
     } else {
         let mut entry = vec!["/usr/bin/java".to_string()];

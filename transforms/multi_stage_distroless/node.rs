@@ -3,43 +3,68 @@
 use super::*;
 
 /// The distroless node image for the build image's major version.
-pub(super) fn node_runtime(ctx: &Context, image: &ImageRef, from_at: usize) -> Result<String> {
+pub(super) fn node_runtime(
+    ctx: &Context,
+    image: &ImageRef,
+    from_at: usize,
+) -> Result<(String, Option<String>)> {
     let major: Option<u32> = image
         .tag
         .split(['-', '.'])
         .next()
         .and_then(|m| m.parse().ok());
-    let Some(major) = major else {
-        return skip(
+    let nearest = |major: u32| {
+        IMAGES
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix("nodejs")?.parse::<u32>().ok())
+            .min_by_key(|m| m.abs_diff(major))
+            .unwrap_or(22)
+    };
+    let fallback = |why: String, upgrade: String| {
+        fallback_runtime(
+            ctx,
+            format!("node:{}", slim_tag(&image.tag)),
+            &why,
+            &upgrade,
+            floating(&image.tag),
             from_at,
+        )
+    };
+    let Some(major) = major else {
+        return fallback(
             format!(
                 "the node version is not pinned in the tag (`node:{}`)",
                 image.tag
             ),
+            "pinning node 22 or later allows a distroless `nodejs` image".into(),
         );
     };
     if image.tag.contains("alpine") {
-        return skip(
-            from_at,
-            "the Alpine builder compiles native addons against musl, which the glibc-based distroless node does not have",
+        let upgrade = match runtime_image(ctx, &format!("nodejs{major}"), "debian13") {
+            Some(d) => format!("`{d}` serves this version on a Debian builder"),
+            None => format!(
+                "node {} on a Debian builder allows `gcr.io/distroless/nodejs{}`",
+                nearest(major),
+                nearest(major)
+            ),
+        };
+        return fallback(
+            "the Alpine builder builds against musl, and distroless node is glibc-based".into(),
+            upgrade,
         );
     }
     let debian = debian_of(&image.tag);
     let key = format!("nodejs{major}");
     let Some(runtime) = runtime_image(ctx, &key, debian) else {
-        let nearest = IMAGES
-            .iter()
-            .filter_map(|(k, _)| k.strip_prefix("nodejs")?.parse::<u32>().ok())
-            .min_by_key(|m| m.abs_diff(major))
-            .unwrap_or(22);
-        return skip(
-            from_at,
+        let nearest = nearest(major);
+        return fallback(
+            format!("there is no distroless image for node {major}"),
             format!(
-                "there is no distroless image for node {major} (the nearest is nodejs{nearest}); add `{key} = \"...\"` to `[transforms.multi-stage-distroless.images]` to choose one"
+                "upgrading to node {nearest} allows `gcr.io/distroless/nodejs{nearest}-{debian}`; `{key} = \"...\"` in `[transforms.multi-stage-distroless.images]` chooses another"
             ),
         );
     };
-    Ok(runtime)
+    Ok((runtime, None))
 }
 
 pub(super) fn node_plan(
@@ -51,7 +76,12 @@ pub(super) fn node_plan(
 ) -> Result<Plan> {
     let argv = launch.argv;
     let from_at = file.instructions[w.from].keyword_range.start;
-    let runtime = node_runtime(ctx, image, from_at)?;
+    let (runtime, fallback_note) = node_runtime(ctx, image, from_at)?;
+    let node_path = if fallback_note.is_some() {
+        "/usr/local/bin/node"
+    } else {
+        "/nodejs/bin/node"
+    };
     let (app, w, cmds) = app_build(file, w, from_at)?;
     for (idx, _, dest) in &w.copies {
         if !within(dest, &app) {
@@ -172,7 +202,7 @@ pub(super) fn node_plan(
             return skip(
                 command_at,
                 format!(
-                    "the command runs `{other}`, which the distroless node image does not have (its entrypoint is `node`)"
+                    "the command runs `{other}`, not `node` or an `npm` script the analysis follows to a `node` command"
                 ),
             );
         }
@@ -189,32 +219,39 @@ pub(super) fn node_plan(
         }
     }
     node_native_dependencies(ctx).map_err(|why| Skip { at: from_at, why })?;
+    // The official node image's entrypoint runs `node` only for a first
+    // argument that is no command: the fallback names it.
+    let cmd_args: Vec<String> = if fallback_note.is_some() {
+        std::iter::once("node".to_string())
+            .chain(node_args.iter().cloned())
+            .collect()
+    } else {
+        node_args.clone()
+    };
     let mut plan = Plan {
         image: runtime,
         copies: vec![(app.clone(), app.clone())],
         build_edits: Vec::new(),
         rewritten: Vec::new(),
         dropped: Vec::new(),
-        detail: vec![format!(
-            "the image's entrypoint is `node`, so `CMD` names the script: `{}`",
-            Form::exec_text(&node_args)
-        )],
+        detail: vec![if fallback_note.is_some() {
+            format!("`CMD` runs the script: `{}`", Form::exec_text(&cmd_args))
+        } else {
+            format!(
+                "the image's entrypoint is `node`, so `CMD` names the script: `{}`",
+                Form::exec_text(&node_args)
+            )
+        }],
     };
+    plan.detail.extend(fallback_note);
     let node_entry = argv[0] != "npm";
-    if let Some(entry) = launch.place(
-        file,
-        &mut plan,
-        node_entry,
-        "/nodejs/bin/node",
-        &[],
-        &node_args,
-    ) {
+    if let Some(entry) = launch.place(file, &mut plan, node_entry, node_path, &[], &cmd_args) {
         plan.detail[0] = format!(
             "`ENTRYPOINT` runs the image's node: `{}`",
             Form::exec_text(&entry)
         );
     }
-    plan.rewrite_healthchecks(file, &w, |p| p == "node", "/nodejs/bin/node");
+    plan.rewrite_healthchecks(file, &w, |p| p == "node", node_path);
     // Production dependencies only.
     let dev_deps = ctx
         .build_context
