@@ -1,0 +1,213 @@
+//! Go: the binary `go build` and `go install` write, and whether cgo is needed.
+
+use super::*;
+
+/// Go flags that take a value.
+pub(super) const GO_VALUE_FLAGS: &[&str] = &[
+    "-o",
+    "-ldflags",
+    "-gcflags",
+    "-asmflags",
+    "-tags",
+    "-mod",
+    "-modfile",
+    "-p",
+    "-buildmode",
+    "-compiler",
+    "-gccgoflags",
+    "-installsuffix",
+    "-pkgdir",
+    "-toolexec",
+    "-overlay",
+    "-pgo",
+    "-coverpkg",
+    "-covermode",
+    "-buildvcs",
+    "-C",
+];
+
+/// The absolute path `go build` writes.
+pub(super) fn go_build_output(
+    c: &Cmd,
+    context: Option<&Path>,
+    w: &Walk,
+    at: usize,
+    install: bool,
+) -> Result<Option<String>> {
+    let words = &c.command.words[2..];
+    let mut out: Option<String> = None;
+    let mut packages: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        let value = word.value.as_deref();
+        let text = value.unwrap_or(&word.raw);
+        let flag = text
+            .split('=')
+            .next()
+            .unwrap_or(text)
+            .replacen("--", "-", 1);
+        if text.starts_with('-') {
+            let inline = text.split_once('=').map(|(_, v)| v.to_string());
+            let takes = GO_VALUE_FLAGS.contains(&flag.as_str());
+            let val = if takes && inline.is_none() {
+                i += 1;
+                words.get(i).map(|w| w.value.clone())
+            } else {
+                Some(inline.or(value.map(|_| String::new())))
+            };
+            match flag.as_str() {
+                "-o" => match val.flatten() {
+                    Some(v) if !v.is_empty() => out = Some(v),
+                    _ => {
+                        return skip(
+                            at,
+                            "the `go build -o` output is named by a variable".to_string(),
+                        );
+                    }
+                },
+                "-buildmode"
+                    if !matches!(val.flatten().as_deref(), Some("exe" | "default" | "pie")) =>
+                {
+                    return skip(
+                        at,
+                        "`go build -buildmode` does not make a program".to_string(),
+                    );
+                }
+                "-C" => {
+                    return skip(at, "`go build -C` changes directory".to_string());
+                }
+                _ => {}
+            }
+        } else {
+            match value {
+                Some(v) => packages.push(v.to_string()),
+                None => {
+                    return skip(
+                        at,
+                        "the package of `go build` is named by a variable".to_string(),
+                    );
+                }
+            }
+        }
+        i += 1;
+    }
+    if install && packages.iter().any(|p| p.contains('@')) {
+        return Ok(None);
+    }
+    if install && out.is_some() {
+        return skip(at, "`go install -o` is not followed");
+    }
+    if let Some(out) = out {
+        if out.ends_with('/') {
+            return skip(at, format!("`go build -o {out}` names a directory"));
+        }
+        return Ok(Some(join(&c.cwd, &out)));
+    }
+    // The default name: the package directory, or the first file.
+    let name = match packages.as_slice() {
+        [] | [_] if packages.first().is_none_or(|p| p == "." || p == "./") => {
+            // The main package in the current directory: named after the module
+            // when the directory is the module root copied from the context.
+            let module_root = w.copies.iter().any(|(_, srcs, dest)| {
+                *dest == c.cwd
+                    && srcs
+                        .iter()
+                        .any(|s| matches!(s.trim_end_matches('/'), "." | "./" | "go.mod"))
+            });
+            let module = context
+                .and_then(|ctx| std::fs::read_to_string(ctx.join("go.mod")).ok())
+                .and_then(|m| {
+                    m.lines().find_map(|l| {
+                        l.trim()
+                            .strip_prefix("module ")
+                            .map(|s| s.trim().trim_matches('"').to_string())
+                    })
+                });
+            match (module_root, module) {
+                (true, Some(module)) => {
+                    let mut parts: Vec<&str> = module.split('/').collect();
+                    if parts.len() > 1
+                        && parts.last().is_some_and(|p| {
+                            p.len() > 1
+                                && p.starts_with('v')
+                                && p[1..].chars().all(|c| c.is_ascii_digit())
+                        })
+                    {
+                        parts.pop();
+                    }
+                    parts.last().unwrap_or(&"").to_string()
+                }
+                _ => {
+                    return skip(
+                        at,
+                        "`go build` has no `-o`, and its default output name needs `go.mod` in the build context".to_string(),
+                    );
+                }
+            }
+        }
+        [one] if one.ends_with(".go") => basename(one).trim_end_matches(".go").to_string(),
+        [one] if one.starts_with("./") && !one.contains("...") => {
+            basename(one.trim_end_matches('/')).to_string()
+        }
+        _ => {
+            return skip(
+                at,
+                format!("`go build` has no `-o` and builds {}", packages.join(" ")),
+            );
+        }
+    };
+    if name.is_empty() {
+        return skip(at, "the output name of `go build` is not clear".to_string());
+    }
+    if install {
+        // GOBIN defaults to $GOPATH/bin, /go/bin in the golang images.
+        return Ok(Some(format!("/go/bin/{name}")));
+    }
+    Ok(Some(join(&c.cwd, &name)))
+}
+
+/// Hints in the sources that cgo is needed.
+pub(super) fn go_cgo_in_sources(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    // go.sum also lists the modules required indirectly.
+    for manifest in ["go.mod", "go.sum"] {
+        if let Ok(text) = std::fs::read_to_string(root.join(manifest))
+            && let Some(m) = CGO_MODULES.iter().find(|m| text.contains(*m))
+        {
+            out.push(format!("`{manifest}` requires `{m}`"));
+            return out;
+        }
+    }
+    let mut stack = vec![root.to_path_buf()];
+    let mut budget = 5_000;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if budget == 0 {
+                out.push("too many files to check for `import \"C\"`".into());
+                return out;
+            }
+            budget -= 1;
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if path.is_dir() {
+                if !matches!(name.as_str(), ".git" | "node_modules") {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".go")
+                && std::fs::read_to_string(&path)
+                    .is_ok_and(|t| t.contains("import \"C\"") || t.contains("\"C\"\n"))
+            {
+                out.push(format!(
+                    "`{}` imports \"C\"",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                ));
+                return out;
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,442 @@
+//! Java: Maven and Gradle jars on a java runtime.
+
+use super::*;
+
+/// The JDK major version of a Java build image, from its tag.
+pub(super) fn jdk_of(image: &ImageRef) -> Option<u32> {
+    let major = |s: &str| s.split(['.', '_']).next()?.parse::<u32>().ok();
+    let segments: Vec<&str> = image.tag.split('-').collect();
+    if matches!(
+        image.name.as_str(),
+        "eclipse-temurin" | "openjdk" | "amazoncorretto"
+    ) {
+        return segments.first().and_then(|s| major(s));
+    }
+    for (i, seg) in segments.iter().enumerate() {
+        if let Some(n) = seg.strip_prefix("jdk").and_then(major) {
+            return Some(n);
+        }
+        if matches!(
+            *seg,
+            "temurin" | "openjdk" | "corretto" | "jdk" | "sapmachine"
+        ) && let Some(n) = segments.get(i + 1).and_then(|s| major(s))
+        {
+            return Some(n);
+        }
+    }
+    None
+}
+
+pub(super) const JAVA_SOURCES: SourceRules = SourceRules {
+    names: &[
+        "pom.xml",
+        "mvnw",
+        "mvnw.cmd",
+        "build.gradle",
+        "build.gradle.kts",
+        "settings.gradle",
+        "settings.gradle.kts",
+        "gradlew",
+        "gradlew.bat",
+        "gradle.properties",
+        "lombok.config",
+    ],
+    extensions: &["java", "kt", "md"],
+    // `src/main/resources` goes into the jar.
+    dirs: &[
+        ".git", ".github", ".mvn", ".idea", "src", "gradle", "target", "build",
+    ],
+};
+
+/// Removes every `<tag>...</tag>` block from an XML text.
+pub(super) fn strip_blocks(xml: &str, tag: &str) -> String {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        out.push_str(&rest[..i]);
+        match rest[i..].find(&close) {
+            Some(j) => rest = &rest[i + j + close.len()..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+pub(super) fn xml_value(xml: &str, tag: &str) -> Option<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let start = xml.find(&open)? + open.len();
+    let len = xml[start..].find(&close)?;
+    Some(xml[start..start + len].trim().to_string())
+}
+
+/// What `mvn package` makes, from pom.xml: the jar's file name (and the
+/// assembly's), or why it is not clear.
+pub(super) fn maven_jars(pom: &str) -> std::result::Result<Vec<String>, String> {
+    let mut top = pom.to_string();
+    for tag in [
+        "parent",
+        "dependencies",
+        "dependencyManagement",
+        "build",
+        "profiles",
+        "properties",
+        "modules",
+        "reporting",
+        "distributionManagement",
+        "repositories",
+        "pluginRepositories",
+        "scm",
+        "developers",
+        "licenses",
+        "organization",
+        "issueManagement",
+        "ciManagement",
+    ] {
+        top = strip_blocks(&top, tag);
+    }
+    if top.contains("<modules>") || pom.contains("<modules>") {
+        return Err("`pom.xml` is a multi-module build".into());
+    }
+    let packaging = xml_value(&top, "packaging").unwrap_or_else(|| "jar".into());
+    if packaging != "jar" {
+        return Err(format!("`pom.xml` packages a `{packaging}`, not a jar"));
+    }
+    let artifact = xml_value(&top, "artifactId").ok_or("`pom.xml` has no artifactId")?;
+    let version = xml_value(&top, "version")
+        .or_else(|| xml_value(pom, "parent").and_then(|p| xml_value(&p, "version")))
+        .ok_or("`pom.xml` has no version")?;
+    let base = match xml_value(pom, "build").and_then(|b| xml_value(&b, "finalName")) {
+        Some(name) => name
+            .replace("${project.artifactId}", &artifact)
+            .replace("${artifactId}", &artifact)
+            .replace("${project.version}", &version)
+            .replace("${version}", &version),
+        None => format!("{artifact}-{version}"),
+    };
+    if base.contains("${") || version.contains("${") {
+        return Err("the jar name in `pom.xml` uses properties".into());
+    }
+    let fat = [
+        "spring-boot-maven-plugin",
+        "maven-shade-plugin",
+        "jar-with-dependencies",
+        "quarkus-maven-plugin",
+    ];
+    let has_deps = xml_value(&strip_blocks(pom, "dependencyManagement"), "dependencies")
+        .is_some_and(|d| d.contains("<dependency>"));
+    if has_deps && !fat.iter().any(|f| pom.contains(f)) {
+        return Err(
+            "the jar may need its dependencies on the class path (no Spring Boot, shade or assembly plugin in `pom.xml`)"
+                .into(),
+        );
+    }
+    if pom.contains("quarkus-maven-plugin") {
+        return Err("a Quarkus build runs from `target/quarkus-app`, not one jar".into());
+    }
+    let mut jars = vec![format!("{base}.jar")];
+    if pom.contains("jar-with-dependencies") {
+        jars.push(format!("{base}-jar-with-dependencies.jar"));
+    }
+    Ok(jars)
+}
+
+/// The distroless java image for the JDK of the build image.
+pub(super) fn java_runtime(
+    ctx: &Context,
+    image: &ImageRef,
+    from_at: usize,
+) -> Result<(String, Option<String>)> {
+    let Some(jdk) = jdk_of(image) else {
+        return skip(
+            from_at,
+            format!(
+                "the JDK version is not in the tag (`{}:{}`)",
+                image.name, image.tag
+            ),
+        );
+    };
+    let debian = debian_of(&image.tag);
+    let key = format!("java{jdk}");
+    let Some(runtime) = runtime_image(ctx, &key, debian) else {
+        return fallback_runtime(
+            ctx,
+            format!("eclipse-temurin:{jdk}-jre"),
+            &format!("there is no distroless image for Java {jdk}"),
+            &format!(
+                "upgrading to Java 17 or later allows `gcr.io/distroless/java17-{debian}`; `{key} = \"...\"` in `[transforms.multi-stage-distroless.images]` chooses another"
+            ),
+            false,
+            from_at,
+        );
+    };
+    Ok((runtime, None))
+}
+
+/// What `gradle build` makes: `build/libs/<name>-<version>.jar` (the
+/// Spring Boot or shadow jar), or why it is not clear.
+pub(super) fn gradle_jars(
+    root: &Path,
+    build_dir: &str,
+) -> std::result::Result<Vec<String>, String> {
+    let read = |n: &str| std::fs::read_to_string(root.join(n)).ok();
+    let Some(build) = read("build.gradle").or_else(|| read("build.gradle.kts")) else {
+        return Err("`build.gradle` is not in the build context".into());
+    };
+    let settings = read("settings.gradle")
+        .or_else(|| read("settings.gradle.kts"))
+        .unwrap_or_default();
+    if settings.contains("include") {
+        return Err("`settings.gradle` includes subprojects".into());
+    }
+    let renames = [
+        "archiveFileName",
+        "archiveBaseName",
+        "archiveVersion",
+        "archiveClassifier",
+        "archivesBaseName",
+    ];
+    if renames.iter().any(|k| build.contains(k)) {
+        return Err("`build.gradle` renames the jar".into());
+    }
+    // `key = 'value'` / `key = "value"` at the start of a line.
+    let assigned = |text: &str, key: &str| -> Option<String> {
+        text.lines().find_map(|l| {
+            let rest = l
+                .trim()
+                .strip_prefix(key)?
+                .trim_start()
+                .strip_prefix('=')?
+                .trim();
+            let q = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+            let inner = &rest[1..];
+            let end = inner.find(q)?;
+            Some(inner[..end].to_string())
+        })
+    };
+    let name =
+        assigned(&settings, "rootProject.name").unwrap_or_else(|| basename(build_dir).to_string());
+    let version = assigned(&build, "version");
+    if name.contains('$') || version.as_deref().is_some_and(|v| v.contains('$')) {
+        return Err("the jar name in the Gradle build uses properties".into());
+    }
+    let base = match version {
+        Some(v) => format!("{name}-{v}"),
+        None => name,
+    };
+    if build.contains("org.springframework.boot") {
+        Ok(vec![format!("{base}.jar")])
+    } else if build.contains("shadow") {
+        Ok(vec![format!("{base}-all.jar")])
+    } else if build.contains("dependencies {") && build.contains("implementation") {
+        Err("the jar may need its dependencies on the class path (no Spring Boot or shadow plugin in `build.gradle`)".into())
+    } else {
+        Ok(vec![format!("{base}.jar")])
+    }
+}
+
+pub(super) fn java_plan(
+    file: &Dockerfile,
+    ctx: &Context,
+    image: &ImageRef,
+    w: &Walk,
+    launch: &Launch,
+) -> Result<Plan> {
+    let Launch {
+        argv,
+        entrypoint,
+        cmd,
+    } = *launch;
+    let from_at = file.instructions[w.from].keyword_range.start;
+    let (runtime, fallback_note) = java_runtime(ctx, image, from_at)?;
+    let mut w = w.clone();
+    let cmds = commands(file, &mut w)?;
+    check_packages(file, &w, false)?;
+    let assets = check_sources(file, ctx, &w, &JAVA_SOURCES)?;
+    let context = ctx.build_context.as_deref();
+    // The Maven build and where it runs.
+    let mut build: Option<(String, &str)> = None;
+    for c in &cmds {
+        let at = file.instructions[c.run].keyword_range.start;
+        let name = c.command.name().unwrap_or_default();
+        let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
+        match basename(name) {
+            "mvn" | "mvnw" => {
+                if args
+                    .iter()
+                    .any(|a| matches!(*a, "-f" | "--file" | "-pl" | "--projects"))
+                {
+                    return skip(
+                        at,
+                        format!(
+                            "`{name} {}` builds another project file or module",
+                            args.join(" ")
+                        ),
+                    );
+                }
+                if args
+                    .iter()
+                    .any(|a| matches!(*a, "package" | "install" | "verify"))
+                {
+                    build = Some((c.cwd.clone(), "mvn"));
+                }
+            }
+            "gradle" | "gradlew" => {
+                if args
+                    .iter()
+                    .any(|a| matches!(*a, "build" | "bootJar" | "jar" | "assemble" | "shadowJar"))
+                {
+                    if args
+                        .iter()
+                        .any(|a| matches!(*a, "-p" | "--project-dir" | "-b"))
+                    {
+                        return skip(at, format!("`{name}` builds another project directory"));
+                    }
+                    build = Some((c.cwd.clone(), "gradle"));
+                }
+            }
+            "java" | "javac" | "jar" => {
+                return skip(
+                    at,
+                    format!("this `RUN` runs `{name}`: the jar it makes is not followed"),
+                );
+            }
+            n if HARMLESS.contains(&n) && !matches!(n, "go" | "cargo") => {}
+            "mkdir" => {}
+            n => {
+                return skip(
+                    at,
+                    format!(
+                        "this `RUN` runs `{n}`: the analysis cannot tell whether the program needs what it makes"
+                    ),
+                );
+            }
+        }
+    }
+    let Some((build_dir, tool)) = build else {
+        return skip(
+            from_at,
+            "no `mvn package` or `gradle build` whose jar the analysis can place",
+        );
+    };
+    let manifests: &[&str] = if tool == "mvn" {
+        &["pom.xml"]
+    } else {
+        &["build.gradle", "build.gradle.kts"]
+    };
+    let manifest_copied = w.copies.iter().any(|(_, srcs, dest)| {
+        *dest == build_dir
+            && srcs.iter().any(|s| {
+                let s = s.trim_end_matches('/');
+                s == "." || s == "./" || manifests.contains(&s)
+            })
+    });
+    let Some(root) = context.filter(|_| manifest_copied) else {
+        return skip(
+            from_at,
+            format!(
+                "the jar name needs `{}` copied to where `{tool}` runs, from the build context",
+                manifests[0]
+            ),
+        );
+    };
+    let jars = if tool == "mvn" {
+        let Ok(pom) = std::fs::read_to_string(root.join("pom.xml")) else {
+            return skip(from_at, "`pom.xml` is not in the build context");
+        };
+        maven_jars(&pom)
+    } else {
+        gradle_jars(root, &build_dir)
+    }
+    .map_err(|why| Skip { at: from_at, why })?;
+    let out_dir = if tool == "mvn" {
+        "target"
+    } else {
+        "build/libs"
+    };
+    // The command: java [options] -jar JAR [args].
+    let command_idx = launch.command();
+    let command_at = file.instructions[command_idx].keyword_range.start;
+    if !matches!(basename(&argv[0]), "java") {
+        return skip(
+            command_at,
+            format!("the command runs `{}`, not `java -jar`", argv[0]),
+        );
+    }
+    let Some(jar_at) = argv.iter().position(|a| a == "-jar") else {
+        return skip(command_at, "the command runs `java` without `-jar`");
+    };
+    let options = &argv[1..jar_at];
+    if options
+        .iter()
+        .any(|o| !o.starts_with('-') || matches!(o.as_str(), "-cp" | "-classpath" | "--class-path"))
+    {
+        return skip(command_at, "the `java` options name a class path or files");
+    }
+    let Some(jar) = argv.get(jar_at + 1) else {
+        return skip(command_at, "`java -jar` without a jar");
+    };
+    let jar_path = join(&w.workdir, jar);
+    let expected: Vec<String> = jars
+        .iter()
+        .map(|j| join(&build_dir, &format!("{out_dir}/{j}")))
+        .collect();
+    if !expected.contains(&jar_path) {
+        return skip(
+            command_at,
+            format!(
+                "the command runs `{jar}`, but `{tool}` makes `{}`",
+                expected[0]
+            ),
+        );
+    }
+    let args = &argv[jar_at + 2..];
+    let mut plan = Plan {
+        image: runtime,
+        copies: vec![(jar_path.clone(), jar_path.clone())],
+        build_edits: Vec::new(),
+        rewritten: Vec::new(),
+        dropped: Vec::new(),
+        detail: Vec::new(),
+    };
+    if fallback_note.is_none() {
+        plan.detail
+            .push("the image's entrypoint is `java -jar`, so `CMD` names the jar".into());
+    }
+    plan.detail.extend(fallback_note.clone());
+    plan.copies.extend(assets.copies);
+    plan.detail.extend(assets.detail);
+    let nl = file.newline();
+    let mut tail = vec![jar_path.clone()];
+    tail.extend(args.iter().cloned());
+    let text = if fallback_note.is_some() {
+        // The official JRE image has no entrypoint: the command is whole.
+        let mut all = vec!["java".to_string()];
+        all.extend(options.iter().cloned());
+        all.push("-jar".into());
+        all.extend(tail);
+        format!("CMD {}", Form::exec_text(&all))
+    } else if options.is_empty() {
+        format!("CMD {}", Form::exec_text(&tail))
+    } else {
+        let mut entry = vec!["/usr/bin/java".to_string()];
+        entry.extend(options.iter().cloned());
+        entry.push("-jar".into());
+        plan.detail
+            .push("the JVM options go to a new `ENTRYPOINT`".into());
+        format!(
+            "ENTRYPOINT {}{nl}CMD {}",
+            Form::exec_text(&entry),
+            Form::exec_text(&tail)
+        )
+    };
+    let target = cmd.unwrap_or(command_idx);
+    if let Some(ep) = entrypoint
+        && ep != target
+    {
+        plan.dropped.push(ep);
+    }
+    plan.rewritten.push((target, text));
+    Ok(plan)
+}

@@ -1,0 +1,809 @@
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::facts::context::Ignore;
+use crate::facts::context::pip_includes;
+use crate::syntax::shell::{Command, Element, Script};
+use crate::syntax::words::parse_words;
+use crate::syntax::{Dockerfile, Form, Instruction, Item, Stage};
+use crate::transform::{Context, Meta, Transform};
+
+pub struct MultiStageDistroless;
+
+const ID: &str = "multi-stage-distroless";
+
+static META: Meta = Meta {
+    id: ID,
+    summary: "Split an image built in one stage on a toolchain image into a `build` stage and a distroless runtime that holds only the artifact",
+    safety: Safety::Unsafe,
+    hadolint: &[],
+    options: &["images"],
+    docs: r#"## What it does
+A Dockerfile whose final image is built in one stage on a toolchain image
+(`golang`, `node`, `rust`, `maven`, `gradle`, `eclipse-temurin`, `openjdk`,
+`amazoncorretto`, `python`) gets a new final stage on a Google distroless
+image that receives only what the program needs; the existing final stage
+becomes the `build` stage (its own name is kept). The final stage may be
+built `FROM` earlier stages of the file (`FROM base AS release`), which are
+then analysed with it, and other stages may sit beside it (a `test` stage);
+a final stage that copies from another stage is already split and left
+alone.
+
+- Go: the binary of `go build -o OUT` (or the default name, from `go.mod`
+  in the build context; `go install` puts it in `/go/bin`) on `gcr.io/distroless/static-debian13:nonroot`, with
+  `CGO_ENABLED=0` added to the build when nothing needs cgo; on
+  `base-debian13:nonroot` (glibc) when something may (a C compiler installed,
+  `CGO_ENABLED=1`, `import "C"` or a cgo module, or sources it cannot see).
+- Node: the application directory (the final `WORKDIR`) on
+  `gcr.io/distroless/nodejs<major>-debian13:nonroot`, the major taken from the
+  `node` tag. The image's entrypoint is `node`, so `CMD ["node", "app.js"]`
+  becomes `CMD ["app.js"]` (an `ENTRYPOINT ["node", ...]` names
+  `/nodejs/bin/node`, so `docker run` arguments still follow it); `npm start` is resolved through `package.json`
+  in the build context. With npm, `RUN npm prune --omit=dev` is added at the
+  end of the build stage, so the copied `node_modules` holds production
+  dependencies only: it keeps exactly the tree that was installed and built
+  (same lockfile resolution, same compiled addons, same `.npmrc`), where a
+  separate `npm ci --omit=dev` stage would resolve and run install scripts a
+  second time.
+- Rust: the binary of `cargo build --release` (name from `--bin` or
+  `Cargo.toml` in the build context; `cargo install --path .` puts it in
+  `/usr/local/cargo/bin`) on `gcr.io/distroless/cc-debian13:nonroot`; a
+  `CMD ["cargo", "run", "--release"]` becomes that binary.
+- Java: the jar of `mvn package` / `gradle build` (or the wrappers), named
+  from `pom.xml` or `settings.gradle` and `build.gradle` in the build
+  context and run with `java -jar`, on
+  `gcr.io/distroless/java<17|21|25>-debian13:nonroot` by the JDK in the build
+  image's tag. The image's entrypoint is `java -jar`, so `CMD` names the jar;
+  JVM options move to an `ENTRYPOINT`. Only self-contained jars (Spring Boot,
+  shade or shadow, assembly `jar-with-dependencies`, or no dependencies) are
+  copied.
+- Python: the packages pip installs in a virtualenv, and the application
+  directory (the final `WORKDIR`), on `gcr.io/distroless/python3-debian13:nonroot`
+  (Python 3.13) or `python3-debian12` (Python 3.11), only when the build
+  image has that same minor version (`python:3.13-slim`,
+  `python:3.11-slim-bookworm`): compiled packages load only in the minor
+  version that built them. The build's own virtualenv is used (`python -m
+  venv DIR` with `DIR/bin` first on `PATH`); otherwise the build stage makes
+  one in `/venv` first and puts it on `PATH`. Its site-packages go to
+  `/usr/local/lib/python3.X/dist-packages`, a site directory of the image's
+  Debian Python (read after the standard library, `.pth` files honoured), so
+  nothing depends on the venv's links to the build image's interpreter. The
+  image's entrypoint is `python3.X`, so `CMD ["python", "app.py"]` becomes
+  `CMD ["app.py"]`, an `ENTRYPOINT ["python", ...]` names
+  `/usr/bin/python3.X`, and the console scripts of common servers
+  (`gunicorn`, `uvicorn`, `hypercorn`, `flask`, `celery`, `waitress-serve`,
+  `streamlit`, `fastapi`) run as `python -m <module>`. The requirements pip reads are
+  checked in the build context for packages that load system libraries or
+  run programs distroless lacks (`python-magic`, `opencv-python`, `pyodbc`,
+  `psycopg` without `binary`, `playwright`, ...).
+
+The runtime stage gets the `ENV`s the program may read (all but build-only
+ones such as `CGO_ENABLED`, `GOFLAGS`, `NPM_CONFIG_*`), the final `WORKDIR`,
+and the `LABEL`, `EXPOSE`, `VOLUME`, `STOPSIGNAL`, exec-form `HEALTHCHECK`,
+`ENTRYPOINT` and `CMD`, which move out of the build stage. The Debian release
+follows the build image (a `-bookworm` or older builder gets `-debian12`, any
+other `-debian13`). The `:nonroot` tag runs the program as uid 65532. The
+image table can be changed in `dockwright.toml`:
+
+```toml
+[transforms.multi-stage-distroless.images]
+static = "gcr.io/distroless/static-{debian}:nonroot"   # Go without cgo
+base = "gcr.io/distroless/base-{debian}:nonroot"       # Go with cgo
+cc = "gcr.io/distroless/cc-{debian}:nonroot"           # Rust
+nodejs22 = "gcr.io/distroless/nodejs22-{debian}:nonroot"
+python3 = "gcr.io/distroless/python3-{debian}:nonroot"  # Python 3.13 (debian13) or 3.11 (debian12)
+```
+
+## Why is this bad?
+A single-stage image on a toolchain image ships the compiler, the package
+manager, the sources and a shell: hundreds of megabytes, and everything an
+attacker needs once inside. The distroless runtime carries the program and
+its runtime only.
+
+## Example
+```dockerfile before
+FROM golang:1.24-alpine
+WORKDIR /src
+COPY go.mod go.sum main.go ./
+RUN go build -o /out/server .
+EXPOSE 8080
+CMD ["/out/server"]
+```
+
+Use instead:
+```dockerfile after
+FROM golang:1.24-alpine AS build
+WORKDIR /src
+COPY go.mod go.sum main.go ./
+RUN CGO_ENABLED=0 go build -o /out/server .
+
+FROM gcr.io/distroless/static-debian13:nonroot
+WORKDIR /src
+COPY --from=build /out/server /out/server
+EXPOSE 8080
+CMD ["/out/server"]
+```
+
+## Fix safety
+Unsafe, and deliberately narrow: it is skipped, with the reason, whenever the
+analysis is not sure the runtime has everything. That is when the command
+needs a shell (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
+entrypoint script or a program the build did not produce; OS packages are
+installed that are not build tools (or `-dev` libraries the artifact may
+link dynamically); `Cargo.lock` has a `-sys` crate that may link a system
+library; `package.json` is missing from the build context or names a
+package that loads system libraries or downloads a browser (`pg-native`,
+`puppeteer`, ...); a `RUN` does something it cannot follow
+(downloads, moves, shell logic, `chown` in a Node app); files are copied that the program
+may read at run time (it lists the build context for `COPY .`); `USER`,
+`SHELL` or `ONBUILD` is used; an `ENV` reads a variable of the build image;
+the node, JDK or Python version is not pinned or has no distroless image; the
+builder is Alpine and the artifact would link musl. The runtime has no shell:
+`docker exec ... sh` does not work (use the `:debug` tag to debug), and the
+program runs as `nonroot`, so it cannot write to root-owned directories.
+
+## Limits
+An earlier stage that another stage also builds on is never edited: when the
+split would have to change it (move its `CMD`, add `CGO_ENABLED=0` or a
+virtualenv to it), it is skipped with that reason. Python builds that use `poetry`, `uv`,
+`pipenv` or conda, `pip install --user`/`--target`/`-e`, or run a Python
+program during the build (`manage.py collectstatic`) are skipped, as are
+Python minor versions with no distroless image. Multi-module Maven and
+multi-project Gradle builds are skipped. yarn and pnpm projects keep their
+development dependencies (the message says so). When it lists the build
+context, files left out by `.dockerignore` and files compiled into the
+artifact (`//go:embed`, Rust's `include_str!`/`include_bytes!` with a
+literal path) do not count as run-time files; files a program opens by a
+computed name are not recognised, so such projects are skipped.
+"#,
+};
+
+/// The runtime images, by key; `{debian}` becomes `debian12` or `debian13`.
+/// Overridable with `[transforms.multi-stage-distroless.images]`.
+const IMAGES: &[(&str, &str)] = &[
+    ("static", "gcr.io/distroless/static-{debian}:nonroot"),
+    ("base", "gcr.io/distroless/base-{debian}:nonroot"),
+    ("cc", "gcr.io/distroless/cc-{debian}:nonroot"),
+    ("nodejs22", "gcr.io/distroless/nodejs22-{debian}:nonroot"),
+    ("nodejs24", "gcr.io/distroless/nodejs24-{debian}:nonroot"),
+    ("nodejs26", "gcr.io/distroless/nodejs26-{debian}:nonroot"),
+    ("java17", "gcr.io/distroless/java17-{debian}:nonroot"),
+    ("java21", "gcr.io/distroless/java21-{debian}:nonroot"),
+    ("java25", "gcr.io/distroless/java25-{debian}:nonroot"),
+    ("python3", "gcr.io/distroless/python3-{debian}:nonroot"),
+];
+
+/// `PATH` of the distroless images (where a bare command name is found).
+const DISTROLESS_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// OS packages that only serve the build (or that distroless already has:
+/// certificates, time zones).
+const BUILD_PACKAGES: &[&str] = &[
+    "autoconf",
+    "automake",
+    "bash",
+    "binutils",
+    "build-base",
+    "build-essential",
+    "bzr",
+    "ca-certificates",
+    "clang",
+    "cmake",
+    "curl",
+    "file",
+    "g++",
+    "gcc",
+    "git",
+    "gnupg",
+    "gzip",
+    "jq",
+    "libc-dev",
+    "libc6-dev",
+    "libssl-dev",
+    "libtool",
+    "linux-headers",
+    "make",
+    "mercurial",
+    "musl-dev",
+    "musl-tools",
+    "openssh-client",
+    "openssl-dev",
+    "pkg-config",
+    "pkgconf",
+    "pkgconfig",
+    "protobuf",
+    "protobuf-compiler",
+    "protobuf-dev",
+    "python3",
+    "tar",
+    "tzdata",
+    "unzip",
+    "upx",
+    "upx-ucl",
+    "wget",
+    "xz",
+    "xz-utils",
+];
+
+/// Inits that run in front of the command (reported as a reason of their own).
+const INITS: &[&str] = &["tini", "tini-static", "dumb-init"];
+
+/// Packages that mean C code is compiled (cgo, native addons).
+const C_COMPILERS: &[&str] = &[
+    "gcc",
+    "g++",
+    "clang",
+    "build-base",
+    "build-essential",
+    "musl-dev",
+    "libc-dev",
+    "libc6-dev",
+];
+
+/// Go modules that need cgo.
+const CGO_MODULES: &[&str] = &[
+    "github.com/mattn/go-sqlite3",
+    "github.com/confluentinc/confluent-kafka-go",
+    "github.com/go-gl/",
+    "github.com/shirou/gopsutil",
+    "gopkg.in/gographics",
+    "github.com/h2non/bimg",
+    "github.com/davidbyttow/govips",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stack {
+    Go,
+    Node,
+    Rust,
+    Java,
+    Python,
+}
+
+/// A base image reference split up (lower case, digest dropped).
+struct ImageRef {
+    name: String,
+    tag: String,
+}
+
+fn parse_image(image: &str) -> ImageRef {
+    let lower = image.to_ascii_lowercase();
+    let no_digest = lower.split('@').next().unwrap_or(&lower);
+    let (path, tag) = match no_digest.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, t),
+        _ => (no_digest, ""),
+    };
+    let path = path
+        .strip_prefix("docker.io/")
+        .unwrap_or(path)
+        .strip_prefix("library/")
+        .unwrap_or(path);
+    ImageRef {
+        name: path.to_string(),
+        tag: tag.to_string(),
+    }
+}
+
+fn stack_of(image: &ImageRef) -> Option<Stack> {
+    match image.name.as_str() {
+        "golang" => Some(Stack::Go),
+        "node" => Some(Stack::Node),
+        "rust" => Some(Stack::Rust),
+        "maven" | "gradle" | "eclipse-temurin" | "openjdk" | "amazoncorretto" => Some(Stack::Java),
+        "python" => Some(Stack::Python),
+        _ => None,
+    }
+}
+
+/// The distroless Debian release for artifacts built on this image: glibc is
+/// backward compatible, so any release up to bookworm runs on debian12, and
+/// everything else gets the newest.
+fn debian_of(tag: &str) -> &'static str {
+    if ["bookworm", "bullseye", "buster", "stretch"]
+        .iter()
+        .any(|r| tag.contains(r))
+    {
+        "debian12"
+    } else {
+        "debian13"
+    }
+}
+
+/// A skipped conversion: where, and why.
+struct Skip {
+    at: usize,
+    why: String,
+}
+
+type Result<T> = std::result::Result<T, Skip>;
+
+fn skip<T>(at: usize, why: impl Into<String>) -> Result<T> {
+    Err(Skip {
+        at,
+        why: why.into(),
+    })
+}
+
+/// Normalises an absolute path: no `.`, `..`, duplicate or trailing slashes.
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn join(dir: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        normalise(path)
+    } else {
+        normalise(&format!("{dir}/{path}"))
+    }
+}
+
+/// `inner` is `outer` or below it.
+fn within(inner: &str, outer: &str) -> bool {
+    outer == "/" || inner == outer || inner.starts_with(&format!("{outer}/"))
+}
+
+fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Names of the variables `$X` / `${X...}` a Dockerfile word list expands.
+fn var_refs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'$' => {
+                let mut j = i + 1;
+                if bytes.get(j) == Some(&b'{') {
+                    j += 1;
+                }
+                let start = j;
+                while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                    j += 1;
+                }
+                if j > start {
+                    out.push(text[start..j].to_string());
+                }
+                i = j.max(i + 1);
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The variable names an `ENV` sets.
+fn env_names(inst: &Instruction, escape: char) -> Vec<String> {
+    let words = parse_words(&inst.args, escape);
+    match words.first() {
+        Some(first) if first.contains('=') => words
+            .iter()
+            .filter_map(|w| w.split_once('=').map(|(k, _)| k.to_string()))
+            .collect(),
+        Some(first) => vec![first.clone()],
+        None => Vec::new(),
+    }
+}
+
+/// `$X` and `${X}` replaced by the last literal value of `X`; `None` when a
+/// reference is to anything else (or uses a `${X:-...}` modifier).
+fn substitute(text: &str, values: &[(String, String)]) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, len) = if let Some(inner) = after.strip_prefix('{') {
+            let end = inner.find('}')?;
+            (&inner[..end], end + 2)
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        let (_, value) = values.iter().rev().find(|(n, _)| n == name)?;
+        out.push_str(value);
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// The (name, value) pairs of an `ENV` whose values are literal.
+fn env_literals(inst: &Instruction, escape: char) -> Vec<(String, String)> {
+    let words = parse_words(&inst.args, escape);
+    let unquote = |v: &str| -> Option<String> {
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v);
+        (!v.contains(['$', '\\', '"', '\''])).then(|| v.to_string())
+    };
+    match words.first() {
+        Some(first) if first.contains('=') => words
+            .iter()
+            .filter_map(|w| {
+                let (k, v) = w.split_once('=')?;
+                Some((k.to_string(), unquote(v)?))
+            })
+            .collect(),
+        Some(first) => {
+            let Some(rest) = inst.args.trim_start().strip_prefix(first.as_str()) else {
+                return Vec::new();
+            };
+            unquote(rest.trim())
+                .map(|v| vec![(first.clone(), v)])
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    }
+}
+
+/// `ENV`s that only configure the build tools.
+fn build_only_env(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "CGO_ENABLED",
+        "GOOS",
+        "GOARCH",
+        "GOARM",
+        "GOAMD64",
+        "GOFLAGS",
+        "GOPROXY",
+        "GOPRIVATE",
+        "GONOSUMDB",
+        "GONOPROXY",
+        "GOSUMDB",
+        "GO111MODULE",
+        "GOPATH",
+        "GOCACHE",
+        "GOMODCACHE",
+        "GOBIN",
+        "GOTOOLCHAIN",
+        "CC",
+        "CXX",
+        "RUSTFLAGS",
+        "DEBIAN_FRONTEND",
+    ];
+    let upper = name.to_ascii_uppercase();
+    NAMES.contains(&name)
+        || ["NPM_CONFIG_", "YARN_", "CARGO_", "RUSTUP_", "CGO_", "PIP_"]
+            .iter()
+            .any(|p| upper.starts_with(p))
+}
+
+/// What an `apt-get install` / `apk add` installs (`None`: not an install).
+fn installed_packages(cmd: &Command) -> Option<Vec<Option<String>>> {
+    let name = cmd.name()?;
+    let words: Vec<Option<&str>> = cmd.args().collect();
+    let (verb, with_value): (&[&str], &[&str]) = match name {
+        "apt-get" | "apt" => (&["install"], &["-o", "-t", "--target-release"]),
+        "apk" => (
+            &["add"],
+            &["--virtual", "-t", "--repository", "-X", "--root", "-p"],
+        ),
+        _ => return None,
+    };
+    let pos = words
+        .iter()
+        .position(|w| w.is_some_and(|w| verb.contains(&w)))?;
+    let mut out = Vec::new();
+    let mut rest = words[pos + 1..].iter();
+    while let Some(w) = rest.next() {
+        match w {
+            Some(w) if with_value.contains(w) => {
+                rest.next();
+            }
+            Some(w) if w.starts_with('-') => {}
+            Some(w) => {
+                let name: String = w
+                    .split(['=', '<', '>', '~'])
+                    .next()
+                    .unwrap_or(w)
+                    .to_string();
+                out.push(Some(name));
+            }
+            None => out.push(None),
+        }
+    }
+    Some(out)
+}
+
+/// One pass over the single stage: the runtime configuration and what the
+/// build does, or why it cannot be followed.
+#[derive(Clone)]
+struct Walk {
+    /// The final working directory (absolute).
+    workdir: String,
+    /// `ENV` and `ARG` instructions to repeat in the runtime, in order.
+    carried: Vec<usize>,
+    /// Runtime instructions that move to the runtime stage.
+    moved: Vec<usize>,
+    /// (RUN index, working directory at that RUN).
+    runs: Vec<(usize, String)>,
+    /// (COPY/ADD index, sources, resolved destination).
+    copies: Vec<(usize, Vec<String>, String)>,
+    /// Packages installed, with the RUN that installs them.
+    packages: Vec<(String, usize)>,
+    /// `ENV` values of `CGO_ENABLED` (last wins).
+    cgo_env: Option<String>,
+    /// The stage sets `PATH`.
+    sets_path: bool,
+    /// `ENV NODE_ENV=production`.
+    node_production: bool,
+    /// The last `USER`.
+    user: Option<usize>,
+    /// An `ENV` sets `GOBIN` or `GOPATH`.
+    sets_gobin: bool,
+    /// The `FROM` that names the toolchain image (of the first stage of the chain).
+    from: usize,
+    /// The stages that build the final image, first to last.
+    chain: Vec<usize>,
+}
+
+impl Walk {
+    /// Nothing seen yet: the root directory, the chain's first `FROM`.
+    fn new(from: usize, chain: Vec<usize>) -> Walk {
+        Walk {
+            workdir: "/".into(),
+            carried: Vec::new(),
+            moved: Vec::new(),
+            runs: Vec::new(),
+            copies: Vec::new(),
+            packages: Vec::new(),
+            cgo_env: None,
+            sets_path: false,
+            node_production: false,
+            user: None,
+            sets_gobin: false,
+            from,
+            chain,
+        }
+    }
+}
+
+struct Plan {
+    image: String,
+    /// (source in the build stage, destination in the runtime).
+    copies: Vec<(String, String)>,
+    /// Edits to the build stage (besides naming it and moving instructions).
+    build_edits: Vec<Edit>,
+    /// A replacement instruction (no line ending) for a moved one, by index.
+    rewritten: Vec<(usize, String)>,
+    /// Moved or carried instructions dropped from the runtime (an
+    /// `ENTRYPOINT ["node"]`, an `ENV` that only activates a virtualenv).
+    dropped: Vec<usize>,
+    /// What to say beyond the common part.
+    detail: Vec<String>,
+}
+
+/// How the image starts its program: the exec-form words of `ENTRYPOINT`
+/// then `CMD` (an init in front left out), and where each is.
+#[derive(Clone, Copy)]
+struct Launch<'a> {
+    argv: &'a [String],
+    entrypoint: Option<usize>,
+    cmd: Option<usize>,
+}
+
+impl Launch<'_> {
+    /// The instruction that starts the program.
+    fn command(&self) -> usize {
+        self.entrypoint.or(self.cmd).unwrap_or_default()
+    }
+
+    /// Places the runtime command, for images whose entrypoint is the
+    /// interpreter (node, python). An exec-form `ENTRYPOINT` that starts the
+    /// interpreter (`argv[0]`) keeps its place when `entry_allowed`, naming
+    /// the image's `interpreter` then `prefix`, so arguments given to
+    /// `docker run` still follow it; it is returned. Otherwise `args` become
+    /// the `CMD` (the image's own entrypoint runs the interpreter) and the
+    /// `ENTRYPOINT` goes.
+    fn place(
+        &self,
+        file: &Dockerfile,
+        plan: &mut Plan,
+        entry_allowed: bool,
+        interpreter: &str,
+        prefix: &[String],
+        args: &[String],
+    ) -> Option<Vec<String>> {
+        let kept = self.entrypoint.filter(|_| entry_allowed).and_then(|ep| {
+            match &file.instructions[ep].form {
+                Form::Exec(words) if words.first() == self.argv.first() => Some((ep, words)),
+                _ => None,
+            }
+        });
+        if let Some((ep, words)) = kept {
+            let mut entry = vec![interpreter.to_string()];
+            entry.extend(prefix.iter().cloned());
+            entry.extend(words[1..].iter().cloned());
+            plan.rewritten
+                .push((ep, format!("ENTRYPOINT {}", Form::exec_text(&entry))));
+            return Some(entry);
+        }
+        let target = self.cmd.unwrap_or(self.command());
+        if let Some(ep) = self.entrypoint
+            && ep != target
+        {
+            plan.dropped.push(ep);
+        }
+        plan.rewritten
+            .push((target, format!("CMD {}", Form::exec_text(args))));
+        None
+    }
+}
+
+impl Plan {
+    /// Exec-form `HEALTHCHECK`s whose program `runs` the interpreter name
+    /// the image's `path` instead.
+    fn rewrite_healthchecks(
+        &mut self,
+        file: &Dockerfile,
+        w: &Walk,
+        runs: impl Fn(&str) -> bool,
+        path: &str,
+    ) {
+        for &idx in &w.moved {
+            let inst = &file.instructions[idx];
+            if !inst.is("HEALTHCHECK") {
+                continue;
+            }
+            if let Some(mut words) = healthcheck_words(inst.args.trim())
+                && words.first().is_some_and(|p| runs(p))
+            {
+                words[0] = path.into();
+                let flags: String = inst
+                    .flags
+                    .iter()
+                    .map(|f| format!("{} ", &file.text[f.range.clone()]))
+                    .collect();
+                self.rewritten.push((
+                    idx,
+                    format!("HEALTHCHECK {flags}CMD {}", Form::exec_text(&words)),
+                ));
+            }
+        }
+    }
+}
+
+impl Transform for MultiStageDistroless {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn run(&self, file: &Dockerfile, ctx: &Context) -> Vec<Finding> {
+        let Some(chain) = build_chain(file) else {
+            return Vec::new();
+        };
+        let root = chain[0];
+        let image = parse_image(&root.base_image);
+        let Some(stack) = stack_of(&image) else {
+            return Vec::new();
+        };
+        if file.escape == '`' || chain.iter().any(|s| !file.runs_posix_shell(s.from)) {
+            return Vec::new();
+        }
+        let from = &file.instructions[root.from];
+        let converted = convert(file, ctx, &chain, stack, &image)
+            .and_then(|(edits, message)| keep_shared_stages(file, &chain, edits, message));
+        match converted {
+            Ok((edits, message)) => vec![Finding::fix(
+                ID,
+                from.keyword_range.start,
+                message,
+                Fix::unsafe_(edits),
+            )],
+            Err(Skip { at, why }) => vec![Finding::note(
+                ID,
+                at,
+                Level::Info,
+                format!("not split into a distroless runtime: {why}"),
+            )],
+        }
+    }
+}
+
+/// One simple command of a RUN and the working directory it runs in.
+struct Cmd {
+    run: usize,
+    cwd: String,
+    command: Command,
+}
+
+/// The simple commands of every RUN, in order, following `cd`; packages
+mod assemble;
+mod binary;
+mod files;
+mod go;
+mod java;
+mod node;
+mod python;
+mod rust;
+#[cfg(test)]
+mod tests;
+mod walk;
+
+use assemble::*;
+use binary::*;
+use files::*;
+use go::*;
+use java::*;
+use node::*;
+use python::*;
+use rust::*;
+use walk::*;
+
+/// The runtime for a version no distroless image serves, or an Alpine
+/// builder: the same version's minimal official image, when
+/// `runtime-fallback` (default `"slim"`) allows it. `why` says why distroless
+/// does not serve, `upgrade` names the distroless image an upgrade allows.
+/// Returns the image and the note to add.
+fn fallback_runtime(
+    ctx: &Context,
+    image: String,
+    why: &str,
+    upgrade: &str,
+    floating_tag: bool,
+    from_at: usize,
+) -> Result<(String, Option<String>)> {
+    if ctx.config.option_str(ID, "runtime-fallback") == Some("none") {
+        return skip(
+            from_at,
+            format!("{why}; `runtime-fallback = \"none\"` rules out `{image}`"),
+        );
+    }
+    let mut note = format!(
+        "{why}, so the runtime is `{image}`, the same version's minimal official image; it has a shell and keeps the build's user ({upgrade})"
+    );
+    if floating_tag {
+        note.push_str(
+            "; both tags float: a cached builder and a freshly pulled runtime can differ in version, so pin both to one version",
+        );
+    }
+    Ok((image, Some(note)))
+}
+
+/// The slim variant of an official image tag: Alpine and slim tags stay as
+/// they are, a floating or empty tag gets the floating `slim`.
+fn slim_tag(tag: &str) -> String {
+    if tag.contains("alpine") || tag.contains("slim") {
+        tag.to_string()
+    } else if tag.is_empty() || tag == "latest" {
+        "slim".into()
+    } else {
+        format!("{tag}-slim")
+    }
+}
+
+/// A tag that moves (no version number in it).
+fn floating(tag: &str) -> bool {
+    !tag.starts_with(|c: char| c.is_ascii_digit())
+}

@@ -1,0 +1,249 @@
+//! Rust: the binary `cargo build` and `cargo install` write, and the native libraries it links.
+
+use super::*;
+
+/// The binary `cargo install --path DIR` writes (`None` for a crates.io tool).
+pub(super) fn cargo_install_output(
+    c: &Cmd,
+    context: Option<&Path>,
+    at: usize,
+) -> Result<Option<String>> {
+    let words: Vec<Option<&str>> = c.command.args().skip(1).collect();
+    let mut bin = None;
+    let mut path = None;
+    let mut i = 0;
+    while i < words.len() {
+        let Some(word) = words[i] else {
+            return skip(at, "`cargo install` uses a variable");
+        };
+        match word {
+            "--path" => {
+                i += 1;
+                path = words.get(i).copied().flatten();
+            }
+            "--bin" => {
+                i += 1;
+                bin = words.get(i).copied().flatten().map(str::to_string);
+            }
+            "--root" | "--target" | "--target-dir" | "--debug" | "--profile" | "--example"
+            | "--git" => {
+                return skip(
+                    at,
+                    format!("`cargo install {word}`: the output path is not followed"),
+                );
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    if join(&c.cwd, path) != c.cwd {
+        return skip(at, "`cargo install --path` names another directory");
+    }
+    let name = match bin {
+        Some(b) => b,
+        None => match context
+            .and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+            .as_deref()
+            .and_then(cargo_binary_name)
+        {
+            Some(n) => n,
+            None => {
+                return skip(
+                    at,
+                    "`cargo install`: the binary name needs `--bin` or `Cargo.toml` in the build context",
+                );
+            }
+        },
+    };
+    // CARGO_HOME is /usr/local/cargo in the rust images.
+    Ok(Some(format!("/usr/local/cargo/bin/{name}")))
+}
+
+/// `-sys` crates that link nothing `cc` lacks (glibc, libgcc, OpenSSL) or
+/// only matter on other platforms.
+pub(super) const SAFE_SYS_CRATES: &[&str] = &[
+    "openssl-sys",
+    "linux-raw-sys",
+    "windows-sys",
+    "js-sys",
+    "web-sys",
+    "core-foundation-sys",
+    "security-framework-sys",
+    "system-configuration-sys",
+    "io-kit-sys",
+    "mach2",
+    "errno-dragonfly",
+    "wasi",
+    "rustix",
+    "libm",
+];
+
+/// The rust images carry many `-dev` libraries (buildpack-deps), which a
+/// `-sys` crate may link dynamically; `cc` does not have them. Checked
+/// through `Cargo.lock` in the build context.
+pub(super) fn rust_native_libraries(context: Option<&Path>) -> std::result::Result<(), String> {
+    let Some(lock) = context.and_then(|c| std::fs::read_to_string(c.join("Cargo.lock")).ok())
+    else {
+        return Err(
+            "no `Cargo.lock` in the build context to check which native libraries the binary links"
+                .into(),
+        );
+    };
+    for line in lock.lines() {
+        let Some(name) = line
+            .trim()
+            .strip_prefix("name = \"")
+            .and_then(|n| n.strip_suffix('"'))
+        else {
+            continue;
+        };
+        if name.ends_with("-sys") && !SAFE_SYS_CRATES.contains(&name) {
+            return Err(format!(
+                "`Cargo.lock` has `{name}`, which may link a system library that `cc` does not have"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The absolute path of the binary `cargo build --release` writes.
+pub(super) fn cargo_build_output(
+    c: &Cmd,
+    context: Option<&Path>,
+    at: usize,
+) -> Result<Option<String>> {
+    let words: Vec<Option<&str>> = c.command.args().skip(1).collect();
+    if !words.iter().any(|w| matches!(w, Some("--release" | "-r"))) {
+        return skip(at, "`cargo build` builds without `--release`".to_string());
+    }
+    let mut bin: Option<String> = None;
+    let mut target: Option<String> = None;
+    let mut i = 0;
+    while i < words.len() {
+        let Some(word) = words[i] else {
+            return skip(at, "`cargo build` uses a variable".to_string());
+        };
+        let (flag, inline) = match word.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (word, None),
+        };
+        let mut value = || -> Option<String> {
+            inline.clone().or_else(|| {
+                i += 1;
+                words.get(i).copied().flatten().map(str::to_string)
+            })
+        };
+        match flag {
+            "--bin" => bin = value(),
+            "--target" => target = value(),
+            "--features" | "-F" | "--jobs" | "-j" | "--profile" | "--config" | "-Z" => {
+                let v = value();
+                if flag == "--profile" && v.as_deref() != Some("release") {
+                    return skip(at, "`cargo build --profile`".to_string());
+                }
+            }
+            "--target-dir" | "--manifest-path" | "--example" | "--examples" | "--bins" | "-p"
+            | "--package" | "--workspace" => {
+                return skip(
+                    at,
+                    format!("`cargo build {flag}`: the output path is not followed"),
+                );
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let name = match bin {
+        Some(b) => b,
+        None => {
+            let Some(toml) =
+                context.and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+            else {
+                return skip(
+                    at,
+                    "`cargo build`: the binary name needs `--bin` or `Cargo.toml` in the build context".to_string(),
+                );
+            };
+            match cargo_binary_name(&toml) {
+                Some(n) => n,
+                None => {
+                    return skip(
+                        at,
+                        "`cargo build`: `Cargo.toml` does not name exactly one binary".to_string(),
+                    );
+                }
+            }
+        }
+    };
+    let dir = match target {
+        Some(t) => format!("target/{t}/release"),
+        None => "target/release".into(),
+    };
+    Ok(Some(join(&c.cwd, &format!("{dir}/{name}"))))
+}
+
+/// The binary name and arguments of `cargo run --release [--bin X] [-- ARGS]`.
+pub(super) fn cargo_run(
+    words: &[String],
+    context: Option<&Path>,
+) -> std::result::Result<(String, Vec<String>), String> {
+    let mut bin = None;
+    let mut release = false;
+    let mut rest = words.iter();
+    let mut args = Vec::new();
+    while let Some(w) = rest.next() {
+        match w.as_str() {
+            "--release" | "-r" => release = true,
+            "--locked" | "--frozen" | "--offline" | "-q" | "--quiet" => {}
+            "--bin" => bin = rest.next().cloned(),
+            "--" => {
+                args = rest.cloned().collect();
+                break;
+            }
+            other => {
+                return Err(format!(
+                    "`cargo run {other}` is not followed by the analysis"
+                ));
+            }
+        }
+    }
+    if !release {
+        return Err("`cargo run` without `--release` runs a debug build".into());
+    }
+    let name = match bin {
+        Some(b) => b,
+        None => context
+            .and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+            .as_deref()
+            .and_then(cargo_binary_name)
+            .ok_or(
+                "`cargo run`: the binary name needs `--bin` or `Cargo.toml` in the build context",
+            )?,
+    };
+    Ok((name, args))
+}
+
+pub(super) fn cargo_binary_name(toml: &str) -> Option<String> {
+    let value: toml::Table = toml.parse().ok()?;
+    if value.contains_key("workspace") {
+        return None;
+    }
+    if let Some(bins) = value.get("bin").and_then(|b| b.as_array()) {
+        let names: Vec<&str> = bins
+            .iter()
+            .filter_map(|b| b.get("name")?.as_str())
+            .collect();
+        return match names.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => None,
+        };
+    }
+    value
+        .get("package")?
+        .get("name")?
+        .as_str()
+        .map(str::to_string)
+}
