@@ -823,7 +823,11 @@ impl CopyOrder {
             .filter(|d| looks_like_context(d));
         let (files, safe): (Vec<String>, bool) = match context {
             Some(dir) => {
-                let ignore = Ignore::load(dir);
+                // As the transforms before left it (dockerignore runs first).
+                let ignore = match ctx.read_text(Path::new(".dockerignore")) {
+                    Ok(Some(t)) => Ignore::parse(&t),
+                    _ => Ignore::load(dir),
+                };
                 let present = |f: &str| dir.join(f).is_file() && !ignore.excluded(f);
                 if found.eco == Eco::Pip {
                     match pip_includes(dir, &extra) {
