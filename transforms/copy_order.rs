@@ -1182,8 +1182,7 @@ fn system_dest(dest: &str) -> bool {
             "/bin", "/sbin", "/lib", "/lib64", "/etc", "/boot", "/dev", "/proc", "/sys", "/run",
             "/usr", "/var", "/root", "/tmp",
         ]
-        .iter()
-        .any(|s| dest == *s)
+        .contains(&dest)
         || [
             "/usr/bin",
             "/usr/sbin",

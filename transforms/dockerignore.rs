@@ -24,7 +24,8 @@ does not need:
   COPY naming `.git`, setuptools-scm, hatch-vcs or versioneer in the Python
   project files, git, husky or vergen in package.json, a Makefile,
   build.rs, Cargo.toml or a Next/Vite/webpack configuration);
-- `.env` files that `.gitignore` ignores (local secrets); a committed one
+- `.env` files that `.gitignore` ignores and git does not track (local
+  secrets); a committed one
   (`.env.production`, read at build time by Next, Vite or CRA) is never
   added;
 - private keys that `.gitignore` ignores (`*.pem`, `*.key`, `id_rsa*`,
@@ -318,7 +319,7 @@ fn candidates(file: &Dockerfile, dir: &Path, ignore: &Ignore) -> Vec<Entry> {
                 && !n.ends_with(".example")
                 && !n.ends_with(".sample")
                 && !n.ends_with(".template"));
-        if is_env && dir.join(n).is_file() && gitignore.excluded(n) {
+        if is_env && dir.join(n).is_file() && gitignore.excluded(n) && !tracked(dir, n) {
             add(
                 n,
                 "local settings that git ignores, often credentials".into(),
@@ -337,14 +338,13 @@ fn candidates(file: &Dockerfile, dir: &Path, ignore: &Ignore) -> Vec<Entry> {
                 n.as_str(),
                 ".git" | "node_modules" | "target" | ".venv" | "venv"
             )
+            && let Ok(d) = std::fs::read_dir(&p)
         {
-            if let Ok(d) = std::fs::read_dir(&p) {
-                for e in d.filter_map(|e| e.ok()).take(500) {
-                    let m = e.file_name().to_string_lossy().to_string();
-                    let rel = format!("{n}/{m}");
-                    if is_key(&m) && e.path().is_file() && gitignore.excluded(&rel) {
-                        keys.push(rel);
-                    }
+            for e in d.filter_map(|e| e.ok()).take(500) {
+                let m = e.file_name().to_string_lossy().to_string();
+                let rel = format!("{n}/{m}");
+                if is_key(&m) && e.path().is_file() && gitignore.excluded(&rel) {
+                    keys.push(rel);
                 }
             }
         }
@@ -352,7 +352,7 @@ fn candidates(file: &Dockerfile, dir: &Path, ignore: &Ignore) -> Vec<Entry> {
     keys.sort();
     for k in keys {
         let base = k.rsplit('/').next().unwrap_or(&k).to_string();
-        if !names(file, &base) {
+        if !names(file, &base) && !tracked(dir, &k) {
             add(&k, "a private key that git ignores".into(), &mut out);
         }
     }
@@ -415,6 +415,19 @@ fn candidates(file: &Dockerfile, dir: &Path, ignore: &Ignore) -> Vec<Entry> {
         }
     }
     out
+}
+
+/// Git tracks the file: committed, so every checkout's build sends it (the
+/// program may read it); not a local secret to keep out. Asked only for the
+/// rare candidate that .gitignore ignores, since a tracked file can be.
+fn tracked(dir: &Path, rel: &str) -> bool {
+    std::process::Command::new("git")
+        .args(["ls-files", "--error-unmatch", "--", rel])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn is_key(name: &str) -> bool {
@@ -482,7 +495,26 @@ mod tests {
             patterns(&husky, "FROM node:22\nCOPY . .\nRUN npm ci\n"),
             ["node_modules"]
         );
-        for d in [plain, scm, node, husky] {
+        // A gitignored .env and key outside any repository's index are
+        // local secrets (the fixtures' own are tracked, so they stay).
+        let env = context(
+            "env",
+            &[
+                (".gitignore", ".env\n*.pem\n"),
+                (".env", "TOKEN=x\n"),
+                ("dev.pem", "k\n"),
+                ("package.json", "{}"),
+            ],
+        );
+        assert_eq!(
+            patterns(&env, "FROM node:22\nCOPY . .\nRUN npm ci\n"),
+            [".git", ".env", "dev.pem", "node_modules"]
+        );
+        assert_eq!(
+            patterns(&env, "FROM node:22\nCOPY . .\nRUN npm ci && cat .env\n"),
+            [".git", "dev.pem", "node_modules"]
+        );
+        for d in [plain, scm, node, husky, env] {
             let _ = std::fs::remove_dir_all(d);
         }
     }
