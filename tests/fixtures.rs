@@ -59,7 +59,17 @@ fn fixtures_match_snapshots_and_keep_the_promises() {
             // The output parses, and fixing it again changes nothing.
             syntax::parse(&outcome.fixed)
                 .unwrap_or_else(|e| panic!("{id}/{name}: output does not parse: {e}"));
-            let again = common::fix_in(&case, &outcome.fixed, &settings).unwrap();
+            // With the other files as the fix left them.
+            let overlay = (!outcome.others.is_empty()).then(|| {
+                std::sync::Arc::new(
+                    outcome
+                        .others
+                        .iter()
+                        .map(|o| (o.path.clone(), Some(o.fixed.clone())))
+                        .collect(),
+                )
+            });
+            let again = common::fix_in_with(&case, &outcome.fixed, &settings, overlay).unwrap();
             assert!(
                 !again.changed(),
                 "{id}/{name}: not idempotent:\n{}",

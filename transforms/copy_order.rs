@@ -71,11 +71,24 @@ by hand that the install reads nothing else. The copy's `--chown`,
 the full COPY moves with the comments above it.
 
 ## Limits
-The install RUN must follow the full COPY directly or behind only ENV,
-ARG, LABEL, EXPOSE, USER (and WORKDIR when the COPY's destination is
-absolute), with no variable in the COPY; it must consist of nothing but
-install (and cache-cleaning) commands, in the working directory the COPY
-fills. A RUN that also builds (`npm ci && npm run build`), `pip install .`,
+Between the full COPY and the install, the COPY moves past ENV, ARG,
+LABEL, EXPOSE, USER and STOPSIGNAL, past a WORKDIR (a relative destination
+is then written as the folder it filled), past a COPY or ADD to another
+folder, and past a RUN that neither reads nor changes the copied folder:
+every command in it is one whose reads and writes are known (apt-get, apk,
+yum/dnf, useradd/groupadd and their siblings, mkdir/rm/cp/mv/ln/touch,
+chmod/chown, `sed -i`, `npm install -g`, `pip install NAME`, `gem install
+NAME`, `corepack enable`, locale-gen, echo with redirections) and every
+path it names, from its working directory, lies outside that folder
+(`chown -R app /app` or `chmod +x entrypoint.sh` there keep the order:
+the moved COPY would lose the owner or mode). A pipeline, a subshell, an
+`if`, a variable or any other program keeps the order too, and so does a
+full COPY into `/` or a folder packages write to (`/usr`, `/var/www`).
+These steps stay above the manifest COPY, which goes right before the
+install, so their layers stay cached when the manifests change. The
+install itself must consist of nothing but install (and cache-cleaning)
+commands, in the working directory the COPY fills.
+A RUN that also builds (`npm ci && npm run build`), `pip install .`,
 `poetry install` without `--no-root`, and installs behind other RUNs (a
 `make` step) are left alone with a note; heredoc RUNs and installs in
 another stage are not looked at. A folder holding only Dockerfiles and
@@ -471,9 +484,11 @@ fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) ->
             }
             None
         }
+        // A `//` comment is no directive: commented-out replaces are not read.
         Eco::Go => read("go.mod")
             .lines()
-            .any(|l| l.contains("=> ./") || l.contains("=> ../"))
+            .map(|l| l.split("//").next().unwrap_or(l))
+            .any(|l| l.contains("=> ./") || l.contains("=> ../") || l.contains("=> /"))
             .then(|| "go.mod replaces modules with local folders".into()),
         Eco::Bundler => {
             let t = read("Gemfile");
@@ -651,32 +666,53 @@ impl CopyOrder {
         };
         let run = &file.instructions[j];
         let (_, dest) = copy_paths(copy)?;
-        let absolute = dest.starts_with('/');
-        // Instructions between that neither read the sources nor change what
-        // the COPY does: the full COPY can move down past them.
-        let movable = |x: &Instruction| {
+        let stage = file.stage_of(copy)?;
+        let start = stage.instructions.start;
+        let copy_has_vars = file.text[copy.range.clone()].contains('$');
+        let wd_copy = workdir_at(file, start, i);
+        let wd_run = workdir_at(file, start, j);
+        // Where the full COPY puts the context, as a folder.
+        let filled = wd_copy.as_deref().and_then(|w| join_dir(w, dest));
+        let between = &file.instructions[i + 1..j];
+        // Instructions between that change nothing the COPY or the install
+        // sees keep the manifest COPY where the full COPY was; any other
+        // allowed one (a RUN, a WORKDIR, a COPY elsewhere) keeps its layer
+        // before the manifests, which go right before the install.
+        let plain = |x: &Instruction| {
             matches!(
                 x.keyword.as_str(),
                 "ENV" | "ARG" | "LABEL" | "EXPOSE" | "USER"
-            ) || (absolute && x.is("WORKDIR"))
+            ) || (dest.starts_with('/') && x.is("WORKDIR"))
         };
-        let copy_has_vars = file.text[copy.range.clone()].contains('$');
-        if j != i + 1 && (copy_has_vars || !file.instructions[i + 1..j].iter().all(movable)) {
-            let between: Vec<String> = file.instructions[i + 1..j]
-                .iter()
-                .map(|x| format!("{} (line {})", x.keyword, x.start_line))
-                .collect();
-            return Some(Finding::note(
-                id,
-                copy.range.start,
-                Level::Info,
-                format!(
-                    "the {} install at line {} comes after {} that may need the sources or change what the install sees; not reordered",
-                    found.eco.name(),
-                    run.start_line,
-                    between.join(", ")
-                ),
-            ));
+        let in_place = wd_copy == wd_run && between.iter().all(plain);
+        if !between.is_empty() {
+            let blocker = if copy_has_vars {
+                Some((
+                    copy.start_line,
+                    "instructions between, and the full COPY uses a variable".to_string(),
+                ))
+            } else {
+                between.iter().enumerate().find_map(|(n, x)| {
+                    let k = i + 1 + n;
+                    let why = self.between_blocks(file, start, k, copy, filled.as_deref())?;
+                    Some((
+                        x.start_line,
+                        format!("{} (line {}), which {why}", x.keyword, x.start_line),
+                    ))
+                })
+            };
+            if let Some((_, why)) = blocker {
+                return Some(Finding::note(
+                    id,
+                    copy.range.start,
+                    Level::Info,
+                    format!(
+                        "the {} install at line {} comes after {why}; not reordered",
+                        found.eco.name(),
+                        run.start_line,
+                    ),
+                ));
+            }
         }
         if !file.is_clean(j) {
             return Some(Finding::note(
@@ -690,30 +726,36 @@ impl CopyOrder {
             ));
         }
         // The manifests must land in the install's working directory.
-        let stage = file.stage_of(copy)?;
-        let workdir = file.instructions[stage.instructions.start..j]
-            .iter()
-            .rev()
-            .find(|x| x.is("WORKDIR"))
-            .map(|x| x.args.trim().to_string());
-        let dest_dir = if matches!(dest, "." | "./") {
-            "./".to_string()
-        } else if workdir
-            .as_deref()
-            .is_some_and(|w| w.starts_with('/') && norm_dir(w) == norm_dir(dest))
-        {
-            format!("{}/", norm_dir(dest))
-        } else {
-            return Some(Finding::note(
-                id,
-                copy.range.start,
-                Level::Info,
-                format!(
-                    "the full COPY goes to `{dest}`, not the working directory of the install at line {}; not reordered",
-                    run.start_line
-                ),
-            ));
+        let dest_dir = match (&filled, &wd_run) {
+            (Some(f), Some(w)) if f == w => {
+                if dest.starts_with('/') {
+                    format!("{}/", norm_dir(dest))
+                } else {
+                    "./".to_string()
+                }
+            }
+            _ => {
+                return Some(Finding::note(
+                    id,
+                    copy.range.start,
+                    Level::Info,
+                    format!(
+                        "the full COPY goes to `{dest}`, not the working directory of the install at line {}; not reordered",
+                        run.start_line
+                    ),
+                ));
+            }
         };
+        // A relative destination read after a WORKDIR between would land
+        // elsewhere: the moved COPY names the folder it filled.
+        let moved_dest = (!dest.starts_with('/') && wd_copy != wd_run).then(|| {
+            let f = filled.clone().unwrap_or_default();
+            if f.starts_with('/') {
+                format!("{}/", norm_dir(&f))
+            } else {
+                "./".to_string()
+            }
+        });
         // Manifests already copied earlier in the stage.
         let (req, opt, tolerant) = found.eco.manifests();
         for x in &file.instructions[stage.instructions.start + 1..i] {
@@ -781,7 +823,11 @@ impl CopyOrder {
             .filter(|d| looks_like_context(d));
         let (files, safe): (Vec<String>, bool) = match context {
             Some(dir) => {
-                let ignore = Ignore::load(dir);
+                // As the transforms before left it (dockerignore runs first).
+                let ignore = match ctx.read_text(Path::new(".dockerignore")) {
+                    Ok(Some(t)) => Ignore::parse(&t),
+                    _ => Ignore::load(dir),
+                };
                 let present = |f: &str| dir.join(f).is_file() && !ignore.excluded(f);
                 if found.eco == Eco::Pip {
                     match pip_includes(dir, &extra) {
@@ -918,18 +964,110 @@ impl CopyOrder {
             .leading_comments
             .first()
             .map_or(copy.range.start, |r| r.start);
-        let moved = &file.text[copy_start..copy.range.end];
+        let moved = match &moved_dest {
+            None => file.text[copy_start..copy.range.end].to_string(),
+            Some(d) => {
+                let args = &file.text[copy.args_range.clone()];
+                let at = copy.args_range.start + args.rfind(dest)?;
+                format!(
+                    "{}{d}{}",
+                    &file.text[copy_start..at],
+                    &file.text[at + dest.len()..copy.range.end]
+                )
+            }
+        };
         let tail = if file.text[..run.range.end].ends_with('\n') {
-            moved.to_string()
+            moved
         } else {
             // The RUN ends the file without a newline: the COPY now ends it.
             format!("{nl}{}", moved.trim_end_matches(['\r', '\n']))
         };
-        let edits = vec![
-            Edit::replace(copy_start..copy.range.end, text),
-            Edit::insert(run.range.end, tail),
-        ];
+        let edits = if in_place {
+            vec![
+                Edit::replace(copy_start..copy.range.end, text),
+                Edit::insert(run.range.end, tail),
+            ]
+        } else {
+            // The steps between keep their cached layers above the
+            // manifests: the manifest COPY goes right before the install
+            // (and its comments), and the full COPY's place is emptied,
+            // with one of two blank lines around it.
+            let rest = &file.text[copy.range.end..];
+            let blank = if file.text[..copy_start].ends_with("\n\n")
+                || file.text[..copy_start].ends_with("\n\r\n")
+            {
+                if rest.starts_with("\r\n") {
+                    2
+                } else {
+                    usize::from(rest.starts_with('\n'))
+                }
+            } else {
+                0
+            };
+            let run_start = run
+                .leading_comments
+                .first()
+                .map_or(run.range.start, |r| r.start);
+            vec![
+                Edit::delete(copy_start..copy.range.end + blank),
+                Edit::insert(run_start, text),
+                Edit::insert(run.range.end, tail),
+            ]
+        };
         Some(self.finding(copy, run, &found, &listed, safe, edits))
+    }
+
+    /// Why instruction `k`, between the full COPY and the install, keeps
+    /// the COPY where it is; None when the COPY can move past it. `filled`
+    /// is the folder the COPY fills.
+    fn between_blocks(
+        &self,
+        file: &Dockerfile,
+        start: usize,
+        k: usize,
+        copy: &Instruction,
+        filled: Option<&str>,
+    ) -> Option<String> {
+        let x = &file.instructions[k];
+        match x.keyword.as_str() {
+            "ENV" | "ARG" | "LABEL" | "EXPOSE" | "USER" | "STOPSIGNAL" => None,
+            // The COPY's folder is resolved from where it was; a WORKDIR
+            // that would now create it first must not take the owner a
+            // `--chown` gives it.
+            "WORKDIR" => {
+                let wd = workdir_at(file, start, k + 1)?;
+                let before = workdir_at(file, start, k)?;
+                (copy.flag("chown").is_some() || copy.flag("chmod").is_some())
+                    .then_some(())
+                    .filter(|_| filled.is_some_and(|f| related(&wd, f) && !related(&before, f)))
+                    .map(|_| "creates the folder the COPY's `--chown`/`--chmod` would own".into())
+            }
+            "RUN" => {
+                let Some(f) = filled else {
+                    return Some("runs in a folder not known".into());
+                };
+                let cwd = workdir_at(file, start, k).unwrap_or_else(|| "~".into());
+                if !file.is_clean(k) {
+                    return Some("is not cleanly parsed".into());
+                }
+                run_touches(file, k, f, &cwd)
+                    .map(|why| format!("may read or change the copied files: {why}"))
+            }
+            "COPY" | "ADD" => {
+                let Some(f) = filled else {
+                    return Some("copies to a folder not known".into());
+                };
+                let Some((_, d)) = copy_paths(x) else {
+                    return Some("is not a simple copy".into());
+                };
+                let to = workdir_at(file, start, k).and_then(|w| join_dir(&w, d));
+                match to {
+                    Some(t) if !related(&t, f) => None,
+                    _ => Some(format!("copies into `{d}`, in or around the copied folder")),
+                }
+            }
+            _ => Some("may need the sources or change what the install sees".into()),
+        }
     }
 
     fn finding(
@@ -968,5 +1106,313 @@ impl CopyOrder {
                 Fix::unsafe_(edits),
             )
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What an instruction between the full COPY and the install reads and changes
+
+/// A folder path for comparison: absolute (`/app`), or under the image's
+/// default working directory, which is not known (`~`, `~/app`).
+fn join_dir(base: &str, p: &str) -> Option<String> {
+    if p.contains('$') || p.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    if !p.starts_with('/') {
+        parts.extend(base.split('/').filter(|s| !s.is_empty()));
+    }
+    let rest = p;
+    let unknown = !p.starts_with('/') && base.starts_with('~');
+    if unknown {
+        parts.retain(|s| *s != "~");
+    }
+    for seg in rest.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(if unknown {
+        if parts.is_empty() {
+            "~".to_string()
+        } else {
+            format!("~/{}", parts.join("/"))
+        }
+    } else {
+        format!("/{}", parts.join("/"))
+    })
+}
+
+/// The working directory in effect at instruction `k` of the stage starting
+/// at `start` (its FROM): `~` stands for the base image's, which is not
+/// known. None when a WORKDIR uses a variable.
+fn workdir_at(file: &Dockerfile, start: usize, k: usize) -> Option<String> {
+    let mut wd = "~".to_string();
+    for x in &file.instructions[start + 1..k] {
+        if x.is("WORKDIR") {
+            wd = join_dir(&wd, x.args.trim())?;
+        }
+    }
+    Some(wd)
+}
+
+/// `a` is `b`, inside it or holds it; a path under the unknown default
+/// working directory may be any absolute path.
+fn related(a: &str, b: &str) -> bool {
+    if a.starts_with('~') != b.starts_with('~') {
+        return true;
+    }
+    let under = |x: &str, y: &str| x == y || y == "/" || x.starts_with(&format!("{y}/"));
+    under(a, b) || under(b, a)
+}
+
+/// Folders that package managers and system tools write into: a full COPY
+/// there cannot move past a RUN, whatever the RUN names.
+fn system_dest(dest: &str) -> bool {
+    if dest.starts_with('~') {
+        // The default working directory is often `/`.
+        return dest == "~";
+    }
+    dest == "/"
+        || [
+            "/bin", "/sbin", "/lib", "/lib64", "/etc", "/boot", "/dev", "/proc", "/sys", "/run",
+            "/usr", "/var", "/root", "/tmp",
+        ]
+        .contains(&dest)
+        || [
+            "/usr/bin",
+            "/usr/sbin",
+            "/usr/lib",
+            "/usr/share",
+            "/usr/include",
+            "/usr/local",
+            "/var/www",
+            "/var/lib",
+            "/etc/",
+        ]
+        .iter()
+        .any(|s| dest == *s || dest.starts_with(&format!("{}/", s.trim_end_matches('/'))))
+            && !dest.starts_with("/usr/local/src")
+}
+
+/// Why a RUN between the full COPY (to `dest`) and the install may read or
+/// change what the COPY put there, or None when it provably does not: every
+/// command is one whose reads and writes are known (package managers,
+/// user and folder management, global tool installs) and every path it
+/// names, with the working directory `cwd`, lies outside `dest`.
+fn run_touches(file: &Dockerfile, idx: usize, dest: &str, cwd: &str) -> Option<String> {
+    if system_dest(dest) {
+        return Some(format!(
+            "the full COPY fills `{dest}`, where installed packages and system tools write"
+        ));
+    }
+    let inst = &file.instructions[idx];
+    if !inst.heredocs.is_empty() || inst.form != Form::Shell {
+        return Some("its script is not analysed".into());
+    }
+    if inst
+        .flags
+        .iter()
+        .any(|f| f.name == "mount" && file.text[f.range.clone()].contains("bind"))
+    {
+        return Some("it bind-mounts files".into());
+    }
+    let Some(script) = Script::of_run(file, idx) else {
+        return Some("its shell is not a POSIX shell".into());
+    };
+    if script.has_error() {
+        return Some("its shell text is not cleanly parsed".into());
+    }
+    let mut cwd = cwd.to_string();
+    let steps = script.steps();
+    for (n, step) in steps.iter().enumerate() {
+        if n + 1 < steps.len()
+            && !step
+                .op_after
+                .as_ref()
+                .is_some_and(|o| matches!(o.text.trim(), "&&" | ";" | ""))
+        {
+            return Some("it pipes or backgrounds commands".into());
+        }
+        let cmd = match &step.element {
+            Element::Simple(c) => c,
+            Element::Compound { kind, .. } => return Some(format!("it runs a {kind}")),
+        };
+        if let Some(why) = command_touches(file, cmd, dest, &mut cwd) {
+            return Some(why);
+        }
+    }
+    None
+}
+
+fn command_touches(
+    file: &Dockerfile,
+    cmd: &Command,
+    dest: &str,
+    cwd: &mut String,
+) -> Option<String> {
+    let shown = cmd
+        .words
+        .iter()
+        .map(|w| w.raw.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let Some(words) = cmd
+        .words
+        .iter()
+        .map(|w| w.value.clone())
+        .collect::<Option<Vec<String>>>()
+    else {
+        return Some(format!("`{shown}` uses a variable"));
+    };
+    let Some(first) = words.first() else {
+        // Assignments alone (`A=1`).
+        return None;
+    };
+    let name = first.rsplit('/').next().unwrap_or(first).to_string();
+    let args = &words[1..];
+    let opts_done = |a: &&String| !a.starts_with('-');
+    // A path the command names: outside the copied folder, or the reason.
+    let path_ok = |p: &str, cwd: &str| -> Result<(), String> {
+        // A glob stands for the folder above its first pattern segment.
+        let fixed: Vec<&str> = p
+            .split('/')
+            .take_while(|s| !s.contains(['*', '?', '[']))
+            .collect();
+        let fixed = if fixed.len() == p.split('/').count() {
+            p.to_string()
+        } else if fixed.is_empty() || fixed == [""] && !p.starts_with('/') {
+            ".".to_string()
+        } else if fixed == [""] {
+            "/".to_string()
+        } else {
+            fixed.join("/")
+        };
+        match join_dir(cwd, &fixed) {
+            Some(abs) if !related(&abs, dest) => Ok(()),
+            _ => Err(format!(
+                "`{shown}` names `{p}`, in or around the copied folder"
+            )),
+        }
+    };
+    for r in &cmd.redirects {
+        let t = file.text.get(r.clone()).unwrap_or_default();
+        let target = t
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start_matches(['>', '<', '&', '|'])
+            .trim();
+        if target.starts_with('&') || target.chars().all(|c| c.is_ascii_digit() || c == '-') {
+            continue;
+        }
+        let target = target.trim_matches(['"', '\'']);
+        if let Err(why) = path_ok(target, cwd) {
+            return Some(why);
+        }
+    }
+    let positional: Vec<&String> = args.iter().filter(opts_done).collect();
+    let all_paths = |skip: usize, cwd: &str| -> Option<String> {
+        positional
+            .iter()
+            .skip(skip)
+            .find_map(|p| path_ok(p, cwd).err())
+    };
+    // Package names: no local files among them.
+    let names_only = || {
+        positional
+            .iter()
+            .find(|p| {
+                p.starts_with('.')
+                    || p.starts_with('/')
+                    || p.contains("file:")
+                    || [".deb", ".rpm", ".apk", ".whl", ".tar.gz", ".tgz", ".zip"]
+                        .iter()
+                        .any(|e| p.ends_with(e))
+            })
+            .map(|p| format!("`{shown}` installs the local `{p}`"))
+    };
+    let sub = positional.first().map(|s| s.as_str());
+    match name.as_str() {
+        "cd" => match positional.first() {
+            Some(p) => match join_dir(cwd, p) {
+                Some(abs) => {
+                    *cwd = abs;
+                    None
+                }
+                None => Some(format!("`{shown}` goes to a folder not known")),
+            },
+            None => Some(format!("`{shown}` goes to the home folder")),
+        },
+        "true"
+        | ":"
+        | "set"
+        | "export"
+        | "echo"
+        | "printf"
+        | "ldconfig"
+        | "locale-gen"
+        | "update-locale"
+        | "update-ca-certificates"
+        | "dpkg-reconfigure"
+        | "sleep" => None,
+        "apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf" | "zypper" | "apt-key"
+        | "add-apt-repository" | "aptitude" => names_only(),
+        "useradd" | "adduser" | "groupadd" | "addgroup" | "usermod" | "groupmod" | "userdel"
+        | "groupdel" => args
+            .iter()
+            .filter(|a| a.starts_with('/'))
+            .find_map(|p| path_ok(p, cwd).err()),
+        "mkdir" | "rm" | "touch" | "ln" | "cp" | "mv" => all_paths(0, cwd),
+        "chmod" | "chown" | "chgrp" => all_paths(1, cwd),
+        "sed" if args.iter().any(|a| a == "-i" || a.starts_with("-i")) => {
+            // The script is the first positional unless `-e` gave it.
+            let skip = usize::from(!args.iter().any(|a| a == "-e"));
+            all_paths(skip, cwd)
+        }
+        "npm" if args.iter().any(|a| a == "-g" || a == "--global") => names_only(),
+        "yarn" if sub == Some("global") => names_only(),
+        "corepack" if sub == Some("enable") => None,
+        "gem" if sub == Some("install") && !args.iter().any(|a| a == "-g" || a == "--file") => {
+            names_only()
+        }
+        "pip" | "pip3" | "python" | "python3" => {
+            let rest: &[String] = if name.starts_with("python") {
+                if args.len() > 2 && args[0] == "-m" && args[1] == "pip" {
+                    &args[2..]
+                } else {
+                    return Some(format!("`{shown}` runs a program"));
+                }
+            } else {
+                args
+            };
+            if rest.first().map(|s| s.as_str()) != Some("install")
+                || rest.iter().any(|a| {
+                    matches!(
+                        a.as_str(),
+                        "-r" | "--requirement" | "-c" | "--constraint" | "-e" | "--editable"
+                    ) || a.starts_with("--requirement=")
+                        || a.starts_with("--constraint=")
+                        || a.starts_with("-r")
+                        || a.starts_with("-c")
+                        || a.starts_with("-e")
+                })
+            {
+                return Some(format!("`{shown}` may read the project's files"));
+            }
+            rest.iter()
+                .skip(1)
+                .filter(|a| !a.starts_with('-'))
+                .find(|p| {
+                    p.starts_with('.')
+                        || p.contains('/')
+                        || p.ends_with(".whl")
+                        || p.ends_with(".tar.gz")
+                })
+                .map(|p| format!("`{shown}` installs the local `{p}`"))
+        }
+        _ => Some(format!("what `{shown}` reads and writes is not known")),
     }
 }

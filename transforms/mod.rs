@@ -7,6 +7,7 @@ use crate::transform::Transform;
 
 mod apt_layer;
 mod copy_order;
+mod dockerignore;
 mod exec_form;
 mod multi_stage_distroless;
 mod non_root_user;
@@ -19,6 +20,7 @@ pub fn all() -> &'static [Box<dyn Transform>] {
     static ALL: OnceLock<Vec<Box<dyn Transform>>> = OnceLock::new();
     ALL.get_or_init(|| {
         vec![
+            Box::new(dockerignore::DockerIgnore),
             Box::new(secret_mounts::SecretMounts),
             Box::new(apt_layer::AptLayer),
             Box::new(copy_order::CopyOrder),

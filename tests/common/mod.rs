@@ -55,6 +55,16 @@ pub fn only(id: &str) -> Settings {
 /// Fixes `text` as if it were `dir/Dockerfile`, with `dir` as build context
 /// and its dockwright.toml, if any, as configuration.
 pub fn fix_in(dir: &Path, text: &str, settings: &Settings) -> Result<Outcome, engine::FixError> {
+    fix_in_with(dir, text, settings, None)
+}
+
+/// As [`fix_in`], with other files as an earlier run left them.
+pub fn fix_in_with(
+    dir: &Path,
+    text: &str,
+    settings: &Settings,
+    overlay: Option<dockwright::others::Overlay>,
+) -> Result<Outcome, engine::FixError> {
     let config_path = dir.join("dockwright.toml");
     let config = if config_path.is_file() {
         Config::load(&config_path).unwrap()
@@ -65,7 +75,7 @@ pub fn fix_in(dir: &Path, text: &str, settings: &Settings) -> Result<Outcome, en
         path: Some(dir.join("Dockerfile")),
         build_context: Some(dir.to_path_buf()),
         config,
-        overlay: None,
+        overlay,
     };
     engine::fix_text(text, &ctx, settings)
 }
@@ -104,21 +114,28 @@ pub fn report(name: &str, outcome: &Result<Outcome, engine::FixError>) -> String
         out.push('\n');
         out.push_str(&diff.replace('\r', "␍"));
     }
-    // Other files the fixes changed, by name within the build context.
-    for o in &outcome.others {
-        let shown = o
+    // Other files the fixes change or create, by name within the build context.
+    for other in &outcome.others {
+        let name = other
             .path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let shown = match o.path.parent().and_then(|p| p.file_name()) {
+        let name = match other.path.parent().and_then(|p| p.file_name()) {
             Some(dir) if dir == ".github" || dir == "workflows" || dir == "scripts" => {
-                format!("{}/{shown}", dir.to_string_lossy())
+                format!("{}/{name}", dir.to_string_lossy())
             }
-            _ => shown,
+            _ => name,
         };
-        let diff = dockwright::diff::unified(&shown, o.original_text(), &o.fixed);
-        out.push('\n');
+        let diff = dockwright::diff::unified(&name, other.original_text(), &other.fixed);
+        out.push_str(&format!(
+            "\n{} {name}:\n",
+            if other.created() {
+                "creates"
+            } else {
+                "changes"
+            }
+        ));
         out.push_str(&diff.replace('\r', "␍"));
     }
     out
