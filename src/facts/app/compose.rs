@@ -44,13 +44,11 @@ pub fn is_compose_name(name: &str) -> bool {
 
 /// The compose files of a folder, base files first, then the others by name.
 pub fn files_in(folder: &Path) -> Vec<Compose> {
-    let Ok(read) = std::fs::read_dir(folder) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = read
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    let listing = super::listing::of(folder);
+    let mut names: Vec<String> = listing
+        .names(super::listing::Kind::File)
         .filter(|n| is_compose_name(n))
+        .map(str::to_string)
         .collect();
     names.sort_by_key(|n| (!BASE_NAMES.contains(&n.as_str()), n.clone()));
     names

@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use super::compose;
+use super::listing;
 use super::paths;
 use super::shell;
 use super::walk::read_capped;
@@ -124,11 +125,15 @@ fn find(dockerfile: &Path, folder: &Path, root: &Path) -> Vec<Candidate> {
                 });
             }
         }
+        let here = listing::of(dir);
         for name in [
             "docker-bake.hcl",
             "docker-bake.override.hcl",
             "docker-bake.json",
         ] {
+            if !here.has_file(name) {
+                continue;
+            }
             let path = dir.join(name);
             if let Some(text) = read_capped(&path) {
                 budget = budget.saturating_sub(1);
@@ -142,7 +147,9 @@ fn find(dockerfile: &Path, folder: &Path, root: &Path) -> Vec<Candidate> {
             for sub in [
                 "scripts", "script", "bin", "ci", ".ci", "hack", "build", "docker",
             ] {
-                scripts.extend(listed(&dir.join(sub), |n| n.ends_with(".sh")));
+                if here.has_dir(sub) {
+                    scripts.extend(listed(&dir.join(sub), |n| n.ends_with(".sh")));
+                }
             }
         }
         for path in scripts {
@@ -210,7 +217,7 @@ pub fn build_files(dockerfile: &Path, root: Option<&Path>) -> Vec<PathBuf> {
                     }));
                 }
             }
-            out.extend(listed(&dir.join(".github/workflows"), |n| {
+            out.extend(listed(&dir.join(".github").join("workflows"), |n| {
                 n.ends_with(".yml") || n.ends_with(".yaml")
             }));
             for name in [
@@ -223,7 +230,7 @@ pub fn build_files(dockerfile: &Path, root: Option<&Path>) -> Vec<PathBuf> {
                 "cloudbuild.yaml",
             ] {
                 let path = dir.join(name);
-                if path.is_file() {
+                if listing::is_file(&path) {
                     out.push(path);
                 }
             }
@@ -235,17 +242,11 @@ pub fn build_files(dockerfile: &Path, root: Option<&Path>) -> Vec<PathBuf> {
 
 /// Files of `dir` whose names pass `keep`, sorted.
 fn listed(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<PathBuf> = read
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| keep(&e.file_name().to_string_lossy()))
-        .map(|e| e.path())
-        .collect();
-    out.sort();
-    out
+    listing::of(dir)
+        .names(listing::Kind::File)
+        .filter(|n| keep(n))
+        .map(|n| dir.join(n))
+        .collect()
 }
 
 /// CI files at the repository root: their `docker build` lines, and
@@ -263,7 +264,7 @@ fn workflows(root: &Path, dockerfile: &Path, budget: &mut usize) -> Vec<Candidat
         "Jenkinsfile",
     ] {
         let path = root.join(name);
-        if path.is_file() {
+        if listing::is_file(&path) {
             files.push(path);
         }
     }

@@ -25,6 +25,7 @@ mod command;
 mod compose;
 pub mod devtools;
 pub mod invocation;
+pub mod listing;
 mod paths;
 mod ports;
 mod shell;
@@ -444,8 +445,50 @@ fn compute(dockerfile: &Path, context: Option<&Path>, root: Option<&Path>) -> Ba
     let resolved = invocation::resolve(dockerfile, context, root);
     let dir = resolved.dir.clone();
     let services = compose_services(dockerfile, &resolved, &dir, root);
-    let ignore = Ignore::load(&dir);
-    let walked = walk::walk(&dir, &ignore);
+    let scan = scanned(&dir);
+    Base {
+        dockerfile: dockerfile.to_path_buf(),
+        scripts: scan.scripts.clone(),
+        procfile: scan.procfile.clone(),
+        services,
+        writes: scan.writes.clone(),
+        low_ports: scan.low_ports.clone(),
+        coverage: scan.coverage.clone(),
+        resolved,
+    }
+}
+
+/// What one build context shows, whichever Dockerfile builds from it: the
+/// walk and what its sources and settings say, package.json scripts and the
+/// Procfile.
+#[derive(Debug)]
+struct ContextScan {
+    scripts: Option<command::Scripts>,
+    procfile: Vec<(String, String, usize)>,
+    writes: Vec<Write>,
+    low_ports: Vec<LowPort>,
+    coverage: Coverage,
+}
+
+/// The scan of a build context, made once per context: several Dockerfiles
+/// of one folder, or every Dockerfile of a tree built with one `--context`,
+/// share it instead of walking the same files again.
+fn scanned(dir: &Path) -> Arc<ContextScan> {
+    type Scans = HashMap<PathBuf, Arc<OnceLock<Arc<ContextScan>>>>;
+    static MEMO: LazyLock<Mutex<Scans>> = LazyLock::new(Default::default);
+    let cell = {
+        let mut memo = MEMO.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.len() >= REMEMBERED && !memo.contains_key(dir) {
+            memo.clear();
+        }
+        memo.entry(dir.to_path_buf()).or_default().clone()
+    };
+    cell.get_or_init(|| Arc::new(scan(dir))).clone()
+}
+
+fn scan(dir: &Path) -> ContextScan {
+    let ignore = Ignore::load(dir);
+    let walked = walk::walk(dir, &ignore);
     let mut writes_found = Vec::new();
     let mut ports_found = Vec::new();
     let mut sources_read = 0;
@@ -467,11 +510,9 @@ fn compute(dockerfile: &Path, context: Option<&Path>, root: Option<&Path>) -> Ba
             }
         }
     }
-    Base {
-        dockerfile: dockerfile.to_path_buf(),
-        scripts: command::Scripts::load(&dir),
-        procfile: command::procfile(&dir),
-        services,
+    ContextScan {
+        scripts: command::Scripts::load(dir),
+        procfile: command::procfile(dir),
         writes: writes_found,
         low_ports: ports_found,
         coverage: Coverage {
@@ -480,7 +521,6 @@ fn compute(dockerfile: &Path, context: Option<&Path>, root: Option<&Path>) -> Ba
             settings_read,
             stopped_by: walked.stopped,
         },
-        resolved,
     }
 }
 

@@ -30,6 +30,17 @@ pub fn normalise(path: &Path) -> PathBuf {
 
 /// The real path when the file exists, else the absolute normalised one.
 pub fn real(path: &Path) -> PathBuf {
+    // A plain file is its folder's real path (remembered per folder) and
+    // its name: one lstat instead of a readlink per path component.
+    if let (Ok(meta), Some(parent), Some(name)) = (
+        std::fs::symlink_metadata(path),
+        path.parent().filter(|p| !p.as_os_str().is_empty()),
+        path.file_name(),
+    ) && meta.is_file()
+        && let Ok(folder) = crate::folders::real_folder(parent)
+    {
+        return folder.join(name);
+    }
     crate::folders::real_folder(path)
         .or_else(|_| std::path::absolute(path).map(|p| normalise(&p)))
         .unwrap_or_else(|_| path.to_path_buf())
