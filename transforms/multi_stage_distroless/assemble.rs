@@ -311,6 +311,14 @@ pub(super) fn convert(
         }
     }
     plan.copies.dedup();
+    if let Some((action, line)) = action_overrides_command(ctx) {
+        return skip(
+            file.instructions[command_at].keyword_range.start,
+            format!(
+                "{action}:{line} gives the container its own `args`/`entrypoint` when GitHub runs it as an action, which the runtime would have to run (a shell, tools) and this analysis does not check"
+            ),
+        );
+    }
     keep_root_where_needed(file, ctx, &mut plan);
     Ok(assemble(file, stage, &w, &plan))
 }
@@ -542,12 +550,42 @@ fn keep_root_where_needed(file: &Dockerfile, ctx: &Context, plan: &mut Plan) {
     ));
 }
 
+/// The line where the container action of this Dockerfile sets `args:` or
+/// an entrypoint of its own: what GitHub runs instead of the image's command.
+fn action_overrides_command(ctx: &Context) -> Option<(String, usize)> {
+    let action = container_action(ctx)?;
+    let dir = ctx
+        .path
+        .as_deref()?
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let text = std::fs::read_to_string(dir.join(&action)).ok()?;
+    let line = text.lines().position(|l| {
+        let key = l.trim_start();
+        l.len() > key.len()
+            && [
+                "args:",
+                "entrypoint:",
+                "pre-entrypoint:",
+                "post-entrypoint:",
+            ]
+            .iter()
+            .any(|k| key.starts_with(k))
+    })?;
+    Some((action, line + 1))
+}
+
 /// The `action.yml` beside the Dockerfile that runs it as a Docker container
 /// action (`runs: using: docker`, `image: Dockerfile`).
 fn container_action(ctx: &Context) -> Option<String> {
     let path = ctx.path.as_deref()?;
     let name = path.file_name()?.to_string_lossy().to_string();
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    // `Dockerfile` on the command line: its folder is the current one.
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     ["action.yml", "action.yaml"]
         .into_iter()
         .find_map(|action| {

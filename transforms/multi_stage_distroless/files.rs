@@ -470,6 +470,20 @@ pub(super) fn check_sources(
             }
             let Some(root) = context else { continue };
             let (literals, dotenv) = literals.get_or_init(|| source_literals(root));
+            // A whole-context copy brings in local files the repository does
+            // not hold (a `config.json` made from an example before the
+            // build): a runtime holding only known files would lose them.
+            if (clean.is_empty() || clean == ".")
+                && let Some(l) = literals.iter().find(|l| missing_local_file(root, &l.text))
+            {
+                return skip(
+                    at,
+                    format!(
+                        "the program reads `{}` ({}), which the build context does not hold now: `{src}` brings it in when it is made before the build, and the runtime could not",
+                        l.text, l.at
+                    ),
+                );
+            }
             for (rel, inside) in found {
                 let env_file = {
                     let n = basename(&rel);
@@ -530,6 +544,29 @@ pub(super) fn check_sources(
         }
     }
     Ok(assets)
+}
+
+/// A relative path to a configuration-like file (`./config.json`,
+/// `settings.yaml`) that is not in the build context.
+fn missing_local_file(root: &Path, literal: &str) -> bool {
+    const CONFIG: &[&str] = &[
+        "json",
+        "yaml",
+        "yml",
+        "toml",
+        "ini",
+        "conf",
+        "cfg",
+        "properties",
+    ];
+    let rel = literal.trim_start_matches("./");
+    let ext = rel.rsplit_once('.').map(|(_, e)| e);
+    !rel.is_empty()
+        && !literal.starts_with('/')
+        && !rel.starts_with("..")
+        && !rel.contains(['*', '%', '{', '$', ' ', ':'])
+        && ext.is_some_and(|e| CONFIG.contains(&e))
+        && !root.join(rel).exists()
 }
 
 /// How many files of a copied folder are looked at before giving up.

@@ -160,6 +160,12 @@ pub fn classify(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> Optio
             Some(BuildsAtStart),
             &[(Cache, "bin"), (Cache, "obj")],
         ),
+        // `dotnet test` restores and compiles the test project first.
+        ("dotnet", "test" | "build") => tool(
+            "dotnet test",
+            Some(BuildsAtStart),
+            &[(Cache, "bin"), (Cache, "obj")],
+        ),
         ("dotnet", "watch") => tool(
             "dotnet watch",
             Some(DevServer),
@@ -232,6 +238,8 @@ mod tests {
         assert_eq!(kind("next dev", &[]), Some(DevServer));
         assert_eq!(kind("next start", &[]), None);
         assert_eq!(kind("nest start", &[]), Some(BuildsAtStart));
+        // A test image whose entrypoint compiles (found on a real repository).
+        assert_eq!(kind("dotnet test Tests", &[]), Some(BuildsAtStart));
         assert_eq!(kind("nest start --watch", &[]), Some(DevServer));
         assert_eq!(kind("uvicorn app:app", &[]), None);
         assert_eq!(kind("uvicorn app:app --reload", &[]), Some(DevServer));

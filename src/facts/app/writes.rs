@@ -30,6 +30,14 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     let rules: Vec<(WriteKind, &[&str], String)> = vec![
         (Sqlite, ANY, r#"sqlite:///(?P<arg>[^'"\s)]+)"#.into()),
         (Sqlite, PY, format!(r"sqlite3\.connect\(\s*{arg}")),
+        // Werkzeug's FileStorage.save(path), PIL's Image.save(path),
+        // openpyxl's save(path): a positional path. Keyword calls such as a
+        // Django form's save(commit=False) write no file.
+        (
+            OpenForWrite,
+            PY,
+            r"\.save\(\s*(?P<arg>[^,()=\s]+)\s*[,)]".into(),
+        ),
         (
             Sqlite,
             JS,
@@ -202,7 +210,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 /// is passed over in one search.
 static TRIGGERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"sqlite|Database\(|MEDIA_ROOT|STATIC_ROOT|UPLOAD|multer|mkdir|makedirs|MkdirAll|create_dir|[Dd]irector(?:y|ies)|pidfile|FileHandler|filename|Logger\.new|open\(|OpenFile|[wW]rite|append|[cC]reate|file_put_contents",
+        r"sqlite|\.save\(|Database\(|MEDIA_ROOT|STATIC_ROOT|UPLOAD|multer|mkdir|makedirs|MkdirAll|create_dir|[Dd]irector(?:y|ies)|pidfile|FileHandler|filename|Logger\.new|open\(|OpenFile|[wW]rite|append|[cC]reate|file_put_contents",
     )
     .expect("trigger pattern")
 });
@@ -421,6 +429,20 @@ mod tests {
             found("a.py", "f = open(path, mode='a')\n"),
             vec![(WriteKind::OpenForWrite, None, 1)]
         );
+    }
+
+    #[test]
+    fn a_positional_save_writes_a_keyword_save_does_not() {
+        // An upload saved with werkzeug's FileStorage.save (a real repository).
+        assert_eq!(
+            found("app.py", "        file.save(file_path)\n"),
+            vec![(WriteKind::OpenForWrite, None, 1)]
+        );
+        assert_eq!(
+            found("app.py", "img.save('thumb.png')\n"),
+            vec![(WriteKind::OpenForWrite, Some("thumb.png".into()), 1)]
+        );
+        assert!(found("views.py", "obj = form.save(commit=False)\nobj.save()\n").is_empty());
     }
 
     #[test]
