@@ -659,9 +659,14 @@ fn app_blockers(
     };
     let _ = file;
     for b in &app.binds {
+        let by = if b.service.starts_with("documented") {
+            "a documented `docker run`".to_string()
+        } else {
+            format!("compose service {}", b.service)
+        };
         why.push(format!(
-            "{} mounts `{}` at `{}` (compose service {}): the mount keeps its host owner, which a new user does not match",
-            b.evidence, b.source, b.target, b.service
+            "{} mounts `{}` at `{}` ({by}): the mount keeps its host owner, which a new user does not match",
+            b.evidence, b.source, b.target
         ));
     }
     for u in &app.users {

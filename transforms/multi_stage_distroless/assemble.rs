@@ -311,7 +311,13 @@ pub(super) fn convert(
         }
     }
     plan.copies.dedup();
-    if let Some((action, line)) = action_overrides_command(ctx) {
+    // With an ENTRYPOINT, an action's `args` are only its arguments; without
+    // one they replace CMD and name the program the runtime must have.
+    let has_entrypoint = file
+        .stage_instructions(stage)
+        .iter()
+        .any(|i| i.is("ENTRYPOINT"));
+    if let Some((action, line)) = action_overrides_command(ctx, has_entrypoint) {
         return skip(
             file.instructions[command_at].keyword_range.start,
             format!(
@@ -550,9 +556,10 @@ fn keep_root_where_needed(file: &Dockerfile, ctx: &Context, plan: &mut Plan) {
     ));
 }
 
-/// The line where the container action of this Dockerfile sets `args:` or
-/// an entrypoint of its own: what GitHub runs instead of the image's command.
-fn action_overrides_command(ctx: &Context) -> Option<(String, usize)> {
+/// The line where the container action of this Dockerfile sets an
+/// entrypoint of its own, or `args:` that replace the image's CMD (no
+/// ENTRYPOINT): what GitHub runs instead of the image's command.
+fn action_overrides_command(ctx: &Context, has_entrypoint: bool) -> Option<(String, usize)> {
     let action = container_action(ctx)?;
     let dir = ctx
         .path
@@ -571,7 +578,7 @@ fn action_overrides_command(ctx: &Context) -> Option<(String, usize)> {
                 "post-entrypoint:",
             ]
             .iter()
-            .any(|k| key.starts_with(k))
+            .any(|k| key.starts_with(k) && !(has_entrypoint && *k == "args:"))
     })?;
     Some((action, line + 1))
 }

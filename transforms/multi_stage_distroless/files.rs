@@ -474,7 +474,7 @@ pub(super) fn check_sources(
             // not hold (a `config.json` made from an example before the
             // build): a runtime holding only known files would lose them.
             if (clean.is_empty() || clean == ".")
-                && let Some(l) = literals.iter().find(|l| missing_local_file(root, &l.text))
+                && let Some(l) = literals.iter().find(|l| missing_local_file(root, l))
             {
                 return skip(
                     at,
@@ -548,7 +548,7 @@ pub(super) fn check_sources(
 
 /// A relative path to a configuration-like file (`./config.json`,
 /// `settings.yaml`) that is not in the build context.
-fn missing_local_file(root: &Path, literal: &str) -> bool {
+fn missing_local_file(root: &Path, literal: &Literal) -> bool {
     const CONFIG: &[&str] = &[
         "json",
         "yaml",
@@ -559,14 +559,21 @@ fn missing_local_file(root: &Path, literal: &str) -> bool {
         "cfg",
         "properties",
     ];
-    let rel = literal.trim_start_matches("./");
+    let text = literal.text.as_str();
+    let rel = text.trim_start_matches("./");
     let ext = rel.rsplit_once('.').map(|(_, e)| e);
+    // Beside the source that names it (`include_bytes!("schema.json")`).
+    let source_dir = literal
+        .at
+        .rsplit_once(':')
+        .map_or("", |(file, _)| parent_rel(file));
     !rel.is_empty()
-        && !literal.starts_with('/')
+        && !text.starts_with('/')
         && !rel.starts_with("..")
         && !rel.contains(['*', '%', '{', '$', ' ', ':'])
         && ext.is_some_and(|e| CONFIG.contains(&e))
         && !root.join(rel).exists()
+        && !root.join(source_dir).join(rel).exists()
 }
 
 /// How many files of a copied folder are looked at before giving up.

@@ -24,6 +24,7 @@
 mod command;
 mod compose;
 pub mod devtools;
+mod documented;
 pub mod invocation;
 pub mod listing;
 mod paths;
@@ -397,6 +398,8 @@ struct Base {
     scripts: Option<command::Scripts>,
     procfile: Vec<(String, String, usize)>,
     services: Vec<ServiceFacts>,
+    /// Bind mounts of the checkout that the documentation tells to use.
+    documented_binds: Vec<BindMount>,
     writes: Vec<Write>,
     low_ports: Vec<LowPort>,
     coverage: Coverage,
@@ -445,9 +448,17 @@ fn compute(dockerfile: &Path, context: Option<&Path>, root: Option<&Path>) -> Ba
     let resolved = invocation::resolve(dockerfile, context, root);
     let dir = resolved.dir.clone();
     let services = compose_services(dockerfile, &resolved, &dir, root);
+    let folder = paths::real(dockerfile.parent().unwrap_or(Path::new(".")));
+    let repo = root
+        .map(paths::real)
+        .or_else(|| crate::folders::repo_root(dockerfile))
+        .filter(|r| folder.starts_with(r))
+        .unwrap_or_else(|| folder.clone());
+    let documented_binds = documented::binds(&folder, &repo, &dir);
     let scan = scanned(&dir);
     Base {
         dockerfile: dockerfile.to_path_buf(),
+        documented_binds,
         scripts: scan.scripts.clone(),
         procfile: scan.procfile.clone(),
         services,
@@ -722,7 +733,12 @@ fn resolve(base: &Base, runtime: &Runtime) -> AppFacts {
         context: build_context(base),
         commands: Vec::new(),
         dev_tools: Vec::new(),
-        binds: base.services.iter().flat_map(|s| s.binds.clone()).collect(),
+        binds: base
+            .services
+            .iter()
+            .flat_map(|s| s.binds.clone())
+            .chain(base.documented_binds.iter().cloned())
+            .collect(),
         users: base
             .services
             .iter()

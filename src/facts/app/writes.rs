@@ -36,7 +36,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         (
             OpenForWrite,
             PY,
-            r"\.save\(\s*(?P<arg>[^,()=\s]+)\s*[,)]".into(),
+            r"\.save\(\s*(?P<arg>[^,()=\s*][^,()=\s]*)\s*[,)]".into(),
         ),
         (
             Sqlite,
@@ -443,6 +443,8 @@ mod tests {
             vec![(WriteKind::OpenForWrite, Some("thumb.png".into()), 1)]
         );
         assert!(found("views.py", "obj = form.save(commit=False)\nobj.save()\n").is_empty());
+        // A model's save passing its arguments on (a real repository).
+        assert!(found("models.py", "        super().save(*args, **kwargs)\n").is_empty());
     }
 
     #[test]
