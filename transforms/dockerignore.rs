@@ -32,7 +32,8 @@ does not need:
   `id_ed25519*`, in the top folder and one below; a committed key may be
   one the program reads, so it is left);
 - dependency folders the build recreates: `node_modules` when a RUN
-  installs with npm, yarn or pnpm, `target` when a RUN runs `cargo build`,
+  installs with npm, yarn or pnpm, `vendor` when a RUN runs `composer
+  install`, `target` when a RUN runs `cargo build`,
   `__pycache__` for a Python project (`.venv`, `venv` when they exist);
 - editor and OS folders present in the context (`.idea`, `.vscode`,
   `.DS_Store`).
@@ -380,6 +381,13 @@ fn candidates(file: &Dockerfile, dir: &Path, ignore: &Ignore) -> Vec<Entry> {
             "node_modules",
             "the npm/yarn/pnpm install in the image recreates it; a local one would overwrite it"
                 .into(),
+            &mut out,
+        );
+    }
+    if exists("composer.json") && runs.contains("composer install") {
+        add(
+            "vendor",
+            "the composer install in the image recreates it; a local one would overwrite it".into(),
             &mut out,
         );
     }
