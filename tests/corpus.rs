@@ -12,7 +12,7 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::stderr;
 use libtest_mimic::{Arguments, Trial};
@@ -556,24 +556,10 @@ fn reverting_every_transform_one_by_one_gives_back_the_original_on_the_corpus() 
 }
 
 fn dockwright(dir: &Path, cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dockwright"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("XDG_CACHE_HOME", cache)
-        .output()
-        .unwrap()
+    common::dockwright_cached(dir, cache, args)
 }
 
-fn git_init(dir: &Path) {
-    let ok = Command::new("git")
-        .args(["init", "--quiet", "."])
-        .current_dir(dir)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git init");
-}
+use common::git_init;
 
 fn files_under(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

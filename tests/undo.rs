@@ -6,27 +6,13 @@ use common::stderr;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn dockwright(dir: &Path, cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dockwright"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("XDG_CACHE_HOME", cache)
-        .output()
-        .unwrap()
+    common::dockwright_cached(dir, cache, args)
 }
 
-fn git_init(dir: &Path) {
-    let ok = Command::new("git")
-        .args(["init", "--quiet", "."])
-        .current_dir(dir)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git init");
-}
+use common::git_init;
 
 const MESSY: &str = "FROM debian:bookworm\r\nRUN apt-get update\r\nRUN apt-get install -y curl\r\nENTRYPOINT /usr/bin/app --serve\r\n";
 

@@ -1084,44 +1084,5 @@ fn low_ports(insts: &[crate::syntax::Instruction]) -> Vec<Finding> {
 /// The `action.yml` (or `action.yaml`) beside the Dockerfile that runs it as
 /// a Docker container action (`runs: using: docker`, `image:` this file).
 fn github_container_action(ctx: &Context) -> Option<String> {
-    let path = ctx.path.as_deref()?;
-    let name = path.file_name()?.to_string_lossy().to_string();
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    docker_actions(dir)
-        .into_iter()
-        .find(|(_, image)| image.trim_start_matches("./") == name)
-        .map(|(action, _)| action.to_string())
-}
-
-/// The action files of a folder that run a Docker container, with the image
-/// each names. Read once per folder: every file of the folder, in every pass,
-/// asks.
-fn docker_actions(dir: &std::path::Path) -> Vec<(&'static str, String)> {
-    thread_local! {
-        static FOLDERS: std::cell::RefCell<crate::syntax::Recent<std::path::PathBuf, Vec<(&'static str, String)>>> =
-            std::cell::RefCell::new(crate::syntax::Recent::new(256));
-    }
-    if let Some(known) = FOLDERS.with(|m| m.borrow().get(dir)) {
-        return known;
-    }
-    let mut found = Vec::new();
-    for action in ["action.yml", "action.yaml"] {
-        let Ok(text) = std::fs::read_to_string(dir.join(action)) else {
-            continue;
-        };
-        let value = |key: &str| {
-            text.lines().find_map(|l| {
-                let v = l.trim().strip_prefix(key)?.trim();
-                Some(v.trim_matches(['"', '\'']).to_string())
-            })
-        };
-        if value("using:").is_some_and(|v| v == "docker") {
-            found.push((action, value("image:").unwrap_or_default()));
-        }
-    }
-    FOLDERS.with(|m| m.borrow_mut().put(dir.to_path_buf(), found.clone(), 0));
-    found
+    crate::facts::app::action::of(ctx.path.as_deref()?).map(|a| a.file.to_string())
 }

@@ -21,7 +21,7 @@ use std::ops::Range;
 pub use lines::{Line, LineRole};
 pub use parse::{ParseError, parse};
 pub(crate) use tree::WordHasher;
-pub(crate) use tree::{Recent, parse_bash};
+pub(crate) use tree::parse_bash;
 
 /// A parsed Dockerfile. `text` is the original, byte for byte.
 #[derive(Debug, Clone)]

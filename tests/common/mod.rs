@@ -143,13 +143,30 @@ pub fn report(name: &str, outcome: &Result<Outcome, engine::FixError>) -> String
 
 /// Runs the binary in `dir`, without colour, its undo journal kept in `dir/.cache`.
 pub fn dockwright(dir: &Path, args: &[&str]) -> Output {
+    dockwright_cached(dir, &dir.join(".cache"), args)
+}
+
+/// Runs the binary in `dir`, without colour, with `cache` as its cache
+/// folder (where the journal goes outside git).
+pub fn dockwright_cached(dir: &Path, cache: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dockwright"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .env("XDG_CACHE_HOME", dir.join(".cache"))
+        .env("XDG_CACHE_HOME", cache)
         .output()
         .unwrap()
+}
+
+/// `git init` in `dir`.
+pub fn git_init(dir: &Path) {
+    let ok = Command::new("git")
+        .args(["init", "--quiet", "."])
+        .current_dir(dir)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git init");
 }
 
 pub fn stderr(o: &Output) -> String {

@@ -560,51 +560,15 @@ fn keep_root_where_needed(file: &Dockerfile, ctx: &Context, plan: &mut Plan) {
 /// entrypoint of its own, or `args:` that replace the image's CMD (no
 /// ENTRYPOINT): what GitHub runs instead of the image's command.
 fn action_overrides_command(ctx: &Context, has_entrypoint: bool) -> Option<(String, usize)> {
-    let action = container_action(ctx)?;
-    let dir = ctx
-        .path
-        .as_deref()?
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let text = std::fs::read_to_string(dir.join(&action)).ok()?;
-    let line = text.lines().position(|l| {
-        let key = l.trim_start();
-        l.len() > key.len()
-            && [
-                "args:",
-                "entrypoint:",
-                "pre-entrypoint:",
-                "post-entrypoint:",
-            ]
-            .iter()
-            .any(|k| key.starts_with(k) && !(has_entrypoint && *k == "args:"))
-    })?;
-    Some((action, line + 1))
+    let action = crate::facts::app::action::of(ctx.path.as_deref()?)?;
+    let line = action
+        .entrypoint_line
+        .or(action.args_line.filter(|_| !has_entrypoint))?;
+    Some((action.file.to_string(), line))
 }
 
 /// The `action.yml` beside the Dockerfile that runs it as a Docker container
 /// action (`runs: using: docker`, `image: Dockerfile`).
 fn container_action(ctx: &Context) -> Option<String> {
-    let path = ctx.path.as_deref()?;
-    let name = path.file_name()?.to_string_lossy().to_string();
-    // `Dockerfile` on the command line: its folder is the current one.
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    ["action.yml", "action.yaml"]
-        .into_iter()
-        .find_map(|action| {
-            let text = std::fs::read_to_string(dir.join(action)).ok()?;
-            let value = |key: &str| {
-                text.lines().find_map(|l| {
-                    let v = l.trim().strip_prefix(key)?.trim();
-                    Some(v.trim_matches(['"', '\'']).to_string())
-                })
-            };
-            (value("using:").as_deref() == Some("docker")
-                && value("image:").is_some_and(|i| i.trim_start_matches("./") == name))
-            .then(|| action.to_string())
-        })
+    crate::facts::app::action::of(ctx.path.as_deref()?).map(|a| a.file.to_string())
 }

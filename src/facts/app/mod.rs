@@ -21,6 +21,7 @@
 //! first `walk::MAX_SOURCES` source files. Every file up to
 //! `walk::MAX_FILE_BYTES`.
 
+pub mod action;
 mod command;
 mod compose;
 pub mod devtools;
