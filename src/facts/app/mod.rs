@@ -30,6 +30,7 @@ pub mod invocation;
 pub mod listing;
 mod paths;
 mod ports;
+mod scripts;
 mod shell;
 mod walk;
 mod writes;
@@ -749,6 +750,18 @@ fn resolve(base: &Base, runtime: &Runtime) -> AppFacts {
         low_ports: base.low_ports.clone(),
         coverage: base.coverage.clone(),
     };
+    // A start script in the context runs as the container's user too.
+    let mut scripts_seen: Vec<PathBuf> = Vec::new();
+    for l in &lines {
+        for word in l.commands.iter().flatten() {
+            if let Some(script) = scripts::find(dir, word)
+                && !scripts_seen.contains(&script)
+            {
+                facts.writes.extend(scripts::writes(dir, &script));
+                scripts_seen.push(script);
+            }
+        }
+    }
     for (k, v, line) in &runtime.env {
         if let Some(port) = ports::in_env(k, v) {
             facts.low_ports.push(LowPort {
