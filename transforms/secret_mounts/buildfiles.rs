@@ -34,6 +34,10 @@ pub struct Migration {
     pub done: Vec<String>,
     /// Invocations left as they are, `file:line why`.
     pub left: Vec<String>,
+    /// Invocations whose builder cannot run `RUN --mount` at all (the
+    /// legacy builder, kaniko, Compose v1 without BuildKit), `file:line why`:
+    /// converting the Dockerfile would break them.
+    pub blocked: Vec<String>,
 }
 
 impl Migration {
@@ -111,12 +115,23 @@ pub fn migrate(
                             flag(secret)
                         ));
                     }
-                    Err(why) => m.left.push(format!("{at} {why}")),
+                    Err(why) => {
+                        if why.contains("legacy builder") || why.contains("kaniko") {
+                            m.blocked.push(format!("{at} {why}"));
+                        }
+                        m.left.push(format!("{at} {why}"));
+                    }
                 }
             }
             _ => {}
         }
     }
+    // The compose files that build this Dockerfile, by name.
+    let building: Vec<String> = candidates
+        .iter()
+        .filter(|c| c.source == Source::Compose)
+        .filter_map(|c| c.file.file_name().map(|n| n.to_string_lossy().to_string()))
+        .collect();
     // Compose command lines that pass the value to a compose build.
     for path in build_files {
         let Ok(Some(text)) = ctx.read_text(path) else {
@@ -134,6 +149,24 @@ pub fn migrate(
                 continue;
             }
             let at = format!("{}:{line}", shown(path));
+            // Compose v1 (`docker-compose`) builds with the legacy builder
+            // unless the environment turns BuildKit on; it matters for a
+            // command building a compose file that builds this Dockerfile.
+            let builds_this = building.iter().any(|n| joined.contains(n.as_str()))
+                || (!joined.contains(" -f ")
+                    && !joined.contains("--file")
+                    && building
+                        .iter()
+                        .any(|n| DEFAULT_COMPOSE.contains(&n.as_str())));
+            if joined.contains("docker-compose ")
+                && builds_this
+                && !text.contains("DOCKER_BUILDKIT=1")
+                && !text.contains("COMPOSE_DOCKER_CLI_BUILD=1")
+            {
+                m.blocked.push(format!(
+                    "{at} builds with `docker-compose` (Compose v1), whose legacy builder rejects `RUN --mount` unless `DOCKER_BUILDKIT=1` and `COMPOSE_DOCKER_CLI_BUILD=1` are set"
+                ));
+            }
             // A compose command naming no file, or the file converted.
             let names_file = !joined.contains(" -f ") && !joined.contains("--file")
                 || compose_done.iter().any(|n| joined.contains(n.as_str()));
@@ -165,6 +198,14 @@ pub fn migrate(
     }
     m
 }
+
+/// The compose files `docker compose` reads when no `-f` names one.
+const DEFAULT_COMPOSE: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
 
 /// The build flag replacing `--build-arg NAME`.
 pub fn flag(secret: &Secret) -> String {

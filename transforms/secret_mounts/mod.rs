@@ -580,6 +580,20 @@ impl Transform for SecretMounts {
                         }
                     }
                     let m = buildfiles::migrate(ctx, &candidates, &files, &secret, &shown);
+                    if !m.blocked.is_empty() {
+                        // A build of the repository could not run the
+                        // converted Dockerfile: say so, change nothing.
+                        out.push(Finding::note(
+                            META.id,
+                            first,
+                            Level::Warning,
+                            format!(
+                                "build secret `{name}` passed as an ARG (kept in the image history), not turned into a secret mount: {}; turn BuildKit on there first",
+                                m.blocked.join("; ")
+                            ),
+                        ));
+                        continue;
+                    }
                     for (p, edits) in m.files {
                         fix = fix.with_file(p, edits);
                     }
