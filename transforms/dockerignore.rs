@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::facts::app::listing::{self, Kind};
 use crate::facts::context::Ignore;
 use crate::syntax::{Dockerfile, Form};
 use crate::transform::{Context, Meta, Transform};
@@ -256,7 +257,7 @@ fn candidates(file: &Dockerfile, dir: &Path, ignore: &Ignore) -> Vec<Entry> {
             });
         }
     };
-    let exists = |f: &str| dir.join(f).exists();
+    let exists = |f: &str| listing::of(dir).kind(f).is_some();
     // `.git`: history, and remotes with tokens; kept when the build reads it.
     if exists(".git") {
         let py = ["pyproject.toml", "setup.py", "setup.cfg"]
@@ -306,21 +307,21 @@ fn candidates(file: &Dockerfile, dir: &Path, ignore: &Ignore) -> Vec<Entry> {
     // Files git ignores, by the context's .gitignore (an approximation of
     // git's rules: the same syntax as .dockerignore for these names).
     let gitignore = Ignore::parse(&read(dir, ".gitignore"));
-    let mut names_here: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    names_here.sort();
-    for n in &names_here {
+    // One listing a folder, remembered for the run (a bulk run asks the
+    // same contexts for every Dockerfile they hold).
+    let here = listing::of(dir);
+    let names_here: Vec<String> = here
+        .names(Kind::File)
+        .chain(here.names(Kind::Dir))
+        .map(str::to_string)
+        .collect();
+    for n in here.names(Kind::File) {
         let is_env = n == ".env"
             || (n.starts_with(".env.")
                 && !n.ends_with(".example")
                 && !n.ends_with(".sample")
                 && !n.ends_with(".template"));
-        if is_env && dir.join(n).is_file() && gitignore.excluded(n) && !tracked(dir, n) {
+        if is_env && gitignore.excluded(n) && !tracked(dir, n) {
             add(
                 n,
                 "local settings that git ignores, often credentials".into(),
@@ -331,20 +332,18 @@ fn candidates(file: &Dockerfile, dir: &Path, ignore: &Ignore) -> Vec<Entry> {
     // Private keys anywhere near the top (the top folder and one below).
     let mut keys = Vec::new();
     for n in &names_here {
-        let p = dir.join(n);
-        if p.is_file() && is_key(n) && gitignore.excluded(n) {
+        if here.has_file(n) && is_key(n) && gitignore.excluded(n) {
             keys.push(n.clone());
-        } else if p.is_dir()
+        } else if here.has_dir(n)
             && !matches!(
                 n.as_str(),
                 ".git" | "node_modules" | "target" | ".venv" | "venv"
             )
-            && let Ok(d) = std::fs::read_dir(&p)
         {
-            for e in d.filter_map(|e| e.ok()).take(500) {
-                let m = e.file_name().to_string_lossy().to_string();
+            let below = listing::of(&dir.join(n));
+            for m in below.names(Kind::File).take(500) {
                 let rel = format!("{n}/{m}");
-                if is_key(&m) && e.path().is_file() && gitignore.excluded(&rel) {
+                if is_key(m) && gitignore.excluded(&rel) {
                     keys.push(rel);
                 }
             }

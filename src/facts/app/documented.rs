@@ -17,7 +17,12 @@ const MAX_PAGES: usize = 20;
 /// `./sub`) into the container, with `file:line` relative to `context`.
 pub fn binds(folder: &Path, root: &Path, context: &Path) -> Vec<BindMount> {
     let mut pages: Vec<PathBuf> = Vec::new();
-    for dir in [folder, root] {
+    let dirs: &[&Path] = if folder == root {
+        &[folder]
+    } else {
+        &[folder, root]
+    };
+    for &dir in dirs {
         let here = listing::of(dir);
         for name in here.names(Kind::File) {
             let lower = name.to_ascii_lowercase();
@@ -30,7 +35,10 @@ pub fn binds(folder: &Path, root: &Path, context: &Path) -> Vec<BindMount> {
             }
         }
     }
-    for dir in [folder, root] {
+    for &dir in dirs {
+        if !listing::of(dir).has_dir("docs") {
+            continue;
+        }
         let docs = dir.join("docs");
         pages.extend(
             listing::of(&docs)

@@ -85,6 +85,37 @@ impl Resolved {
 /// `root` bounds the search (the repository root; None: the nearest folder
 /// holding `.git`, or the Dockerfile's folder alone).
 pub fn resolve(dockerfile: &Path, flag: Option<&Path>, root: Option<&Path>) -> Resolved {
+    // Remembered per Dockerfile: `fix` resolves the context of every file,
+    // and the application facts ask again.
+    type Key = (PathBuf, Option<PathBuf>);
+    static MEMO: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<Key, Resolved>>> =
+        std::sync::LazyLock::new(Default::default);
+    let key = (paths::real(dockerfile), root.map(paths::real));
+    let known = MEMO
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .cloned();
+    let mut resolved = match known {
+        Some(r) => r,
+        None => {
+            let r = resolve_unremembered(dockerfile, root);
+            let mut memo = MEMO.lock().unwrap_or_else(|e| e.into_inner());
+            if memo.len() >= 4096 {
+                memo.clear();
+            }
+            memo.insert(key, r.clone());
+            r
+        }
+    };
+    if let Some(f) = flag {
+        resolved.dir = paths::real(f);
+        resolved.source = Source::Flag;
+    }
+    resolved
+}
+
+fn resolve_unremembered(dockerfile: &Path, root: Option<&Path>) -> Resolved {
     let folder = dockerfile
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -97,10 +128,9 @@ pub fn resolve(dockerfile: &Path, flag: Option<&Path>, root: Option<&Path>) -> R
         .unwrap_or_else(|| folder.clone());
     let mut found = find(dockerfile, &folder, &root);
     found.sort_by_key(|c| c.source);
-    let (dir, source) = match (flag, found.first()) {
-        (Some(f), _) => (paths::real(f), Source::Flag),
-        (None, Some(c)) => (c.dir.clone(), c.source),
-        (None, None) => (folder, Source::Folder),
+    let (dir, source) = match found.first() {
+        Some(c) => (c.dir.clone(), c.source),
+        None => (folder, Source::Folder),
     };
     Resolved { dir, source, found }
 }

@@ -74,7 +74,7 @@ impl std::fmt::Display for Evidence {
 
 /// What the final stage of the Dockerfile runs, given by the caller: the
 /// facts do not parse the Dockerfile.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Runtime {
     pub entrypoint: Option<Invocation>,
     pub cmd: Option<Invocation>,
@@ -333,13 +333,27 @@ pub fn gather(
 /// The facts for the file a transform runs on: its `Context` names the
 /// Dockerfile and the build context. None for text not read from a file.
 pub fn for_transform(ctx: &crate::transform::Context, file: &Dockerfile) -> Option<AppFacts> {
+    type Last = Option<((PathBuf, Option<PathBuf>, Runtime), AppFacts)>;
+    thread_local! {
+        // Several transforms, in every pass, ask about the same file: the
+        // last answer of this thread serves them while the command and the
+        // environment it depends on are unchanged.
+        static LAST: std::cell::RefCell<Last> = const { std::cell::RefCell::new(None) };
+    }
     let path = ctx.path.as_deref()?;
-    Some(gather(
-        path,
-        ctx.build_context.as_deref(),
-        None,
-        &Runtime::of(file),
-    ))
+    let runtime = Runtime::of(file);
+    let key = (path.to_path_buf(), ctx.build_context.clone(), runtime);
+    if let Some(facts) = LAST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, f)| f.clone())
+    }) {
+        return Some(facts);
+    }
+    let facts = gather(path, ctx.build_context.as_deref(), None, &key.2);
+    LAST.with(|l| *l.borrow_mut() = Some((key, facts.clone())));
+    Some(facts)
 }
 
 /// Every build of the file a transform runs on that the repository holds

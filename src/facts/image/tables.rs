@@ -7,7 +7,7 @@
 //! parsing.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 const OFFICIAL: &str = include_str!("../data/official.tsv");
 const CURATED: &str = include_str!("../data/curated.tsv");
@@ -138,6 +138,8 @@ pub struct Tables {
     /// for a scan of the whole table.
     curated_exact: HashMap<&'static str, Vec<usize>>,
     curated_globs: Vec<usize>,
+    /// `curated` answers by (image, tag), filled as they are asked.
+    curated_answers: Mutex<HashMap<(String, String), Option<usize>>>,
     /// OS -> its releases (a few dozen: a scan is as fast as a hash).
     releases: HashMap<&'static str, Vec<Release>>,
     /// The date the official table was generated (`# generated ... on`).
@@ -185,6 +187,7 @@ impl Tables {
             curated: curated_rows,
             curated_exact,
             curated_globs,
+            curated_answers: Mutex::default(),
             releases: releases_map,
             official_date: header_date(official, "# generated "),
             releases_date: header_date(releases, "# served checked on ")
@@ -214,6 +217,30 @@ impl Tables {
 
     /// The first curated row whose image and tag patterns match.
     pub fn curated(&self, name: &str, tag: &str) -> Option<&Row> {
+        // Remembered per image and tag: every stage of every file asks, and
+        // the patterns are matched one by one.
+        let key = (name.to_string(), tag.to_string());
+        if let Some(known) = self
+            .curated_answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return known.map(|n| &self.curated[n]);
+        }
+        let found = self.curated_row(name, tag);
+        let mut answers = self
+            .curated_answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if answers.len() >= 4096 {
+            answers.clear();
+        }
+        answers.insert(key, found);
+        found.map(|n| &self.curated[n])
+    }
+
+    fn curated_row(&self, name: &str, tag: &str) -> Option<usize> {
         let exact = self.curated_exact.get(name).map_or(&[][..], |v| &v[..]);
         let globs = self
             .curated_globs
@@ -222,10 +249,12 @@ impl Tables {
         let mut candidates: Vec<usize> = exact.iter().chain(globs).copied().collect();
         // The first matching row of the file wins, exact or pattern.
         candidates.sort_unstable();
-        candidates
-            .into_iter()
-            .map(|n| &self.curated[n])
-            .find(|r| r.tags.split_whitespace().any(|t| glob(t, tag)))
+        candidates.into_iter().find(|&n| {
+            self.curated[n]
+                .tags
+                .split_whitespace()
+                .any(|t| glob(t, tag))
+        })
     }
 
     /// An OS release (`debian`, `10`); a Debian codename works too.
