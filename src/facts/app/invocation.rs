@@ -247,22 +247,10 @@ pub fn build_files(dockerfile: &Path, root: Option<&Path>) -> Vec<PathBuf> {
                     }));
                 }
             }
-            out.extend(listed(&dir.join(".github").join("workflows"), |n| {
-                n.ends_with(".yml") || n.ends_with(".yaml")
-            }));
-            for name in [
-                ".gitlab-ci.yml",
-                ".circleci/config.yml",
-                "azure-pipelines.yml",
-                "bitbucket-pipelines.yml",
-                ".travis.yml",
-                "Jenkinsfile",
-                "cloudbuild.yaml",
-            ] {
-                let path = dir.join(name);
-                if listing::is_file(&path) {
-                    out.push(path);
-                }
+            out.extend(ci_files(dir));
+            let cloudbuild = dir.join("cloudbuild.yaml");
+            if listing::is_file(&cloudbuild) {
+                out.push(cloudbuild);
             }
         }
     }
@@ -279,10 +267,10 @@ fn listed(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
         .collect()
 }
 
-/// CI files at the repository root: their `docker build` lines, and
-/// `docker/build-push-action` steps in GitHub workflows.
-fn workflows(root: &Path, dockerfile: &Path, budget: &mut usize) -> Vec<Candidate> {
-    let mut files = listed(&root.join(".github/workflows"), |n| {
+/// The CI files of a repository root: GitHub workflows, then the other
+/// services' configuration files that exist.
+fn ci_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = listed(&root.join(".github").join("workflows"), |n| {
         n.ends_with(".yml") || n.ends_with(".yaml")
     });
     for name in [
@@ -298,6 +286,13 @@ fn workflows(root: &Path, dockerfile: &Path, budget: &mut usize) -> Vec<Candidat
             files.push(path);
         }
     }
+    files
+}
+
+/// CI files at the repository root: their `docker build` lines, and
+/// `docker/build-push-action` steps in GitHub workflows.
+fn workflows(root: &Path, dockerfile: &Path, budget: &mut usize) -> Vec<Candidate> {
+    let files = ci_files(root);
     let mut found = Vec::new();
     for path in files {
         if *budget == 0 {
