@@ -500,13 +500,25 @@ fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) ->
         Eco::Composer => {
             let json: serde_json::Value = serde_json::from_str(&read("composer.json")).ok()?;
             if !args.iter().any(|a| a == "--no-scripts")
-                && json
-                    .get("scripts")
-                    .is_some_and(|s| s.as_object().is_some_and(|o| !o.is_empty()))
+                && let Some(scripts) = json.get("scripts").and_then(|s| s.as_object())
             {
-                return Some(
-                    "composer.json has scripts and the install lacks `--no-scripts`".into(),
-                );
+                // Only the events `composer install` fires run; a command
+                // that touches nothing but vendor/ needs no sources.
+                for (event, body) in scripts {
+                    if !COMPOSER_INSTALL_EVENTS.contains(&event.as_str()) {
+                        continue;
+                    }
+                    let lines: Vec<&str> = match body {
+                        serde_json::Value::String(l) => vec![l.as_str()],
+                        serde_json::Value::Array(a) => a.iter().map(|v| v.as_str().unwrap_or("?")).collect(),
+                        _ => vec!["?"],
+                    };
+                    if let Some(l) = lines.iter().find(|l| !vendor_only(l)) {
+                        return Some(format!(
+                            "composer.json's `{event}` script runs `{l}` during the install, which may need the sources; the install lacks `--no-scripts`"
+                        ));
+                    }
+                }
             }
             if !args.iter().any(|a| a == "--no-autoloader")
                 && json.to_string().contains("\"classmap\"")
@@ -535,6 +547,47 @@ fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) ->
             None
         }
     }
+}
+
+/// The Composer events `composer install` fires.
+const COMPOSER_INSTALL_EVENTS: &[&str] = &[
+    "pre-install-cmd",
+    "post-install-cmd",
+    "pre-autoload-dump",
+    "post-autoload-dump",
+    "pre-package-install",
+    "post-package-install",
+    "pre-operations-exec",
+    "pre-pool-create",
+    "pre-dependencies-solving",
+    "post-dependencies-solving",
+    "pre-file-download",
+    "post-file-download",
+];
+
+/// A Composer script line that is a file command on paths under vendor/
+/// only (`sed -i s/a/b/ vendor/x/y.php`); anything else (a PHP callback,
+/// `@php artisan ...`, a path outside vendor/) may need the sources.
+fn vendor_only(line: &str) -> bool {
+    if line.contains(['"', '\'', '$', '`', ';', '&', '|', '>', '<', '(', '*']) {
+        return false;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some((prog, args)) = words.split_first() else {
+        return false;
+    };
+    let positional: Vec<&str> = args.iter().copied().filter(|a| !a.starts_with('-')).collect();
+    let paths: &[&str] = match *prog {
+        "sed" if args.iter().any(|a| a.starts_with("-i")) && !args.contains(&"-e") => {
+            positional.get(1..).unwrap_or(&[])
+        }
+        "rm" | "mkdir" | "touch" => &positional,
+        _ => return false,
+    };
+    !paths.is_empty()
+        && paths
+            .iter()
+            .all(|p| p.starts_with("vendor/") && !p.split('/').any(|s| s == ".."))
 }
 
 impl Transform for CopyOrder {
@@ -685,6 +738,20 @@ impl CopyOrder {
             ) || (dest.starts_with('/') && x.is("WORKDIR"))
         };
         let in_place = wd_copy == wd_run && between.iter().all(plain);
+        let context = ctx
+            .build_context
+            .as_deref()
+            .filter(|d| looks_like_context(d));
+        let (req, opt, tolerant) = found.eco.manifests();
+        let names: Vec<&str> = req
+            .iter()
+            .chain(opt)
+            .copied()
+            .chain(found.files.iter().map(|s| s.as_str()))
+            .collect();
+        // Context files a COPY between puts where the full COPY puts them
+        // (`COPY requirements.txt ./`): the manifest COPY need not repeat them.
+        let mut placed: Vec<String> = Vec::new();
         if !between.is_empty() {
             let blocker = if copy_has_vars {
                 Some((
@@ -694,13 +761,30 @@ impl CopyOrder {
             } else {
                 between.iter().enumerate().find_map(|(n, x)| {
                     let k = i + 1 + n;
-                    let why = self.between_blocks(file, start, k, copy, filled.as_deref())?;
+                    let why = self.between_blocks(
+                        file,
+                        start,
+                        k,
+                        copy,
+                        filled.as_deref(),
+                        context,
+                        &names,
+                    )?;
                     Some((
                         x.start_line,
                         format!("{} (line {}), which {why}", x.keyword, x.start_line),
                     ))
                 })
             };
+            if blocker.is_none()
+                && let Some(f) = filled.as_deref()
+            {
+                for k in i + 1..j {
+                    if let Some(v) = same_place_copy(file, start, k, copy, f, context, &names) {
+                        placed.extend(v);
+                    }
+                }
+            }
             if let Some((_, why)) = blocker {
                 return Some(Finding::note(
                     id,
@@ -757,21 +841,14 @@ impl CopyOrder {
             }
         });
         // Manifests already copied earlier in the stage.
-        let (req, opt, tolerant) = found.eco.manifests();
         for x in &file.instructions[stage.instructions.start + 1..i] {
             if (x.is("COPY") || x.is("ADD"))
                 && x.flag("from").is_none()
                 && let Some((srcs, _)) = copy_paths(x)
             {
                 {
-                    let named: Vec<&str> = req
-                        .iter()
-                        .chain(opt)
-                        .copied()
-                        .chain(found.files.iter().map(|s| s.as_str()))
-                        .collect();
                     if srcs.iter().any(|s| {
-                        named
+                        names
                             .iter()
                             .any(|m| glob(s.trim_start_matches("./").as_bytes(), m.as_bytes()))
                     }) {
@@ -817,10 +894,6 @@ impl CopyOrder {
             }
             extra.push(rel);
         }
-        let context = ctx
-            .build_context
-            .as_deref()
-            .filter(|d| looks_like_context(d));
         let (files, safe): (Vec<String>, bool) = match context {
             Some(dir) => {
                 // As the transforms before left it (dockerignore runs first).
@@ -917,6 +990,11 @@ impl CopyOrder {
                 (files, false)
             }
         };
+        let files: Vec<String> = files
+            .into_iter()
+            // `yarn.lock*` (a tolerant form) is placed when `yarn.lock` is.
+            .filter(|f| !placed.iter().any(|p| p == f || format!("{p}*") == *f))
+            .collect();
         // One COPY per folder: several sources land flat in the destination.
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         for f in files {
@@ -980,7 +1058,7 @@ impl CopyOrder {
             moved
         } else {
             // The RUN ends the file without a newline: the COPY now ends it.
-            format!("{nl}{}", moved.trim_end_matches(['\r', '\n']))
+            format!("{nl}{}", moved.trim_end_matches(['\r', '\n', ' ', '\t']))
         };
         let edits = if in_place {
             vec![
@@ -992,7 +1070,14 @@ impl CopyOrder {
             // manifests: the manifest COPY goes right before the install
             // (and its comments), and the full COPY's place is emptied,
             // with one of two blank lines around it.
-            let rest = &file.text[copy.range.end..];
+            // Spaces after the COPY go with it (a line of spaces alone does
+            // not parse).
+            let end = copy.range.end
+                + file.text[copy.range.end..]
+                    .bytes()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+            let rest = &file.text[end..];
             let blank = if file.text[..copy_start].ends_with("\n\n")
                 || file.text[..copy_start].ends_with("\n\r\n")
             {
@@ -1008,11 +1093,13 @@ impl CopyOrder {
                 .leading_comments
                 .first()
                 .map_or(run.range.start, |r| r.start);
-            vec![
-                Edit::delete(copy_start..copy.range.end + blank),
-                Edit::insert(run_start, text),
-                Edit::insert(run.range.end, tail),
-            ]
+            let mut v = vec![Edit::delete(copy_start..end + blank)];
+            // No manifest COPY when a COPY between already places them all.
+            if !text.is_empty() {
+                v.push(Edit::insert(run_start, text));
+            }
+            v.push(Edit::insert(run.range.end, tail));
+            v
         };
         Some(self.finding(copy, run, &found, &listed, safe, edits))
     }
@@ -1027,6 +1114,8 @@ impl CopyOrder {
         k: usize,
         copy: &Instruction,
         filled: Option<&str>,
+        dir: Option<&Path>,
+        names: &[&str],
     ) -> Option<String> {
         let x = &file.instructions[k];
         match x.keyword.as_str() {
@@ -1063,6 +1152,7 @@ impl CopyOrder {
                 let to = workdir_at(file, start, k).and_then(|w| join_dir(&w, d));
                 match to {
                     Some(t) if !related(&t, f) => None,
+                    _ if same_place_copy(file, start, k, copy, f, dir, names).is_some() => None,
                     _ => Some(format!("copies into `{d}`, in or around the copied folder")),
                 }
             }
@@ -1079,21 +1169,28 @@ impl CopyOrder {
         safe: bool,
         edits: Vec<Edit>,
     ) -> Finding {
-        let what = format!(
-            "copy {} and run the {} (line {}) before the full {} so source changes keep the install cached",
-            listed
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            match found.eco {
-                // `go install` is a command of its own: say what runs.
-                Eco::Go => "Go module download".to_string(),
-                eco => format!("{} install", eco.name()),
-            },
-            run.start_line,
-            copy.keyword
-        );
+        let install = match found.eco {
+            // `go install` is a command of its own: say what runs.
+            Eco::Go => "Go module download".to_string(),
+            eco => format!("{} install", eco.name()),
+        };
+        let what = if listed.is_empty() {
+            format!(
+                "run the {install} (line {}) before the full {}, which moves after it: a COPY between already copies what the install reads, so source changes keep the install cached",
+                run.start_line, copy.keyword
+            )
+        } else {
+            format!(
+                "copy {} and run the {install} (line {}) before the full {} so source changes keep the install cached",
+                listed
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                run.start_line,
+                copy.keyword
+            )
+        };
         if safe {
             Finding::fix(META.id, copy.range.start, what, Fix::safe(edits))
         } else {
@@ -1111,6 +1208,73 @@ impl CopyOrder {
 
 // ---------------------------------------------------------------------------
 // What an instruction between the full COPY and the install reads and changes
+
+/// The context files the COPY at `k` (between the full COPY and the install)
+/// puts exactly where the full COPY puts them (`COPY requirements.txt ./`
+/// with the full COPY's folder as working directory), with the same
+/// `--chown`/`--chmod`: moving the full COPY after it changes nothing,
+/// since the full COPY writes the same files again. Sources must be plain
+/// relative file paths: files of the build context when it is known, else
+/// manifests the install names (`names`).
+fn same_place_copy(
+    file: &Dockerfile,
+    start: usize,
+    k: usize,
+    copy: &Instruction,
+    filled: &str,
+    dir: Option<&Path>,
+    names: &[&str],
+) -> Option<Vec<String>> {
+    let x = &file.instructions[k];
+    if !x.is("COPY") || x.onbuild.is_some() || filled.starts_with('~') {
+        return None;
+    }
+    let flag = |i: &Instruction, n: &str| {
+        i.flag(n)
+            .map(|f| file.text[f.range.clone()].to_string())
+    };
+    if x.flags
+        .iter()
+        .any(|f| !matches!(f.name.as_str(), "chown" | "chmod" | "link"))
+        || flag(x, "chown") != flag(copy, "chown")
+        || flag(x, "chmod") != flag(copy, "chmod")
+    {
+        return None;
+    }
+    let (srcs, dest) = copy_paths(x)?;
+    let to = join_dir(&workdir_at(file, start, k)?, dest)?;
+    let into_folder = dest.ends_with('/') || srcs.len() > 1 || matches!(dest, "." | "./");
+    let mut out = Vec::new();
+    for src in srcs {
+        let rel = src.trim_start_matches("./");
+        if rel.is_empty()
+            || rel.starts_with('/')
+            || rel.ends_with('/')
+            || rel.contains(['*', '?', '[', '$', '\\'])
+            || rel.split('/').any(|s| s == ".." || s == "." || s.is_empty())
+        {
+            return None;
+        }
+        let known = match dir {
+            Some(d) => d.join(rel).is_file(),
+            None => names.contains(&rel),
+        };
+        if !known {
+            return None;
+        }
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        let lands = if into_folder {
+            join_dir(&to, base)?
+        } else {
+            to.clone()
+        };
+        if Some(lands) != join_dir(filled, rel) {
+            return None;
+        }
+        out.push(rel.to_string());
+    }
+    Some(out)
+}
 
 /// A folder path for comparison: absolute (`/app`), or under the image's
 /// default working directory, which is not known (`~`, `~/app`).
@@ -1205,7 +1369,11 @@ fn system_dest(dest: &str) -> bool {
 /// user and folder management, global tool installs) and every path it
 /// names, with the working directory `cwd`, lies outside `dest`.
 fn run_touches(file: &Dockerfile, idx: usize, dest: &str, cwd: &str) -> Option<String> {
-    if system_dest(dest) {
+    // A system folder itself (`/`, `/usr`, `/var/www`) is written by much
+    // that names no path; a folder inside one (`/var/www/html`) only by
+    // package installs, checked per command.
+    let sys = system_dest(dest);
+    if sys && (dest == "/" || dest.starts_with('~') || system_root(dest)) {
         return Some(format!(
             "the full COPY fills `{dest}`, where installed packages and system tools write"
         ));
@@ -1229,24 +1397,121 @@ fn run_touches(file: &Dockerfile, idx: usize, dest: &str, cwd: &str) -> Option<S
     }
     let mut cwd = cwd.to_string();
     let steps = script.steps();
+    let op = |n: usize| {
+        steps[n]
+            .op_after
+            .as_ref()
+            .map(|o| o.text.trim().to_string())
+            .unwrap_or_default()
+    };
     for (n, step) in steps.iter().enumerate() {
-        if n + 1 < steps.len()
-            && !step
-                .op_after
-                .as_ref()
-                .is_some_and(|o| matches!(o.text.trim(), "&&" | ";" | ""))
-        {
+        if n + 1 < steps.len() && !matches!(op(n).as_str(), "&&" | ";" | "") {
             return Some("it pipes or backgrounds commands".into());
         }
         let cmd = match &step.element {
             Element::Simple(c) => c,
+            // Composer's installer piped into php writes only the folder it
+            // is given (`curl -sS https://getcomposer.org/installer | php --
+            // --install-dir=/usr/local/bin --filename=composer`).
+            Element::Compound { kind, range } if kind == "pipeline" => {
+                let inner: Vec<&Command> = script
+                    .all_commands()
+                    .iter()
+                    .filter(|c| c.range.start >= range.start && c.range.end <= range.end)
+                    .collect();
+                match inner.as_slice() {
+                    [download, php] => match composer_installer(download, php, dest) {
+                        Some(why) => return Some(why),
+                        None => continue,
+                    },
+                    _ => return Some("it runs a pipeline".into()),
+                }
+            }
             Element::Compound { kind, .. } => return Some(format!("it runs a {kind}")),
         };
-        if let Some(why) = command_touches(file, cmd, dest, &mut cwd) {
+        if let Some(why) = command_touches(file, cmd, dest, &mut cwd, sys) {
             return Some(why);
         }
     }
     None
+}
+
+/// A system folder itself, not a folder inside one: `/usr`, `/usr/local`,
+/// `/var/www`, `/etc/nginx`.
+fn system_root(dest: &str) -> bool {
+    [
+        "/bin", "/sbin", "/lib", "/lib64", "/etc", "/boot", "/dev", "/proc", "/sys", "/run",
+        "/usr", "/var", "/root", "/tmp", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/share",
+        "/usr/include", "/usr/local", "/var/www", "/var/lib",
+    ]
+    .contains(&dest)
+        || dest.starts_with("/etc/")
+        || dest.starts_with("/usr/local/bin")
+        || dest.starts_with("/usr/local/lib")
+        || dest.starts_with("/usr/lib/")
+        || dest.starts_with("/var/lib/")
+}
+
+/// Why `download | php ...` may touch `dest`, or None when it is Composer's
+/// installer downloaded to standard output and told to install into a
+/// folder outside `dest`. Anything else piped is refused.
+fn composer_installer(
+    download: &Command,
+    php: &Command,
+    dest: &str,
+) -> Option<String> {
+    let words = |c: &Command| {
+        c.words
+            .iter()
+            .map(|w| w.value.clone())
+            .collect::<Option<Vec<String>>>()
+    };
+    let refuse = || Some("it pipes commands".to_string());
+    let (Some(d), Some(p)) = (words(download), words(php)) else {
+        return refuse();
+    };
+    if !download.redirects.is_empty() || !php.redirects.is_empty() {
+        return refuse();
+    }
+    let to_stdout = match d.first().map(|s| s.as_str()) {
+        Some("curl") => !d[1..].iter().any(|a| {
+            matches!(a.as_str(), "-o" | "-O" | "--output" | "--remote-name")
+                || (a.starts_with('-') && !a.starts_with("--") && (a.contains('o') || a.contains('O')))
+        }),
+        Some("wget") => d[1..]
+            .windows(2)
+            .any(|w| w[0] == "-O" && w[1] == "-")
+            || d[1..].iter().any(|a| matches!(a.as_str(), "-qO-" | "-O-")),
+        _ => false,
+    };
+    let from_composer = d[1..]
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .any(|a| a.starts_with("https://getcomposer.org/"));
+    if !to_stdout || !from_composer || p.first().map(|s| s.as_str()) != Some("php") {
+        return refuse();
+    }
+    let mut install_dir = None;
+    for a in &p[1..] {
+        if a == "--"
+            || a == "--quiet"
+            || a.starts_with("--version=")
+            || (a.starts_with("--filename=") && !a.contains('/'))
+        {
+            continue;
+        }
+        match a.strip_prefix("--install-dir=") {
+            Some(v) if v.starts_with('/') => install_dir = Some(v.to_string()),
+            _ => return refuse(),
+        }
+    }
+    match install_dir.and_then(|v| join_dir("/", &v)) {
+        Some(v) if !related(&v, dest) => None,
+        // Without --install-dir it writes composer.phar to the working directory.
+        _ => Some(format!(
+            "Composer's installer writes into its working directory or `{dest}`"
+        )),
+    }
 }
 
 fn command_touches(
@@ -1254,6 +1519,7 @@ fn command_touches(
     cmd: &Command,
     dest: &str,
     cwd: &mut String,
+    sys: bool,
 ) -> Option<String> {
     let shown = cmd
         .words
@@ -1335,6 +1601,17 @@ fn command_touches(
             .map(|p| format!("`{shown}` installs the local `{p}`"))
     };
     let sub = positional.first().map(|s| s.as_str());
+    // In a system folder (`/var/www/html`), a package may install files
+    // (apache2's index.html): the moved COPY would now overwrite them.
+    let installs = matches!(
+        name.as_str(),
+        "apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf" | "zypper" | "aptitude" | "gem"
+    ) || (matches!(name.as_str(), "npm" | "yarn" | "pip" | "pip3" | "python" | "python3"));
+    if sys && installs {
+        return Some(format!(
+            "`{shown}` installs packages, which may write into `{dest}`"
+        ));
+    }
     match name.as_str() {
         "cd" => match positional.first() {
             Some(p) => match join_dir(cwd, p) {
@@ -1358,13 +1635,39 @@ fn command_touches(
         | "update-ca-certificates"
         | "dpkg-reconfigure"
         | "sleep" => None,
+        // Apache's module and site switches write only /etc/apache2.
+        "a2enmod" | "a2dismod" | "a2ensite" | "a2dissite" | "a2enconf" | "a2disconf" => {
+            positional
+                .iter()
+                .find(|p| p.contains('/'))
+                .map(|p| format!("`{shown}` names `{p}`"))
+        }
         "apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf" | "zypper" | "apt-key"
         | "add-apt-repository" | "aptitude" => names_only(),
         "useradd" | "adduser" | "groupadd" | "addgroup" | "usermod" | "groupmod" | "userdel"
-        | "groupdel" => args
-            .iter()
-            .filter(|a| a.starts_with('/'))
-            .find_map(|p| path_ok(p, cwd).err()),
+        | "groupdel" => {
+            if let Some(why) = args
+                .iter()
+                .filter(|a| a.starts_with('/'))
+                .find_map(|p| path_ok(p, cwd).err())
+            {
+                return Some(why);
+            }
+            // A home made without a named folder: /home/NAME.
+            let home_named = args.iter().any(|a| {
+                matches!(a.as_str(), "-d" | "--home-dir" | "--home" | "-h")
+                    || a.starts_with("--home")
+            });
+            let makes_home = matches!(name.as_str(), "adduser")
+                || args.iter().any(|a| a == "-m" || a == "--create-home");
+            if !makes_home || home_named {
+                return None;
+            }
+            positional
+                .iter()
+                .filter(|u| !u.contains('/'))
+                .find_map(|u| path_ok(&format!("/home/{u}"), cwd).err())
+        }
         "mkdir" | "rm" | "touch" | "ln" | "cp" | "mv" => all_paths(0, cwd),
         "chmod" | "chown" | "chgrp" => all_paths(1, cwd),
         "sed" if args.iter().any(|a| a == "-i" || a.starts_with("-i")) => {
