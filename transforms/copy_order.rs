@@ -616,6 +616,10 @@ struct Install {
     eco: Eco,
     files: Vec<String>,
     args: Vec<String>,
+    /// When the RUN goes on after the install with `&&` (`npm ci && npm
+    /// run build`): the byte range from the end of the install's last
+    /// command to the start of the next, where the RUN is split in two.
+    split: Option<std::ops::Range<usize>>,
 }
 
 /// The install a RUN performs, `Ok(None)` when it is no install at all, or
@@ -636,7 +640,27 @@ fn install_of(file: &Dockerfile, idx: usize) -> Result<Option<Install>, String> 
     let mut found: Option<Install> = None;
     let mut other: Option<String> = None;
     let mut needs: Option<String> = None;
+    // The first step after the install part, when only `&&` leads to it
+    // and every step before is the install or harmless.
+    let mut split: Option<std::ops::Range<usize>> = None;
     for (n, step) in steps.iter().enumerate() {
+        if n > 0
+            && split.is_none()
+            && other.is_none()
+            && needs.is_none()
+            && found.is_some()
+            && steps[n - 1]
+                .op_after
+                .as_ref()
+                .is_some_and(|o| o.text.trim() == "&&")
+            && !matches!(
+                &step.element,
+                Element::Simple(c) if matches!(classify(c), StepKind::Install { .. } | StepKind::Harmless)
+            )
+        {
+            split = Some(steps[n - 1].element.range().end..step.element.range().start);
+            break;
+        }
         if n + 1 < steps.len()
             && !step
                 .op_after
@@ -658,7 +682,14 @@ fn install_of(file: &Dockerfile, idx: usize) -> Result<Option<Install>, String> 
                 Some(_) => {
                     other.get_or_insert_with(|| "installs of two ecosystems".into());
                 }
-                None => found = Some(Install { eco, files, args }),
+                None => {
+                    found = Some(Install {
+                        eco,
+                        files,
+                        args,
+                        split: None,
+                    })
+                }
             },
             StepKind::Harmless => {}
             StepKind::NeedsSources(why) => {
@@ -674,7 +705,7 @@ fn install_of(file: &Dockerfile, idx: usize) -> Result<Option<Install>, String> 
     }
     match (found, other) {
         (None, _) => Ok(None),
-        (Some(f), None) => Ok(Some(f)),
+        (Some(f), None) => Ok(Some(Install { split, ..f })),
         (Some(f), Some(o)) => Err(format!(
             "the {} install RUN also runs {o}, which may need the sources",
             f.eco.name()
@@ -1057,6 +1088,24 @@ impl CopyOrder {
                 )
             }
         };
+        // A RUN that goes on after the install (`npm ci && npm run build`)
+        // is split there: the rest runs after the full COPY, as before.
+        let run_flags: String = run
+            .flags
+            .iter()
+            .map(|f| format!("{} ", &file.text[f.range.clone()]))
+            .collect();
+        let after_install = |tail: String| match &found.split {
+            Some(r) => Edit::replace(
+                r.clone(),
+                format!(
+                    "{nl}{}{nl}{indent}RUN {run_flags}",
+                    tail.trim_end_matches(['\r', '\n', ' ', '\t'])
+                        .trim_start_matches(['\r', '\n'])
+                ),
+            ),
+            None => Edit::insert(run.range.end, tail),
+        };
         let tail = if file.text[..run.range.end].ends_with('\n') {
             moved
         } else {
@@ -1066,7 +1115,7 @@ impl CopyOrder {
         let edits = if in_place {
             vec![
                 Edit::replace(copy_start..copy.range.end, text),
-                Edit::insert(run.range.end, tail),
+                after_install(tail),
             ]
         } else {
             // The steps between keep their cached layers above the
@@ -1101,7 +1150,7 @@ impl CopyOrder {
             if !text.is_empty() {
                 v.push(Edit::insert(run_start, text));
             }
-            v.push(Edit::insert(run.range.end, tail));
+            v.push(after_install(tail));
             v
         };
         Some(self.finding(copy, run, &found, &listed, safe, edits))
@@ -1177,14 +1226,19 @@ impl CopyOrder {
             Eco::Go => "Go module download".to_string(),
             eco => format!("{} install", eco.name()),
         };
+        let split = if found.split.is_some() {
+            "; the rest of that RUN becomes a RUN of its own after the full COPY"
+        } else {
+            ""
+        };
         let what = if listed.is_empty() {
             format!(
-                "run the {install} (line {}) before the full {}, which moves after it: a COPY between already copies what the install reads, so source changes keep the install cached",
+                "run the {install} (line {}) before the full {}, which moves after it: a COPY between already copies what the install reads, so source changes keep the install cached{split}",
                 run.start_line, copy.keyword
             )
         } else {
             format!(
-                "copy {} and run the {install} (line {}) before the full {} so source changes keep the install cached",
+                "copy {} and run the {install} (line {}) before the full {} so source changes keep the install cached{split}",
                 listed
                     .iter()
                     .map(|f| format!("`{f}`"))
