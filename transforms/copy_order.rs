@@ -1438,9 +1438,10 @@ fn cargo_targets(dir: &Path, text: &str) -> Result<Vec<(String, bool)>, String> 
 /// Rust's dependency cache pattern for a `cargo build` right after the full
 /// COPY (an unsafe fix): copy Cargo.toml and Cargo.lock, build against stub
 /// targets (`fn main() {}` for binaries and build scripts, an empty
-/// library), then the full COPY and a `touch` of the stubbed paths, so cargo
-/// rebuilds the package from the real sources (COPY keeps the context's
-/// older modification times: untouched, cargo could keep the stub binary).
+/// library) and remove the stub package's fingerprints, so the build after
+/// the full COPY compiles the real sources (COPY keeps the context's older
+/// modification times: with the fingerprints, cargo could keep the stub
+/// binary).
 impl CopyOrder {
 fn cargo_cache(
     &self,
@@ -1493,12 +1494,6 @@ fn cargo_cache(
             || a.starts_with("--package=")
     }) {
         return note(format!("the build names `{a}`"));
-    }
-    if let Some(u) = file.instructions[start + 1..j].iter().find(|x| x.is("USER")) {
-        return note(format!(
-            "USER (line {}) makes the copied sources another user's, whom `touch` could not update",
-            u.start_line
-        ));
     }
     let Some((_, dest)) = copy_paths(copy) else {
         return note("the full COPY is not a simple copy".into());
@@ -1560,6 +1555,26 @@ fn cargo_cache(
         Ok(t) => t,
         Err(why) => return note(why),
     };
+    let pkg_name = text
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| {
+            t.get("package")?
+                .get("name")?
+                .as_str()
+                .map(|s| s.to_string())
+        })
+        .unwrap_or_default();
+    if pkg_name.is_empty()
+        || !pkg_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+    {
+        return note("the package name is not a plain name".into());
+    }
+    if words.iter().any(|w| w.starts_with("--target-dir")) {
+        return note("the build names its own `--target-dir`".into());
+    }
     if let Some((p, _)) = targets.iter().find(|(p, _)| ignore.excluded(p)) {
         return note(format!(".dockerignore excludes the target `{p}`"));
     }
@@ -1629,13 +1644,21 @@ fn cargo_cache(
             .join(" ")
     };
     steps.push(build);
+    // The stub package's fingerprints go, so the build after the full COPY
+    // compiles the real sources: COPY keeps the context's modification
+    // times, older than the stubs', and cargo would keep the stub binary.
+    // `NAME-` and sixteen characters (the unit hash) match this package's
+    // units only, not a dependency named `NAME-something`.
+    let units = format!("{pkg_name}-{}", "?".repeat(16));
+    steps.push(format!(
+        "rm -rf ${{CARGO_TARGET_DIR:-target}}/*/.fingerprint/{units} ${{CARGO_TARGET_DIR:-target}}/*/*/.fingerprint/{units}"
+    ));
     let all: Vec<&str> = targets.iter().map(|(p, _)| p.as_str()).collect();
     let before = format!(
         "{indent}{}{nl}{indent}RUN {}{nl}",
         parts.join(" "),
         steps.join(" && ")
     );
-    let after = format!("{nl}{indent}RUN touch {}", all.join(" "));
     let copy_start = copy
         .leading_comments
         .first()
@@ -1664,19 +1687,16 @@ fn cargo_cache(
         let moved = file.text[copy_start..copy_end].trim_end_matches([' ', '\t']);
         vec![
             Edit::delete(copy_start..end + nl_len),
-            Edit::insert(run_start, format!("{before}{moved}{after}{nl}")),
+            Edit::insert(run_start, format!("{before}{moved}{nl}")),
         ]
     } else {
-        vec![
-            Edit::insert(copy_start, before),
-            Edit::insert(copy_end, after),
-        ]
+        vec![Edit::insert(copy_start, before)]
     };
     Some(Finding::fix(
         META.id,
         copy.range.start,
         format!(
-            "build the dependencies (line {}) against {} and stub targets ({}) before the full {}, then touch those paths so cargo rebuilds the package from the real sources: source changes keep the dependency build cached",
+            "build the dependencies (line {}) against {} and stub targets ({}) before the full {}, and remove the stub's fingerprints so cargo rebuilds the package from the real sources: source changes keep the dependency build cached",
             run.start_line,
             manifests.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
             all.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
