@@ -1500,9 +1500,11 @@ fn cargo_cache(
     };
     let wd = workdir_at(file, start, i);
     let filled = wd.as_deref().and_then(|w| join_dir(w, dest));
-    if wd.as_deref().is_none_or(|w| w.starts_with('~')) || filled != wd {
+    // The stubs are written relative to the build's working directory,
+    // which the full COPY must fill (the image's default one too: `.`).
+    if wd.is_none() || filled != wd {
         return note(format!(
-            "the full COPY goes to `{dest}`, not a WORKDIR the Dockerfile sets"
+            "the full COPY goes to `{dest}`, not the build's working directory"
         ));
     }
     let Some(dir) = ctx
