@@ -23,6 +23,8 @@ followed by a dependency install (`npm ci`, `npm install`,
 `go mod download`, `bundle install`, `composer install`,
 `mvn dependency:go-offline`), puts a COPY of just the manifests the install
 reads in its place, and moves the full copy to right after the install.
+For a `cargo build` right after the full copy, it writes Rust's dependency
+cache pattern instead (an unsafe fix, see below).
 
 ## Why is this bad?
 A layer is rebuilt when anything it copies changes. After `COPY . .`, every
@@ -88,11 +90,51 @@ These steps stay above the manifest COPY, which goes right before the
 install, so their layers stay cached when the manifests change. The
 install itself must consist of nothing but install (and cache-cleaning)
 commands, in the working directory the COPY fills.
-A RUN that also builds (`npm ci && npm run build`), `pip install .`,
-`poetry install` without `--no-root`, and installs behind other RUNs (a
-`make` step) are left alone with a note; heredoc RUNs and installs in
-another stage are not looked at. A folder holding only Dockerfiles and
-documentation is not taken for a build context (the fix is then unsafe).
+In a folder inside a system folder (`/var/www/html`), a step between
+that runs a package manager keeps the order (a package may put files
+there, such as apache2's index.html); `a2enmod` and its siblings (they
+write /etc/apache2) and Composer's installer piped into `php` with an
+`--install-dir` elsewhere do not, nor does `useradd -m NAME` unless the
+COPY fills /home/NAME. A COPY between that puts context files where the
+full COPY puts them, with the same `--chown`/`--chmod` (`COPY
+requirements.txt ./`), does not block either: the full COPY writes the
+same files again, and the manifest COPY leaves them out (or is not
+written when they are all there). Composer scripts count only for the
+events `composer install` fires, and a `sed -i`/`rm`/`mkdir`/`touch` on
+paths under vendor/ alone needs no sources.
+A RUN that goes on after the install with `&&` (`npm ci && npm run
+build`) is split there: the install runs before the full COPY, the rest,
+with the RUN's flags, in a RUN of its own after it. With `;` or `||`,
+`pip install .`, `poetry install` without `--no-root`, and installs
+behind other RUNs (a `make` step) are left alone with a note; heredoc RUNs
+and installs in another stage are not looked at. A folder holding only
+Dockerfiles and documentation is not taken for a build context (the fix
+is then unsafe).
+
+## Rust (`cargo build`, unsafe)
+When a RUN that is one `cargo build` comes after the full COPY (past
+steps that neither read nor change its folder) and the COPY fills the
+build's working directory, the manifests (`Cargo.toml`, `Cargo.lock`,
+`rust-toolchain(.toml)`) are copied first and the dependencies built
+against stubs: `fn main() {}` for every binary (`src/main.rs`, `src/bin/*`,
+each `[[bin]]` path) and build script, an empty file for the library.
+COPY keeps the context's modification times, older than the stubs', so
+cargo could keep the stub binary: the stub build removes its package's
+fingerprints (`${CARGO_TARGET_DIR:-target}/*/.fingerprint/NAME-` and the
+16-character unit hash), and the `cargo build` after the full COPY
+compiles the real sources. It needs the build context (to read
+Cargo.toml) and is skipped, with the reason, for a Cargo workspace, path
+dependencies or patches, `[[example]]`/`[[test]]`/`[[bench]]` targets,
+a `.cargo` folder or an unexcluded `target` in the context, a build RUN
+with flags (a cache mount) or other commands, `--manifest-path`,
+`--package` or `--target-dir`. A stage that already builds its
+dependencies before the full COPY (this pattern, `cargo fetch`,
+cargo-chef) is left alone, and so is a build of examples, tests or
+benches (`--example`, `--all-targets`), which have no stubs. Why unsafe:
+the stub build sees the manifests alone, so a target the analysis does not
+find would fail it, and the stub's removed fingerprints are found by the
+package name under the target folder the environment gives; check the
+first build.
 "#,
 };
 
@@ -1490,6 +1532,10 @@ fn cargo_cache(
     }
     if let Some(a) = words[2..].iter().find(|a| {
         a.starts_with("--manifest-path")
+            || a.starts_with("--example")
+            || a.starts_with("--test")
+            || a.starts_with("--bench")
+            || a.as_str() == "--all-targets"
             || matches!(a.as_str(), "-p" | "--package")
             || a.starts_with("--package=")
     }) {
