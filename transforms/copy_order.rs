@@ -552,7 +552,9 @@ fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) ->
                     }
                     let lines: Vec<&str> = match body {
                         serde_json::Value::String(l) => vec![l.as_str()],
-                        serde_json::Value::Array(a) => a.iter().map(|v| v.as_str().unwrap_or("?")).collect(),
+                        serde_json::Value::Array(a) => {
+                            a.iter().map(|v| v.as_str().unwrap_or("?")).collect()
+                        }
                         _ => vec!["?"],
                     };
                     if let Some(l) = lines.iter().find(|l| !vendor_only(l)) {
@@ -618,7 +620,11 @@ fn vendor_only(line: &str) -> bool {
     let Some((prog, args)) = words.split_first() else {
         return false;
     };
-    let positional: Vec<&str> = args.iter().copied().filter(|a| !a.starts_with('-')).collect();
+    let positional: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let paths: &[&str] = match *prog {
         "sed" if args.iter().any(|a| a.starts_with("-i")) && !args.contains(&"-e") => {
             positional.get(1..).unwrap_or(&[])
@@ -1305,7 +1311,6 @@ impl CopyOrder {
     }
 }
 
-
 // ---------------------------------------------------------------------------
 // Rust: build the dependencies against the manifests and stub targets
 
@@ -1343,8 +1348,7 @@ fn cargo_build_of(file: &Dockerfile, idx: usize) -> Option<Vec<String>> {
 fn plain_path(p: &str) -> bool {
     !p.is_empty()
         && !p.starts_with('/')
-        && p
-            .bytes()
+        && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'))
         && !p.split('/').any(|s| s == ".." || s.is_empty())
 }
@@ -1367,7 +1371,9 @@ fn cargo_targets(dir: &Path, text: &str) -> Result<Vec<(String, bool)>, String> 
     }
     for k in ["example", "test", "bench"] {
         if t.contains_key(k) {
-            return Err(format!("Cargo.toml declares [[{k}]] targets, whose files cargo checks"));
+            return Err(format!(
+                "Cargo.toml declares [[{k}]] targets, whose files cargo checks"
+            ));
         }
     }
     // Path dependencies and patches need their sources.
@@ -1406,10 +1412,14 @@ fn cargo_targets(dir: &Path, text: &str) -> Result<Vec<(String, bool)>, String> 
     let mut out: Vec<(String, bool)> = Vec::new();
     let add = |p: String, bin: bool, out: &mut Vec<(String, bool)>| -> Result<(), String> {
         if !plain_path(&p) {
-            return Err(format!("the target path `{p}` is not a plain relative path"));
+            return Err(format!(
+                "the target path `{p}` is not a plain relative path"
+            ));
         }
         if !is_file(&p) {
-            return Err(format!("the target `{p}` that Cargo.toml names is not in the build context"));
+            return Err(format!(
+                "the target `{p}` that Cargo.toml names is not in the build context"
+            ));
         }
         if !out.iter().any(|(q, _)| *q == p) {
             out.push((p, bin));
@@ -1485,274 +1495,283 @@ fn cargo_targets(dir: &Path, text: &str) -> Result<Vec<(String, bool)>, String> 
 /// modification times: with the fingerprints, cargo could keep the stub
 /// binary).
 impl CopyOrder {
-fn cargo_cache(
-    &self,
-    file: &Dockerfile,
-    ctx: &Context,
-    i: usize,
-    j: usize,
-    words: &[String],
-) -> Option<Finding> {
-    let copy = &file.instructions[i];
-    let stage = file.stage_of(copy)?;
-    let start = stage.instructions.start;
-    // The dependencies are built before the full COPY already (this
-    // pattern, `cargo fetch`, cargo-chef): the build after it is the
-    // sources' own.
-    if (start + 1..i).any(|k| {
-        file.instructions[k].is("RUN")
-            && Script::of_run(file, k).is_some_and(|s| {
-                s.all_commands().iter().any(|c| {
-                    let w: Vec<&str> = c.words.iter().filter_map(|w| w.value.as_deref()).collect();
-                    w.first() == Some(&"cargo")
-                        && (matches!(w.get(1), Some(&"build" | &"fetch"))
-                            || w.get(1..3) == Some(&["chef", "cook"]))
+    fn cargo_cache(
+        &self,
+        file: &Dockerfile,
+        ctx: &Context,
+        i: usize,
+        j: usize,
+        words: &[String],
+    ) -> Option<Finding> {
+        let copy = &file.instructions[i];
+        let stage = file.stage_of(copy)?;
+        let start = stage.instructions.start;
+        // The dependencies are built before the full COPY already (this
+        // pattern, `cargo fetch`, cargo-chef): the build after it is the
+        // sources' own.
+        if (start + 1..i).any(|k| {
+            file.instructions[k].is("RUN")
+                && Script::of_run(file, k).is_some_and(|s| {
+                    s.all_commands().iter().any(|c| {
+                        let w: Vec<&str> =
+                            c.words.iter().filter_map(|w| w.value.as_deref()).collect();
+                        w.first() == Some(&"cargo")
+                            && (matches!(w.get(1), Some(&"build" | &"fetch"))
+                                || w.get(1..3) == Some(&["chef", "cook"]))
+                    })
                 })
-            })
-    }) {
-        return None;
-    }
-    let run = &file.instructions[j];
-    let note = |why: String| {
-        Some(Finding::note(
-            META.id,
-            copy.range.start,
-            Level::Info,
-            format!(
-                "the cargo build at line {} is not given the dependency cache pattern: {why}",
-                run.start_line
-            ),
-        ))
-    };
-    if !run.flags.is_empty() {
-        return note("the build RUN has flags (a cache mount) the dependency build would need too".into());
-    }
-    if !file.is_clean(j) {
-        return note("the build is not cleanly parsed".into());
-    }
-    if let Some(a) = words[2..].iter().find(|a| {
-        a.starts_with("--manifest-path")
-            || a.starts_with("--example")
-            || a.starts_with("--test")
-            || a.starts_with("--bench")
-            || a.as_str() == "--all-targets"
-            || matches!(a.as_str(), "-p" | "--package")
-            || a.starts_with("--package=")
-    }) {
-        return note(format!("the build names `{a}`"));
-    }
-    let Some((_, dest)) = copy_paths(copy) else {
-        return note("the full COPY is not a simple copy".into());
-    };
-    let wd = workdir_at(file, start, i);
-    let filled = wd.as_deref().and_then(|w| join_dir(w, dest));
-    // The stubs are written relative to the build's working directory,
-    // which the full COPY must fill (the image's default one too: `.`).
-    if wd.is_none() || filled != wd {
-        return note(format!(
-            "the full COPY goes to `{dest}`, not the build's working directory"
-        ));
-    }
-    let Some(dir) = ctx
-        .build_context
-        .as_deref()
-        .filter(|d| looks_like_context(d))
-    else {
-        return note("there is no build context to read Cargo.toml's targets from".into());
-    };
-    // Steps between stay before the dependency build (an apt-get install
-    // of a system library the dependencies link): the full COPY moves
-    // down to the build, past steps that neither read nor change its folder.
-    let moves = file.instructions[i + 1..j]
-        .iter()
-        .any(|x| !matches!(x.keyword.as_str(), "LABEL" | "EXPOSE"));
-    if moves {
-        if workdir_at(file, start, j) != wd {
-            return note("a WORKDIR between changes the build's folder".into());
+        }) {
+            return None;
         }
-        let names = ["Cargo.toml", "Cargo.lock"];
-        for k in i + 1..j {
-            if let Some(why) =
-                self.between_blocks(file, start, k, copy, filled.as_deref(), Some(dir), &names)
-            {
-                let x = &file.instructions[k];
-                return note(format!(
-                    "{} (line {}), between the full COPY and the build, {why}",
-                    x.keyword, x.start_line
-                ));
+        let run = &file.instructions[j];
+        let note = |why: String| {
+            Some(Finding::note(
+                META.id,
+                copy.range.start,
+                Level::Info,
+                format!(
+                    "the cargo build at line {} is not given the dependency cache pattern: {why}",
+                    run.start_line
+                ),
+            ))
+        };
+        if !run.flags.is_empty() {
+            return note(
+                "the build RUN has flags (a cache mount) the dependency build would need too"
+                    .into(),
+            );
+        }
+        if !file.is_clean(j) {
+            return note("the build is not cleanly parsed".into());
+        }
+        if let Some(a) = words[2..].iter().find(|a| {
+            a.starts_with("--manifest-path")
+                || a.starts_with("--example")
+                || a.starts_with("--test")
+                || a.starts_with("--bench")
+                || a.as_str() == "--all-targets"
+                || matches!(a.as_str(), "-p" | "--package")
+                || a.starts_with("--package=")
+        }) {
+            return note(format!("the build names `{a}`"));
+        }
+        let Some((_, dest)) = copy_paths(copy) else {
+            return note("the full COPY is not a simple copy".into());
+        };
+        let wd = workdir_at(file, start, i);
+        let filled = wd.as_deref().and_then(|w| join_dir(w, dest));
+        // The stubs are written relative to the build's working directory,
+        // which the full COPY must fill (the image's default one too: `.`).
+        if wd.is_none() || filled != wd {
+            return note(format!(
+                "the full COPY goes to `{dest}`, not the build's working directory"
+            ));
+        }
+        let Some(dir) = ctx
+            .build_context
+            .as_deref()
+            .filter(|d| looks_like_context(d))
+        else {
+            return note("there is no build context to read Cargo.toml's targets from".into());
+        };
+        // Steps between stay before the dependency build (an apt-get install
+        // of a system library the dependencies link): the full COPY moves
+        // down to the build, past steps that neither read nor change its folder.
+        let moves = file.instructions[i + 1..j]
+            .iter()
+            .any(|x| !matches!(x.keyword.as_str(), "LABEL" | "EXPOSE"));
+        if moves {
+            if workdir_at(file, start, j) != wd {
+                return note("a WORKDIR between changes the build's folder".into());
+            }
+            let names = ["Cargo.toml", "Cargo.lock"];
+            for k in i + 1..j {
+                if let Some(why) =
+                    self.between_blocks(file, start, k, copy, filled.as_deref(), Some(dir), &names)
+                {
+                    let x = &file.instructions[k];
+                    return note(format!(
+                        "{} (line {}), between the full COPY and the build, {why}",
+                        x.keyword, x.start_line
+                    ));
+                }
             }
         }
-    }
-    let ignore = match ctx.read_text(Path::new(".dockerignore")) {
-        Ok(Some(t)) => Ignore::parse(&t),
-        _ => Ignore::load(dir),
-    };
-    let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
-        return note("the build context has no Cargo.toml".into());
-    };
-    if ignore.excluded("Cargo.toml") {
-        return note(".dockerignore excludes Cargo.toml".into());
-    }
-    if dir.join(".cargo").exists() && !ignore.excluded(".cargo") {
-        return note("the build context has a .cargo configuration folder, which the dependency build would need".into());
-    }
-    if dir.join("target").exists() && !ignore.excluded("target") {
-        return note("the build context has `target` and .dockerignore does not exclude it: the full COPY would overwrite the dependency build's output".into());
-    }
-    let targets = match cargo_targets(dir, &text) {
-        Ok(t) => t,
-        Err(why) => return note(why),
-    };
-    let pkg_name = text
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|t| {
-            t.get("package")?
-                .get("name")?
-                .as_str()
-                .map(|s| s.to_string())
-        })
-        .unwrap_or_default();
-    if pkg_name.is_empty()
-        || !pkg_name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-    {
-        return note("the package name is not a plain name".into());
-    }
-    if words.iter().any(|w| w.starts_with("--target-dir")) {
-        return note("the build names its own `--target-dir`".into());
-    }
-    if let Some((p, _)) = targets.iter().find(|(p, _)| ignore.excluded(p)) {
-        return note(format!(".dockerignore excludes the target `{p}`"));
-    }
-    let mut manifests = vec!["Cargo.toml".to_string()];
-    for f in ["Cargo.lock", "rust-toolchain.toml", "rust-toolchain"] {
-        if dir.join(f).is_file() && !ignore.excluded(f) {
-            manifests.push(f.to_string());
+        let ignore = match ctx.read_text(Path::new(".dockerignore")) {
+            Ok(Some(t)) => Ignore::parse(&t),
+            _ => Ignore::load(dir),
+        };
+        let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            return note("the build context has no Cargo.toml".into());
+        };
+        if ignore.excluded("Cargo.toml") {
+            return note(".dockerignore excludes Cargo.toml".into());
         }
-    }
-    let nl = file.newline();
-    let indent = copy.indent(file);
-    let flags: Vec<&str> = copy
-        .flags
-        .iter()
-        .map(|f| &file.text[f.range.clone()])
-        .collect();
-    let mut parts = vec!["COPY".to_string()];
-    parts.extend(flags.iter().map(|f| f.to_string()));
-    parts.extend(manifests.iter().cloned());
-    parts.push("./".into());
-    let mut dirs: Vec<&str> = targets
-        .iter()
-        .filter_map(|(p, _)| p.rsplit_once('/').map(|(d, _)| d))
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    let mut steps: Vec<String> = Vec::new();
-    if !dirs.is_empty() {
-        steps.push(format!("mkdir -p {}", dirs.join(" ")));
-    }
-    let bins: Vec<&str> = targets
-        .iter()
-        .filter(|(_, b)| *b)
-        .map(|(p, _)| p.as_str())
-        .collect();
-    let libs: Vec<&str> = targets
-        .iter()
-        .filter(|(_, b)| !*b)
-        .map(|(p, _)| p.as_str())
-        .collect();
-    for b in &bins {
-        steps.push(format!("echo 'fn main() {{}}' > {b}"));
-    }
-    if !libs.is_empty() {
-        steps.push(format!("touch {}", libs.join(" ")));
-    }
-    let build: Vec<String> = run
-        .args
-        .split_whitespace()
-        .map(|s| s.to_string())
-        .collect();
-    let build = if build == words {
-        build.join(" ")
-    } else {
-        // Quoted or continued: the words as they are, single-quoted when
-        // not plain.
-        words
-            .iter()
-            .map(|w| {
-                if w.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=./,:".contains(&b)) {
-                    w.clone()
-                } else {
-                    format!("'{}'", w.replace('\'', "'\\''"))
-                }
+        if dir.join(".cargo").exists() && !ignore.excluded(".cargo") {
+            return note("the build context has a .cargo configuration folder, which the dependency build would need".into());
+        }
+        if dir.join("target").exists() && !ignore.excluded("target") {
+            return note("the build context has `target` and .dockerignore does not exclude it: the full COPY would overwrite the dependency build's output".into());
+        }
+        let targets = match cargo_targets(dir, &text) {
+            Ok(t) => t,
+            Err(why) => return note(why),
+        };
+        let pkg_name = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| {
+                t.get("package")?
+                    .get("name")?
+                    .as_str()
+                    .map(|s| s.to_string())
             })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    steps.push(build);
-    // The stub package's fingerprints go, so the build after the full COPY
-    // compiles the real sources: COPY keeps the context's modification
-    // times, older than the stubs', and cargo would keep the stub binary.
-    // `NAME-` and sixteen characters (the unit hash) match this package's
-    // units only, not a dependency named `NAME-something`.
-    let units = format!("{pkg_name}-{}", "?".repeat(16));
-    steps.push(format!(
+            .unwrap_or_default();
+        if pkg_name.is_empty()
+            || !pkg_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        {
+            return note("the package name is not a plain name".into());
+        }
+        if words.iter().any(|w| w.starts_with("--target-dir")) {
+            return note("the build names its own `--target-dir`".into());
+        }
+        if let Some((p, _)) = targets.iter().find(|(p, _)| ignore.excluded(p)) {
+            return note(format!(".dockerignore excludes the target `{p}`"));
+        }
+        let mut manifests = vec!["Cargo.toml".to_string()];
+        for f in ["Cargo.lock", "rust-toolchain.toml", "rust-toolchain"] {
+            if dir.join(f).is_file() && !ignore.excluded(f) {
+                manifests.push(f.to_string());
+            }
+        }
+        let nl = file.newline();
+        let indent = copy.indent(file);
+        let flags: Vec<&str> = copy
+            .flags
+            .iter()
+            .map(|f| &file.text[f.range.clone()])
+            .collect();
+        let mut parts = vec!["COPY".to_string()];
+        parts.extend(flags.iter().map(|f| f.to_string()));
+        parts.extend(manifests.iter().cloned());
+        parts.push("./".into());
+        let mut dirs: Vec<&str> = targets
+            .iter()
+            .filter_map(|(p, _)| p.rsplit_once('/').map(|(d, _)| d))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        let mut steps: Vec<String> = Vec::new();
+        if !dirs.is_empty() {
+            steps.push(format!("mkdir -p {}", dirs.join(" ")));
+        }
+        let bins: Vec<&str> = targets
+            .iter()
+            .filter(|(_, b)| *b)
+            .map(|(p, _)| p.as_str())
+            .collect();
+        let libs: Vec<&str> = targets
+            .iter()
+            .filter(|(_, b)| !*b)
+            .map(|(p, _)| p.as_str())
+            .collect();
+        for b in &bins {
+            steps.push(format!("echo 'fn main() {{}}' > {b}"));
+        }
+        if !libs.is_empty() {
+            steps.push(format!("touch {}", libs.join(" ")));
+        }
+        let build: Vec<String> = run.args.split_whitespace().map(|s| s.to_string()).collect();
+        let build = if build == words {
+            build.join(" ")
+        } else {
+            // Quoted or continued: the words as they are, single-quoted when
+            // not plain.
+            words
+                .iter()
+                .map(|w| {
+                    if w.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_=./,:".contains(&b))
+                    {
+                        w.clone()
+                    } else {
+                        format!("'{}'", w.replace('\'', "'\\''"))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        steps.push(build);
+        // The stub package's fingerprints go, so the build after the full COPY
+        // compiles the real sources: COPY keeps the context's modification
+        // times, older than the stubs', and cargo would keep the stub binary.
+        // `NAME-` and sixteen characters (the unit hash) match this package's
+        // units only, not a dependency named `NAME-something`.
+        let units = format!("{pkg_name}-{}", "?".repeat(16));
+        steps.push(format!(
         "rm -rf ${{CARGO_TARGET_DIR:-target}}/*/.fingerprint/{units} ${{CARGO_TARGET_DIR:-target}}/*/*/.fingerprint/{units}"
     ));
-    let all: Vec<&str> = targets.iter().map(|(p, _)| p.as_str()).collect();
-    let before = format!(
-        "{indent}{}{nl}{indent}RUN {}{nl}",
-        parts.join(" "),
-        steps.join(" && ")
-    );
-    let copy_start = copy
-        .leading_comments
-        .first()
-        .map_or(copy.range.start, |r| r.start);
-    let copy_end = copy.range.end
-        - file.text[..copy.range.end]
-            .bytes()
-            .rev()
-            .take_while(|b| matches!(b, b'\n' | b'\r'))
-            .count();
-    let edits = if moves {
-        let run_start = run
+        let all: Vec<&str> = targets.iter().map(|(p, _)| p.as_str()).collect();
+        let before = format!(
+            "{indent}{}{nl}{indent}RUN {}{nl}",
+            parts.join(" "),
+            steps.join(" && ")
+        );
+        let copy_start = copy
             .leading_comments
             .first()
-            .map_or(run.range.start, |r| r.start);
-        let end = copy.range.end
-            + file.text[copy.range.end..]
+            .map_or(copy.range.start, |r| r.start);
+        let copy_end = copy.range.end
+            - file.text[..copy.range.end]
                 .bytes()
-                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .rev()
+                .take_while(|b| matches!(b, b'\n' | b'\r'))
                 .count();
-        let nl_len = if file.text[end..].starts_with("\r\n") {
-            2
+        let edits = if moves {
+            let run_start = run
+                .leading_comments
+                .first()
+                .map_or(run.range.start, |r| r.start);
+            let end = copy.range.end
+                + file.text[copy.range.end..]
+                    .bytes()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+            let nl_len = if file.text[end..].starts_with("\r\n") {
+                2
+            } else {
+                usize::from(file.text[end..].starts_with('\n'))
+            };
+            let moved = file.text[copy_start..copy_end].trim_end_matches([' ', '\t']);
+            vec![
+                Edit::delete(copy_start..end + nl_len),
+                Edit::insert(run_start, format!("{before}{moved}{nl}")),
+            ]
         } else {
-            usize::from(file.text[end..].starts_with('\n'))
+            vec![Edit::insert(copy_start, before)]
         };
-        let moved = file.text[copy_start..copy_end].trim_end_matches([' ', '\t']);
-        vec![
-            Edit::delete(copy_start..end + nl_len),
-            Edit::insert(run_start, format!("{before}{moved}{nl}")),
-        ]
-    } else {
-        vec![Edit::insert(copy_start, before)]
-    };
-    Some(Finding::fix(
-        META.id,
-        copy.range.start,
-        format!(
-            "build the dependencies (line {}) against {} and stub targets ({}) before the full {}, and remove the stub's fingerprints so cargo rebuilds the package from the real sources: source changes keep the dependency build cached",
-            run.start_line,
-            manifests.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
-            all.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
-            copy.keyword
-        ),
-        Fix::unsafe_(edits),
-    ))
-}
+        Some(Finding::fix(
+            META.id,
+            copy.range.start,
+            format!(
+                "build the dependencies (line {}) against {} and stub targets ({}) before the full {}, and remove the stub's fingerprints so cargo rebuilds the package from the real sources: source changes keep the dependency build cached",
+                run.start_line,
+                manifests
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                all.iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                copy.keyword
+            ),
+            Fix::unsafe_(edits),
+        ))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1778,10 +1797,7 @@ fn same_place_copy(
     if !x.is("COPY") || x.onbuild.is_some() || filled.starts_with('~') {
         return None;
     }
-    let flag = |i: &Instruction, n: &str| {
-        i.flag(n)
-            .map(|f| file.text[f.range.clone()].to_string())
-    };
+    let flag = |i: &Instruction, n: &str| i.flag(n).map(|f| file.text[f.range.clone()].to_string());
     if x.flags
         .iter()
         .any(|f| !matches!(f.name.as_str(), "chown" | "chmod" | "link"))
@@ -1800,7 +1816,9 @@ fn same_place_copy(
             || rel.starts_with('/')
             || rel.ends_with('/')
             || rel.contains(['*', '?', '[', '$', '\\'])
-            || rel.split('/').any(|s| s == ".." || s == "." || s.is_empty())
+            || rel
+                .split('/')
+                .any(|s| s == ".." || s == "." || s.is_empty())
         {
             return None;
         }
@@ -1989,9 +2007,28 @@ fn run_touches(file: &Dockerfile, idx: usize, dest: &str, cwd: &str) -> Option<S
 /// `/var/www`, `/etc/nginx`.
 fn system_root(dest: &str) -> bool {
     [
-        "/bin", "/sbin", "/lib", "/lib64", "/etc", "/boot", "/dev", "/proc", "/sys", "/run",
-        "/usr", "/var", "/root", "/tmp", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/share",
-        "/usr/include", "/usr/local", "/var/www", "/var/lib",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/lib64",
+        "/etc",
+        "/boot",
+        "/dev",
+        "/proc",
+        "/sys",
+        "/run",
+        "/usr",
+        "/var",
+        "/root",
+        "/tmp",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/lib",
+        "/usr/share",
+        "/usr/include",
+        "/usr/local",
+        "/var/www",
+        "/var/lib",
     ]
     .contains(&dest)
         || dest.starts_with("/etc/")
@@ -2004,11 +2041,7 @@ fn system_root(dest: &str) -> bool {
 /// Why `download | php ...` may touch `dest`, or None when it is Composer's
 /// installer downloaded to standard output and told to install into a
 /// folder outside `dest`. Anything else piped is refused.
-fn composer_installer(
-    download: &Command,
-    php: &Command,
-    dest: &str,
-) -> Option<String> {
+fn composer_installer(download: &Command, php: &Command, dest: &str) -> Option<String> {
     let words = |c: &Command| {
         c.words
             .iter()
@@ -2025,12 +2058,14 @@ fn composer_installer(
     let to_stdout = match d.first().map(|s| s.as_str()) {
         Some("curl") => !d[1..].iter().any(|a| {
             matches!(a.as_str(), "-o" | "-O" | "--output" | "--remote-name")
-                || (a.starts_with('-') && !a.starts_with("--") && (a.contains('o') || a.contains('O')))
+                || (a.starts_with('-')
+                    && !a.starts_with("--")
+                    && (a.contains('o') || a.contains('O')))
         }),
-        Some("wget") => d[1..]
-            .windows(2)
-            .any(|w| w[0] == "-O" && w[1] == "-")
-            || d[1..].iter().any(|a| matches!(a.as_str(), "-qO-" | "-O-")),
+        Some("wget") => {
+            d[1..].windows(2).any(|w| w[0] == "-O" && w[1] == "-")
+                || d[1..].iter().any(|a| matches!(a.as_str(), "-qO-" | "-O-"))
+        }
         _ => false,
     };
     let from_composer = d[1..]
@@ -2188,12 +2223,10 @@ fn command_touches(
         | "dpkg-reconfigure"
         | "sleep" => None,
         // Apache's module and site switches write only /etc/apache2.
-        "a2enmod" | "a2dismod" | "a2ensite" | "a2dissite" | "a2enconf" | "a2disconf" => {
-            positional
-                .iter()
-                .find(|p| p.contains('/'))
-                .map(|p| format!("`{shown}` names `{p}`"))
-        }
+        "a2enmod" | "a2dismod" | "a2ensite" | "a2dissite" | "a2enconf" | "a2disconf" => positional
+            .iter()
+            .find(|p| p.contains('/'))
+            .map(|p| format!("`{shown}` names `{p}`")),
         "apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf" | "zypper" | "apt-key"
         | "add-apt-repository" | "aptitude" => names_only(),
         "useradd" | "adduser" | "groupadd" | "addgroup" | "usermod" | "groupmod" | "userdel"
@@ -2233,7 +2266,9 @@ fn command_touches(
         // A crate from the registry, installed into CARGO_HOME.
         "cargo"
             if sub == Some("install")
-                && !args.iter().any(|a| a.starts_with("--path") || a.starts_with("--git")) =>
+                && !args
+                    .iter()
+                    .any(|a| a.starts_with("--path") || a.starts_with("--git")) =>
         {
             names_only()
         }
@@ -2276,5 +2311,45 @@ fn command_touches(
                 .map(|p| format!("`{shown}` installs the local `{p}`"))
         }
         _ => Some(format!("what `{shown}` reads and writes is not known")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The issue's list: every manifest comes with its lock file when the
+    /// context has it (Cargo.lock: see `cargo_cache`), and the forms used
+    /// without a context tolerate a missing one.
+    #[test]
+    fn lock_files_come_with_the_manifests() {
+        for (eco, lock) in [
+            (Eco::Npm, "package-lock.json"),
+            (Eco::Yarn, "yarn.lock"),
+            (Eco::Pnpm, "pnpm-lock.yaml"),
+            (Eco::Poetry, "poetry.lock"),
+            (Eco::Uv, "uv.lock"),
+            (Eco::Bundler, "Gemfile.lock"),
+            (Eco::Composer, "composer.lock"),
+            (Eco::Go, "go.sum"),
+        ] {
+            let (_, optional, tolerant) = eco.manifests();
+            assert!(optional.contains(&lock), "{eco:?} without {lock}");
+            assert!(
+                tolerant.iter().any(|t| glob(t.as_bytes(), lock.as_bytes())),
+                "{eco:?}'s tolerant forms miss {lock}"
+            );
+        }
+    }
+
+    #[test]
+    fn vendor_only_composer_scripts() {
+        assert!(vendor_only(
+            "sed -i s/name{0}/name[0]/ vendor/mikey179/vfsstream/src/main/php/org/bovigo/vfs/vfsStream.php"
+        ));
+        assert!(!vendor_only("sed -i s/a/b/ config/app.php"));
+        assert!(!vendor_only("@php artisan package:discover"));
+        assert!(!vendor_only("rm -rf vendor/../src"));
+        assert!(!vendor_only("php -r \"copy('.env.example', '.env');\""));
     }
 }
