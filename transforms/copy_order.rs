@@ -843,7 +843,7 @@ impl CopyOrder {
             } else {
                 between.iter().enumerate().find_map(|(n, x)| {
                     let k = i + 1 + n;
-                    let why = self.between_blocks(
+                    let why = Self::between_blocks(
                         file,
                         start,
                         k,
@@ -1208,7 +1208,6 @@ impl CopyOrder {
     /// the COPY where it is; None when the COPY can move past it. `filled`
     /// is the folder the COPY fills.
     fn between_blocks(
-        &self,
         file: &Dockerfile,
         start: usize,
         k: usize,
@@ -1587,7 +1586,7 @@ impl CopyOrder {
             let names = ["Cargo.toml", "Cargo.lock"];
             for k in i + 1..j {
                 if let Some(why) =
-                    self.between_blocks(file, start, k, copy, filled.as_deref(), Some(dir), &names)
+                    Self::between_blocks(file, start, k, copy, filled.as_deref(), Some(dir), &names)
                 {
                     let x = &file.instructions[k];
                     return note(format!(
