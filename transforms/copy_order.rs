@@ -1633,6 +1633,28 @@ impl CopyOrder {
         {
             return note("the package name is not a plain name".into());
         }
+        // A dependency of the same name would lose its fingerprints too (and be
+        // rebuilt with every source change).
+        let same_name = text.parse::<toml::Table>().ok().is_some_and(|t| {
+            ["dependencies", "build-dependencies"].iter().any(|k| {
+                t.get(*k).and_then(|d| d.as_table()).is_some_and(|d| {
+                    d.iter().any(|(key, v)| {
+                        key == &pkg_name
+                            || v.get("package").and_then(|p| p.as_str()) == Some(pkg_name.as_str())
+                    })
+                })
+            })
+        }) || std::fs::read_to_string(dir.join("Cargo.lock")).is_ok_and(|lock| {
+            lock.lines()
+                .filter(|l| l.trim() == format!("name = \"{pkg_name}\""))
+                .count()
+                > 1
+        });
+        if same_name {
+            return note(format!(
+                "a dependency is also named `{pkg_name}`: its fingerprints could not be told from the stub package's"
+            ));
+        }
         if words.iter().any(|w| w.starts_with("--target-dir")) {
             return note("the build names its own `--target-dir`".into());
         }
