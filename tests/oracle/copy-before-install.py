@@ -41,6 +41,15 @@ still comes after the sources (`COPY package.json .` / `COPY . .` / `RUN npm ci`
 rebuilds the install on every source change).
 
 Heredoc bodies are read as part of their instruction; `# escape=` is honoured.
+
+This measures issue 20's criterion ("copy-before-install files fall by at
+least 70%"). At 8da51db (before copy-order's second round): corpus 7 of 1,052
+files, harness 32 of 129 (39 in all); after main's `fix --unsafe-fixes` 2 and
+14 (16). To measure the fixed corpus, fix a copy:
+
+    cp -r ../shared/corpus /tmp/c && cd /tmp/c && find . -type f -iname '*dockerfile*' -print0 \
+      | xargs -0 dockwright fix --no-journal --unsafe-fixes
+    tests/oracle/copy-before-install.py --list /tmp/c
 With --list, the counted files are printed (path, line of the copy, line of the
 install, the install command). Exit 0.
 """
