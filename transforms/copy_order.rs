@@ -127,7 +127,8 @@ Cargo.toml) and is skipped, with the reason, for a Cargo workspace, path
 dependencies or patches, `[[example]]`/`[[test]]`/`[[bench]]` targets,
 a `.cargo` folder or an unexcluded `target` in the context, a build RUN
 with flags (a cache mount) or other commands, `--manifest-path`,
-`--package` or `--target-dir`. A stage that already builds its
+`--package` or `--target-dir` (or `CARGO_BUILD_TARGET_DIR` in the
+stage), a dependency named as the package itself. A stage that already builds its
 dependencies before the full COPY (this pattern, `cargo fetch`,
 cargo-chef) is left alone, and so is a build of examples, tests or
 benches (`--example`, `--all-targets`), which have no stubs. Why unsafe:
@@ -1655,7 +1656,16 @@ impl CopyOrder {
                 "a dependency is also named `{pkg_name}`: its fingerprints could not be told from the stub package's"
             ));
         }
-        if words.iter().any(|w| w.starts_with("--target-dir")) {
+        if let Some(x) = file.instructions[start..j]
+        .iter()
+        .find(|x| file.text[x.range.clone()].contains("CARGO_BUILD_TARGET_DIR"))
+    {
+        return note(format!(
+            "line {} sets CARGO_BUILD_TARGET_DIR, where the stub's fingerprints would be",
+            x.start_line
+        ));
+    }
+    if words.iter().any(|w| w.starts_with("--target-dir")) {
             return note("the build names its own `--target-dir`".into());
         }
         if let Some((p, _)) = targets.iter().find(|(p, _)| ignore.excluded(p)) {
