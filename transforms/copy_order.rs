@@ -1657,15 +1657,15 @@ impl CopyOrder {
             ));
         }
         if let Some(x) = file.instructions[start..j]
-        .iter()
-        .find(|x| file.text[x.range.clone()].contains("CARGO_BUILD_TARGET_DIR"))
-    {
-        return note(format!(
-            "line {} sets CARGO_BUILD_TARGET_DIR, where the stub's fingerprints would be",
-            x.start_line
-        ));
-    }
-    if words.iter().any(|w| w.starts_with("--target-dir")) {
+            .iter()
+            .find(|x| file.text[x.range.clone()].contains("CARGO_BUILD_TARGET_DIR"))
+        {
+            return note(format!(
+                "line {} sets CARGO_BUILD_TARGET_DIR, where the stub's fingerprints would be",
+                x.start_line
+            ));
+        }
+        if words.iter().any(|w| w.starts_with("--target-dir")) {
             return note("the build names its own `--target-dir`".into());
         }
         if let Some((p, _)) = targets.iter().find(|(p, _)| ignore.excluded(p)) {
