@@ -23,6 +23,8 @@ followed by a dependency install (`npm ci`, `npm install`,
 `go mod download`, `bundle install`, `composer install`,
 `mvn dependency:go-offline`), puts a COPY of just the manifests the install
 reads in its place, and moves the full copy to right after the install.
+For a `cargo build` right after the full copy, it writes Rust's dependency
+cache pattern instead (an unsafe fix, see below).
 
 ## Why is this bad?
 A layer is rebuilt when anything it copies changes. After `COPY . .`, every
@@ -88,11 +90,52 @@ These steps stay above the manifest COPY, which goes right before the
 install, so their layers stay cached when the manifests change. The
 install itself must consist of nothing but install (and cache-cleaning)
 commands, in the working directory the COPY fills.
-A RUN that also builds (`npm ci && npm run build`), `pip install .`,
-`poetry install` without `--no-root`, and installs behind other RUNs (a
-`make` step) are left alone with a note; heredoc RUNs and installs in
-another stage are not looked at. A folder holding only Dockerfiles and
-documentation is not taken for a build context (the fix is then unsafe).
+In a folder inside a system folder (`/var/www/html`), a step between
+that runs a package manager keeps the order (a package may put files
+there, such as apache2's index.html); `a2enmod` and its siblings (they
+write /etc/apache2) and Composer's installer piped into `php` with an
+`--install-dir` elsewhere do not, nor does `useradd -m NAME` unless the
+COPY fills /home/NAME. A COPY between that puts context files where the
+full COPY puts them, with the same `--chown`/`--chmod` (`COPY
+requirements.txt ./`), does not block either: the full COPY writes the
+same files again, and the manifest COPY leaves them out (or is not
+written when they are all there). Composer scripts count only for the
+events `composer install` fires, and a `sed -i`/`rm`/`mkdir`/`touch` on
+paths under vendor/ alone needs no sources.
+A RUN that goes on after the install with `&&` (`npm ci && npm run
+build`) is split there: the install runs before the full COPY, the rest,
+with the RUN's flags, in a RUN of its own after it. With `;` or `||`,
+`pip install .`, `poetry install` without `--no-root`, and installs
+behind other RUNs (a `make` step) are left alone with a note; heredoc RUNs
+and installs in another stage are not looked at. A folder holding only
+Dockerfiles and documentation is not taken for a build context (the fix
+is then unsafe).
+
+## Rust (`cargo build`, unsafe)
+When a RUN that is one `cargo build` comes after the full COPY (past
+steps that neither read nor change its folder) and the COPY fills the
+build's working directory, the manifests (`Cargo.toml`, `Cargo.lock`,
+`rust-toolchain(.toml)`) are copied first and the dependencies built
+against stubs: `fn main() {}` for every binary (`src/main.rs`, `src/bin/*`,
+each `[[bin]]` path) and build script, an empty file for the library.
+COPY keeps the context's modification times, older than the stubs', so
+cargo could keep the stub binary: the stub build removes its package's
+fingerprints (`${CARGO_TARGET_DIR:-target}/*/.fingerprint/NAME-` and the
+16-character unit hash), and the `cargo build` after the full COPY
+compiles the real sources. It needs the build context (to read
+Cargo.toml) and is skipped, with the reason, for a Cargo workspace, path
+dependencies or patches, `[[example]]`/`[[test]]`/`[[bench]]` targets,
+a `.cargo` folder or an unexcluded `target` in the context, a build RUN
+with flags (a cache mount) or other commands, `--manifest-path`,
+`--package` or `--target-dir` (or `CARGO_BUILD_TARGET_DIR` in the
+stage), a dependency named as the package itself. A stage that already builds its
+dependencies before the full COPY (this pattern, `cargo fetch`,
+cargo-chef) is left alone, and so is a build of examples, tests or
+benches (`--example`, `--all-targets`), which have no stubs. Why unsafe:
+the stub build sees the manifests alone, so a target the analysis does not
+find would fail it, and the stub's removed fingerprints are found by the
+package name under the target folder the environment gives; check the
+first build.
 "#,
 };
 
@@ -500,13 +543,27 @@ fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) ->
         Eco::Composer => {
             let json: serde_json::Value = serde_json::from_str(&read("composer.json")).ok()?;
             if !args.iter().any(|a| a == "--no-scripts")
-                && json
-                    .get("scripts")
-                    .is_some_and(|s| s.as_object().is_some_and(|o| !o.is_empty()))
+                && let Some(scripts) = json.get("scripts").and_then(|s| s.as_object())
             {
-                return Some(
-                    "composer.json has scripts and the install lacks `--no-scripts`".into(),
-                );
+                // Only the events `composer install` fires run; a command
+                // that touches nothing but vendor/ needs no sources.
+                for (event, body) in scripts {
+                    if !COMPOSER_INSTALL_EVENTS.contains(&event.as_str()) {
+                        continue;
+                    }
+                    let lines: Vec<&str> = match body {
+                        serde_json::Value::String(l) => vec![l.as_str()],
+                        serde_json::Value::Array(a) => {
+                            a.iter().map(|v| v.as_str().unwrap_or("?")).collect()
+                        }
+                        _ => vec!["?"],
+                    };
+                    if let Some(l) = lines.iter().find(|l| !vendor_only(l)) {
+                        return Some(format!(
+                            "composer.json's `{event}` script runs `{l}` during the install, which may need the sources; the install lacks `--no-scripts`"
+                        ));
+                    }
+                }
             }
             if !args.iter().any(|a| a == "--no-autoloader")
                 && json.to_string().contains("\"classmap\"")
@@ -537,6 +594,51 @@ fn context_objection(eco: Eco, dir: &Path, files: &[String], args: &[String]) ->
     }
 }
 
+/// The Composer events `composer install` fires.
+const COMPOSER_INSTALL_EVENTS: &[&str] = &[
+    "pre-install-cmd",
+    "post-install-cmd",
+    "pre-autoload-dump",
+    "post-autoload-dump",
+    "pre-package-install",
+    "post-package-install",
+    "pre-operations-exec",
+    "pre-pool-create",
+    "pre-dependencies-solving",
+    "post-dependencies-solving",
+    "pre-file-download",
+    "post-file-download",
+];
+
+/// A Composer script line that is a file command on paths under vendor/
+/// only (`sed -i s/a/b/ vendor/x/y.php`); anything else (a PHP callback,
+/// `@php artisan ...`, a path outside vendor/) may need the sources.
+fn vendor_only(line: &str) -> bool {
+    if line.contains(['"', '\'', '$', '`', ';', '&', '|', '>', '<', '(', '*']) {
+        return false;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some((prog, args)) = words.split_first() else {
+        return false;
+    };
+    let positional: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let paths: &[&str] = match *prog {
+        "sed" if args.iter().any(|a| a.starts_with("-i")) && !args.contains(&"-e") => {
+            positional.get(1..).unwrap_or(&[])
+        }
+        "rm" | "mkdir" | "touch" => &positional,
+        _ => return false,
+    };
+    !paths.is_empty()
+        && paths
+            .iter()
+            .all(|p| p.starts_with("vendor/") && !p.split('/').any(|s| s == ".."))
+}
+
 impl Transform for CopyOrder {
     fn meta(&self) -> &'static Meta {
         &META
@@ -563,6 +665,10 @@ struct Install {
     eco: Eco,
     files: Vec<String>,
     args: Vec<String>,
+    /// When the RUN goes on after the install with `&&` (`npm ci && npm
+    /// run build`): the byte range from the end of the install's last
+    /// command to the start of the next, where the RUN is split in two.
+    split: Option<std::ops::Range<usize>>,
 }
 
 /// The install a RUN performs, `Ok(None)` when it is no install at all, or
@@ -583,7 +689,27 @@ fn install_of(file: &Dockerfile, idx: usize) -> Result<Option<Install>, String> 
     let mut found: Option<Install> = None;
     let mut other: Option<String> = None;
     let mut needs: Option<String> = None;
+    // The first step after the install part, when only `&&` leads to it
+    // and every step before is the install or harmless.
+    let mut split: Option<std::ops::Range<usize>> = None;
     for (n, step) in steps.iter().enumerate() {
+        if n > 0
+            && split.is_none()
+            && other.is_none()
+            && needs.is_none()
+            && found.is_some()
+            && steps[n - 1]
+                .op_after
+                .as_ref()
+                .is_some_and(|o| o.text.trim() == "&&")
+            && !matches!(
+                &step.element,
+                Element::Simple(c) if matches!(classify(c), StepKind::Install { .. } | StepKind::Harmless)
+            )
+        {
+            split = Some(steps[n - 1].element.range().end..step.element.range().start);
+            break;
+        }
         if n + 1 < steps.len()
             && !step
                 .op_after
@@ -605,7 +731,14 @@ fn install_of(file: &Dockerfile, idx: usize) -> Result<Option<Install>, String> 
                 Some(_) => {
                     other.get_or_insert_with(|| "installs of two ecosystems".into());
                 }
-                None => found = Some(Install { eco, files, args }),
+                None => {
+                    found = Some(Install {
+                        eco,
+                        files,
+                        args,
+                        split: None,
+                    })
+                }
             },
             StepKind::Harmless => {}
             StepKind::NeedsSources(why) => {
@@ -621,7 +754,7 @@ fn install_of(file: &Dockerfile, idx: usize) -> Result<Option<Install>, String> 
     }
     match (found, other) {
         (None, _) => Ok(None),
-        (Some(f), None) => Ok(Some(f)),
+        (Some(f), None) => Ok(Some(Install { split, ..f })),
         (Some(f), Some(o)) => Err(format!(
             "the {} install RUN also runs {o}, which may need the sources",
             f.eco.name()
@@ -647,6 +780,9 @@ impl CopyOrder {
             }
             if is_full_copy(&file.instructions[j]) {
                 return None;
+            }
+            if let Some(words) = cargo_build_of(file, j) {
+                return self.cargo_cache(file, ctx, i, j, &words);
             }
             match install_of(file, j) {
                 Ok(None) => j += 1,
@@ -685,6 +821,20 @@ impl CopyOrder {
             ) || (dest.starts_with('/') && x.is("WORKDIR"))
         };
         let in_place = wd_copy == wd_run && between.iter().all(plain);
+        let context = ctx
+            .build_context
+            .as_deref()
+            .filter(|d| looks_like_context(d));
+        let (req, opt, tolerant) = found.eco.manifests();
+        let names: Vec<&str> = req
+            .iter()
+            .chain(opt)
+            .copied()
+            .chain(found.files.iter().map(|s| s.as_str()))
+            .collect();
+        // Context files a COPY between puts where the full COPY puts them
+        // (`COPY requirements.txt ./`): the manifest COPY need not repeat them.
+        let mut placed: Vec<String> = Vec::new();
         if !between.is_empty() {
             let blocker = if copy_has_vars {
                 Some((
@@ -694,13 +844,30 @@ impl CopyOrder {
             } else {
                 between.iter().enumerate().find_map(|(n, x)| {
                     let k = i + 1 + n;
-                    let why = self.between_blocks(file, start, k, copy, filled.as_deref())?;
+                    let why = Self::between_blocks(
+                        file,
+                        start,
+                        k,
+                        copy,
+                        filled.as_deref(),
+                        context,
+                        &names,
+                    )?;
                     Some((
                         x.start_line,
                         format!("{} (line {}), which {why}", x.keyword, x.start_line),
                     ))
                 })
             };
+            if blocker.is_none()
+                && let Some(f) = filled.as_deref()
+            {
+                for k in i + 1..j {
+                    if let Some(v) = same_place_copy(file, start, k, copy, f, context, &names) {
+                        placed.extend(v);
+                    }
+                }
+            }
             if let Some((_, why)) = blocker {
                 return Some(Finding::note(
                     id,
@@ -757,21 +924,14 @@ impl CopyOrder {
             }
         });
         // Manifests already copied earlier in the stage.
-        let (req, opt, tolerant) = found.eco.manifests();
         for x in &file.instructions[stage.instructions.start + 1..i] {
             if (x.is("COPY") || x.is("ADD"))
                 && x.flag("from").is_none()
                 && let Some((srcs, _)) = copy_paths(x)
             {
                 {
-                    let named: Vec<&str> = req
-                        .iter()
-                        .chain(opt)
-                        .copied()
-                        .chain(found.files.iter().map(|s| s.as_str()))
-                        .collect();
                     if srcs.iter().any(|s| {
-                        named
+                        names
                             .iter()
                             .any(|m| glob(s.trim_start_matches("./").as_bytes(), m.as_bytes()))
                     }) {
@@ -817,10 +977,6 @@ impl CopyOrder {
             }
             extra.push(rel);
         }
-        let context = ctx
-            .build_context
-            .as_deref()
-            .filter(|d| looks_like_context(d));
         let (files, safe): (Vec<String>, bool) = match context {
             Some(dir) => {
                 // As the transforms before left it (dockerignore runs first).
@@ -917,6 +1073,11 @@ impl CopyOrder {
                 (files, false)
             }
         };
+        let files: Vec<String> = files
+            .into_iter()
+            // `yarn.lock*` (a tolerant form) is placed when `yarn.lock` is.
+            .filter(|f| !placed.iter().any(|p| p == f || format!("{p}*") == *f))
+            .collect();
         // One COPY per folder: several sources land flat in the destination.
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         for f in files {
@@ -976,23 +1137,48 @@ impl CopyOrder {
                 )
             }
         };
+        // A RUN that goes on after the install (`npm ci && npm run build`)
+        // is split there: the rest runs after the full COPY, as before.
+        let run_flags: String = run
+            .flags
+            .iter()
+            .map(|f| format!("{} ", &file.text[f.range.clone()]))
+            .collect();
+        let after_install = |tail: String| match &found.split {
+            Some(r) => Edit::replace(
+                r.clone(),
+                format!(
+                    "{nl}{}{nl}{indent}RUN {run_flags}",
+                    tail.trim_end_matches(['\r', '\n', ' ', '\t'])
+                        .trim_start_matches(['\r', '\n'])
+                ),
+            ),
+            None => Edit::insert(run.range.end, tail),
+        };
         let tail = if file.text[..run.range.end].ends_with('\n') {
             moved
         } else {
             // The RUN ends the file without a newline: the COPY now ends it.
-            format!("{nl}{}", moved.trim_end_matches(['\r', '\n']))
+            format!("{nl}{}", moved.trim_end_matches(['\r', '\n', ' ', '\t']))
         };
         let edits = if in_place {
             vec![
                 Edit::replace(copy_start..copy.range.end, text),
-                Edit::insert(run.range.end, tail),
+                after_install(tail),
             ]
         } else {
             // The steps between keep their cached layers above the
             // manifests: the manifest COPY goes right before the install
             // (and its comments), and the full COPY's place is emptied,
             // with one of two blank lines around it.
-            let rest = &file.text[copy.range.end..];
+            // Spaces after the COPY go with it (a line of spaces alone does
+            // not parse).
+            let end = copy.range.end
+                + file.text[copy.range.end..]
+                    .bytes()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+            let rest = &file.text[end..];
             let blank = if file.text[..copy_start].ends_with("\n\n")
                 || file.text[..copy_start].ends_with("\n\r\n")
             {
@@ -1008,11 +1194,13 @@ impl CopyOrder {
                 .leading_comments
                 .first()
                 .map_or(run.range.start, |r| r.start);
-            vec![
-                Edit::delete(copy_start..copy.range.end + blank),
-                Edit::insert(run_start, text),
-                Edit::insert(run.range.end, tail),
-            ]
+            let mut v = vec![Edit::delete(copy_start..end + blank)];
+            // No manifest COPY when a COPY between already places them all.
+            if !text.is_empty() {
+                v.push(Edit::insert(run_start, text));
+            }
+            v.push(after_install(tail));
+            v
         };
         Some(self.finding(copy, run, &found, &listed, safe, edits))
     }
@@ -1021,12 +1209,13 @@ impl CopyOrder {
     /// the COPY where it is; None when the COPY can move past it. `filled`
     /// is the folder the COPY fills.
     fn between_blocks(
-        &self,
         file: &Dockerfile,
         start: usize,
         k: usize,
         copy: &Instruction,
         filled: Option<&str>,
+        dir: Option<&Path>,
+        names: &[&str],
     ) -> Option<String> {
         let x = &file.instructions[k];
         match x.keyword.as_str() {
@@ -1063,6 +1252,7 @@ impl CopyOrder {
                 let to = workdir_at(file, start, k).and_then(|w| join_dir(&w, d));
                 match to {
                     Some(t) if !related(&t, f) => None,
+                    _ if same_place_copy(file, start, k, copy, f, dir, names).is_some() => None,
                     _ => Some(format!("copies into `{d}`, in or around the copied folder")),
                 }
             }
@@ -1079,21 +1269,33 @@ impl CopyOrder {
         safe: bool,
         edits: Vec<Edit>,
     ) -> Finding {
-        let what = format!(
-            "copy {} and run the {} (line {}) before the full {} so source changes keep the install cached",
-            listed
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            match found.eco {
-                // `go install` is a command of its own: say what runs.
-                Eco::Go => "Go module download".to_string(),
-                eco => format!("{} install", eco.name()),
-            },
-            run.start_line,
-            copy.keyword
-        );
+        let install = match found.eco {
+            // `go install` is a command of its own: say what runs.
+            Eco::Go => "Go module download".to_string(),
+            eco => format!("{} install", eco.name()),
+        };
+        let split = if found.split.is_some() {
+            "; the rest of that RUN becomes a RUN of its own after the full COPY"
+        } else {
+            ""
+        };
+        let what = if listed.is_empty() {
+            format!(
+                "run the {install} (line {}) before the full {}, which moves after it: a COPY between already copies what the install reads, so source changes keep the install cached{split}",
+                run.start_line, copy.keyword
+            )
+        } else {
+            format!(
+                "copy {} and run the {install} (line {}) before the full {} so source changes keep the install cached{split}",
+                listed
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                run.start_line,
+                copy.keyword
+            )
+        };
         if safe {
             Finding::fix(META.id, copy.range.start, what, Fix::safe(edits))
         } else {
@@ -1110,7 +1312,567 @@ impl CopyOrder {
 }
 
 // ---------------------------------------------------------------------------
+// Rust: build the dependencies against the manifests and stub targets
+
+/// The words of a RUN that is one `cargo build` and nothing else (no flags
+/// such as cache mounts, static words only).
+fn cargo_build_of(file: &Dockerfile, idx: usize) -> Option<Vec<String>> {
+    let inst = &file.instructions[idx];
+    if !inst.is("RUN") || inst.onbuild.is_some() || !inst.heredocs.is_empty() {
+        return None;
+    }
+    let script = Script::of_run(file, idx)?;
+    if script.has_error() {
+        return None;
+    }
+    let [step] = script.steps() else {
+        return None;
+    };
+    let Element::Simple(cmd) = &step.element else {
+        return None;
+    };
+    if !cmd.redirects.is_empty() || !cmd.assignments.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = cmd
+        .words
+        .iter()
+        .map(|w| w.value.clone())
+        .collect::<Option<_>>()?;
+    (words.first().map(|s| s.as_str()) == Some("cargo")
+        && words.get(1).map(|s| s.as_str()) == Some("build"))
+    .then_some(words)
+}
+
+/// A path that can be written in a shell line and a COPY unquoted.
+fn plain_path(p: &str) -> bool {
+    !p.is_empty()
+        && !p.starts_with('/')
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'))
+        && !p.split('/').any(|s| s == ".." || s.is_empty())
+}
+
+/// Targets of a single-package Cargo.toml that `cargo build` needs to
+/// find: (stub path, is a binary or build script). Err(why) when the
+/// manifest is not one this pattern handles.
+fn cargo_targets(dir: &Path, text: &str) -> Result<Vec<(String, bool)>, String> {
+    let t: toml::Table = text
+        .parse()
+        .map_err(|_| "Cargo.toml does not parse".to_string())?;
+    if t.contains_key("workspace") {
+        return Err("Cargo.toml declares a [workspace]: every member's manifest and targets would need stubs, which this rewrite does not write".into());
+    }
+    let Some(pkg) = t.get("package").and_then(|p| p.as_table()) else {
+        return Err("Cargo.toml has no [package]".into());
+    };
+    if pkg.contains_key("workspace") {
+        return Err("the package belongs to a workspace elsewhere (`package.workspace`)".into());
+    }
+    for k in ["example", "test", "bench"] {
+        if t.contains_key(k) {
+            return Err(format!(
+                "Cargo.toml declares [[{k}]] targets, whose files cargo checks"
+            ));
+        }
+    }
+    // Path dependencies and patches need their sources.
+    let mut tables: Vec<&toml::Table> = Vec::new();
+    for k in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        if let Some(d) = t.get(k).and_then(|v| v.as_table()) {
+            tables.push(d);
+        }
+    }
+    if let Some(targets) = t.get("target").and_then(|v| v.as_table()) {
+        for cfg in targets.values().filter_map(|v| v.as_table()) {
+            for k in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                if let Some(d) = cfg.get(k).and_then(|v| v.as_table()) {
+                    tables.push(d);
+                }
+            }
+        }
+    }
+    if let Some(patch) = t.get("patch").and_then(|v| v.as_table()) {
+        tables.extend(patch.values().filter_map(|v| v.as_table()));
+    }
+    if let Some(r) = t.get("replace").and_then(|v| v.as_table()) {
+        tables.push(r);
+    }
+    for d in tables {
+        if let Some((name, _)) = d
+            .iter()
+            .find(|(_, v)| v.as_table().is_some_and(|x| x.contains_key("path")))
+        {
+            return Err(format!(
+                "the dependency `{name}` is a local path, whose sources the dependency build needs"
+            ));
+        }
+    }
+    let is_file = |p: &str| dir.join(p).is_file();
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let add = |p: String, bin: bool, out: &mut Vec<(String, bool)>| -> Result<(), String> {
+        if !plain_path(&p) {
+            return Err(format!(
+                "the target path `{p}` is not a plain relative path"
+            ));
+        }
+        if !is_file(&p) {
+            return Err(format!(
+                "the target `{p}` that Cargo.toml names is not in the build context"
+            ));
+        }
+        if !out.iter().any(|(q, _)| *q == p) {
+            out.push((p, bin));
+        }
+        Ok(())
+    };
+    let name = pkg.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+    // The library.
+    match t.get("lib").and_then(|l| l.as_table()) {
+        Some(lib) => {
+            let p = lib
+                .get("path")
+                .and_then(|p| p.as_str())
+                .unwrap_or("src/lib.rs");
+            add(p.to_string(), false, &mut out)?;
+        }
+        None if is_file("src/lib.rs") => add("src/lib.rs".into(), false, &mut out)?,
+        None => {}
+    }
+    // Binaries declared, then found (unless autobins = false).
+    if let Some(bins) = t.get("bin").and_then(|b| b.as_array()) {
+        for b in bins {
+            let b = b.as_table().ok_or("a [[bin]] is not a table")?;
+            let bname = b.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+            let p = match b.get("path").and_then(|p| p.as_str()) {
+                Some(p) => p.to_string(),
+                None if bname == name && is_file("src/main.rs") => "src/main.rs".into(),
+                None if is_file(&format!("src/bin/{bname}.rs")) => format!("src/bin/{bname}.rs"),
+                None => format!("src/bin/{bname}/main.rs"),
+            };
+            add(p, true, &mut out)?;
+        }
+    }
+    if pkg.get("autobins").and_then(|a| a.as_bool()) != Some(false) {
+        if is_file("src/main.rs") {
+            add("src/main.rs".into(), true, &mut out)?;
+        }
+        if let Ok(entries) = std::fs::read_dir(dir.join("src/bin")) {
+            let mut found: Vec<String> = Vec::new();
+            for e in entries.filter_map(|e| e.ok()) {
+                let n = e.file_name().to_string_lossy().to_string();
+                let path = e.path();
+                if path.is_file() && n.ends_with(".rs") {
+                    found.push(format!("src/bin/{n}"));
+                } else if path.join("main.rs").is_file() {
+                    found.push(format!("src/bin/{n}/main.rs"));
+                }
+            }
+            found.sort();
+            for p in found {
+                add(p, true, &mut out)?;
+            }
+        }
+    }
+    // The build script.
+    match pkg.get("build") {
+        Some(toml::Value::String(p)) => add(p.clone(), true, &mut out)?,
+        Some(toml::Value::Boolean(false)) => {}
+        _ if is_file("build.rs") => add("build.rs".into(), true, &mut out)?,
+        _ => {}
+    }
+    if out.is_empty() {
+        return Err("Cargo.toml has no target the analysis can find".into());
+    }
+    Ok(out)
+}
+
+/// Rust's dependency cache pattern for a `cargo build` right after the full
+/// COPY (an unsafe fix): copy Cargo.toml and Cargo.lock, build against stub
+/// targets (`fn main() {}` for binaries and build scripts, an empty
+/// library) and remove the stub package's fingerprints, so the build after
+/// the full COPY compiles the real sources (COPY keeps the context's older
+/// modification times: with the fingerprints, cargo could keep the stub
+/// binary).
+impl CopyOrder {
+    fn cargo_cache(
+        &self,
+        file: &Dockerfile,
+        ctx: &Context,
+        i: usize,
+        j: usize,
+        words: &[String],
+    ) -> Option<Finding> {
+        let copy = &file.instructions[i];
+        let stage = file.stage_of(copy)?;
+        let start = stage.instructions.start;
+        // The dependencies are built before the full COPY already (this
+        // pattern, `cargo fetch`, cargo-chef): the build after it is the
+        // sources' own.
+        if (start + 1..i).any(|k| {
+            file.instructions[k].is("RUN")
+                && Script::of_run(file, k).is_some_and(|s| {
+                    s.all_commands().iter().any(|c| {
+                        let w: Vec<&str> =
+                            c.words.iter().filter_map(|w| w.value.as_deref()).collect();
+                        w.first() == Some(&"cargo")
+                            && (matches!(w.get(1), Some(&"build" | &"fetch"))
+                                || w.get(1..3) == Some(&["chef", "cook"]))
+                    })
+                })
+        }) {
+            return None;
+        }
+        let run = &file.instructions[j];
+        let note = |why: String| {
+            Some(Finding::note(
+                META.id,
+                copy.range.start,
+                Level::Info,
+                format!(
+                    "the cargo build at line {} is not given the dependency cache pattern: {why}",
+                    run.start_line
+                ),
+            ))
+        };
+        if !run.flags.is_empty() {
+            return note(
+                "the build RUN has flags (a cache mount) the dependency build would need too"
+                    .into(),
+            );
+        }
+        if !file.is_clean(j) {
+            return note("the build is not cleanly parsed".into());
+        }
+        if let Some(a) = words[2..].iter().find(|a| {
+            a.starts_with("--manifest-path")
+                || a.starts_with("--example")
+                || a.starts_with("--test")
+                || a.starts_with("--bench")
+                || a.as_str() == "--all-targets"
+                || matches!(a.as_str(), "-p" | "--package")
+                || a.starts_with("--package=")
+        }) {
+            return note(format!("the build names `{a}`"));
+        }
+        let Some((_, dest)) = copy_paths(copy) else {
+            return note("the full COPY is not a simple copy".into());
+        };
+        let wd = workdir_at(file, start, i);
+        let filled = wd.as_deref().and_then(|w| join_dir(w, dest));
+        // The stubs are written relative to the build's working directory,
+        // which the full COPY must fill (the image's default one too: `.`).
+        if wd.is_none() || filled != wd {
+            return note(format!(
+                "the full COPY goes to `{dest}`, not the build's working directory"
+            ));
+        }
+        let Some(dir) = ctx
+            .build_context
+            .as_deref()
+            .filter(|d| looks_like_context(d))
+        else {
+            return note("there is no build context to read Cargo.toml's targets from".into());
+        };
+        // Steps between stay before the dependency build (an apt-get install
+        // of a system library the dependencies link): the full COPY moves
+        // down to the build, past steps that neither read nor change its folder.
+        let moves = file.instructions[i + 1..j]
+            .iter()
+            .any(|x| !matches!(x.keyword.as_str(), "LABEL" | "EXPOSE"));
+        if moves {
+            if workdir_at(file, start, j) != wd {
+                return note("a WORKDIR between changes the build's folder".into());
+            }
+            let names = ["Cargo.toml", "Cargo.lock"];
+            for k in i + 1..j {
+                if let Some(why) =
+                    Self::between_blocks(file, start, k, copy, filled.as_deref(), Some(dir), &names)
+                {
+                    let x = &file.instructions[k];
+                    return note(format!(
+                        "{} (line {}), between the full COPY and the build, {why}",
+                        x.keyword, x.start_line
+                    ));
+                }
+            }
+        }
+        let ignore = match ctx.read_text(Path::new(".dockerignore")) {
+            Ok(Some(t)) => Ignore::parse(&t),
+            _ => Ignore::load(dir),
+        };
+        let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            return note("the build context has no Cargo.toml".into());
+        };
+        if ignore.excluded("Cargo.toml") {
+            return note(".dockerignore excludes Cargo.toml".into());
+        }
+        if dir.join(".cargo").exists() && !ignore.excluded(".cargo") {
+            return note("the build context has a .cargo configuration folder, which the dependency build would need".into());
+        }
+        if dir.join("target").exists() && !ignore.excluded("target") {
+            return note("the build context has `target` and .dockerignore does not exclude it: the full COPY would overwrite the dependency build's output".into());
+        }
+        let targets = match cargo_targets(dir, &text) {
+            Ok(t) => t,
+            Err(why) => return note(why),
+        };
+        let pkg_name = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| {
+                t.get("package")?
+                    .get("name")?
+                    .as_str()
+                    .map(|s| s.to_string())
+            })
+            .unwrap_or_default();
+        if pkg_name.is_empty()
+            || !pkg_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        {
+            return note("the package name is not a plain name".into());
+        }
+        // A dependency of the same name would lose its fingerprints too (and be
+        // rebuilt with every source change).
+        let same_name = text.parse::<toml::Table>().ok().is_some_and(|t| {
+            ["dependencies", "build-dependencies"].iter().any(|k| {
+                t.get(*k).and_then(|d| d.as_table()).is_some_and(|d| {
+                    d.iter().any(|(key, v)| {
+                        key == &pkg_name
+                            || v.get("package").and_then(|p| p.as_str()) == Some(pkg_name.as_str())
+                    })
+                })
+            })
+        }) || std::fs::read_to_string(dir.join("Cargo.lock")).is_ok_and(|lock| {
+            lock.lines()
+                .filter(|l| l.trim() == format!("name = \"{pkg_name}\""))
+                .count()
+                > 1
+        });
+        if same_name {
+            return note(format!(
+                "a dependency is also named `{pkg_name}`: its fingerprints could not be told from the stub package's"
+            ));
+        }
+        if let Some(x) = file.instructions[start..j]
+            .iter()
+            .find(|x| file.text[x.range.clone()].contains("CARGO_BUILD_TARGET_DIR"))
+        {
+            return note(format!(
+                "line {} sets CARGO_BUILD_TARGET_DIR, where the stub's fingerprints would be",
+                x.start_line
+            ));
+        }
+        if words.iter().any(|w| w.starts_with("--target-dir")) {
+            return note("the build names its own `--target-dir`".into());
+        }
+        if let Some((p, _)) = targets.iter().find(|(p, _)| ignore.excluded(p)) {
+            return note(format!(".dockerignore excludes the target `{p}`"));
+        }
+        let mut manifests = vec!["Cargo.toml".to_string()];
+        for f in ["Cargo.lock", "rust-toolchain.toml", "rust-toolchain"] {
+            if dir.join(f).is_file() && !ignore.excluded(f) {
+                manifests.push(f.to_string());
+            }
+        }
+        let nl = file.newline();
+        let indent = copy.indent(file);
+        let flags: Vec<&str> = copy
+            .flags
+            .iter()
+            .map(|f| &file.text[f.range.clone()])
+            .collect();
+        let mut parts = vec!["COPY".to_string()];
+        parts.extend(flags.iter().map(|f| f.to_string()));
+        parts.extend(manifests.iter().cloned());
+        parts.push("./".into());
+        let mut dirs: Vec<&str> = targets
+            .iter()
+            .filter_map(|(p, _)| p.rsplit_once('/').map(|(d, _)| d))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        let mut steps: Vec<String> = Vec::new();
+        if !dirs.is_empty() {
+            steps.push(format!("mkdir -p {}", dirs.join(" ")));
+        }
+        let bins: Vec<&str> = targets
+            .iter()
+            .filter(|(_, b)| *b)
+            .map(|(p, _)| p.as_str())
+            .collect();
+        let libs: Vec<&str> = targets
+            .iter()
+            .filter(|(_, b)| !*b)
+            .map(|(p, _)| p.as_str())
+            .collect();
+        for b in &bins {
+            steps.push(format!("echo 'fn main() {{}}' > {b}"));
+        }
+        if !libs.is_empty() {
+            steps.push(format!("touch {}", libs.join(" ")));
+        }
+        let build: Vec<String> = run.args.split_whitespace().map(|s| s.to_string()).collect();
+        let build = if build == words {
+            build.join(" ")
+        } else {
+            // Quoted or continued: the words as they are, single-quoted when
+            // not plain.
+            words
+                .iter()
+                .map(|w| {
+                    if w.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_=./,:".contains(&b))
+                    {
+                        w.clone()
+                    } else {
+                        format!("'{}'", w.replace('\'', "'\\''"))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        steps.push(build);
+        // The stub package's fingerprints go, so the build after the full COPY
+        // compiles the real sources: COPY keeps the context's modification
+        // times, older than the stubs', and cargo would keep the stub binary.
+        // `NAME-` and sixteen characters (the unit hash) match this package's
+        // units only, not a dependency named `NAME-something`.
+        let units = format!("{pkg_name}-{}", "?".repeat(16));
+        steps.push(format!(
+        "rm -rf ${{CARGO_TARGET_DIR:-target}}/*/.fingerprint/{units} ${{CARGO_TARGET_DIR:-target}}/*/*/.fingerprint/{units}"
+    ));
+        let all: Vec<&str> = targets.iter().map(|(p, _)| p.as_str()).collect();
+        let before = format!(
+            "{indent}{}{nl}{indent}RUN {}{nl}",
+            parts.join(" "),
+            steps.join(" && ")
+        );
+        let copy_start = copy
+            .leading_comments
+            .first()
+            .map_or(copy.range.start, |r| r.start);
+        let copy_end = copy.range.end
+            - file.text[..copy.range.end]
+                .bytes()
+                .rev()
+                .take_while(|b| matches!(b, b'\n' | b'\r'))
+                .count();
+        let edits = if moves {
+            let run_start = run
+                .leading_comments
+                .first()
+                .map_or(run.range.start, |r| r.start);
+            let end = copy.range.end
+                + file.text[copy.range.end..]
+                    .bytes()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+            let nl_len = if file.text[end..].starts_with("\r\n") {
+                2
+            } else {
+                usize::from(file.text[end..].starts_with('\n'))
+            };
+            let moved = file.text[copy_start..copy_end].trim_end_matches([' ', '\t']);
+            vec![
+                Edit::delete(copy_start..end + nl_len),
+                Edit::insert(run_start, format!("{before}{moved}{nl}")),
+            ]
+        } else {
+            vec![Edit::insert(copy_start, before)]
+        };
+        Some(Finding::fix(
+            META.id,
+            copy.range.start,
+            format!(
+                "build the dependencies (line {}) against {} and stub targets ({}) before the full {}, and remove the stub's fingerprints so cargo rebuilds the package from the real sources: source changes keep the dependency build cached",
+                run.start_line,
+                manifests
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                all.iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                copy.keyword
+            ),
+            Fix::unsafe_(edits),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------
 // What an instruction between the full COPY and the install reads and changes
+
+/// The context files the COPY at `k` (between the full COPY and the install)
+/// puts exactly where the full COPY puts them (`COPY requirements.txt ./`
+/// with the full COPY's folder as working directory), with the same
+/// `--chown`/`--chmod`: moving the full COPY after it changes nothing,
+/// since the full COPY writes the same files again. Sources must be plain
+/// relative file paths: files of the build context when it is known, else
+/// manifests the install names (`names`).
+fn same_place_copy(
+    file: &Dockerfile,
+    start: usize,
+    k: usize,
+    copy: &Instruction,
+    filled: &str,
+    dir: Option<&Path>,
+    names: &[&str],
+) -> Option<Vec<String>> {
+    let x = &file.instructions[k];
+    if !x.is("COPY") || x.onbuild.is_some() || filled.starts_with('~') {
+        return None;
+    }
+    let flag = |i: &Instruction, n: &str| i.flag(n).map(|f| file.text[f.range.clone()].to_string());
+    if x.flags
+        .iter()
+        .any(|f| !matches!(f.name.as_str(), "chown" | "chmod" | "link"))
+        || flag(x, "chown") != flag(copy, "chown")
+        || flag(x, "chmod") != flag(copy, "chmod")
+    {
+        return None;
+    }
+    let (srcs, dest) = copy_paths(x)?;
+    let to = join_dir(&workdir_at(file, start, k)?, dest)?;
+    let into_folder = dest.ends_with('/') || srcs.len() > 1 || matches!(dest, "." | "./");
+    let mut out = Vec::new();
+    for src in srcs {
+        let rel = src.trim_start_matches("./");
+        if rel.is_empty()
+            || rel.starts_with('/')
+            || rel.ends_with('/')
+            || rel.contains(['*', '?', '[', '$', '\\'])
+            || rel
+                .split('/')
+                .any(|s| s == ".." || s == "." || s.is_empty())
+        {
+            return None;
+        }
+        let known = match dir {
+            Some(d) => d.join(rel).is_file(),
+            None => names.contains(&rel),
+        };
+        if !known {
+            return None;
+        }
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        let lands = if into_folder {
+            join_dir(&to, base)?
+        } else {
+            to.clone()
+        };
+        if Some(lands) != join_dir(filled, rel) {
+            return None;
+        }
+        out.push(rel.to_string());
+    }
+    Some(out)
+}
 
 /// A folder path for comparison: absolute (`/app`), or under the image's
 /// default working directory, which is not known (`~`, `~/app`).
@@ -1205,7 +1967,11 @@ fn system_dest(dest: &str) -> bool {
 /// user and folder management, global tool installs) and every path it
 /// names, with the working directory `cwd`, lies outside `dest`.
 fn run_touches(file: &Dockerfile, idx: usize, dest: &str, cwd: &str) -> Option<String> {
-    if system_dest(dest) {
+    // A system folder itself (`/`, `/usr`, `/var/www`) is written by much
+    // that names no path; a folder inside one (`/var/www/html`) only by
+    // package installs, checked per command.
+    let sys = system_dest(dest);
+    if sys && (dest == "/" || dest.starts_with('~') || system_root(dest)) {
         return Some(format!(
             "the full COPY fills `{dest}`, where installed packages and system tools write"
         ));
@@ -1229,24 +1995,138 @@ fn run_touches(file: &Dockerfile, idx: usize, dest: &str, cwd: &str) -> Option<S
     }
     let mut cwd = cwd.to_string();
     let steps = script.steps();
+    let op = |n: usize| {
+        steps[n]
+            .op_after
+            .as_ref()
+            .map(|o| o.text.trim().to_string())
+            .unwrap_or_default()
+    };
     for (n, step) in steps.iter().enumerate() {
-        if n + 1 < steps.len()
-            && !step
-                .op_after
-                .as_ref()
-                .is_some_and(|o| matches!(o.text.trim(), "&&" | ";" | ""))
-        {
+        if n + 1 < steps.len() && !matches!(op(n).as_str(), "&&" | ";" | "") {
             return Some("it pipes or backgrounds commands".into());
         }
         let cmd = match &step.element {
             Element::Simple(c) => c,
+            // Composer's installer piped into php writes only the folder it
+            // is given (`curl -sS https://getcomposer.org/installer | php --
+            // --install-dir=/usr/local/bin --filename=composer`).
+            Element::Compound { kind, range } if kind == "pipeline" => {
+                let inner: Vec<&Command> = script
+                    .all_commands()
+                    .iter()
+                    .filter(|c| c.range.start >= range.start && c.range.end <= range.end)
+                    .collect();
+                match inner.as_slice() {
+                    [download, php] => match composer_installer(download, php, dest) {
+                        Some(why) => return Some(why),
+                        None => continue,
+                    },
+                    _ => return Some("it runs a pipeline".into()),
+                }
+            }
             Element::Compound { kind, .. } => return Some(format!("it runs a {kind}")),
         };
-        if let Some(why) = command_touches(file, cmd, dest, &mut cwd) {
+        if let Some(why) = command_touches(file, cmd, dest, &mut cwd, sys) {
             return Some(why);
         }
     }
     None
+}
+
+/// A system folder itself, not a folder inside one: `/usr`, `/usr/local`,
+/// `/var/www`, `/etc/nginx`.
+fn system_root(dest: &str) -> bool {
+    [
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/lib64",
+        "/etc",
+        "/boot",
+        "/dev",
+        "/proc",
+        "/sys",
+        "/run",
+        "/usr",
+        "/var",
+        "/root",
+        "/tmp",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/lib",
+        "/usr/share",
+        "/usr/include",
+        "/usr/local",
+        "/var/www",
+        "/var/lib",
+    ]
+    .contains(&dest)
+        || dest.starts_with("/etc/")
+        || dest.starts_with("/usr/local/bin")
+        || dest.starts_with("/usr/local/lib")
+        || dest.starts_with("/usr/lib/")
+        || dest.starts_with("/var/lib/")
+}
+
+/// Why `download | php ...` may touch `dest`, or None when it is Composer's
+/// installer downloaded to standard output and told to install into a
+/// folder outside `dest`. Anything else piped is refused.
+fn composer_installer(download: &Command, php: &Command, dest: &str) -> Option<String> {
+    let words = |c: &Command| {
+        c.words
+            .iter()
+            .map(|w| w.value.clone())
+            .collect::<Option<Vec<String>>>()
+    };
+    let refuse = || Some("it pipes commands".to_string());
+    let (Some(d), Some(p)) = (words(download), words(php)) else {
+        return refuse();
+    };
+    if !download.redirects.is_empty() || !php.redirects.is_empty() {
+        return refuse();
+    }
+    let to_stdout = match d.first().map(|s| s.as_str()) {
+        Some("curl") => !d[1..].iter().any(|a| {
+            matches!(a.as_str(), "-o" | "-O" | "--output" | "--remote-name")
+                || (a.starts_with('-')
+                    && !a.starts_with("--")
+                    && (a.contains('o') || a.contains('O')))
+        }),
+        Some("wget") => {
+            d[1..].windows(2).any(|w| w[0] == "-O" && w[1] == "-")
+                || d[1..].iter().any(|a| matches!(a.as_str(), "-qO-" | "-O-"))
+        }
+        _ => false,
+    };
+    let from_composer = d[1..]
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .any(|a| a.starts_with("https://getcomposer.org/"));
+    if !to_stdout || !from_composer || p.first().map(|s| s.as_str()) != Some("php") {
+        return refuse();
+    }
+    let mut install_dir = None;
+    for a in &p[1..] {
+        if a == "--"
+            || a == "--quiet"
+            || a.starts_with("--version=")
+            || (a.starts_with("--filename=") && !a.contains('/'))
+        {
+            continue;
+        }
+        match a.strip_prefix("--install-dir=") {
+            Some(v) if v.starts_with('/') => install_dir = Some(v.to_string()),
+            _ => return refuse(),
+        }
+    }
+    match install_dir.and_then(|v| join_dir("/", &v)) {
+        Some(v) if !related(&v, dest) => None,
+        // Without --install-dir it writes composer.phar to the working directory.
+        _ => Some(format!(
+            "Composer's installer writes into its working directory or `{dest}`"
+        )),
+    }
 }
 
 fn command_touches(
@@ -1254,6 +2134,7 @@ fn command_touches(
     cmd: &Command,
     dest: &str,
     cwd: &mut String,
+    sys: bool,
 ) -> Option<String> {
     let shown = cmd
         .words
@@ -1335,6 +2216,20 @@ fn command_touches(
             .map(|p| format!("`{shown}` installs the local `{p}`"))
     };
     let sub = positional.first().map(|s| s.as_str());
+    // In a system folder (`/var/www/html`), a package may install files
+    // (apache2's index.html): the moved COPY would now overwrite them.
+    let installs = matches!(
+        name.as_str(),
+        "apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf" | "zypper" | "aptitude" | "gem"
+    ) || (matches!(
+        name.as_str(),
+        "npm" | "yarn" | "pip" | "pip3" | "python" | "python3" | "cargo"
+    ));
+    if sys && installs {
+        return Some(format!(
+            "`{shown}` runs a package manager, whose packages may write into `{dest}`"
+        ));
+    }
     match name.as_str() {
         "cd" => match positional.first() {
             Some(p) => match join_dir(cwd, p) {
@@ -1358,13 +2253,37 @@ fn command_touches(
         | "update-ca-certificates"
         | "dpkg-reconfigure"
         | "sleep" => None,
+        // Apache's module and site switches write only /etc/apache2.
+        "a2enmod" | "a2dismod" | "a2ensite" | "a2dissite" | "a2enconf" | "a2disconf" => positional
+            .iter()
+            .find(|p| p.contains('/'))
+            .map(|p| format!("`{shown}` names `{p}`")),
         "apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf" | "zypper" | "apt-key"
         | "add-apt-repository" | "aptitude" => names_only(),
         "useradd" | "adduser" | "groupadd" | "addgroup" | "usermod" | "groupmod" | "userdel"
-        | "groupdel" => args
-            .iter()
-            .filter(|a| a.starts_with('/'))
-            .find_map(|p| path_ok(p, cwd).err()),
+        | "groupdel" => {
+            if let Some(why) = args
+                .iter()
+                .filter(|a| a.starts_with('/'))
+                .find_map(|p| path_ok(p, cwd).err())
+            {
+                return Some(why);
+            }
+            // A home made without a named folder: /home/NAME.
+            let home_named = args.iter().any(|a| {
+                matches!(a.as_str(), "-d" | "--home-dir" | "--home" | "-h")
+                    || a.starts_with("--home")
+            });
+            let makes_home = matches!(name.as_str(), "adduser")
+                || args.iter().any(|a| a == "-m" || a == "--create-home");
+            if !makes_home || home_named {
+                return None;
+            }
+            positional
+                .iter()
+                .filter(|u| !u.contains('/'))
+                .find_map(|u| path_ok(&format!("/home/{u}"), cwd).err())
+        }
         "mkdir" | "rm" | "touch" | "ln" | "cp" | "mv" => all_paths(0, cwd),
         "chmod" | "chown" | "chgrp" => all_paths(1, cwd),
         "sed" if args.iter().any(|a| a == "-i" || a.starts_with("-i")) => {
@@ -1375,6 +2294,15 @@ fn command_touches(
         "npm" if args.iter().any(|a| a == "-g" || a == "--global") => names_only(),
         "yarn" if sub == Some("global") => names_only(),
         "corepack" if sub == Some("enable") => None,
+        // A crate from the registry, installed into CARGO_HOME.
+        "cargo"
+            if sub == Some("install")
+                && !args
+                    .iter()
+                    .any(|a| a.starts_with("--path") || a.starts_with("--git")) =>
+        {
+            names_only()
+        }
         "gem" if sub == Some("install") && !args.iter().any(|a| a == "-g" || a == "--file") => {
             names_only()
         }
@@ -1414,5 +2342,45 @@ fn command_touches(
                 .map(|p| format!("`{shown}` installs the local `{p}`"))
         }
         _ => Some(format!("what `{shown}` reads and writes is not known")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The issue's list: every manifest comes with its lock file when the
+    /// context has it (Cargo.lock: see `cargo_cache`), and the forms used
+    /// without a context tolerate a missing one.
+    #[test]
+    fn lock_files_come_with_the_manifests() {
+        for (eco, lock) in [
+            (Eco::Npm, "package-lock.json"),
+            (Eco::Yarn, "yarn.lock"),
+            (Eco::Pnpm, "pnpm-lock.yaml"),
+            (Eco::Poetry, "poetry.lock"),
+            (Eco::Uv, "uv.lock"),
+            (Eco::Bundler, "Gemfile.lock"),
+            (Eco::Composer, "composer.lock"),
+            (Eco::Go, "go.sum"),
+        ] {
+            let (_, optional, tolerant) = eco.manifests();
+            assert!(optional.contains(&lock), "{eco:?} without {lock}");
+            assert!(
+                tolerant.iter().any(|t| glob(t.as_bytes(), lock.as_bytes())),
+                "{eco:?}'s tolerant forms miss {lock}"
+            );
+        }
+    }
+
+    #[test]
+    fn vendor_only_composer_scripts() {
+        assert!(vendor_only(
+            "sed -i s/name{0}/name[0]/ vendor/mikey179/vfsstream/src/main/php/org/bovigo/vfs/vfsStream.php"
+        ));
+        assert!(!vendor_only("sed -i s/a/b/ config/app.php"));
+        assert!(!vendor_only("@php artisan package:discover"));
+        assert!(!vendor_only("rm -rf vendor/../src"));
+        assert!(!vendor_only("php -r \"copy('.env.example', '.env');\""));
     }
 }
