@@ -550,7 +550,7 @@ impl Printer {
                 );
             }
             Format::Markdown => {
-                let text = markdown::render(&std::mem::take(&mut self.markdown), fixing, dry_run);
+                let text = markdown::render(&std::mem::take(&mut self.markdown), fixing);
                 let _ = self.out.write_all(text.as_bytes());
             }
             _ => {}

@@ -87,7 +87,7 @@ fn level(l: Level) -> &'static str {
 
 /// The descriptions of every repository of the run, in path order (files
 /// outside git last).
-pub fn render(files: &[File], fixing: bool, dry_run: bool) -> String {
+pub fn render(files: &[File], fixing: bool) -> String {
     let mut repos: BTreeMap<(bool, Option<&Path>), Vec<&File>> = BTreeMap::new();
     for f in files {
         repos
@@ -100,12 +100,12 @@ pub fn render(files: &[File], fixing: bool, dry_run: bool) -> String {
         if !out.is_empty() {
             out.push_str("\n---\n\n");
         }
-        out.push_str(&repository(repo, &files, fixing, dry_run));
+        out.push_str(&repository(repo, &files, fixing));
     }
     out
 }
 
-fn repository(repo: Option<&Path>, files: &[&File], fixing: bool, dry_run: bool) -> String {
+fn repository(repo: Option<&Path>, files: &[&File], fixing: bool) -> String {
     let name = repo
         .and_then(Path::file_name)
         .map_or("Files outside a git repository".to_string(), |n| {
@@ -128,12 +128,11 @@ fn repository(repo: Option<&Path>, files: &[&File], fixing: bool, dry_run: bool)
     } else if changed.is_empty() {
         out.push_str("No Dockerfile changed; the notes below remain to check.\n\n");
     } else {
-        let verb = if dry_run { "would change" } else { "changes" };
         let list: Vec<String> = changed
             .iter()
             .map(|f| format!("`{}`", shown(&f.path, repo)))
             .collect();
-        out.push_str(&format!("This {verb} {}", list.join(", ")));
+        out.push_str(&format!("This pull request changes {}", list.join(", ")));
         if !others.is_empty() {
             let list: Vec<String> = others.iter().map(|o| format!("`{o}`")).collect();
             out.push_str(&format!(", and with them {}", list.join(", ")));
@@ -281,7 +280,7 @@ mod tests {
                 &[],
             ),
         ];
-        let text = render(&files, true, true);
+        let text = render(&files, true);
         let blog = text.find("## `blog`").unwrap();
         let shop = text.find("## `shop`").unwrap();
         assert!(blog < shop, "{text}");

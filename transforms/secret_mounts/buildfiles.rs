@@ -710,6 +710,7 @@ fn unquote(w: &str) -> String {
 /// assignment in front of the command (`NAME=VALUE docker build ...`), where
 /// `env=NAME` reads it. For a compose command (`compose`), the flag goes and
 /// only the assignment stays: the compose file's secret reads the variable.
+#[cfg(test)]
 fn command_line(
     path: &Path,
     text: &str,
@@ -1218,7 +1219,15 @@ fn build_push(
     if !ok {
         return Err("the rewrite would not say what it should; move the entry by hand".into());
     }
-    let what = format!("`build-args:` {} → `{key}:` {item}", secret.name);
+    let agent = if secret.ssh {
+        format!(
+            " (the key must be in an SSH agent on the runner first: a step such as `webfactory/ssh-agent` with `ssh-private-key: {}`)",
+            value.as_deref().unwrap_or("${{ secrets.NAME }}")
+        )
+    } else {
+        String::new()
+    };
+    let what = format!("`build-args:` {} → `{key}:` {item}{agent}", secret.name);
     Ok(Some((edits, what)))
 }
 
@@ -1390,6 +1399,37 @@ mod tests {
         assert_eq!(
             apply_edits(t, &edits),
             "steps:\n  - run: docker build --secret id=npm_token,env=NPM_TOKEN .\n    env:\n      A: b\n      NPM_TOKEN: ${{ secrets.T }}\n"
+        );
+    }
+
+    fn ssh() -> Secret<'static> {
+        Secret {
+            name: "SSH_PRIVATE_KEY",
+            id: "ssh_private_key",
+            env: false,
+            ssh: true,
+        }
+    }
+
+    #[test]
+    fn ssh_keys_come_from_the_agent() {
+        let t = "services:\n  api:\n    build:\n      context: .\n      args:\n        - SSH_PRIVATE_KEY=${SSH_KEY}\n        - MODE=prod\n";
+        let edits = compose(t, "api", &ssh()).unwrap().unwrap();
+        lossless(t, &edits);
+        assert_eq!(
+            apply_edits(t, &edits),
+            "services:\n  api:\n    build:\n      context: .\n      args:\n        - MODE=prod\n      ssh:\n        - default\n"
+        );
+        let t = "docker build --build-arg SSH_PRIVATE_KEY=\"$(cat ~/.ssh/id_rsa)\" -t app .\n";
+        let e = command_line(Path::new("b.sh"), t, 1, &ssh(), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(apply_edits(t, &e), "docker build --ssh default -t app .\n");
+        let t = "steps:\n  - uses: docker/build-push-action@v6\n    with:\n      build-args: |\n        SSH_PRIVATE_KEY=${{ secrets.DEPLOY_KEY }}\n";
+        let (e, _) = build_push(t, 2, &ssh()).unwrap().unwrap();
+        assert_eq!(
+            apply_edits(t, &e),
+            "steps:\n  - uses: docker/build-push-action@v6\n    with:\n      ssh: |\n        default\n"
         );
     }
 }
