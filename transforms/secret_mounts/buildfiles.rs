@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::edit::{Edit, apply_edits};
+use crate::facts::app::invocation;
 use crate::facts::app::yaml::Node;
 use crate::facts::app::{Candidate, Source};
 use crate::transform::Context;
@@ -43,7 +44,15 @@ pub struct Migration {
 impl Migration {
     fn add(&mut self, path: &Path, edits: Vec<Edit>) {
         match self.files.iter_mut().find(|(p, _)| p == path) {
-            Some((_, e)) => e.extend(edits),
+            // The same edit twice (two builds in one step adding the same
+            // variable to its `env:`) is made once.
+            Some((_, e)) => {
+                for edit in edits {
+                    if !e.contains(&edit) {
+                        e.push(edit);
+                    }
+                }
+            }
             None => self.files.push((path.to_path_buf(), edits)),
         }
     }
@@ -62,15 +71,49 @@ pub fn migrate(
     // File names of the compose files converted.
     let mut compose_done: Vec<String> = Vec::new();
     let mut seen: Vec<(PathBuf, usize)> = Vec::new();
+    // Scripts and CI files, read whole: an earlier fix of this run may have
+    // moved the lines the discovery found on disk.
+    let mut files_read: Vec<PathBuf> = Vec::new();
+    let dockerfile = ctx.path.clone().unwrap_or_default();
+    let root = crate::folders::repo_root(&dockerfile)
+        .or_else(|| dockerfile.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
     for c in candidates {
         if seen.contains(&(c.file.clone(), c.line)) {
             continue;
         }
         seen.push((c.file.clone(), c.line));
-        let at = format!("{}:{}", shown(&c.file), c.line);
         let Ok(Some(text)) = ctx.read_text(&c.file) else {
             continue;
         };
+        if matches!(c.source, Source::Script | Source::Workflow) {
+            if files_read.contains(&c.file) {
+                continue;
+            }
+            files_read.push(c.file.clone());
+            let mut steps: Vec<(usize, bool)> =
+                invocation::building_lines(&text, &c.file, &root, &dockerfile)
+                    .into_iter()
+                    .map(|l| (l, false))
+                    .collect();
+            if is_github_workflow(&c.file) {
+                steps.extend(
+                    invocation::build_push_lines(&text, &c.file, &root, &dockerfile)
+                        .into_iter()
+                        .map(|l| (l, true)),
+                );
+            }
+            if steps.is_empty() {
+                // Found on disk, not placed in the text as it is now.
+                steps.push((c.line, c.how.starts_with("docker/build-push-action")));
+            }
+            for (line, push) in steps {
+                seen.push((c.file.clone(), line));
+                command_or_step(&mut m, &c.file, &text, line, push, secret, shown);
+            }
+            continue;
+        }
+        let at = format!("{}:{}", shown(&c.file), c.line);
         match c.source {
             Source::Compose => {
                 let service = c.how.strip_prefix("service ").unwrap_or(&c.how);
@@ -99,57 +142,6 @@ pub fn migrate(
                     "{at} bake target passes `{}`: move it from `args` to `secret = [\"id={},env={}\"]` by hand",
                     secret.name, secret.id, secret.name
                 ));
-            }
-            Source::Workflow if c.how.starts_with("docker/build-push-action") => {
-                match build_push(&text, c.line, secret) {
-                    Ok(None) => {}
-                    Ok(Some((edits, what))) => {
-                        m.add(&c.file, edits);
-                        m.done
-                            .push(format!("{at} `docker/build-push-action` step: {what}"));
-                    }
-                    Err(why) => m
-                        .left
-                        .push(format!("{at} `docker/build-push-action` step: {why}")),
-                }
-            }
-            Source::Script | Source::Workflow => {
-                let github = is_github_workflow(&c.file);
-                let rewritten = command_line_env(&c.file, &text, c.line, secret, false, github)
-                    .and_then(|r| match r {
-                        Some((mut edits, Some(value))) => {
-                            // The value from the step's `env:`.
-                            edits.extend(step_env(&text, c.line, secret.name, &value)?);
-                            edits.sort();
-                            Ok(Some((edits, Some(value))))
-                        }
-                        other => Ok(other),
-                    });
-                match rewritten {
-                    Ok(None) => {}
-                    Ok(Some((edits, env))) => {
-                        m.add(&c.file, edits);
-                        let env = env.map_or(String::new(), |v| {
-                            format!(", `{}: {v}` in the step's `env:`", secret.name)
-                        });
-                        let agent = if secret.ssh {
-                            " (the key from the SSH agent: `ssh-add` it before this command, e.g. `eval \"$(ssh-agent)\" && ssh-add - <<< \"$KEY\"`, or pass `--ssh default=PATH`)"
-                        } else {
-                            ""
-                        };
-                        m.done.push(format!(
-                            "{at} `--build-arg {}` → {}{env}{agent}",
-                            secret.name,
-                            flag(secret)
-                        ));
-                    }
-                    Err(why) => {
-                        if why.contains("legacy builder") || why.contains("kaniko") {
-                            m.blocked.push(format!("{at} {why}"));
-                        }
-                        m.left.push(format!("{at} {why}"));
-                    }
-                }
             }
             _ => {}
         }
@@ -236,6 +228,70 @@ pub fn migrate(
         }
     }
     m
+}
+
+/// Rewrites the build at `line` of the script or CI file `path` (`text` as
+/// it is now): a `docker/build-push-action` step (`push`) or a command line.
+fn command_or_step(
+    m: &mut Migration,
+    path: &Path,
+    text: &str,
+    line: usize,
+    push: bool,
+    secret: &Secret,
+    shown: &dyn Fn(&Path) -> String,
+) {
+    let at = format!("{}:{line}", shown(path));
+    if push {
+        match build_push(text, line, secret) {
+            Ok(None) => {}
+            Ok(Some((edits, what))) => {
+                m.add(path, edits);
+                m.done
+                    .push(format!("{at} `docker/build-push-action` step: {what}"));
+            }
+            Err(why) => m
+                .left
+                .push(format!("{at} `docker/build-push-action` step: {why}")),
+        }
+        return;
+    }
+    let github = is_github_workflow(path);
+    let rewritten =
+        command_line_env(path, text, line, secret, false, github).and_then(|r| match r {
+            Some((mut edits, Some(value))) => {
+                // The value from the step's `env:`.
+                edits.extend(step_env(text, line, secret.name, &value)?);
+                edits.sort();
+                Ok(Some((edits, Some(value))))
+            }
+            other => Ok(other),
+        });
+    match rewritten {
+        Ok(None) => {}
+        Ok(Some((edits, env))) => {
+            m.add(path, edits);
+            let env = env.map_or(String::new(), |v| {
+                format!(", `{}: {v}` in the step's `env:`", secret.name)
+            });
+            let agent = if secret.ssh {
+                " (the key from the SSH agent: `ssh-add` it before this command, e.g. `eval \"$(ssh-agent)\" && ssh-add - <<< \"$KEY\"`, or pass `--ssh default=PATH`)"
+            } else {
+                ""
+            };
+            m.done.push(format!(
+                "{at} `--build-arg {}` → {}{env}{agent}",
+                secret.name,
+                flag(secret)
+            ));
+        }
+        Err(why) => {
+            if why.contains("legacy builder") || why.contains("kaniko") {
+                m.blocked.push(format!("{at} {why}"));
+            }
+            m.left.push(format!("{at} {why}"));
+        }
+    }
 }
 
 /// The compose files `docker compose` reads when no `-f` names one.
@@ -1180,7 +1236,7 @@ fn build_push(
             }
         }
         None => Some((
-            removal.end,
+            line_end(a_end - 1),
             format!("{}{key}: |{nl}{}{item}{nl}", pad(w_ind), pad(w_ind + 2)),
         )),
     };
@@ -1208,13 +1264,23 @@ fn build_push(
             .get(key)
             .and_then(Node::str)
             .is_some_and(|v| v.lines().any(|l| unquoted(l) == unquoted(&item)));
-        let gone = w.get("build-args").and_then(Node::str).is_none_or(|v| {
-            !v.lines().any(|l| {
-                let l = unquoted(l);
-                l == secret.name || l.starts_with(&format!("{}=", secret.name))
+        // The other arguments stay, the same.
+        let left: Vec<String> = w
+            .get("build-args")
+            .and_then(Node::str)
+            .map(|v| {
+                v.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| unquoted(l))
+                    .collect()
             })
-        });
-        has && gone
+            .unwrap_or_default();
+        let kept: Vec<String> = entries
+            .iter()
+            .filter(|(k, _)| k != entry)
+            .map(|(_, e)| unquoted(e))
+            .collect();
+        has && left == kept
     });
     if !ok {
         return Err("the rewrite would not say what it should; move the entry by hand".into());
@@ -1368,6 +1434,13 @@ mod tests {
         // A literal value: named, not moved.
         let t = "steps:\n  - uses: docker/build-push-action@v6\n    with:\n      build-args: NPM_TOKEN=abcdef1234567890\n";
         assert!(build_push(t, 2, &secret()).unwrap_err().contains("rotate"));
+        // An entry in the middle: `secrets:` goes after the whole block.
+        let t = "steps:\n  - uses: docker/build-push-action@v6\n    with:\n      build-args: |\n        NPM_TOKEN=${{ secrets.A }}\n        MODE=prod\n      push: true\n";
+        let (edits, _) = build_push(t, 2, &secret()).unwrap().unwrap();
+        assert_eq!(
+            apply_edits(t, &edits),
+            "steps:\n  - uses: docker/build-push-action@v6\n    with:\n      build-args: |\n        MODE=prod\n      secrets: |\n        \"npm_token=${{ secrets.A }}\"\n      push: true\n"
+        );
         // Another argument only: nothing to do.
         let t = "steps:\n  - uses: docker/build-push-action@v6\n    with:\n      build-args: MODE=prod\n";
         assert!(build_push(t, 2, &secret()).unwrap().is_none());
