@@ -777,6 +777,9 @@ fn command_line(
     Ok(command_line_env(path, text, line, secret, compose, false)?.map(|(e, _)| e))
 }
 
+/// A command line's edits, and the value for the step's `env:` if any.
+type Rewritten = (Vec<Edit>, Option<String>);
+
 /// As [`command_line`]; in a GitHub workflow (`github`), a value that is a
 /// `${{ ... }}` expression is not put in front of the command (where the
 /// runner would paste the secret into the script text) but returned, for
@@ -788,7 +791,7 @@ fn command_line_env(
     secret: &Secret,
     compose: bool,
     github: bool,
-) -> Result<Option<(Vec<Edit>, Option<String>)>, String> {
+) -> Result<Option<Rewritten>, String> {
     let Some((_, span)) = logical_lines(text).into_iter().find(|(l, _)| *l == line) else {
         return Ok(None);
     };
@@ -1271,7 +1274,7 @@ fn build_push(
             .map(|v| {
                 v.lines()
                     .filter(|l| !l.trim().is_empty())
-                    .map(|l| unquoted(l))
+                    .map(&unquoted)
                     .collect()
             })
             .unwrap_or_default();
