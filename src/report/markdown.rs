@@ -177,15 +177,17 @@ fn repository(repo: Option<&Path>, files: &[&File], fixing: bool) -> String {
         }
     }
     // Build changes outside the diff, and the secrets to rotate.
-    let mut build = Vec::new();
+    // The same change asked by several Dockerfiles is listed once.
+    let mut build: Vec<(&str, &str, Vec<String>)> = Vec::new();
     let mut rotate: Vec<&str> = Vec::new();
     for f in files {
         for (t, line, _, message) in &f.notes {
             if is_build_change(message) {
-                build.push(format!(
-                    "- `{}` line {line} (`{t}`): {message}",
-                    shown(&f.path, repo)
-                ));
+                let from = format!("`{}` line {line}", shown(&f.path, repo));
+                match build.iter_mut().find(|(_, m, _)| m == message) {
+                    Some((_, _, at)) => at.push(from),
+                    None => build.push((t, message, vec![from])),
+                }
                 if let Some(name) = migrated_secret(message)
                     && !rotate.contains(&name)
                 {
@@ -197,9 +199,8 @@ fn repository(repo: Option<&Path>, files: &[&File], fixing: bool) -> String {
     if !build.is_empty() {
         out.push_str("### Build changes to make elsewhere\n\n");
         out.push_str("The image is now built differently: every build of it (CI, scripts, compose, people's machines) must follow.\n\n");
-        for b in &build {
-            out.push_str(b);
-            out.push('\n');
+        for (t, message, from) in &build {
+            out.push_str(&format!("- {message} (`{t}`, {})\n", from.join(", ")));
         }
         for name in &rotate {
             out.push_str(&format!(
@@ -277,7 +278,13 @@ mod tests {
                 "/r/shop",
                 "web/Dockerfile",
                 &[("apt-layer", "one layer")],
+                &["build invocation not rewritten for `API_TOKEN`: ci.yml:3 by hand"],
+            ),
+            file(
+                "/r/shop",
+                "worker/Dockerfile",
                 &[],
+                &["build invocation not rewritten for `API_TOKEN`: ci.yml:3 by hand"],
             ),
         ];
         let text = render(&files, true);
@@ -294,6 +301,13 @@ mod tests {
         assert!(shop_part.contains("#### `secret-mounts`"));
         assert!(shop_part.contains("### Build changes to make elsewhere"));
         assert!(shop_part.contains("- Rotate `API_TOKEN`"));
+        // One change asked by two Dockerfiles: listed once, naming both.
+        assert_eq!(shop_part.matches("ci.yml:3 by hand").count(), 1, "{text}");
+        assert!(
+            shop_part
+                .contains("(`secret-mounts`, `web/Dockerfile` line 2, `worker/Dockerfile` line 2)"),
+            "{text}"
+        );
         let blog_part = &text[blog..shop];
         assert!(blog_part.contains(
             "### Notes to check\n\n- `Dockerfile` line 2 (`secret-mounts`, note): something to read"
