@@ -157,6 +157,21 @@ pub fn migrate(
         let Ok(Some(text)) = ctx.read_text(path) else {
             continue;
         };
+        if is_github_workflow(path) && text.contains("build-push-action") {
+            // Steps not tied to this Dockerfile (a `${{ matrix.file }}`)
+            // that pass the argument: named.
+            for line in other_build_push_steps(&text, secret.name) {
+                if !seen.iter().any(|(p, l)| p == path && line.contains(l)) {
+                    m.left.push(format!(
+                        "{}:{} `docker/build-push-action` step passes `{}` in `build-args:` to a build this run cannot tie to the Dockerfile: move it to `secrets:` (`\"{}=...\"`) if it builds this one",
+                        shown(path),
+                        line[0],
+                        secret.name,
+                        secret.id
+                    ));
+                }
+            }
+        }
         if !text.contains("--build-arg") || !text.contains(secret.name) {
             continue;
         }
@@ -1101,6 +1116,38 @@ fn step_env(text: &str, line: usize, name: &str, value: &str) -> Result<Vec<Edit
         );
     }
     Ok(edits)
+}
+
+/// The `docker/build-push-action` steps of a workflow whose `build-args:`
+/// pass `name`: for each, its lines that discovery may name (`uses:`,
+/// `with.context:`; the first is shown).
+fn other_build_push_steps(text: &str, name: &str) -> Vec<Vec<usize>> {
+    let Some(doc) = Node::parse(text) else {
+        return Vec::new();
+    };
+    all_steps(&doc)
+        .into_iter()
+        .filter_map(|s| {
+            let uses = s.get("uses")?;
+            if !uses
+                .str()
+                .is_some_and(|u| u.starts_with("docker/build-push-action"))
+            {
+                return None;
+            }
+            let with = s.get("with")?;
+            let args = with.get("build-args")?.str()?;
+            let passes = args.lines().any(|l| {
+                let l = l.trim().trim_matches(|c| c == '"' || c == '\'');
+                l == name || l.starts_with(&format!("{name}="))
+            });
+            passes.then(|| {
+                let mut lines = vec![uses.line];
+                lines.extend(with.get("context").map(|c| c.line));
+                lines
+            })
+        })
+        .collect()
 }
 
 /// Every step of every job of a workflow (and of a composite action's
