@@ -149,4 +149,7 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow annotations
     Github,
+    /// Per git repository, a pull-request description: what changed and why,
+    /// per transform, the build changes to make elsewhere, the notes to check
+    Markdown,
 }

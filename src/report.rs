@@ -16,6 +16,8 @@ use crate::engine::{self, FixError, Outcome, Remaining};
 use crate::others::Changed;
 use crate::transforms;
 
+mod markdown;
+
 /// What happened to one file.
 pub enum FileResult {
     Fixed {
@@ -220,6 +222,8 @@ pub struct Printer {
     /// SARIF: results and tool notifications (errors), printed at the end.
     results: Vec<Value>,
     notifications: Vec<Value>,
+    /// Markdown: each file's part of its repository's description.
+    markdown: Vec<markdown::File>,
 }
 
 impl Printer {
@@ -241,6 +245,7 @@ impl Printer {
             files: Vec::new(),
             results: Vec::new(),
             notifications: Vec::new(),
+            markdown: Vec::new(),
         }
     }
 
@@ -283,6 +288,7 @@ impl Printer {
                     escape_data(why)
                 );
             }
+            Format::Markdown => self.markdown.push(markdown::File::failed(path, why)),
             Format::Text => {}
         }
         self.flush();
@@ -379,6 +385,12 @@ impl Printer {
                     );
                 }
             }
+            Format::Markdown => self.markdown.push(markdown::File::of(
+                &r.path,
+                &outcome.applied,
+                &outcome.remaining,
+                &outcome.others,
+            )),
             Format::Text => {
                 if outcome.applied.is_empty()
                     && outcome.remaining.is_empty()
@@ -492,6 +504,9 @@ impl Printer {
             })),
             Format::Sarif => self.sarif_remaining(&r.path, findings),
             Format::Github => self.github_remaining(&r.path, findings),
+            Format::Markdown => self
+                .markdown
+                .push(markdown::File::of(&r.path, &[], findings, &[])),
             Format::Text => {
                 for f in findings {
                     let _ = writeln!(
@@ -533,6 +548,10 @@ impl Printer {
                     "{}",
                     serde_json::to_string_pretty(&doc).unwrap_or_default()
                 );
+            }
+            Format::Markdown => {
+                let text = markdown::render(&std::mem::take(&mut self.markdown), fixing);
+                let _ = self.out.write_all(text.as_bytes());
             }
             _ => {}
         }

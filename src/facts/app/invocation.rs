@@ -365,6 +365,53 @@ fn command_lines(
     let Some(text) = read_capped(path) else {
         return Vec::new();
     };
+    command_lines_in(&text, path, bases, dockerfile, source)
+}
+
+/// The builds of `dockerfile` in `text`, the text of the script, Makefile
+/// or CI file at `path` as it is now (an earlier fix of the run may have
+/// changed it, moving lines): their first lines (1-based). Relative paths
+/// are read as the repository's discovery reads them (a Makefile's from its
+/// folder, a script's from its folder or `root`, a CI file's from `root`).
+pub fn building_lines(text: &str, path: &Path, root: &Path, dockerfile: &Path) -> Vec<usize> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let parent = path.parent().unwrap_or(root);
+    let bases: Vec<&Path> = if name.contains("makefile") {
+        vec![parent]
+    } else if name.ends_with(".sh") || name == "justfile" {
+        vec![parent, root]
+    } else {
+        vec![root]
+    };
+    let mut lines: Vec<usize> = command_lines_in(text, path, &bases, dockerfile, Source::Script)
+        .into_iter()
+        .map(|c| c.line)
+        .collect();
+    lines.dedup();
+    lines
+}
+
+/// The `docker/build-push-action` steps building `dockerfile` in `text`
+/// (a GitHub workflow as it is now): the lines `build_push_steps` gives.
+pub fn build_push_lines(text: &str, path: &Path, root: &Path, dockerfile: &Path) -> Vec<usize> {
+    Node::parse(text).map_or_else(Vec::new, |doc| {
+        build_push_steps(path, &doc, root, dockerfile)
+            .into_iter()
+            .map(|c| c.line)
+            .collect()
+    })
+}
+
+fn command_lines_in(
+    text: &str,
+    path: &Path,
+    bases: &[&Path],
+    dockerfile: &Path,
+    source: Source,
+) -> Vec<Candidate> {
     let mut out = Vec::new();
     let mut line_no = 0;
     let mut logical = String::new();
@@ -385,6 +432,7 @@ fn command_lines(
         if !joined.contains("build") && !joined.contains("bud") {
             continue;
         }
+        let joined = without_expressions(&joined);
         for words in shell::simple_commands(&joined) {
             let Some(args) = build_args(&words) else {
                 continue;
@@ -411,6 +459,33 @@ fn command_lines(
         }
     }
     out
+}
+
+/// A CI expression (`${{ secrets.TOKEN }}`, which the runner pastes into
+/// the script before the shell reads it) as one word the shell reads as a
+/// variable: `--build-arg T=${{ secrets.T }}` stays one argument, and a
+/// path made of one stays unplaceable.
+fn without_expressions(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.contains("${{") {
+        return line.into();
+    }
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("${{") {
+        out.push_str(&rest[..at]);
+        match rest[at..].find("}}") {
+            Some(end) => {
+                out.push_str("$CI_EXPRESSION");
+                rest = &rest[at + end + 2..];
+            }
+            None => {
+                out.push_str(&rest[at..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// The arguments after `docker build` and its synonyms.
@@ -571,6 +646,13 @@ mod tests {
         assert_eq!(
             file_and_context(build_args(&w).unwrap()),
             Some((Some("x/Dockerfile.prod".into()), "x".into()))
+        );
+        let line = without_expressions(
+            "docker build --build-arg T=${{ secrets.T }} -f ${{ env.F }} . # ${{ x",
+        );
+        assert_eq!(
+            line,
+            "docker build --build-arg T=$CI_EXPRESSION -f $CI_EXPRESSION . # ${{ x"
         );
         let w = words("docker build -t app $DIR");
         assert_eq!(file_and_context(build_args(&w).unwrap()), None);
