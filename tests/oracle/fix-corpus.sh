@@ -3,7 +3,8 @@
 #
 #   tests/oracle/fix-corpus.sh DOCKWRIGHT PYTHON [extra fix flags, e.g. --select apt-layer]
 #
-# 1. copy ../shared/corpus to a temporary directory;
+# 1. copy the corpus ($DOCKWRIGHT_CORPUS, else ../shared/corpus; the oracle:
+#    $DOCKWRIGHT_ORACLE, else ../shared/tools/dockerfile-oracle) to a temporary directory;
 # 2. `dockwright fix --unsafe-fixes` on every file of the copy (BuildKit-rejected
 #    files must be reported and left byte-identical);
 # 3. `dockerfile-oracle corpus ORIGINAL COPY`: no new parse failures, no RUN
@@ -12,8 +13,8 @@
 set -euo pipefail
 dockwright=$(realpath "$1"); python=$2; shift 2
 here=$(cd "$(dirname "$0")" && pwd)
-corpus=$(realpath "$here/../../../shared/corpus")
-oracle=$(realpath "$here/../../../shared/tools/dockerfile-oracle")
+corpus=$(realpath "${DOCKWRIGHT_CORPUS:-$here/../../../shared/corpus}")
+oracle=$(realpath "${DOCKWRIGHT_ORACLE:-$here/../../../shared/tools/dockerfile-oracle}")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$corpus" "$work/fixed"
 chmod -R u+w "$work/fixed"

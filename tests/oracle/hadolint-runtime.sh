@@ -15,7 +15,7 @@
 set -euo pipefail
 dockwright=$(realpath "$1"); python=$2; hadolint=$3
 here=$(cd "$(dirname "$0")" && pwd)
-corpus=$(realpath "$here/../../../shared/corpus")
+corpus=$(realpath "${DOCKWRIGHT_CORPUS:-$here/../../../shared/corpus}")
 select=exec-form,non-root-user,tini-init
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$corpus" "$work/before"
