@@ -45,6 +45,21 @@ In shell-form RUNs of a POSIX-shell stage:
   commands with `&&`, is merged into it, comments between moved above: a
   whole sequence (update, every install, cleanup) becomes one RUN with one
   lists removal at the end;
+* likewise consecutive RUNs of package-manager commands alone, each joined
+  by `&&`: apt, apk (`add`, `del`, `update`, `upgrade`), yum/dnf/microdnf,
+  `pip install` of named packages (no `-r`, `-e`, path or URL), `gem
+  install|update`, `npm install -g`, `cpanm` of named modules, and `rm` of
+  their caches, each only on a base that has that manager (image facts).
+  Nothing merges after a command that replaces its own manager (`pip
+  install -U pip`, `gem update --system`, `npm install -g npm`, `cpanm
+  App::cpanminus`) when the next RUN calls that manager again: the shell
+  could still run the old program. hadolint's DL3059 falls accordingly;
+* a lone `RUN apt-get update` after the stage's installs, with no apt
+  command in a later RUN of the stage (or a stage built on it), only leaves
+  lists in a layer: it is removed in the final stage of an application
+  image (no ONBUILD, not a dev container, an ENTRYPOINT or CMD that is a
+  program, not a shell or an entrypoint script); elsewhere a note says why
+  it stays (child images, ONBUILD steps, the entrypoint may install);
 * on a base without apt (Alpine, Red Hat, distroless, scratch, Windows by
   the image facts) apt commands are left alone with an error: the line
   fails already. An `apt-get update` on a release whose repositories are
@@ -88,11 +103,17 @@ RUN apt-get update && \
 Safe. The removal of the lists is appended with `&&` (or `;` after `set -e`)
 to the last command of the RUN, so the RUN's exit status is kept. It is not
 added when the RUN mounts a cache on `/var/lib/apt`, when the lists are
-already removed after the install, or when a later RUN installs with apt
-without its own `apt-get update` (it would need the lists); the note names
-that RUN. A merge happens only when the first RUN runs apt commands alone
+already removed after the install, when a later RUN installs with apt
+without its own `apt-get update` (it would need the lists), or when a later
+RUN removes or purges a package the stage is not known to have installed
+(apt installed it earlier in the stage, or the base image has it): once the
+lists are gone, apt cannot locate a package that is not installed and exits
+with 100. The note names that RUN. A merge happens only when the first RUN runs apt commands alone
 (so no state leaks into the next) and both join their commands with `&&`
-(a failure still stops the build). `--no-install-recommends` drops only
+(a failure still stops the build); RUNs with `;`, `||`, `|`, a `cd`, an
+`export`, a heredoc, exec form or different flags (`--mount`) are never
+merged, nor across any other instruction (a `SHELL`, an `ENV`).
+`--no-install-recommends` drops only
 what the Recommends table judges optional: what carries the package's
 function is installed explicitly (a corpus test checks that no fixed file
 adds the flag to a listed package without it). The
@@ -107,7 +128,9 @@ The Recommends table covers the packages installed most often in the
 corpora (`src/facts/data/recommends-packages.txt`) on Debian; Ubuntu's
 metadata is not read (its bases use the Debian rows of every release). A
 package installed through a variable (`$PACKAGES`) gets the flag without
-carriers. A stray `apt-get update` after the cleaned install is not removed.
+carriers. Go, cargo, `npm ci` and other project builds are not merged
+(they are not package installs). Notes that a merge decides (the lists a
+later RUN needs, a pair not merged) are said of the text after every merge.
 Flags (`-y`, `--no-install-recommends`, `--no-cache`, `--no-cache-dir`) are
 added to every matching command of the RUN, nested ones (inside `if`, a
 subshell...) included. Commands appended at the end of the chain (the lists
@@ -201,7 +224,9 @@ impl Transform for AptLayer {
             let text = &file.text[inst.range.clone()];
             // The language managers only matter for a merge with the next RUN.
             let merges = || {
-                file.instructions.get(index + 1).is_some_and(|n| n.is("RUN"))
+                file.instructions
+                    .get(index + 1)
+                    .is_some_and(|n| n.is("RUN"))
                     && MERGE_NAMES.iter().any(|m| inst.args.contains(m))
             };
             if !MANAGER_NAMES.iter().any(|m| text.contains(m))
@@ -693,7 +718,11 @@ impl Run<'_> {
         let chain = file.chain(&file.stages[stage]);
         let mut installed: Vec<String> = Vec::new();
         for (j, inst) in file.instructions[..=index].iter().enumerate() {
-            if !inst.is("RUN") || !inst.stage.is_some_and(|s| chain.iter().any(|c| c.index == s)) {
+            if !inst.is("RUN")
+                || !inst
+                    .stage
+                    .is_some_and(|s| chain.iter().any(|c| c.index == s))
+            {
                 continue;
             }
             let Some(script) = run_script(file, j) else {
@@ -730,9 +759,8 @@ impl Run<'_> {
             }
             let name = recommends::package_name(v);
             let plain = name == v
-                || v.strip_prefix(name).is_some_and(|r| {
-                    r.starts_with(':') && !r.contains(['*', '?', '[', '^', '$'])
-                });
+                || v.strip_prefix(name)
+                    .is_some_and(|r| r.starts_with(':') && !r.contains(['*', '?', '[', '^', '$']));
             if plain
                 && (installed.iter().any(|p| p == name)
                     || self
@@ -769,7 +797,9 @@ impl Run<'_> {
         if !is_apt(cmd, "update")
             || !cmd.assignments.is_empty()
             || !cmd.redirects.is_empty()
-            || cmd.args().any(|a| a.is_none_or(|a| a != "update" && !a.starts_with('-')))
+            || cmd
+                .args()
+                .any(|a| a.is_none_or(|a| a != "update" && !a.starts_with('-')))
         {
             return;
         }
@@ -779,25 +809,27 @@ impl Run<'_> {
             i.stage.is_some_and(|s| chain.iter().any(|c| c.index == s))
         };
         // An install before it in the stage: a later update.
-        let installed_before = file.instructions[..self.index].iter().enumerate().any(|(j, i)| {
-            i.is("RUN")
-                && in_chain(i)
-                && run_script(file, j).is_some_and(|s| {
-                    s.all_commands().iter().any(|c| {
-                        apt_subcommand(c).is_some_and(|(_, w)| {
-                            c.words[w].value.as_deref().is_some_and(is_install)
+        let installed_before = file.instructions[..self.index]
+            .iter()
+            .enumerate()
+            .any(|(j, i)| {
+                i.is("RUN")
+                    && in_chain(i)
+                    && run_script(file, j).is_some_and(|s| {
+                        s.all_commands().iter().any(|c| {
+                            apt_subcommand(c).is_some_and(|(_, w)| {
+                                c.words[w].value.as_deref().is_some_and(is_install)
+                            })
                         })
                     })
-                })
-        });
+            });
         if !installed_before {
             return;
         }
         // No later RUN of this stage or one built on it runs apt.
         let inherits = |i: &crate::syntax::Instruction| {
-            i.stage.is_some_and(|s| {
-                file.chain(&file.stages[s]).iter().any(|c| c.index == stage)
-            })
+            i.stage
+                .is_some_and(|s| file.chain(&file.stages[s]).iter().any(|c| c.index == stage))
         };
         if file.instructions[self.index + 1..]
             .iter()
@@ -863,9 +895,7 @@ impl Run<'_> {
                 META.id,
                 inst.range.start,
                 Level::Info,
-                format!(
-                    "{LONE_UPDATE_NOTE} leaves package lists in a layer; not removed: {why}"
-                ),
+                format!("{LONE_UPDATE_NOTE} leaves package lists in a layer; not removed: {why}"),
             ));
             return;
         }
@@ -2147,7 +2177,12 @@ fn requirement_name(v: &str) -> &str {
 }
 
 fn pm_command(cmd: &Command) -> Option<PmCommand> {
-    let pm = |manager, upgrades_itself| Some(PmCommand { manager, upgrades_itself });
+    let pm = |manager, upgrades_itself| {
+        Some(PmCommand {
+            manager,
+            upgrades_itself,
+        })
+    };
     if removes_caches_only(cmd) {
         return pm(Manager::Cache, false);
     }
@@ -2168,40 +2203,91 @@ fn pm_command(cmd: &Command) -> Option<PmCommand> {
                 | "autoclean"
                 | "reinstall"
         )
-        .then_some(PmCommand { manager: Manager::Apt, upgrades_itself: false });
+        .then_some(PmCommand {
+            manager: Manager::Apt,
+            upgrades_itself: false,
+        });
     }
     if let Some((_, sub)) = apk_subcommand(cmd) {
-        return matches!(sub, "add" | "del" | "update" | "upgrade")
-            .then_some(PmCommand { manager: Manager::Apk, upgrades_itself: false });
+        return matches!(sub, "add" | "del" | "update" | "upgrade").then_some(PmCommand {
+            manager: Manager::Apk,
+            upgrades_itself: false,
+        });
     }
     if let Some((_, _, sub)) = rpm_subcommand(cmd) {
-        return (rpm_asks(&sub) || matches!(sub.as_str(), "clean" | "makecache"))
-            .then_some(PmCommand { manager: Manager::Rpm, upgrades_itself: false });
+        return (rpm_asks(&sub) || matches!(sub.as_str(), "clean" | "makecache")).then_some(
+            PmCommand {
+                manager: Manager::Rpm,
+                upgrades_itself: false,
+            },
+        );
     }
     if let Some(i) = pip_install(cmd) {
         const VALUE: &[&str] = &[
-            "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-t", "--target",
-            "--prefix", "--root", "--trusted-host", "--platform", "--python-version",
-            "--implementation", "--abi", "--no-binary", "--only-binary", "--progress-bar",
-            "--upgrade-strategy", "--src", "--log", "--proxy", "--retries", "--timeout",
-            "--cache-dir", "--python", "--cert", "--client-cert", "--exists-action",
+            "-i",
+            "--index-url",
+            "--extra-index-url",
+            "-f",
+            "--find-links",
+            "-t",
+            "--target",
+            "--prefix",
+            "--root",
+            "--trusted-host",
+            "--platform",
+            "--python-version",
+            "--implementation",
+            "--abi",
+            "--no-binary",
+            "--only-binary",
+            "--progress-bar",
+            "--upgrade-strategy",
+            "--src",
+            "--log",
+            "--proxy",
+            "--retries",
+            "--timeout",
+            "--cache-dir",
+            "--python",
+            "--cert",
+            "--client-cert",
+            "--exists-action",
             "--root-user-action",
         ];
         const REFUSED: &[&str] = &[
-            "-r", "--requirement", "-e", "--editable", "-c", "--constraint",
+            "-r",
+            "--requirement",
+            "-e",
+            "--editable",
+            "-c",
+            "--constraint",
         ];
         let names = operands(cmd, i + 1, VALUE, REFUSED)?;
         if names.is_empty() || !names.iter().all(|n| is_named_package(n)) {
             return None;
         }
-        let itself = names.iter().any(|n| requirement_name(n).eq_ignore_ascii_case("pip"));
+        let itself = names
+            .iter()
+            .any(|n| requirement_name(n).eq_ignore_ascii_case("pip"));
         return pm(Manager::Pip, itself);
     }
     match base_name(cmd)? {
         "gem" => {
             let i = subcommand_index(cmd, 1, &[])?;
             let sub = cmd.words[i].value.as_deref()?;
-            const VALUE: &[&str] = &["-v", "--version", "-i", "--install-dir", "-n", "--bindir", "-s", "--source", "-P", "--trust-policy", "--platform"];
+            const VALUE: &[&str] = &[
+                "-v",
+                "--version",
+                "-i",
+                "--install-dir",
+                "-n",
+                "--bindir",
+                "-s",
+                "--source",
+                "-P",
+                "--trust-policy",
+                "--platform",
+            ];
             let names = operands(cmd, i + 1, VALUE, &["-g", "--file"])?;
             match sub {
                 "install" => {
@@ -2225,15 +2311,29 @@ fn pm_command(cmd: &Command) -> Option<PmCommand> {
                 return None;
             }
             let names = operands(cmd, i + 1, &["--prefix", "--registry"], &[])?;
-            (!names.is_empty() && names.iter().all(|n| is_named_package(n) || n.starts_with('@')))
-                .then_some(())?;
+            (!names.is_empty()
+                && names
+                    .iter()
+                    .all(|n| is_named_package(n) || n.starts_with('@')))
+            .then_some(())?;
             pm(
                 Manager::Npm,
                 names.iter().any(|n| requirement_name(n) == "npm"),
             )
         }
         "cpanm" => {
-            let names = operands(cmd, 1, &["-l", "--local-lib", "--mirror", "-L", "--local-lib-contained"], &["--installdeps"])?;
+            let names = operands(
+                cmd,
+                1,
+                &[
+                    "-l",
+                    "--local-lib",
+                    "--mirror",
+                    "-L",
+                    "--local-lib-contained",
+                ],
+                &["--installdeps"],
+            )?;
             (!names.is_empty() && names.iter().all(|n| is_named_package(n))).then_some(())?;
             pm(
                 Manager::Cpanm,
