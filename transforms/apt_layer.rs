@@ -57,7 +57,7 @@ In shell-form RUNs of a POSIX-shell stage:
 * a lone `RUN apt-get update` after the stage's installs, with no apt
   command in a later RUN of the stage (or a stage built on it), only leaves
   lists in a layer: it is removed in the final stage of an application
-  image (no ONBUILD, not a dev container, an ENTRYPOINT or CMD that is a
+  image (no ONBUILD, not a dev container or CI image, an ENTRYPOINT or CMD that is a
   program, not a shell or an entrypoint script); elsewhere a note says why
   it stays (child images, ONBUILD steps, the entrypoint may install);
 * on a base without apt (Alpine, Red Hat, distroless, scratch, Windows by
@@ -841,12 +841,23 @@ impl Run<'_> {
             Some("it is not in the final stage".to_string())
         } else if file.instructions.iter().any(|i| i.onbuild.is_some()) {
             Some("the file has ONBUILD steps".to_string())
-        } else if ctx
-            .path
-            .as_ref()
-            .is_some_and(|p| p.to_string_lossy().contains(".devcontainer"))
-        {
-            Some("a dev container installs packages as it is used".to_string())
+        } else if ctx.path.as_ref().is_some_and(|p| {
+            p.components().any(|c| {
+                matches!(
+                    c.as_os_str().to_str(),
+                    Some(
+                        ".devcontainer"
+                            | ".github"
+                            | ".circleci"
+                            | ".gitlab"
+                            | ".buildkite"
+                            | "ci"
+                            | ".ci"
+                    )
+                )
+            })
+        }) {
+            Some("a dev container or CI image installs packages as it is used".to_string())
         } else if !inst.flags.is_empty() {
             Some("the RUN has flags".to_string())
         } else {
