@@ -45,6 +45,21 @@ In shell-form RUNs of a POSIX-shell stage:
   commands with `&&`, is merged into it, comments between moved above: a
   whole sequence (update, every install, cleanup) becomes one RUN with one
   lists removal at the end;
+* likewise consecutive RUNs of package-manager commands alone, each joined
+  by `&&`: apt, apk (`add`, `del`, `update`, `upgrade`), yum/dnf/microdnf,
+  `pip install` of named packages (no `-r`, `-e`, path or URL), `gem
+  install|update`, `npm install -g`, `cpanm` of named modules, and `rm` of
+  their caches, each only on a base that has that manager (image facts).
+  Nothing merges after a command that replaces its own manager (`pip
+  install -U pip`, `gem update --system`, `npm install -g npm`, `cpanm
+  App::cpanminus`) when the next RUN calls that manager again: the shell
+  could still run the old program. hadolint's DL3059 falls accordingly;
+* a lone `RUN apt-get update` after the stage's installs, with no apt
+  command in a later RUN of the stage (or a stage built on it), only leaves
+  lists in a layer: it is removed in the final stage of an application
+  image (no ONBUILD, not a dev container or CI image, an ENTRYPOINT or CMD that is a
+  program, not a shell or an entrypoint script); elsewhere a note says why
+  it stays (child images, ONBUILD steps, the entrypoint may install);
 * on a base without apt (Alpine, Red Hat, distroless, scratch, Windows by
   the image facts) apt commands are left alone with an error: the line
   fails already. An `apt-get update` on a release whose repositories are
@@ -88,11 +103,17 @@ RUN apt-get update && \
 Safe. The removal of the lists is appended with `&&` (or `;` after `set -e`)
 to the last command of the RUN, so the RUN's exit status is kept. It is not
 added when the RUN mounts a cache on `/var/lib/apt`, when the lists are
-already removed after the install, or when a later RUN installs with apt
-without its own `apt-get update` (it would need the lists); the note names
-that RUN. A merge happens only when the first RUN runs apt commands alone
+already removed after the install, when a later RUN installs with apt
+without its own `apt-get update` (it would need the lists), or when a later
+RUN removes or purges a package the stage is not known to have installed
+(apt installed it earlier in the stage, or the base image has it): once the
+lists are gone, apt cannot locate a package that is not installed and exits
+with 100. The note names that RUN. A merge happens only when the first RUN runs apt commands alone
 (so no state leaks into the next) and both join their commands with `&&`
-(a failure still stops the build). `--no-install-recommends` drops only
+(a failure still stops the build); RUNs with `;`, `||`, `|`, a `cd`, an
+`export`, a heredoc, exec form or different flags (`--mount`) are never
+merged, nor across any other instruction (a `SHELL`, an `ENV`).
+`--no-install-recommends` drops only
 what the Recommends table judges optional: what carries the package's
 function is installed explicitly (a corpus test checks that no fixed file
 adds the flag to a listed package without it). The
@@ -107,7 +128,9 @@ The Recommends table covers the packages installed most often in the
 corpora (`src/facts/data/recommends-packages.txt`) on Debian; Ubuntu's
 metadata is not read (its bases use the Debian rows of every release). A
 package installed through a variable (`$PACKAGES`) gets the flag without
-carriers. A stray `apt-get update` after the cleaned install is not removed.
+carriers. Go, cargo, `npm ci` and other project builds are not merged
+(they are not package installs). Notes that a merge decides (the lists a
+later RUN needs, a pair not merged) are said of the text after every merge.
 Flags (`-y`, `--no-install-recommends`, `--no-cache`, `--no-cache-dir`) are
 added to every matching command of the RUN, nested ones (inside `if`, a
 subshell...) included. Commands appended at the end of the chain (the lists
@@ -132,6 +155,9 @@ manager.
 };
 
 const LISTS_RM: &str = "rm -rf /var/lib/apt/lists/*";
+
+/// How the note on a lone `apt-get update` after the installs starts.
+const LONE_UPDATE_NOTE: &str = "`apt-get update` alone after the installs";
 
 fn is_install(sub: &str) -> bool {
     matches!(
@@ -196,8 +222,16 @@ impl Transform for AptLayer {
             // Every finding is about a package-manager command of this RUN:
             // a RUN that names none is not worth parsing (most of the cost).
             let text = &file.text[inst.range.clone()];
+            // The language managers only matter for a merge with the next RUN.
+            let merges = || {
+                file.instructions
+                    .get(index + 1)
+                    .is_some_and(|n| n.is("RUN"))
+                    && MERGE_NAMES.iter().any(|m| inst.args.contains(m))
+            };
             if !MANAGER_NAMES.iter().any(|m| text.contains(m))
                 && !MANAGER_NAMES.iter().any(|m| inst.args.contains(m))
+                && !merges()
             {
                 continue;
             }
@@ -262,13 +296,41 @@ impl Transform for AptLayer {
                 run.fix_commands(&mut out);
                 run.append_rm(&mut out);
                 run.merge_with_next(&mut out);
+                run.lone_update(&mut out, ctx);
             }
             run.fix_apk(&mut out);
             run.fix_rpm(&mut out);
             run.fix_pip(&mut out);
         }
+        drop_stale_notes(file, &mut out);
         out
     }
+}
+
+/// Notes that say what a merge decides (the lists a later RUN needs, a
+/// pair not merged) are about the text after every merge: in a pass that
+/// merges, they are left to the next pass, so none said of an earlier text
+/// outlives the merge that made it false (the fix loop keeps the notes of
+/// passes that applied a fix).
+fn drop_stale_notes(file: &Dockerfile, out: &mut Vec<Finding>) {
+    let merges = |f: &Finding| f.fix.is_some() && f.message.starts_with("merge ");
+    if !out.iter().any(merges) {
+        return;
+    }
+    let suppressions = crate::suppress::Suppressions::of(file);
+    if !out
+        .iter()
+        .any(|f| merges(f) && !suppressions.suppresses(file, &META, f.offset))
+    {
+        return;
+    }
+    out.retain(|f| {
+        f.fix.is_some()
+            || !(f.message.contains("not merged with the next RUN")
+                || f.message.contains("not appended: the RUN at line")
+                || f.message.contains("kept: the RUN at line")
+                || f.message.starts_with(LONE_UPDATE_NOTE))
+    });
 }
 
 impl Run<'_> {
@@ -461,13 +523,8 @@ impl Run<'_> {
         }) {
             return; // the lists live in a cache mount
         }
-        if let Some(later) = self.later_install_without_update() {
-            return skip(
-                out,
-                &format!(
-                    "the RUN at line {later} installs with apt without its own update and needs the lists"
-                ),
-            );
+        if let Some((later, why)) = self.later_apt_needing_lists() {
+            return skip(out, &format!("the RUN at line {later} {why}"));
         }
         match self.chain_append(LISTS_RM, install_end) {
             Ok(edit) => out.push(Finding::fix(
@@ -591,8 +648,13 @@ impl Run<'_> {
         Ok(Edit::insert(end, insert))
     }
 
-    /// Line of a later RUN that runs an apt install with no update before it.
-    fn later_install_without_update(&self) -> Option<usize> {
+    /// Line of a later RUN that needs the lists, and why: an apt install
+    /// with no update before it, or a removal (`remove`, `purge`) of a
+    /// package the stage is not known to have installed (apt cannot locate
+    /// a package that is not installed once the lists are gone: exit 100;
+    /// removing an installed one works without them).
+    fn later_apt_needing_lists(&self) -> Option<(usize, String)> {
+        const INSTALLS: &str = "installs with apt without its own update and needs the lists";
         let file = self.file;
         let here = self.inst().stage;
         // A RUN of this stage, or of a stage built on it (it inherits the
@@ -607,7 +669,7 @@ impl Run<'_> {
             }
             let Some(script) = run_script(file, i) else {
                 if run_mentions(file, inst, "apt") {
-                    return Some(inst.start_line);
+                    return Some((inst.start_line, INSTALLS.to_string()));
                 }
                 continue;
             };
@@ -619,20 +681,243 @@ impl Run<'_> {
                         .iter()
                         .any(|w| w.raw.contains("apt-get") || w.raw == "apt")
                     {
-                        return Some(inst.start_line);
+                        return Some((inst.start_line, INSTALLS.to_string()));
                     }
                     continue;
                 };
                 match cmd.words[w].value.as_deref() {
                     Some("update") => updated = true,
                     Some(s) if !updated && (is_install(s) || s == "source" || s == "download") => {
-                        return Some(inst.start_line);
+                        return Some((inst.start_line, INSTALLS.to_string()));
+                    }
+                    Some("remove" | "purge") if !updated => {
+                        if let Some(pkg) = self.unknown_removal(cmd, w, i) {
+                            return Some((
+                                inst.start_line,
+                                format!(
+                                    "removes `{pkg}` with apt without its own update, which the stage is not known to have installed: once the lists are gone apt cannot locate a package that is not installed (exit 100)"
+                                ),
+                            ));
+                        }
                     }
                     _ => {}
                 }
             }
         }
         None
+    }
+
+    /// The first package of an `apt-get remove|purge` (subcommand word
+    /// `sub_i`, in RUN `index`) not known to be installed there: installed
+    /// by an apt install earlier in the stage (or a stage it builds on, or
+    /// the same RUN), or in the base image (image facts). Not static: the
+    /// word as written.
+    fn unknown_removal(&self, cmd: &Command, sub_i: usize, index: usize) -> Option<String> {
+        let file = self.file;
+        let stage = file.instructions[index].stage?;
+        let chain = file.chain(&file.stages[stage]);
+        let mut installed: Vec<String> = Vec::new();
+        for (j, inst) in file.instructions[..=index].iter().enumerate() {
+            if !inst.is("RUN")
+                || !inst
+                    .stage
+                    .is_some_and(|s| chain.iter().any(|c| c.index == s))
+            {
+                continue;
+            }
+            let Some(script) = run_script(file, j) else {
+                continue;
+            };
+            for c in script.all_commands() {
+                if j == index && c.range.start >= cmd.range.start {
+                    break;
+                }
+                if let Some((_, w)) = apt_subcommand(c)
+                    && c.words[w].value.as_deref() == Some("install")
+                {
+                    installed.extend(
+                        c.words[w + 1..]
+                            .iter()
+                            .filter_map(|x| x.value.as_deref())
+                            .map(|v| recommends::package_name(v).to_string()),
+                    );
+                }
+            }
+        }
+        let mut i = sub_i + 1;
+        while i < cmd.words.len() {
+            let word = &cmd.words[i];
+            i += 1;
+            let Some(v) = word.value.as_deref() else {
+                return Some(word.raw.clone());
+            };
+            if v.starts_with('-') {
+                if matches!(v, "-o" | "-c" | "-t" | "--option" | "--target-release") {
+                    i += 1;
+                }
+                continue;
+            }
+            let name = recommends::package_name(v);
+            let plain = name == v
+                || v.strip_prefix(name)
+                    .is_some_and(|r| r.starts_with(':') && !r.contains(['*', '?', '[', '^', '$']));
+            if plain
+                && (installed.iter().any(|p| p == name)
+                    || self
+                        .facts
+                        .and_then(|f| f.has_preinstalled(name))
+                        .unwrap_or(false))
+            {
+                continue;
+            }
+            return Some(v.to_string());
+        }
+        None
+    }
+
+    /// `RUN apt-get update` alone after the stage's installs, with no apt
+    /// command in a later RUN of the stage (or of a stage built on it): it
+    /// only leaves package lists in a layer. Removed in the final stage of
+    /// an application image (no ONBUILD, not a dev container, an entrypoint
+    /// or command that is a program, not a shell or a script that may
+    /// install); elsewhere child images, ONBUILD steps or the entrypoint may
+    /// install from those lists: a note.
+    fn lone_update(&self, out: &mut Vec<Finding>, ctx: &Context) {
+        if self.heredoc {
+            return;
+        }
+        let file = self.file;
+        let inst = self.inst();
+        let [step] = self.script.steps() else {
+            return;
+        };
+        let Some(cmd) = step.element.command() else {
+            return;
+        };
+        if !is_apt(cmd, "update")
+            || !cmd.assignments.is_empty()
+            || !cmd.redirects.is_empty()
+            || cmd
+                .args()
+                .any(|a| a.is_none_or(|a| a != "update" && !a.starts_with('-')))
+        {
+            return;
+        }
+        let Some(stage) = inst.stage else { return };
+        let chain = file.chain(&file.stages[stage]);
+        let in_chain = |i: &crate::syntax::Instruction| {
+            i.stage.is_some_and(|s| chain.iter().any(|c| c.index == s))
+        };
+        // An install before it in the stage: a later update.
+        let installed_before = file.instructions[..self.index]
+            .iter()
+            .enumerate()
+            .any(|(j, i)| {
+                i.is("RUN")
+                    && in_chain(i)
+                    && run_script(file, j).is_some_and(|s| {
+                        s.all_commands().iter().any(|c| {
+                            apt_subcommand(c).is_some_and(|(_, w)| {
+                                c.words[w].value.as_deref().is_some_and(is_install)
+                            })
+                        })
+                    })
+            });
+        if !installed_before {
+            return;
+        }
+        // No later RUN of this stage or one built on it runs apt.
+        let inherits = |i: &crate::syntax::Instruction| {
+            i.stage
+                .is_some_and(|s| file.chain(&file.stages[s]).iter().any(|c| c.index == stage))
+        };
+        if file.instructions[self.index + 1..]
+            .iter()
+            .any(|i| i.is("RUN") && inherits(i) && run_mentions(file, i, "apt"))
+        {
+            return;
+        }
+        let why = if stage + 1 != file.stages.len() {
+            Some("it is not in the final stage".to_string())
+        } else if file.instructions.iter().any(|i| i.onbuild.is_some()) {
+            Some("the file has ONBUILD steps".to_string())
+        } else if ctx.path.as_ref().is_some_and(|p| {
+            p.components().any(|c| {
+                matches!(
+                    c.as_os_str().to_str(),
+                    Some(
+                        ".devcontainer"
+                            | ".github"
+                            | ".circleci"
+                            | ".gitlab"
+                            | ".buildkite"
+                            | "ci"
+                            | ".ci"
+                    )
+                )
+            })
+        }) {
+            Some("a dev container or CI image installs packages as it is used".to_string())
+        } else if !inst.flags.is_empty() {
+            Some("the RUN has flags".to_string())
+        } else {
+            let start = file
+                .instructions
+                .iter()
+                .rev()
+                .filter(|i| in_chain(i))
+                .find(|i| i.is("ENTRYPOINT"))
+                .or_else(|| {
+                    file.instructions
+                        .iter()
+                        .rev()
+                        .filter(|i| in_chain(i))
+                        .find(|i| i.is("CMD"))
+                });
+            match start {
+                None => Some(
+                    "the image sets no ENTRYPOINT or CMD of its own: it may be a base for other images".to_string(),
+                ),
+                Some(s) => {
+                    let first = match &s.form {
+                        crate::syntax::Form::Exec(words) => words.first().cloned(),
+                        crate::syntax::Form::Shell => {
+                            s.args.split_whitespace().next().map(str::to_string)
+                        }
+                    }
+                    .unwrap_or_default();
+                    let base = first.rsplit('/').next().unwrap_or(&first).to_ascii_lowercase();
+                    let shellish = matches!(
+                        base.as_str(),
+                        "" | "sh" | "bash" | "zsh" | "dash" | "ash" | "tini" | "dumb-init"
+                    ) || base.ends_with(".sh")
+                        || base.contains("entrypoint");
+                    shellish.then(|| {
+                        format!(
+                            "the image starts with `{first}` (line {}), which may install from them",
+                            s.start_line
+                        )
+                    })
+                }
+            }
+        };
+        if let Some(why) = why {
+            out.push(Finding::note(
+                META.id,
+                inst.range.start,
+                Level::Info,
+                format!("{LONE_UPDATE_NOTE} leaves package lists in a layer; not removed: {why}"),
+            ));
+            return;
+        }
+        let first = file.lines[inst.start_line - 1].start;
+        let last = file.lines[inst.end_line - 1].end;
+        out.push(Finding::fix(
+            META.id,
+            inst.range.start,
+            "remove `apt-get update` alone after the installs: no later RUN installs, so in this final application stage it only leaves package lists in a layer",
+            Fix::safe(vec![Edit::replace(first..last, "")]),
+        ));
     }
 
     /// `RUN apt-get update` alone, followed by `RUN apt-get install ...`.
@@ -665,7 +950,20 @@ impl Run<'_> {
                         .all(|s| s.op_after.as_ref().is_some_and(|o| o.text == "&&"))
             })
         };
-        if !(apt_only(steps) && and_joined(steps)) {
+        // Package-manager commands of the stage's managers alone: they set
+        // no shell state (directory, variables, options) a later command
+        // of the same shell would see.
+        let os = self.facts.and_then(|f| f.os);
+        let pm_of = |c: &Command| pm_command(c).filter(|p| manager_fits(os, p.manager));
+        let pm_only = |steps: &[crate::syntax::shell::Step]| {
+            !steps.is_empty()
+                && steps
+                    .iter()
+                    .all(|s| s.element.command().is_some_and(|c| pm_of(c).is_some()))
+        };
+        let first_apt_only = apt_only(steps);
+        let first_pm_only = pm_only(steps);
+        if !((first_apt_only || first_pm_only) && and_joined(steps)) {
             // `... && apt-get update` then an install in the next RUN: the
             // stale-cache split, but the other commands may leak state.
             let ends_in_update = steps
@@ -712,16 +1010,21 @@ impl Run<'_> {
         let Some(next) = self.next_run() else {
             return;
         };
-        // Beyond the update alone, only a next RUN that starts with apt is
-        // worth a note when it cannot be merged.
-        if !update_alone
-            && !run_script(file, self.index + 1).is_some_and(|s| {
-                s.steps()
-                    .first()
-                    .and_then(|st| st.element.command())
-                    .is_some_and(|c| apt_subcommand(c).is_some())
-            })
-        {
+        // Beyond the update alone, only a next RUN that starts with apt
+        // (after apt commands alone) or runs package-manager commands alone
+        // is worth a note when it cannot be merged.
+        let next_script = run_script(file, self.index + 1);
+        let starts_apt = |s: &Script| {
+            s.steps()
+                .first()
+                .and_then(|st| st.element.command())
+                .is_some_and(|c| apt_subcommand(c).is_some())
+        };
+        let apt_pair = first_apt_only && next_script.as_ref().is_some_and(starts_apt);
+        let pm_pair = first_pm_only
+            && !update_alone
+            && next_script.as_ref().is_some_and(|s| pm_only(s.steps()));
+        if !update_alone && !apt_pair && !pm_pair {
             return;
         }
         let flags = |i: &crate::syntax::Instruction| {
@@ -739,8 +1042,10 @@ impl Run<'_> {
                     "{} not merged with the next RUN: {why}",
                     if update_alone {
                         "`apt-get update` in its own RUN"
-                    } else {
+                    } else if first_apt_only {
                         "this RUN of apt commands"
+                    } else {
+                        "this RUN of package-manager commands"
                     }
                 ),
             ))
@@ -767,8 +1072,39 @@ impl Run<'_> {
         let Some(first) = next_steps.first().and_then(|s| s.element.command()) else {
             return;
         };
-        if apt_subcommand(first).is_none() {
+        // A lone `apt-get update` next would fetch the lists again after
+        // this RUN's removal: `lone_update` judges it.
+        if next_steps.len() == 1 && is_update(first) {
             return;
+        }
+        let apt_pair = first_apt_only && apt_subcommand(first).is_some();
+        // An update alone goes into an install only (a later lone update
+        // is `lone_update`'s).
+        let pm_pair = first_pm_only && !update_alone && pm_only(next_steps);
+        if !apt_pair && !pm_pair {
+            return;
+        }
+        // A manager this RUN replaces (`pip install -U pip`) is not called
+        // again in the same shell: it could run the old program.
+        let upgraded: Vec<(Manager, &str)> = steps
+            .iter()
+            .filter_map(|s| s.element.command())
+            .filter_map(|c| Some((pm_of(c)?, c)))
+            .filter(|(p, _)| p.upgrades_itself)
+            .map(|(p, c)| (p.manager, c.name().unwrap_or("")))
+            .collect();
+        if let Some((_, name)) = upgraded.iter().find(|(m, _)| {
+            script
+                .all_commands()
+                .iter()
+                .any(|c| pm_command(c).is_some_and(|p| p.manager == *m))
+        }) {
+            return note(
+                out,
+                &format!(
+                    "it replaces `{name}` itself and the next RUN runs it again: in one shell the next call could still run the old program"
+                ),
+            );
         }
         if !and_joined(next_steps) {
             return note(
@@ -813,6 +1149,8 @@ impl Run<'_> {
             inst.range.start,
             if update_alone {
                 "merge `apt-get update` into the RUN that installs: an update in its own layer is cached and goes stale"
+            } else if !apt_pair {
+                "merge this RUN of package-manager commands into the next, which runs package-manager commands alone: one layer instead of two, and nothing but installs between them"
             } else {
                 "merge this RUN of apt commands into the next: one layer for the update, the installs and the removal of the lists (an install in a later layer keeps the lists in this one)"
             },
@@ -1679,6 +2017,9 @@ fn apk_index_needed(commands: &[&Command]) -> Option<&'static str> {
 /// (`apt-get`, `apk`, `yum`, `dnf`/`microdnf`, `pip`/`python -m pip`).
 const MANAGER_NAMES: &[&str] = &["apt", "apk", "yum", "dnf", "pip"];
 
+/// The other managers whose RUNs merge (`gem`, `npm -g`, `cpanm`).
+const MERGE_NAMES: &[&str] = &["gem", "npm", "cpanm"];
+
 fn is_manager_command(cmd: &Command) -> bool {
     apt_subcommand(cmd).is_some()
         || apk_subcommand(cmd).is_some()
@@ -1745,4 +2086,285 @@ fn run_mentions(file: &Dockerfile, inst: &crate::syntax::Instruction, word: &str
             .heredocs
             .iter()
             .any(|h| file.text[h.body.clone()].contains(word))
+}
+
+// ---- Package-manager sequences: which RUNs may be merged ----
+
+/// Managers whose commands a sequence of RUNs may be merged over.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Manager {
+    Apt,
+    Apk,
+    Rpm,
+    Pip,
+    Gem,
+    Npm,
+    Cpanm,
+    /// `rm` of caches alone: calls no manager.
+    Cache,
+}
+
+/// What a package-manager command is, for a merge: its manager, and whether
+/// it replaces the manager's own program (`pip install -U pip`, `gem update
+/// --system`, `npm install -g npm`, `cpanm App::cpanminus`): a later call of
+/// that manager in the same shell could run the old program (the shell
+/// remembers where it found it), so nothing of that manager merges after it.
+struct PmCommand {
+    manager: Manager,
+    upgrades_itself: bool,
+}
+
+/// `rm` of package caches and lists alone (`rm -rf /var/lib/apt/lists/*`,
+/// `/var/cache/apk/*`, ...).
+fn removes_caches_only(cmd: &Command) -> bool {
+    const CACHES: &[&str] = &[
+        "/var/lib/apt/lists",
+        "/var/cache/apt",
+        "/var/cache/apk",
+        "/var/cache/yum",
+        "/var/cache/dnf",
+        "/root/.cache/pip",
+        "/root/.npm",
+        "/root/.gem",
+        "/root/.cpanm",
+    ];
+    cmd.name() == Some("rm")
+        && cmd.args().count() > 0
+        && cmd.args().all(|a| {
+            a.is_some_and(|a| {
+                (a.starts_with('-') && a.len() > 1 && !a.starts_with("--"))
+                    || CACHES.iter().any(|c| a.starts_with(c))
+            })
+        })
+        && cmd.args().any(|a| a.is_some_and(|a| !a.starts_with('-')))
+}
+
+/// The words after `from` that are not options (values of the options in
+/// `with_value` skipped); `None` when a word is not static or is an option
+/// in `refused`.
+fn operands<'c>(
+    cmd: &'c Command,
+    from: usize,
+    with_value: &[&str],
+    refused: &[&str],
+) -> Option<Vec<&'c str>> {
+    let mut out = Vec::new();
+    let mut i = from;
+    while i < cmd.words.len() {
+        let v = cmd.words[i].value.as_deref()?;
+        if v.starts_with('-') && v.len() > 1 {
+            let name = v.split_once('=').map_or(v, |(n, _)| n);
+            if refused.contains(&name) {
+                return None;
+            }
+            if !v.contains('=') && with_value.contains(&v) {
+                i += 1;
+            }
+        } else {
+            out.push(v);
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+/// A named package (not a path, URL, archive or requirements file).
+fn is_named_package(v: &str) -> bool {
+    !v.is_empty()
+        && !v.contains('/')
+        && !v.starts_with('.')
+        && !v.starts_with('~')
+        && !v.ends_with(".whl")
+        && !v.ends_with(".tar.gz")
+        && !v.ends_with(".zip")
+}
+
+/// The package name of `pip==1.2` / `npm@11` / `pip[extra]`.
+fn requirement_name(v: &str) -> &str {
+    let end = v
+        .find(|c: char| "=<>~![@;".contains(c) || c.is_whitespace())
+        .unwrap_or(v.len());
+    &v[..end]
+}
+
+fn pm_command(cmd: &Command) -> Option<PmCommand> {
+    let pm = |manager, upgrades_itself| {
+        Some(PmCommand {
+            manager,
+            upgrades_itself,
+        })
+    };
+    if removes_caches_only(cmd) {
+        return pm(Manager::Cache, false);
+    }
+    if let Some((_, i)) = apt_subcommand(cmd) {
+        let sub = cmd.words[i].value.as_deref()?;
+        return matches!(
+            sub,
+            "update"
+                | "install"
+                | "upgrade"
+                | "dist-upgrade"
+                | "full-upgrade"
+                | "remove"
+                | "purge"
+                | "autoremove"
+                | "autopurge"
+                | "clean"
+                | "autoclean"
+                | "reinstall"
+        )
+        .then_some(PmCommand {
+            manager: Manager::Apt,
+            upgrades_itself: false,
+        });
+    }
+    if let Some((_, sub)) = apk_subcommand(cmd) {
+        return matches!(sub, "add" | "del" | "update" | "upgrade").then_some(PmCommand {
+            manager: Manager::Apk,
+            upgrades_itself: false,
+        });
+    }
+    if let Some((_, _, sub)) = rpm_subcommand(cmd) {
+        return (rpm_asks(&sub) || matches!(sub.as_str(), "clean" | "makecache")).then_some(
+            PmCommand {
+                manager: Manager::Rpm,
+                upgrades_itself: false,
+            },
+        );
+    }
+    if let Some(i) = pip_install(cmd) {
+        const VALUE: &[&str] = &[
+            "-i",
+            "--index-url",
+            "--extra-index-url",
+            "-f",
+            "--find-links",
+            "-t",
+            "--target",
+            "--prefix",
+            "--root",
+            "--trusted-host",
+            "--platform",
+            "--python-version",
+            "--implementation",
+            "--abi",
+            "--no-binary",
+            "--only-binary",
+            "--progress-bar",
+            "--upgrade-strategy",
+            "--src",
+            "--log",
+            "--proxy",
+            "--retries",
+            "--timeout",
+            "--cache-dir",
+            "--python",
+            "--cert",
+            "--client-cert",
+            "--exists-action",
+            "--root-user-action",
+        ];
+        const REFUSED: &[&str] = &[
+            "-r",
+            "--requirement",
+            "-e",
+            "--editable",
+            "-c",
+            "--constraint",
+        ];
+        let names = operands(cmd, i + 1, VALUE, REFUSED)?;
+        if names.is_empty() || !names.iter().all(|n| is_named_package(n)) {
+            return None;
+        }
+        let itself = names
+            .iter()
+            .any(|n| requirement_name(n).eq_ignore_ascii_case("pip"));
+        return pm(Manager::Pip, itself);
+    }
+    match base_name(cmd)? {
+        "gem" => {
+            let i = subcommand_index(cmd, 1, &[])?;
+            let sub = cmd.words[i].value.as_deref()?;
+            const VALUE: &[&str] = &[
+                "-v",
+                "--version",
+                "-i",
+                "--install-dir",
+                "-n",
+                "--bindir",
+                "-s",
+                "--source",
+                "-P",
+                "--trust-policy",
+                "--platform",
+            ];
+            let names = operands(cmd, i + 1, VALUE, &["-g", "--file"])?;
+            match sub {
+                "install" => {
+                    (!names.is_empty() && names.iter().all(|n| is_named_package(n)))
+                        .then_some(())?;
+                    pm(Manager::Gem, names.contains(&"rubygems-update"))
+                }
+                "update" => {
+                    let system = has_option(cmd, "--system");
+                    (names.iter().all(|n| is_named_package(n))).then_some(())?;
+                    pm(Manager::Gem, system || names.contains(&"rubygems-update"))
+                }
+                _ => None,
+            }
+        }
+        "npm" => {
+            let global = has_option(cmd, "-g") || has_option(cmd, "--global");
+            let i = subcommand_index(cmd, 1, &[])?;
+            let sub = cmd.words[i].value.as_deref()?;
+            if !global || !matches!(sub, "install" | "i" | "add") {
+                return None;
+            }
+            let names = operands(cmd, i + 1, &["--prefix", "--registry"], &[])?;
+            (!names.is_empty()
+                && names
+                    .iter()
+                    .all(|n| is_named_package(n) || n.starts_with('@')))
+            .then_some(())?;
+            pm(
+                Manager::Npm,
+                names.iter().any(|n| requirement_name(n) == "npm"),
+            )
+        }
+        "cpanm" => {
+            let names = operands(
+                cmd,
+                1,
+                &[
+                    "-l",
+                    "--local-lib",
+                    "--mirror",
+                    "-L",
+                    "--local-lib-contained",
+                ],
+                &["--installdeps"],
+            )?;
+            (!names.is_empty() && names.iter().all(|n| is_named_package(n))).then_some(())?;
+            pm(
+                Manager::Cpanm,
+                names.iter().any(|n| n.starts_with("App::cpanminus")),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Whether the stage's base can run `manager` (image facts; unknown: yes).
+fn manager_fits(os: Option<Os>, manager: Manager) -> bool {
+    let Some(os) = os else { return true };
+    if matches!(os, Os::Distroless | Os::Scratch | Os::Windows) {
+        return false;
+    }
+    match manager {
+        Manager::Apt => !matches!(os, Os::Alpine | Os::Rhel | Os::OracleLinux),
+        Manager::Apk => !matches!(os, Os::Debian | Os::Ubuntu | Os::Rhel | Os::OracleLinux),
+        Manager::Rpm => !matches!(os, Os::Debian | Os::Ubuntu | Os::Alpine),
+        _ => true,
+    }
 }
