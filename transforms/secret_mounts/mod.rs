@@ -7,6 +7,7 @@ use crate::syntax::{Dockerfile, Form, Instruction};
 use crate::transform::{Context, Meta, Transform};
 
 mod buildfiles;
+mod convert;
 mod flow;
 
 pub struct SecretMounts;
@@ -368,6 +369,8 @@ struct Analysis {
     persists: Vec<(usize, flow::Problem)>,
     /// RUNs that name it only inside single quotes: (offset, line).
     single_quoted: Vec<(usize, usize)>,
+    /// SSH keys written to `~/.ssh`, now forwarded (`--mount=type=ssh`).
+    ssh: Vec<convert::Converted>,
 }
 
 impl Transform for SecretMounts {
@@ -447,7 +450,9 @@ impl Transform for SecretMounts {
                 ));
                 continue;
             }
-            let a = analyse(file, &name, file_forms);
+            let a = analyse(file, &name, file_forms, &|stage| {
+                crate::facts::image::ImageFacts::for_stage(file, stage, &ctx.config).runs_as_root()
+            });
             let id = name.to_ascii_lowercase();
             for (offset, msg) in a.leaks.iter().chain(&a.layer_leaks) {
                 let level = if msg.contains(PLACEHOLDER) {
@@ -518,6 +523,24 @@ impl Transform for SecretMounts {
                     at.join(", ")
                 ));
             }
+            for c in &a.ssh {
+                let at: Vec<String> = c.lines.iter().map(|l| l.to_string()).collect();
+                places.push(format!(
+                    "drop the key written to `{}`{} and forward the build's SSH agent instead: `{}` on the RUN{} that fetch{} over SSH (line{} {}){}",
+                    c.path,
+                    if c.removed.is_empty() { "" } else { " and its later removal" },
+                    c.mount,
+                    if at.len() == 1 { "" } else { "s" },
+                    if at.len() == 1 { "es" } else { "" },
+                    if at.len() == 1 { "" } else { "s" },
+                    at.join(", "),
+                    if c.mount.contains("mode=") {
+                        " (`mode=0666`: the stage's user is not known to be root, and the socket is root's alone by default)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
             let runs = places.join(", and ");
             let mut migration = Vec::new();
             if a.converted_runs > 0 {
@@ -537,6 +560,11 @@ impl Transform for SecretMounts {
                     writes.join(" && ")
                 ));
             }
+            if !a.ssh.is_empty() {
+                migration.push(format!(
+                    "build with `docker build --ssh default` (with an SSH agent holding the key: `ssh-add`, or `--ssh default=PATH_TO_KEY`) instead of `--build-arg {name}=...`; in Compose, `build: ssh: [default]` on the service"
+                ));
+            }
             let migration = migration.join("; and ");
             let rotate = if a.leaks.iter().all(|(_, m)| m.contains(PLACEHOLDER)) {
                 ""
@@ -544,7 +572,7 @@ impl Transform for SecretMounts {
                 "; its literal value is in the image history: rotate it"
             };
             // The repository's builds of this Dockerfile move with it.
-            let env = a.file_mounts.is_empty() && a.left_files.is_empty();
+            let env = a.file_mounts.is_empty() && a.left_files.is_empty() && a.ssh.is_empty();
             let file_id = a
                 .file_mounts
                 .first()
@@ -555,7 +583,7 @@ impl Transform for SecretMounts {
                 name: &name,
                 id: if env { &id } else { file_id },
                 env,
-                ssh: false,
+                ssh: !a.ssh.is_empty(),
             };
             let mut fix = Fix::unsafe_(a.edits);
             let mut built = String::new();
@@ -632,13 +660,85 @@ impl Transform for SecretMounts {
 }
 
 impl Analysis {
+    /// A RUN that stores the value in a file: the conversions that keep it
+    /// out of the image (see `convert`); whether one applied.
+    fn convert_stored(
+        &mut self,
+        file: &Dockerfile,
+        i: usize,
+        stage: usize,
+        range: &Range<usize>,
+        name: &str,
+        image_root: &dyn Fn(usize) -> Option<bool>,
+    ) -> bool {
+        let inst = &file.instructions[i];
+        let bounds = (range.start, range.end);
+        // Root by the Dockerfile (no USER, or USER root) and by the image.
+        let root = workdir_and_home(file, i).1 == Some("/root") && image_root(stage) == Some(true);
+        let npm = if root {
+            convert::npm_config_set(file, i, bounds, name)
+        } else {
+            None
+        };
+        let (c, ssh) = match npm {
+            Some(c) => (c, false),
+            None => match convert::ssh_key(file, i, bounds, name, root) {
+                Some(c) => (c, true),
+                None => return false,
+            },
+        };
+        let later = match c.removed.as_slice() {
+            [] => String::new(),
+            lines => format!(
+                " (removed only by a later RUN, line{} {}: a later layer, this one keeps it)",
+                if lines.len() == 1 { "" } else { "s" },
+                lines
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.layer_leaks.push((
+            inst.range.start,
+            format!(
+                "{} writes `{name}` into `{}`{later}: the value is in that image layer and must be rotated",
+                what(inst),
+                c.path
+            ),
+        ));
+        // A whole-RUN deletion may take the ARG above it: its own edit goes.
+        self.edits.retain(|e| {
+            !c.edits.iter().any(|d| {
+                let (d, e) = (d.range(), e.range());
+                !d.is_empty() && d.start <= e.start && e.end <= d.end
+            })
+        });
+        self.edits.extend(c.edits.iter().cloned());
+        if ssh {
+            self.ssh.push(c);
+        } else {
+            self.left_files.push((
+                c.lines.clone(),
+                "npmrc",
+                "/root/.npmrc".to_string(),
+                c.writes.clone(),
+            ));
+        }
+        true
+    }
+
     /// An ARG's default: a literal is a leak (reported, the ARG still goes);
     /// one built from other variables blocks the conversion (false).
     fn check_default(&mut self, inst: &Instruction, name: &str, d: &Decl) -> bool {
         if let Some(v) = literal(&d.value) {
             self.leaks
                 .push((inst.range.start, leak_message(name, "ARG", v)));
-        } else if d.value.as_deref().is_some_and(|v| v.contains('$')) {
+        } else if d
+            .value
+            .as_deref()
+            .is_some_and(|v| v.contains('$') && !is_self_reference(v, name))
+        {
             self.blockers.push((
                 inst.range.start,
                 format!(
@@ -652,7 +752,12 @@ impl Analysis {
     }
 }
 
-fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
+fn analyse(
+    file: &Dockerfile,
+    name: &str,
+    file_forms: bool,
+    image_root: &dyn Fn(usize) -> Option<bool>,
+) -> Analysis {
     let mut a = Analysis {
         edits: Vec::new(),
         blockers: Vec::new(),
@@ -664,6 +769,7 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
         left_files: Vec::new(),
         persists: Vec::new(),
         single_quoted: Vec::new(),
+        ssh: Vec::new(),
     };
     let mount = format!(
         "--mount=type=secret,id={},env={name} ",
@@ -864,10 +970,16 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                     }
                     // The value must not be stored by what reads it.
                     if let Some(p) = flow::check(file, i, range.end, name) {
+                        if matches!(p, flow::Problem::Persists(_))
+                            && file_forms
+                            && a.convert_stored(file, i, stage.index, &range, name, image_root)
+                        {
+                            continue;
+                        }
                         a.persists.push((inst.range.start, p));
                         continue;
                     }
-                    a.edits.push(mount_edit(file, inst, &mount));
+                    a.edits.push(env_mount_edit(file, inst, &mount, name));
                     a.converted_runs += 1;
                 }
                 _ if mentions(&text, name) && (declared || declared_in_some_stage) => {
@@ -1361,6 +1473,53 @@ fn has_secret_env_mount(inst: &Instruction, name: &str) -> bool {
                     && v.split(',').any(|p| p == format!("env={name}"))
             })
     })
+}
+
+/// Where `$NAME` / `${NAME...}` is first named in `text`.
+fn first_mention(text: &str, name: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(pos) = text[from..].find('$') {
+        let at = from + pos;
+        let rest = &text[at + 1..];
+        let (rest, braced) = match rest.strip_prefix('{') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        if let Some(after) = rest.strip_prefix(name) {
+            let ok = match after.as_bytes().first() {
+                None => !braced,
+                Some(c) => !(c.is_ascii_alphanumeric() || *c == b'_'),
+            };
+            if ok {
+                return Some(at);
+            }
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The edit adding the `env=` secret mount of `name` to a RUN: among the
+/// secret mounts of other variables already there, in the order the body
+/// first uses the variables (a mount of a variable used later comes after),
+/// else after the last flag.
+fn env_mount_edit(file: &Dockerfile, inst: &Instruction, mount: &str, name: &str) -> Edit {
+    let body = &file.text[inst.args_range.clone()];
+    let mine = first_mention(body, name).unwrap_or(usize::MAX);
+    let later = inst.flags.iter().find(|f| {
+        f.name == "mount"
+            && f.value.as_deref().is_some_and(|v| {
+                v.split(',').any(|p| p == "type=secret")
+                    && v.split(',').find_map(|p| p.strip_prefix("env=")).is_some_and(|other| {
+                        other != name
+                            && first_mention(body, other).is_some_and(|at| at > mine)
+                    })
+            })
+    });
+    match later {
+        Some(f) => Edit::insert(f.range.start, format!("{} ", mount.trim_end())),
+        None => mount_edit(file, inst, mount),
+    }
 }
 
 /// The edit adding `mount` (ending in a space) to a RUN: after its last

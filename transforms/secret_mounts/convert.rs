@@ -1,0 +1,548 @@
+//! Conversions of RUNs that store the secret in a file of their layer into
+//! forms that keep it out of the image: the value-flow check refuses them
+//! as they are; these rewrite the shapes where the replacement is known.
+//!
+//! - `npm config set //host/:_authToken=$TOKEN` (it writes `~/.npmrc`): the
+//!   write goes, and a secret file is mounted at `~/.npmrc` in every RUN of
+//!   the stage that runs npm/yarn/pnpm (the same RUN after the write, and
+//!   later ones); a later RUN or step that only removes `~/.npmrc` goes.
+//! - an SSH private key written to `~/.ssh/`: the write (and its `chmod`)
+//!   go, BuildKit's SSH forwarding (`--mount=type=ssh`) is given to every RUN
+//!   of the stage that fetches over SSH (git, composer, npm, bundler, go,
+//!   pip...), `ssh-keyscan` and other `~/.ssh` set-up stay, and a later RUN
+//!   or step that only removes the key goes.
+//!
+//! Each needs every RUN of the stage after the write to be analysed (shell
+//! form, parsed), no other mention of the file anywhere, and something that
+//! reads it; otherwise nothing is converted and the error stays.
+
+use crate::edit::Edit;
+use crate::syntax::shell::{Command, Script, Step};
+use crate::syntax::{Dockerfile, Form};
+
+use super::{delete_lines, delete_steps, mount_edit};
+
+/// The start of the line holding `at`.
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// The line before the one starting at `start` (without its ending), and
+/// where it starts.
+fn line_before(text: &str, start: usize) -> Option<(usize, &str)> {
+    if start == 0 {
+        return None;
+    }
+    let s = line_start(text, start - 1);
+    Some((s, text[s..start].trim_end_matches(['\n', '\r'])))
+}
+
+/// Deletes RUN `index` as a whole. The single-name `ARG NAME` right above
+/// it goes in the same edit (the caller drops its own edit of that ARG),
+/// and so does a comment block right above them when blank lines (or the
+/// end of the file) set it apart with them alone: it spoke of what goes.
+fn delete_run(file: &Dockerfile, index: usize, name: &str) -> Edit {
+    let text = &file.text;
+    let inst = &file.instructions[index];
+    let mut start = line_start(text, inst.range.start);
+    if let Some((s, l)) = line_before(text, start)
+        && l.trim() == format!("ARG {name}")
+    {
+        start = s;
+    }
+    let mut top = start;
+    while let Some((s, l)) = line_before(text, top) {
+        if !l.trim_start().starts_with('#') || s == 0 {
+            break;
+        }
+        top = s;
+    }
+    let after = &text[inst.range.end..];
+    let at_end = after.trim().is_empty();
+    let next_blank = after
+        .find('\n')
+        .is_some_and(|n| after[..n].trim().is_empty());
+    let above_blank = line_before(text, top).is_some_and(|(_, l)| l.trim().is_empty());
+    if top < start && above_blank && (at_end || next_blank) {
+        if at_end {
+            // The blank lines before the block go too; the file keeps its
+            // last line break.
+            let keep = text[..top].trim_end().len();
+            let keep = text[keep..top].find('\n').map_or(top, |n| keep + n + 1);
+            return Edit::delete(keep..text.len());
+        }
+        return delete_lines(file, top..inst.range.end);
+    }
+    delete_lines(file, start..inst.range.end)
+}
+
+/// What a conversion changes.
+pub(super) struct Converted {
+    pub edits: Vec<Edit>,
+    /// The file the value was written to, as the RUN spells it.
+    pub path: String,
+    /// The commands that wrote it.
+    pub writes: Vec<String>,
+    /// Lines of the RUNs given the mount.
+    pub lines: Vec<usize>,
+    /// Lines of the later RUNs whose removal of the file went.
+    pub removed: Vec<usize>,
+    /// The mount given (without the trailing space).
+    pub mount: String,
+}
+
+fn program(c: &Command) -> Option<&str> {
+    let n = c.name()?;
+    Some(n.rsplit('/').next().unwrap_or(n))
+}
+
+/// `~/x`, `$HOME/x`, `${HOME}/x` and, as root, `/root/x` all read `~/x`.
+fn home_path(raw: &str, root: bool) -> Option<String> {
+    let p = raw.trim_matches(|c| c == '"' || c == '\'');
+    for prefix in ["~/", "$HOME/", "${HOME}/"] {
+        if let Some(rest) = p.strip_prefix(prefix) {
+            return Some(format!("~/{rest}"));
+        }
+    }
+    if root && let Some(rest) = p.strip_prefix("/root/") {
+        return Some(format!("~/{rest}"));
+    }
+    None
+}
+
+/// The target of a command's single `>`/`>>` redirection.
+fn redirect_of(file: &Dockerfile, c: &Command) -> Option<String> {
+    if c.redirects.len() != 1 {
+        return None;
+    }
+    let t = file.text[c.redirects[0].clone()].trim_start_matches(|ch: char| ch.is_ascii_digit());
+    let t = t
+        .strip_prefix(">>")
+        .or_else(|| t.strip_prefix(">|"))
+        .or_else(|| t.strip_prefix('>'))?
+        .trim();
+    Some(t.to_string())
+}
+
+/// Do all non-flag arguments of `c` name `path` (a home path)?
+fn only_names(c: &Command, path: &str, root: bool) -> bool {
+    let paths: Vec<&str> = c
+        .words
+        .iter()
+        .skip(1)
+        .map(|w| w.raw.as_str())
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    // `chmod 600 FILE`: the mode is not a path.
+    let paths: Vec<&str> = if program(c) == Some("chmod") {
+        paths.into_iter().skip(1).collect()
+    } else {
+        paths
+    };
+    !paths.is_empty()
+        && paths
+            .iter()
+            .all(|p| home_path(p, root).as_deref() == Some(path))
+}
+
+/// Does any word of `c` mention the file (its base name)?
+fn mentions_file(c: &Command, file: &Dockerfile, base: &str) -> bool {
+    file.text[c.range.clone()].contains(base)
+}
+
+/// The later RUNs of the stage: those that read the file (given `mount`)
+/// and those that only remove it (deleted), or None when one cannot be
+/// analysed or does something else with the file.
+fn later_runs(
+    file: &Dockerfile,
+    index: usize,
+    end: usize,
+    path: &str,
+    root: bool,
+    reads: &dyn Fn(&Command) -> bool,
+    mount: &str,
+    out: &mut Converted,
+) -> Option<()> {
+    let name = "";
+    let base = path.rsplit('/').next().unwrap_or(path);
+    for j in index + 1..end {
+        let inst = &file.instructions[j];
+        if !inst.is("RUN") {
+            if file.text[inst.range.clone()].contains(base) {
+                return None;
+            }
+            continue;
+        }
+        if matches!(inst.form, Form::Exec(_)) || !inst.heredocs.is_empty() || !file.is_clean(j) {
+            return None;
+        }
+        let script = Script::of_run(file, j).filter(|s| !s.has_error())?;
+        let steps = script.steps();
+        let removes = |s: &Step| {
+            s.element
+                .command()
+                .is_some_and(|c| program(c) == Some("rm") && only_names(c, path, root))
+        };
+        let removing: Vec<usize> = (0..steps.len()).filter(|&k| removes(&steps[k])).collect();
+        if !removing.is_empty() {
+            if removing.len() == steps.len() {
+                out.edits.push(delete_run(file, j, name));
+                out.removed.push(inst.start_line);
+                continue;
+            }
+            let joined = steps[..steps.len() - 1]
+                .iter()
+                .all(|s| s.op_after.as_ref().is_some_and(|o| o.text == "&&"));
+            if !joined {
+                return None;
+            }
+            out.edits.extend(delete_steps(file, steps, &removing)?);
+            out.removed.push(inst.start_line);
+        }
+        let commands = script.all_commands();
+        let other_use = commands.iter().any(|c| {
+            mentions_file(c, file, base) && !(program(c) == Some("rm") && only_names(c, path, root))
+        });
+        if other_use {
+            return None;
+        }
+        if commands.iter().any(reads) {
+            let already = inst.flags.iter().any(|f| {
+                f.name == "mount" && f.value.as_deref().is_some_and(|v| mount.contains(v))
+            });
+            if !already {
+                out.edits.push(mount_edit(file, inst, &format!("{mount} ")));
+            }
+            out.lines.push(inst.start_line);
+        }
+    }
+    Some(())
+}
+
+/// Removes the `writes` (and `dropped`) steps of RUN `index`; whether
+/// commands that stay read the file (then the RUN gets the mount too).
+#[allow(clippy::too_many_arguments)]
+fn drop_writes(
+    file: &Dockerfile,
+    index: usize,
+    steps: &[Step],
+    gone: &[usize],
+    setup: &dyn Fn(&Command) -> bool,
+    reads: &dyn Fn(&Command) -> bool,
+    mount: &str,
+    name: &str,
+    out: &mut Converted,
+) -> Option<()> {
+    let inst = &file.instructions[index];
+    let kept: Vec<usize> = (0..steps.len()).filter(|k| !gone.contains(k)).collect();
+    if kept
+        .iter()
+        .all(|&k| steps[k].element.command().is_some_and(setup))
+    {
+        out.edits.push(delete_run(file, index, name));
+        return Some(());
+    }
+    let joined = steps[..steps.len() - 1]
+        .iter()
+        .all(|s| s.op_after.as_ref().is_some_and(|o| o.text == "&&"));
+    if !joined {
+        return None;
+    }
+    out.edits.extend(delete_steps(file, steps, gone)?);
+    let first = *gone.first()?;
+    let reads_after = kept.iter().any(|&k| {
+        k > first
+            && match steps[k].element.command() {
+                Some(c) => reads(c),
+                // A compound step: whatever it runs may read the file.
+                None => true,
+            }
+    });
+    if reads_after {
+        out.edits.push(mount_edit(file, inst, &format!("{mount} ")));
+        out.lines.push(inst.start_line);
+    }
+    Some(())
+}
+
+/// Is some instruction outside the stage `[start, end)` naming `base`
+/// (a `COPY --from` of the file, another stage built on it)?
+fn named_elsewhere(file: &Dockerfile, start: usize, end: usize, base: &str) -> bool {
+    file.instructions
+        .iter()
+        .enumerate()
+        .any(|(j, i)| (j < start || j >= end) && file.text[i.range.clone()].contains(base))
+}
+
+/// `npm config set KEY=$NAME` / `npm config set KEY "$NAME"` (and `npm set`)
+/// in RUN `index` of a stage `[start, end)` whose user is root: the file
+/// form. None when the RUN is not that shape or cannot be converted.
+pub(super) fn npm_config_set(
+    file: &Dockerfile,
+    index: usize,
+    (start, end): (usize, usize),
+    name: &str,
+) -> Option<Converted> {
+    let script = Script::of_run(file, index).filter(|s| !s.has_error())?;
+    let steps = script.steps();
+    let refs = script.variable_references(name);
+    let is_set = |c: &Command| {
+        let args: Vec<&str> = c.words.iter().skip(1).map(|w| w.raw.as_str()).collect();
+        program(c) == Some("npm")
+            && c.redirects.is_empty()
+            && (args.starts_with(&["config", "set"]) || args.first() == Some(&"set"))
+            && !args.iter().any(|a| a.starts_with('-'))
+    };
+    let mut writes = Vec::new();
+    for (k, s) in steps.iter().enumerate() {
+        let Some(c) = s.element.command() else {
+            continue;
+        };
+        if !is_set(c) {
+            continue;
+        }
+        // The key must be a registry credential, spelled statically.
+        let key_word = c
+            .words
+            .iter()
+            .skip(1)
+            .find(|w| w.raw.starts_with("//") || w.raw.starts_with("\"//"))?;
+        let key = key_word.raw.split('=').next().unwrap_or("");
+        if key.contains('$') || !(key.contains(":_authToken") || key.contains(":_auth")) {
+            return None;
+        }
+        writes.push(k);
+    }
+    if writes.is_empty() {
+        return None;
+    }
+    let inside = |r: &std::ops::Range<usize>| {
+        writes.iter().any(|&k| {
+            let e = steps[k].element.range();
+            e.start <= r.start && r.end <= e.end
+        })
+    };
+    if refs.is_empty() || !refs.iter().all(inside) {
+        return None;
+    }
+    // Nothing else writes or names the user config in this RUN.
+    let commands = script.all_commands();
+    let other = commands.iter().any(|c| {
+        let in_writes = writes
+            .iter()
+            .any(|&k| steps[k].element.range().start == c.range.start);
+        !in_writes
+            && (is_set(c)
+                || mentions_file(c, file, ".npmrc")
+                || (program(c) == Some("npm")
+                    && c.words.get(1).is_some_and(|w| {
+                        matches!(w.raw.as_str(), "config" | "login" | "adduser")
+                    })))
+    });
+    if other {
+        return None;
+    }
+    // Nor does any earlier RUN of the stage, whose settings the mount
+    // would hide.
+    let earlier = (start + 1..index).any(|j| {
+        let inst = &file.instructions[j];
+        inst.is("RUN") && {
+            let t = &file.text[inst.range.clone()];
+            t.contains("npm config") || t.contains("npm set") || t.contains(".npmrc")
+        }
+    });
+    if earlier || named_elsewhere(file, start, end, ".npmrc") {
+        return None;
+    }
+    let reads = |c: &Command| {
+        matches!(
+            program(c),
+            Some("npm" | "npx" | "yarn" | "pnpm" | "corepack" | "node-gyp")
+        )
+    };
+    let mount = "--mount=type=secret,id=npmrc,target=/root/.npmrc".to_string();
+    let mut out = Converted {
+        edits: Vec::new(),
+        path: "~/.npmrc".to_string(),
+        writes: writes
+            .iter()
+            .map(|&k| file.text[steps[k].element.range()].to_string())
+            .collect(),
+        lines: Vec::new(),
+        removed: Vec::new(),
+        mount: mount.clone(),
+    };
+    let setup = |_: &Command| false;
+    drop_writes(
+        file, index, steps, &writes, &setup, &reads, &mount, name, &mut out,
+    )?;
+    later_runs(file, index, end, "~/.npmrc", true, &reads, &mount, &mut out)?;
+    (!out.lines.is_empty()).then_some(out)
+}
+
+/// Programs that may fetch over SSH.
+fn fetches_over_ssh(c: &Command) -> bool {
+    let Some(p) = program(c) else {
+        return false;
+    };
+    let python_pip = p.starts_with("python")
+        && c.words.get(1).is_some_and(|w| w.raw == "-m")
+        && c.words.get(2).is_some_and(|w| w.raw == "pip");
+    python_pip
+        || matches!(
+            p,
+            "git"
+                | "ssh"
+                | "scp"
+                | "sftp"
+                | "rsync"
+                | "composer"
+                | "npm"
+                | "npx"
+                | "yarn"
+                | "pnpm"
+                | "bundle"
+                | "bundler"
+                | "gem"
+                | "go"
+                | "pip"
+                | "pip3"
+                | "poetry"
+                | "uv"
+                | "pipenv"
+                | "cargo"
+                | "mix"
+                | "rebar3"
+        )
+}
+
+/// An SSH private key written with `echo`/`printf` to a file under `~/.ssh`
+/// in RUN `index` and not deleted there: SSH forwarding instead. `root`:
+/// whether the stage's user is known to be root (else the agent's socket is
+/// made usable by any user, `mode=0666`).
+pub(super) fn ssh_key(
+    file: &Dockerfile,
+    index: usize,
+    (start, end): (usize, usize),
+    name: &str,
+    root: bool,
+) -> Option<Converted> {
+    let script = Script::of_run(file, index).filter(|s| !s.has_error())?;
+    let steps = script.steps();
+    let refs = script.variable_references(name);
+    let mut key: Option<String> = None;
+    let mut writes = Vec::new();
+    for (k, s) in steps.iter().enumerate() {
+        let Some(c) = s.element.command() else {
+            continue;
+        };
+        if !matches!(program(c), Some("echo" | "printf")) {
+            continue;
+        }
+        let Some(target) = redirect_of(file, c).and_then(|t| home_path(&t, root)) else {
+            continue;
+        };
+        let Some(base) = target.strip_prefix("~/.ssh/") else {
+            continue;
+        };
+        if base.contains('/')
+            || base.ends_with(".pub")
+            || matches!(base, "known_hosts" | "config" | "authorized_keys")
+        {
+            continue;
+        }
+        match &key {
+            Some(p) if *p != target => return None,
+            _ => key = Some(target),
+        }
+        writes.push(k);
+    }
+    let key = key?;
+    let inside = |r: &std::ops::Range<usize>| {
+        writes.iter().any(|&k| {
+            let e = steps[k].element.range();
+            e.start <= r.start && r.end <= e.end
+        })
+    };
+    if refs.is_empty() || !refs.iter().all(inside) {
+        return None;
+    }
+    let base = key.rsplit('/').next().unwrap_or(&key).to_string();
+    // Steps that only set the key file up (chmod/chown of it) go with it;
+    // an agent started here, or another use of the key file, and nothing
+    // is converted.
+    let mut gone = writes.clone();
+    for (k, s) in steps.iter().enumerate() {
+        if writes.contains(&k) {
+            continue;
+        }
+        let Some(c) = s.element.command() else {
+            if file.text[s.element.range()].contains(&base) {
+                return None;
+            }
+            continue;
+        };
+        if matches!(program(c), Some("chmod" | "chown")) && only_names(c, &key, root) {
+            gone.push(k);
+        } else if mentions_file(c, file, &base) {
+            return None;
+        }
+    }
+    gone.sort_unstable();
+    let commands = script.all_commands();
+    if commands
+        .iter()
+        .any(|c| matches!(program(c), Some("ssh-agent" | "ssh-add")))
+    {
+        return None;
+    }
+    if named_elsewhere(file, start, end, &base) {
+        return None;
+    }
+    let mount = if root {
+        "--mount=type=ssh".to_string()
+    } else {
+        "--mount=type=ssh,mode=0666".to_string()
+    };
+    let mut out = Converted {
+        edits: Vec::new(),
+        path: key.clone(),
+        writes: writes
+            .iter()
+            .map(|&k| file.text[steps[k].element.range()].to_string())
+            .collect(),
+        lines: Vec::new(),
+        removed: Vec::new(),
+        mount: mount.clone(),
+    };
+    let setup = |c: &Command| {
+        program(c) == Some("mkdir")
+            && c.words
+                .iter()
+                .skip(1)
+                .filter(|w| !w.raw.starts_with('-'))
+                .all(|w| home_path(&w.raw, root).as_deref() == Some("~/.ssh"))
+    };
+    drop_writes(
+        file,
+        index,
+        steps,
+        &gone,
+        &setup,
+        &fetches_over_ssh,
+        &mount,
+        name,
+        &mut out,
+    )?;
+    later_runs(
+        file,
+        index,
+        end,
+        &key,
+        root,
+        &fetches_over_ssh,
+        &mount,
+        &mut out,
+    )?;
+    (!out.lines.is_empty()).then_some(out)
+}
