@@ -335,9 +335,9 @@ pub(super) fn npm_config_set(
             && (is_set(c)
                 || mentions_file(c, file, ".npmrc")
                 || (program(c) == Some("npm")
-                    && c.words.get(1).is_some_and(|w| {
-                        matches!(w.raw.as_str(), "config" | "login" | "adduser")
-                    })))
+                    && c.words
+                        .get(1)
+                        .is_some_and(|w| matches!(w.raw.as_str(), "config" | "login" | "adduser"))))
     });
     if other {
         return None;
@@ -358,7 +358,7 @@ pub(super) fn npm_config_set(
         matches!(
             program(c),
             Some("npm" | "npx" | "yarn" | "pnpm" | "corepack" | "node-gyp")
-        )
+        ) && !runs_a_script(c)
     };
     let mount = "--mount=type=secret,id=npmrc,target=/root/.npmrc".to_string();
     let mut out = Converted {
@@ -380,8 +380,41 @@ pub(super) fn npm_config_set(
     (!out.lines.is_empty()).then_some(out)
 }
 
+/// `npm run build`, `yarn build`, `npm prune`, `go build`: the project's
+/// own scripts or local work, not a fetch from a registry.
+fn runs_a_script(c: &Command) -> bool {
+    let sub = c
+        .words
+        .iter()
+        .skip(1)
+        .map(|w| w.raw.as_str())
+        .find(|a| !a.starts_with('-'));
+    match program(c) {
+        Some("npm" | "pnpm" | "yarn") => matches!(
+            sub,
+            Some(
+                "run"
+                    | "run-script"
+                    | "start"
+                    | "test"
+                    | "build"
+                    | "prune"
+                    | "lint"
+                    | "cache"
+                    | "rebuild"
+            )
+        ),
+        Some("go") => !matches!(sub, Some("mod" | "get" | "install")),
+        Some("composer") => matches!(sub, Some("dump-autoload" | "dumpautoload" | "run-script")),
+        _ => false,
+    }
+}
+
 /// Programs that may fetch over SSH.
 fn fetches_over_ssh(c: &Command) -> bool {
+    if runs_a_script(c) {
+        return false;
+    }
     let Some(p) = program(c) else {
         return false;
     };

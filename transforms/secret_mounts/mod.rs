@@ -192,6 +192,53 @@ fn first_declaration(file: &Dockerfile, name: &str) -> usize {
         .map_or(0, |i| i.range.start)
 }
 
+/// The stage of the instruction at `offset`, described, when it is not the
+/// final stage and nothing takes anything from it (no later stage built on
+/// it, no `COPY --from`/`--mount=from=` naming it): its layers are not in
+/// the final image.
+fn discarded_stage(file: &Dockerfile, offset: usize) -> Option<String> {
+    let inst = file.instructions.iter().find(|i| i.range.start == offset)?;
+    let k = inst.stage?;
+    if k + 1 >= file.stages.len() {
+        return None;
+    }
+    let stage = &file.stages[k];
+    let names: Vec<String> = stage
+        .name
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .chain([k.to_string()])
+        .collect();
+    let refers = |v: &str| names.iter().any(|n| v.eq_ignore_ascii_case(n));
+    for later in &file.stages[k + 1..] {
+        if refers(later.base_image.trim()) || later.base_image.contains('$') {
+            return None;
+        }
+        for inst in &file.instructions[later.instructions.clone()] {
+            for f in &inst.flags {
+                let v = f.value.as_deref().unwrap_or("");
+                let from = match f.name.as_str() {
+                    "from" => Some(v),
+                    "mount" => v.split(',').find_map(|p| p.strip_prefix("from=")),
+                    _ => None,
+                };
+                if from.is_some_and(|v| refers(v) || v.contains('$')) {
+                    return None;
+                }
+            }
+        }
+    }
+    let from_line = file.instructions[stage.from].start_line;
+    Some(match &stage.name {
+        Some(n) => format!(
+            "stage `{n}` (line {from_line}), which is not the final stage and which no later stage copies from or builds on"
+        ),
+        None => format!(
+            "stage {k} (line {from_line}), which is not the final stage and which no later stage copies from or builds on"
+        ),
+    })
+}
+
 /// What to do instead when a RUN stores the value.
 fn advice(name: &str, where_: &str) -> String {
     let n = name.to_ascii_lowercase();
@@ -454,7 +501,21 @@ impl Transform for SecretMounts {
                 crate::facts::image::ImageFacts::for_stage(file, stage, &ctx.config).runs_as_root()
             });
             let id = name.to_ascii_lowercase();
-            for (offset, msg) in a.leaks.iter().chain(&a.layer_leaks) {
+            let layer_leaks: Vec<(usize, String)> = a
+                .layer_leaks
+                .iter()
+                .map(|(offset, msg)| match discarded_stage(file, *offset) {
+                    Some(stage) => (
+                        *offset,
+                        msg.replace(
+                            "the value is in that image layer and must be rotated",
+                            &format!("the value is in that layer of {stage}: not in the final image, but in the build cache and in any image built or pushed with `--target`; rotate it if that cache or such an image left the machine"),
+                        ),
+                    ),
+                    None => (*offset, msg.clone()),
+                })
+                .collect();
+            for (offset, msg) in a.leaks.iter().chain(&layer_leaks) {
                 let level = if msg.contains(PLACEHOLDER) {
                     Level::Warning
                 } else {
@@ -465,10 +526,17 @@ impl Transform for SecretMounts {
             if !a.persists.is_empty() {
                 for (offset, p) in &a.persists {
                     let msg = match p {
-                        flow::Problem::Persists(where_) => format!(
-                            "`{name}` would stay in the image even with a secret mount, so it is not converted: {where_}; {}",
-                            advice(&name, where_)
-                        ),
+                        flow::Problem::Persists(where_) => match discarded_stage(file, *offset) {
+                            Some(stage) => format!(
+                                "`{name}` would stay in a layer even with a secret mount, so it is not converted: {}; that layer is {stage}: not in the final image, but in the build cache and in any image built or pushed with `--target`; {}",
+                                where_.trim_end_matches(": still in the layer"),
+                                advice(&name, where_)
+                            ),
+                            None => format!(
+                                "`{name}` would stay in the image even with a secret mount, so it is not converted: {where_}; {}",
+                                advice(&name, where_)
+                            ),
+                        },
                         flow::Problem::Unknown(what) => format!(
                             "`{name}` is not converted: a secret mount is only claimed when every command that sees the value is known not to store it, and {what}; check it and add `--mount=type=secret,id={id},env={name}` by hand if nothing keeps it"
                         ),
@@ -1510,10 +1578,11 @@ fn env_mount_edit(file: &Dockerfile, inst: &Instruction, mount: &str, name: &str
         f.name == "mount"
             && f.value.as_deref().is_some_and(|v| {
                 v.split(',').any(|p| p == "type=secret")
-                    && v.split(',').find_map(|p| p.strip_prefix("env=")).is_some_and(|other| {
-                        other != name
-                            && first_mention(body, other).is_some_and(|at| at > mine)
-                    })
+                    && v.split(',')
+                        .find_map(|p| p.strip_prefix("env="))
+                        .is_some_and(|other| {
+                            other != name && first_mention(body, other).is_some_and(|at| at > mine)
+                        })
             })
     });
     match later {
