@@ -579,3 +579,151 @@ pub(super) fn ssh_key(
     )?;
     (!out.lines.is_empty()).then_some(out)
 }
+
+/// `git config --global url."https://${TOKEN}@host/".insteadOf URL` in RUN
+/// `index` (it writes the token to `~/.gitconfig`): the write goes, and
+/// every RUN of the stage that fetches (the same RUN after the write, and
+/// later ones) gets the token as an `env=` secret and the same rewrite
+/// from git's environment, `export GIT_CONFIG_COUNT=N GIT_CONFIG_KEY_0=...
+/// GIT_CONFIG_VALUE_0=... && `, which git 2.31 and later read: the caller
+/// checks the image's git version.
+pub(super) fn git_insteadof(
+    file: &Dockerfile,
+    index: usize,
+    (start, end): (usize, usize),
+    name: &str,
+) -> Option<Converted> {
+    let _ = start;
+    let script = Script::of_run(file, index).filter(|s| !s.has_error())?;
+    let steps = script.steps();
+    let refs = script.variable_references(name);
+    let mut writes = Vec::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, s) in steps.iter().enumerate() {
+        let Some(c) = s.element.command() else {
+            continue;
+        };
+        let raw: Vec<&str> = c.words.iter().map(|w| w.raw.as_str()).collect();
+        if program(c) != Some("git") || raw.get(1) != Some(&"config") || !c.redirects.is_empty() {
+            continue;
+        }
+        let key = raw.get(3).copied().unwrap_or("");
+        if !super::mentions(key, name) {
+            continue;
+        }
+        // Exactly `git config --global KEY VALUE`, KEY `url.<base>.insteadOf`.
+        let bare: String = key.chars().filter(|ch| *ch != '"' && *ch != '\'').collect();
+        let value = c.words.get(4)?;
+        if raw.len() != 5
+            || raw[2] != "--global"
+            || !bare.starts_with("url.")
+            || !bare.to_ascii_lowercase().ends_with(".insteadof")
+            || value.value.as_deref().is_none_or(|v| v.contains('$'))
+            || key.contains(['`', '\''])
+        {
+            return None;
+        }
+        pairs.push((key.to_string(), value.raw.clone()));
+        writes.push(k);
+    }
+    if writes.is_empty() {
+        return None;
+    }
+    let inside = |r: &std::ops::Range<usize>| {
+        writes.iter().any(|&k| {
+            let e = steps[k].element.range();
+            e.start <= r.start && r.end <= e.end
+        })
+    };
+    if refs.is_empty() || !refs.iter().all(inside) {
+        return None;
+    }
+    let mut export = format!("export GIT_CONFIG_COUNT={}", pairs.len());
+    for (n, (key, value)) in pairs.iter().enumerate() {
+        export.push_str(&format!(
+            " GIT_CONFIG_KEY_{n}={key} GIT_CONFIG_VALUE_{n}={value}"
+        ));
+    }
+    let mount = format!(
+        "--mount=type=secret,id={},env={name}",
+        name.to_ascii_lowercase()
+    );
+    let mut out = Converted {
+        edits: Vec::new(),
+        path: "~/.gitconfig".to_string(),
+        writes: writes
+            .iter()
+            .map(|&k| file.text[steps[k].element.range()].to_string())
+            .collect(),
+        lines: Vec::new(),
+        removed: Vec::new(),
+        mount: mount.clone(),
+    };
+    // A later RUN that undoes the rewrite would now fail.
+    if (index + 1..end).any(|j| {
+        let t = &file.text[file.instructions[j].range.clone()];
+        t.to_ascii_lowercase().contains("insteadof")
+    }) || named_elsewhere(file, start, end, ".gitconfig")
+    {
+        return None;
+    }
+    let setup = |_: &Command| false;
+    // The mount and the environment go together, in front of the body.
+    let mut staged = Converted {
+        edits: Vec::new(),
+        path: String::new(),
+        writes: Vec::new(),
+        lines: Vec::new(),
+        removed: Vec::new(),
+        mount: String::new(),
+    };
+    drop_writes(
+        file,
+        index,
+        steps,
+        &writes,
+        &setup,
+        &fetches_over_ssh,
+        "\u{0}",
+        name,
+        &mut staged,
+    )?;
+    later_runs(
+        file,
+        index,
+        end,
+        "~/.gitconfig",
+        true,
+        &fetches_over_ssh,
+        "\u{0}",
+        &mut staged,
+    )?;
+    // Replace the placeholder mounts by the mount and the environment.
+    for e in staged.edits {
+        if e.text() == "\u{0} " || e.text() == " \u{0}" {
+            let at = e.range().start;
+            let j = file
+                .instructions
+                .iter()
+                .position(|i| i.range.start <= at && at < i.range.end)?;
+            let inst = &file.instructions[j];
+            out.edits.push(mount_edit(file, inst, &format!("{mount} ")));
+            if inst.flags.is_empty() {
+                // One insertion: the mount, then the environment.
+                out.edits.pop();
+                out.edits.push(Edit::insert(
+                    inst.args_range.start,
+                    format!("{mount} {export} && "),
+                ));
+            } else {
+                out.edits
+                    .push(Edit::insert(inst.args_range.start, format!("{export} && ")));
+            }
+        } else {
+            out.edits.push(e);
+        }
+    }
+    out.lines = staged.lines;
+    out.removed = staged.removed;
+    (!out.lines.is_empty()).then_some(out)
+}

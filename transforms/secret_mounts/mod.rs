@@ -1,6 +1,7 @@
 use std::ops::Range;
 
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
+use crate::facts::image::ImageFacts;
 use crate::syntax::shell::{Script, Step};
 use crate::syntax::words::parse_words;
 use crate::syntax::{Dockerfile, Form, Instruction};
@@ -418,6 +419,38 @@ struct Analysis {
     single_quoted: Vec<(usize, usize)>,
     /// SSH keys written to `~/.ssh`, now forwarded (`--mount=type=ssh`).
     ssh: Vec<convert::Converted>,
+    /// git URL rewrites with the token, now from git's environment.
+    git: Vec<convert::Converted>,
+}
+
+/// The value-flow check on the converted text: every RUN that still names
+/// `name` after `edits` must pass it.
+fn flow_holds_after(file: &Dockerfile, edits: &[Edit], name: &str) -> bool {
+    let mut edits = edits.to_vec();
+    edits.sort();
+    if edits
+        .windows(2)
+        .any(|w| w[1].range().start < w[0].range().end)
+    {
+        return false;
+    }
+    let text = crate::edit::apply_edits(&file.text, &edits);
+    let Ok(after) = crate::syntax::parse(&text) else {
+        return false;
+    };
+    (0..after.instructions.len()).all(|j| {
+        let inst = &after.instructions[j];
+        !inst.is("RUN")
+            || !mentions(&after.text[inst.range.clone()], name)
+            || flow::check(&after, j, after.instructions.len(), name).is_none()
+    })
+}
+
+/// Which conversion of a stored value applied.
+enum Stored {
+    Npmrc,
+    GitEnv,
+    Ssh,
 }
 
 impl Transform for SecretMounts {
@@ -498,7 +531,7 @@ impl Transform for SecretMounts {
                 continue;
             }
             let a = analyse(file, &name, file_forms, &|stage| {
-                crate::facts::image::ImageFacts::for_stage(file, stage, &ctx.config).runs_as_root()
+                crate::facts::image::ImageFacts::for_stage(file, stage, &ctx.config)
             });
             let id = name.to_ascii_lowercase();
             let layer_leaks: Vec<(usize, String)> = a
@@ -591,6 +624,18 @@ impl Transform for SecretMounts {
                     at.join(", ")
                 ));
             }
+            for c in &a.git {
+                let at: Vec<String> = c.lines.iter().map(|l| l.to_string()).collect();
+                places.push(format!(
+                    "drop the `git config --global` that stored it in `~/.gitconfig`{} and give git the same URL rewrite from its environment (`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0`/`GIT_CONFIG_VALUE_0`, git 2.31 and later, which this image's release ships) with `{}` on the RUN{} that fetch{} (line{} {})",
+                    if c.removed.is_empty() { "" } else { " and its later removal" },
+                    c.mount,
+                    if at.len() == 1 { "" } else { "s" },
+                    if at.len() == 1 { "es" } else { "" },
+                    if at.len() == 1 { "" } else { "s" },
+                    at.join(", "),
+                ));
+            }
             for c in &a.ssh {
                 let at: Vec<String> = c.lines.iter().map(|l| l.to_string()).collect();
                 places.push(format!(
@@ -611,7 +656,7 @@ impl Transform for SecretMounts {
             }
             let runs = places.join(", and ");
             let mut migration = Vec::new();
-            if a.converted_runs > 0 {
+            if a.converted_runs > 0 || !a.git.is_empty() {
                 migration.push(format!(
                     "build with `docker build --secret id={id},env={name}` instead of `--build-arg {name}=...`; in Compose, `build: secrets: [{id}]` on the service and top-level `secrets: {id}: environment: {name}`"
                 ));
@@ -737,24 +782,41 @@ impl Analysis {
         stage: usize,
         range: &Range<usize>,
         name: &str,
-        image_root: &dyn Fn(usize) -> Option<bool>,
+        image: &dyn Fn(usize) -> ImageFacts,
     ) -> bool {
         let inst = &file.instructions[i];
         let bounds = (range.start, range.end);
+        let facts = image(stage);
         // Root by the Dockerfile (no USER, or USER root) and by the image.
-        let root = workdir_and_home(file, i).1 == Some("/root") && image_root(stage) == Some(true);
-        let npm = if root {
+        let root =
+            workdir_and_home(file, i).1 == Some("/root") && facts.runs_as_root() == Some(true);
+        // The image's git reads `GIT_CONFIG_*` from the environment.
+        let git_env = facts
+            .os
+            .zip(facts.release.as_deref())
+            .and_then(|(os, release)| crate::facts::git::config_from_env(os.name(), release))
+            == Some(true);
+        let mut kind = Stored::Npmrc;
+        let mut converted = if root {
             convert::npm_config_set(file, i, bounds, name)
         } else {
             None
         };
-        let (c, ssh) = match npm {
-            Some(c) => (c, false),
-            None => match convert::ssh_key(file, i, bounds, name, root) {
-                Some(c) => (c, true),
-                None => return false,
-            },
+        if converted.is_none() && git_env {
+            converted = convert::git_insteadof(file, i, bounds, name);
+            kind = Stored::GitEnv;
+        }
+        if converted.is_none() {
+            converted = convert::ssh_key(file, i, bounds, name, root);
+            kind = Stored::Ssh;
+        }
+        let Some(c) = converted else {
+            return false;
         };
+        if !flow_holds_after(file, &c.edits, name) {
+            return false;
+        }
+        let ssh = matches!(kind, Stored::Ssh);
         let later = match c.removed.as_slice() {
             [] => String::new(),
             lines => format!(
@@ -785,6 +847,8 @@ impl Analysis {
         self.edits.extend(c.edits.iter().cloned());
         if ssh {
             self.ssh.push(c);
+        } else if matches!(kind, Stored::GitEnv) {
+            self.git.push(c);
         } else {
             self.left_files.push((
                 c.lines.clone(),
@@ -824,7 +888,7 @@ fn analyse(
     file: &Dockerfile,
     name: &str,
     file_forms: bool,
-    image_root: &dyn Fn(usize) -> Option<bool>,
+    image: &dyn Fn(usize) -> ImageFacts,
 ) -> Analysis {
     let mut a = Analysis {
         edits: Vec::new(),
@@ -838,6 +902,7 @@ fn analyse(
         persists: Vec::new(),
         single_quoted: Vec::new(),
         ssh: Vec::new(),
+        git: Vec::new(),
     };
     let mount = format!(
         "--mount=type=secret,id={},env={name} ",
@@ -1040,7 +1105,7 @@ fn analyse(
                     if let Some(p) = flow::check(file, i, range.end, name) {
                         if matches!(p, flow::Problem::Persists(_))
                             && file_forms
-                            && a.convert_stored(file, i, stage.index, &range, name, image_root)
+                            && a.convert_stored(file, i, stage.index, &range, name, image)
                         {
                             continue;
                         }
