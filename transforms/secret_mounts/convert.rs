@@ -727,3 +727,92 @@ pub(super) fn git_insteadof(
     out.removed = staged.removed;
     (!out.lines.is_empty()).then_some(out)
 }
+
+/// `git clone https://[user:]${TOKEN}@host/path` in RUN `index` (the token
+/// is stored in the clone's `.git/config` as its remote URL): the URL loses
+/// its credentials, and the RUN gets the token as an `env=` secret and a
+/// URL rewrite from git's environment (git 2.31 and later: the caller
+/// checks), so the remote stored is `https://host/path`.
+pub(super) fn git_clone_token(file: &Dockerfile, index: usize, name: &str) -> Option<Converted> {
+    let script = Script::of_run(file, index).filter(|s| !s.has_error())?;
+    let inst = &file.instructions[index];
+    let refs = script.variable_references(name);
+    let mut edits = Vec::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut covered: Vec<std::ops::Range<usize>> = Vec::new();
+    for c in script.all_commands() {
+        let raw: Vec<&str> = c.words.iter().map(|w| w.raw.as_str()).collect();
+        if program(c) != Some("git") || !raw.contains(&"clone") {
+            continue;
+        }
+        for w in c.words.iter().skip(1) {
+            if !super::mentions(&w.raw, name) {
+                continue;
+            }
+            // `https://USERINFO@HOST/PATH`, unquoted or in double quotes.
+            let (quote, url) = match w.raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                Some(inner) => ("\"", inner),
+                None => ("", w.raw.as_str()),
+            };
+            let rest = url.strip_prefix("https://")?;
+            let at = rest.find('@')?;
+            let (userinfo, after) = (&rest[..at], &rest[at + 1..]);
+            let host = after.split('/').next()?;
+            if userinfo.contains(['/', '"', '\'', '`', '\\'])
+                || host.is_empty()
+                || host.contains('$')
+                || after.len() == host.len()
+                || url.contains(['\'', '`', '\\'])
+            {
+                return None;
+            }
+            edits.push(Edit::replace(
+                w.range.clone(),
+                format!("{quote}https://{after}{quote}"),
+            ));
+            let pair = (
+                format!("url.\"https://{userinfo}@{host}/\".insteadOf"),
+                format!("https://{host}/"),
+            );
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+            covered.push(w.range.clone());
+        }
+    }
+    if pairs.is_empty()
+        || refs.is_empty()
+        || !refs
+            .iter()
+            .all(|r| covered.iter().any(|c| c.start <= r.start && r.end <= c.end))
+    {
+        return None;
+    }
+    let mut export = format!("export GIT_CONFIG_COUNT={}", pairs.len());
+    for (n, (key, value)) in pairs.iter().enumerate() {
+        export.push_str(&format!(
+            " GIT_CONFIG_KEY_{n}={key} GIT_CONFIG_VALUE_{n}={value}"
+        ));
+    }
+    let mount = format!(
+        "--mount=type=secret,id={},env={name}",
+        name.to_ascii_lowercase()
+    );
+    if inst.flags.is_empty() {
+        edits.push(Edit::insert(
+            inst.args_range.start,
+            format!("{mount} {export} && "),
+        ));
+    } else {
+        edits.push(mount_edit(file, inst, &format!("{mount} ")));
+        edits.push(Edit::insert(inst.args_range.start, format!("{export} && ")));
+    }
+    Some(Converted {
+        edits,
+        path: "<clone>/.git/config".to_string(),
+        writes: Vec::new(),
+        lines: vec![inst.start_line],
+        removed: Vec::new(),
+        mount,
+    })
+}

@@ -240,6 +240,32 @@ fn discarded_stage(file: &Dockerfile, offset: usize) -> Option<String> {
     })
 }
 
+/// For a value git stores: what the image's git allows (the `GIT_CONFIG_*`
+/// environment needs 2.31), when that is why nothing was converted.
+fn git_version_note(file: &Dockerfile, offset: usize, where_: &str, ctx: &Context) -> String {
+    if !(where_.contains("git config") || where_.contains(".git/config")) {
+        return String::new();
+    }
+    let Some(stage) = file
+        .instructions
+        .iter()
+        .find(|i| i.range.start == offset)
+        .and_then(|i| i.stage)
+    else {
+        return String::new();
+    };
+    let facts = ImageFacts::for_stage(file, stage, &ctx.config);
+    let release = facts.os.zip(facts.release.as_deref());
+    match release.and_then(|(os, r)| crate::facts::git::version(os.name(), r).map(|v| (os, r, v))) {
+        Some((os, r, (major, minor))) if (major, minor) < (2, 31) => format!(
+            "; this image's release ({} {r}) ships git {major}.{minor}, older than 2.31: there, mount the git config file itself (`--mount=type=secret,id=gitconfig,target=/root/.gitconfig`, built with `--secret id=gitconfig,src=FILE`, a file secret holding the `[url ...] insteadOf` section)",
+            os.name()
+        ),
+        Some(_) => String::new(),
+        None => "; the git version of this image is not known (its OS release is not in the tables: `os = \"debian:12\"` in `[images.\"PATTERN\"]` of dockwright.toml lets the `GIT_CONFIG_*` form be applied)".to_string(),
+    }
+}
+
 /// What to do instead when a RUN stores the value.
 fn advice(name: &str, where_: &str) -> String {
     let n = name.to_ascii_lowercase();
@@ -450,6 +476,7 @@ fn flow_holds_after(file: &Dockerfile, edits: &[Edit], name: &str) -> bool {
 enum Stored {
     Npmrc,
     GitEnv,
+    GitClone,
     Ssh,
 }
 
@@ -566,8 +593,9 @@ impl Transform for SecretMounts {
                                 advice(&name, where_)
                             ),
                             None => format!(
-                                "`{name}` would stay in the image even with a secret mount, so it is not converted: {where_}; {}",
-                                advice(&name, where_)
+                                "`{name}` would stay in the image even with a secret mount, so it is not converted: {where_}; {}{}",
+                                advice(&name, where_),
+                                git_version_note(file, *offset, where_, ctx)
                             ),
                         },
                         flow::Problem::Unknown(what) => format!(
@@ -626,6 +654,14 @@ impl Transform for SecretMounts {
             }
             for c in &a.git {
                 let at: Vec<String> = c.lines.iter().map(|l| l.to_string()).collect();
+                if c.writes.is_empty() {
+                    places.push(format!(
+                        "take the token out of the URL that `git clone` stored as the remote and give git the same credentials from its environment (`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0`/`GIT_CONFIG_VALUE_0`, git 2.31 and later, which this image's release ships) with `{}` on the RUN at line {}",
+                        c.mount,
+                        at.join(", "),
+                    ));
+                    continue;
+                }
                 places.push(format!(
                     "drop the `git config --global` that stored it in `~/.gitconfig`{} and give git the same URL rewrite from its environment (`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0`/`GIT_CONFIG_VALUE_0`, git 2.31 and later, which this image's release ships) with `{}` on the RUN{} that fetch{} (line{} {})",
                     if c.removed.is_empty() { "" } else { " and its later removal" },
@@ -806,6 +842,10 @@ impl Analysis {
             converted = convert::git_insteadof(file, i, bounds, name);
             kind = Stored::GitEnv;
         }
+        if converted.is_none() && git_env {
+            converted = convert::git_clone_token(file, i, name);
+            kind = Stored::GitClone;
+        }
         if converted.is_none() {
             converted = convert::ssh_key(file, i, bounds, name, root);
             kind = Stored::Ssh;
@@ -847,7 +887,7 @@ impl Analysis {
         self.edits.extend(c.edits.iter().cloned());
         if ssh {
             self.ssh.push(c);
-        } else if matches!(kind, Stored::GitEnv) {
+        } else if matches!(kind, Stored::GitEnv | Stored::GitClone) {
             self.git.push(c);
         } else {
             self.left_files.push((
