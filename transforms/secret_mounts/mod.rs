@@ -557,9 +557,18 @@ impl Transform for SecretMounts {
                 ));
                 continue;
             }
-            let a = analyse(file, &name, file_forms, &|stage| {
-                crate::facts::image::ImageFacts::for_stage(file, stage, &ctx.config)
-            });
+            let a = analyse(
+                file,
+                &name,
+                file_forms,
+                &|stage| crate::facts::image::ImageFacts::for_stage(file, stage, &ctx.config),
+                &|rel| {
+                    ctx.path.is_some()
+                        && ctx
+                            .read_text(std::path::Path::new(rel))
+                            .is_ok_and(|t| t.is_some())
+                },
+            );
             let id = name.to_ascii_lowercase();
             let layer_leaks: Vec<(usize, String)> = a
                 .layer_leaks
@@ -929,6 +938,7 @@ fn analyse(
     name: &str,
     file_forms: bool,
     image: &dyn Fn(usize) -> ImageFacts,
+    project_file: &dyn Fn(&str) -> bool,
 ) -> Analysis {
     let mut a = Analysis {
         edits: Vec::new(),
@@ -1092,7 +1102,12 @@ fn analyse(
                         continue;
                     }
                     match credential_use(file, i, name) {
-                        CredentialUse::FileForm(f) if file_forms => {
+                        CredentialUse::FileForm(f)
+                            if file_forms
+                                && !(f.id == "npmrc"
+                                    && !f.target.starts_with("/root/")
+                                    && project_file(".npmrc")) =>
+                        {
                             a.edits.extend(f.edits);
                             a.file_mounts
                                 .push((inst.start_line, f.id, f.target, f.writes));
@@ -1105,8 +1120,18 @@ fn analyse(
                                 format!("{} writes `{name}` into `{path}` and never deletes it: the value is in that image layer and must be rotated", what(inst)),
                             ));
                             let readers = credential_readers(file, i, range.end, left.id);
-                            if let (true, Some(target), Some(removal), Some(readers)) =
-                                (file_forms, &left.target, &left.removal, &readers)
+                            // Never mounted over the project's own `.npmrc`:
+                            // it would hide its other settings.
+                            let committed = left.id == "npmrc"
+                                && !left.path.starts_with('/')
+                                && project_file(".npmrc");
+                            if committed {
+                                a.layer_leaks.last_mut().unwrap().1.push_str(
+                                    "; the build context has its own `.npmrc`, which a secret file mounted at that path would hide: reference the token there (`//registry.npmjs.org/:_authToken=${NPM_TOKEN}`, npm reads it from the environment) and mount it with `env=` in the RUNs that install, instead of writing the value",
+                                );
+                            }
+                            if let (true, false, Some(target), Some(removal), Some(readers)) =
+                                (file_forms, committed, &left.target, &left.removal, &readers)
                                 && (left.used_in_run || !readers.is_empty())
                             {
                                 match removal {
@@ -1135,9 +1160,11 @@ fn analyse(
                                 ));
                                 continue;
                             }
-                            a.layer_leaks.last_mut().unwrap().1.push_str(
-                                "; delete the file in the same RUN, or mount it as a secret file (`--mount=type=secret,id=...,target=...`) in each RUN that needs it",
-                            );
+                            if !committed {
+                                a.layer_leaks.last_mut().unwrap().1.push_str(
+                                    "; delete the file in the same RUN, or mount it as a secret file (`--mount=type=secret,id=...,target=...`) in each RUN that needs it",
+                                );
+                            }
                         }
                         _ => {}
                     }
