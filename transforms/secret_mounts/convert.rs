@@ -16,11 +16,11 @@
 //! form, parsed), no other mention of the file anywhere, and something that
 //! reads it; otherwise nothing is converted and the error stays.
 
+use std::ops::Range;
+
 use crate::edit::Edit;
 use crate::syntax::shell::{Command, Script, Step};
-use crate::syntax::{Dockerfile, Form};
-
-use super::{delete_lines, delete_steps, mount_edit};
+use crate::syntax::{Dockerfile, Form, Instruction};
 
 /// The start of the line holding `at`.
 fn line_start(text: &str, at: usize) -> usize {
@@ -608,7 +608,7 @@ pub(super) fn git_insteadof(
             continue;
         }
         let key = raw.get(3).copied().unwrap_or("");
-        if !super::mentions(key, name) {
+        if !mentions(key, name) {
             continue;
         }
         // Exactly `git config --global KEY VALUE`, KEY `url.<base>.insteadOf`.
@@ -746,7 +746,7 @@ pub(super) fn git_clone_token(file: &Dockerfile, index: usize, name: &str) -> Op
             continue;
         }
         for w in c.words.iter().skip(1) {
-            if !super::mentions(&w.raw, name) {
+            if !mentions(&w.raw, name) {
                 continue;
             }
             // `https://USERINFO@HOST/PATH`, unquoted or in double quotes.
@@ -815,4 +815,103 @@ pub(super) fn git_clone_token(file: &Dockerfile, index: usize, name: &str) -> Op
         removed: Vec::new(),
         mount,
     })
+}
+
+// Shell-edit helpers shared with the rest of the transform.
+
+/// Does `text` mention `$NAME` or `${NAME...}`?
+pub fn mentions(text: &str, name: &str) -> bool {
+    let mut from = 0;
+    while let Some(pos) = text[from..].find('$') {
+        let at = from + pos + 1;
+        from = at;
+        let rest = &text[at..];
+        let (rest, braced) = match rest.strip_prefix('{') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        if let Some(after) = rest.strip_prefix(name) {
+            let next = after.as_bytes().first().copied();
+            let ok = match next {
+                None => !braced,
+                Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
+            };
+            if ok {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Deletes whole lines; when they sit between two blank lines, one of the
+/// blank lines goes too.
+pub fn delete_lines(file: &Dockerfile, range: Range<usize>) -> Edit {
+    let blank_before = file.text[..range.start]
+        .strip_suffix('\n')
+        .is_some_and(|body| {
+            let body = body.strip_suffix('\r').unwrap_or(body);
+            body[body.rfind('\n').map_or(0, |i| i + 1)..]
+                .trim()
+                .is_empty()
+        });
+    let after = &file.text[range.end..];
+    let line_end = after.find('\n').map(|i| i + 1);
+    let blank_after = line_end.filter(|&n| after[..n].trim().is_empty());
+    match blank_after {
+        Some(n) if blank_before => Edit::delete(range.start..range.end + n),
+        _ => Edit::delete(range),
+    }
+}
+
+/// Edits deleting the `removed` steps of a `&&` chain with their joins; None
+/// when nothing would stay or a comment inside the continuation would go too.
+pub fn delete_steps(file: &Dockerfile, steps: &[Step], removed: &[usize]) -> Option<Vec<Edit>> {
+    let n = steps.len();
+    if removed.len() >= n {
+        return None;
+    }
+    let range_of = |k: usize| steps[k].element.range();
+    let mut edits = Vec::new();
+    let mut k = 0;
+    while k < n {
+        if !removed.contains(&k) {
+            k += 1;
+            continue;
+        }
+        let first = k;
+        while k + 1 < n && removed.contains(&(k + 1)) {
+            k += 1;
+        }
+        // A block and the join after it; at the end, the join before it.
+        let (range, gaps) = if k + 1 < n {
+            (range_of(first).start..range_of(k + 1).start, first..k + 1)
+        } else {
+            (range_of(first - 1).end..range_of(k).end, first - 1..k)
+        };
+        for g in gaps {
+            if file.text[range_of(g).end..range_of(g + 1).start].contains('#') {
+                return None;
+            }
+        }
+        edits.push(Edit::delete(range));
+        k += 1;
+    }
+    Some(edits)
+}
+
+/// The edit adding `mount` (ending in a space) to a RUN: after its last
+/// flag, so that mounts added one after another keep their order.
+pub fn mount_edit(file: &Dockerfile, inst: &Instruction, mount: &str) -> Edit {
+    match inst.flags.last() {
+        Some(f) => Edit::insert(f.range.end, format!(" {}", mount.trim_end())),
+        None => Edit::insert(first_token_after_keyword(file, inst), mount.to_string()),
+    }
+}
+
+/// Where the first flag or the body starts (an escaped newline counts).
+pub fn first_token_after_keyword(file: &Dockerfile, inst: &Instruction) -> usize {
+    let rest = &file.text[inst.keyword_range.end..inst.range.end];
+    let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    inst.keyword_range.end + skip
 }

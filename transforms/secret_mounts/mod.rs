@@ -2,7 +2,7 @@ use std::ops::Range;
 
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
 use crate::facts::image::ImageFacts;
-use crate::syntax::shell::{Script, Step};
+use crate::syntax::shell::Script;
 use crate::syntax::words::parse_words;
 use crate::syntax::{Dockerfile, Form, Instruction};
 use crate::transform::{Context, Meta, Transform};
@@ -10,6 +10,8 @@ use crate::transform::{Context, Meta, Transform};
 mod buildfiles;
 mod convert;
 mod flow;
+
+use convert::{delete_lines, delete_steps, mentions, mount_edit};
 
 pub struct SecretMounts;
 
@@ -50,6 +52,33 @@ removed only by a later RUN), stored by a tool (`git config`,
 `mix hex.organization auth`, `docker login`, `chpasswd`), or put in a URL
 `git clone` records is reported as an error that says where it stays, and
 nothing is converted; so is a command not known not to store it.
+Where the replacement is known, such a RUN is converted instead (the
+original is still reported as an error: the value is in the layers of the
+images built so far), and the converted text must pass the same check:
+- `npm config set //host/:_authToken=$TOKEN` (root user, known image):
+  the write goes and a secret file is mounted at `/root/.npmrc` in every
+  RUN of the stage that installs (npm/npx/yarn/pnpm, not `npm run`); a
+  later RUN or `&&` step that only removes `~/.npmrc` goes too;
+- `git config --global url."https://${TOKEN}@host/".insteadOf URL`, and a
+  token in a `git clone https://user:${TOKEN}@host/...` URL, on an image
+  whose release ships git 2.31 or later (`facts::git`: Debian 12+, Ubuntu
+  22.04+, Alpine 3.14+): the write goes (the clone URL loses its
+  credentials, so the remote it stores holds none), and the RUNs that
+  fetch (git, go mod/get/install, pip, npm, composer, bundler, cargo...)
+  get `--mount=type=secret,id=token,env=TOKEN` and
+  `export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=url."https://${TOKEN}@host/".insteadOf GIT_CONFIG_VALUE_0=URL && `
+  in front; older or unknown git is named in the error (mount the git
+  config file as a secret there);
+- an SSH private key written with `echo`/`printf` to `~/.ssh/`: the write,
+  its `chmod` and a later `rm` go, `ssh-keyscan` and other `~/.ssh` set-up
+  stay, and the RUNs that fetch over SSH get `--mount=type=ssh` (with
+  `mode=0666` when the stage's user is not known to be root); the build
+  needs `--ssh default` (Compose `build.ssh`).
+When several `env=` secrets are mounted on one RUN, the mounts follow the
+order in which the RUN first uses the variables. A value stored only in a
+stage that is not the final one and that no later stage copies from or
+builds on is said to be in that stage's layer: in the build cache and in
+an image built with `--target`, not in the final image.
 Front-end build variables (`REACT_APP_*`, `VITE_*`, `NEXT_PUBLIC_*`,
 `VUE_APP_*`...) are compiled into the bundle browsers download: an error,
 no mount. A variable named only inside single quotes is never expanded by
@@ -115,9 +144,17 @@ way and not changed.
 ## Limits
 The value-flow check is an allowlist: an unknown command (`./deploy
 --token $T`) blocks the conversion even when it stores nothing; add the
-mount by hand then. SSH keys written to `~/.ssh` and git tokens written
-with `git config` are reported with the replacement (`--mount=type=ssh`,
-git's `GIT_CONFIG_*` environment) but not rewritten yet. Build files are
+mount by hand then. The stored-value conversions above need every later
+RUN of the stage in shell form and parsed, no other mention of the file
+(or, for git, of `insteadOf`) in the file, nothing else writing the user
+`.npmrc` (`npm config set registry ...` would be hidden by the mount), and
+a RUN that reads it; an SSH key added to an agent in the RUN
+(`ssh-add`), a key used only at run time, `yarn config set` (Berry writes
+the project `.yarnrc.yml`), `bundle config`, `composer config` and git
+older than 2.31 stay errors with the replacement named. A credentials file
+is never mounted over the build context's own `.npmrc` (its other
+settings would be hidden): the error says to reference `${NPM_TOKEN}`
+there and pass the token with `env=`. Build files are
 found by the application facts (compose files between the Dockerfile and
 the repository root and one folder below the root, scripts, Makefiles, CI
 files); GitHub `build-push-action` steps and bake files are named, not
@@ -132,8 +169,7 @@ is mounted in that RUN (when commands follow the write) and in every later
 RUN of the stage that runs a program reading it (npm/yarn/pnpm for
 `.npmrc`, git/curl/wget/go for `.netrc`, pip/poetry/uv for `pip.conf`, git
 for `.git-credentials`, docker for `config.json`); when a later RUN cannot
-be analysed, or nothing reads it, only the leak is reported. Other shapes
-(`npm config set`, `git config ... insteadOf`) keep the `env=` mount. An ENV re-export that sets
+be analysed, or nothing reads it, only the leak is reported. An ENV re-export that sets
 several variables at once is not split.
 "#,
 };
@@ -390,31 +426,6 @@ fn is_self_reference(value: &str, name: &str) -> bool {
 fn literal(value: &Option<String>) -> Option<&str> {
     let v = unquote(value.as_deref()?);
     (!v.is_empty() && !v.contains('$')).then_some(v)
-}
-
-/// Does `text` mention `$NAME` or `${NAME...}`?
-fn mentions(text: &str, name: &str) -> bool {
-    let mut from = 0;
-    while let Some(pos) = text[from..].find('$') {
-        let at = from + pos + 1;
-        from = at;
-        let rest = &text[at..];
-        let (rest, braced) = match rest.strip_prefix('{') {
-            Some(r) => (r, true),
-            None => (rest, false),
-        };
-        if let Some(after) = rest.strip_prefix(name) {
-            let next = after.as_bytes().first().copied();
-            let ok = match next {
-                None => !braced,
-                Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
-            };
-            if ok {
-                return true;
-            }
-        }
-    }
-    false
 }
 
 /// The instruction's text after its keyword, with skipped lines blanked.
@@ -832,9 +843,14 @@ impl Analysis {
         let inst = &file.instructions[i];
         let bounds = (range.start, range.end);
         let facts = image(stage);
-        // Root by the Dockerfile (no USER, or USER root) and by the image.
-        let root =
-            workdir_and_home(file, i).1 == Some("/root") && facts.runs_as_root() == Some(true);
+        // Root by the Dockerfile (no USER, or USER root, in the whole stage:
+        // the RUNs given a mount come later) and by the image.
+        let stays_root = file.instructions[range.clone()]
+            .iter()
+            .all(|x| !x.is("USER") || crate::facts::image::is_root(x.args.trim()));
+        let root = stays_root
+            && workdir_and_home(file, i).1 == Some("/root")
+            && facts.runs_as_root() == Some(true);
         // The image's git reads `GIT_CONFIG_*` from the environment.
         let git_env = facts
             .os
@@ -1258,26 +1274,6 @@ fn leak_message(name: &str, keyword: &str, value: &str) -> String {
     )
 }
 
-/// Deletes whole lines; when they sit between two blank lines, one of the
-/// blank lines goes too.
-fn delete_lines(file: &Dockerfile, range: Range<usize>) -> Edit {
-    let blank_before = file.text[..range.start]
-        .strip_suffix('\n')
-        .is_some_and(|body| {
-            let body = body.strip_suffix('\r').unwrap_or(body);
-            body[body.rfind('\n').map_or(0, |i| i + 1)..]
-                .trim()
-                .is_empty()
-        });
-    let after = &file.text[range.end..];
-    let line_end = after.find('\n').map(|i| i + 1);
-    let blank_after = line_end.filter(|&n| after[..n].trim().is_empty());
-    match blank_after {
-        Some(n) if blank_before => Edit::delete(range.start..range.end + n),
-        _ => Edit::delete(range),
-    }
-}
-
 /// Why a RUN that names the variable cannot get the mount.
 fn run_blocker(file: &Dockerfile, index: usize, name: &str) -> Option<String> {
     let inst = &file.instructions[index];
@@ -1567,42 +1563,6 @@ fn credential_use(file: &Dockerfile, index: usize, name: &str) -> CredentialUse 
     })
 }
 
-/// Edits deleting the `removed` steps of a `&&` chain with their joins; None
-/// when nothing would stay or a comment inside the continuation would go too.
-fn delete_steps(file: &Dockerfile, steps: &[Step], removed: &[usize]) -> Option<Vec<Edit>> {
-    let n = steps.len();
-    if removed.len() >= n {
-        return None;
-    }
-    let range_of = |k: usize| steps[k].element.range();
-    let mut edits = Vec::new();
-    let mut k = 0;
-    while k < n {
-        if !removed.contains(&k) {
-            k += 1;
-            continue;
-        }
-        let first = k;
-        while k + 1 < n && removed.contains(&(k + 1)) {
-            k += 1;
-        }
-        // A block and the join after it; at the end, the join before it.
-        let (range, gaps) = if k + 1 < n {
-            (range_of(first).start..range_of(k + 1).start, first..k + 1)
-        } else {
-            (range_of(first - 1).end..range_of(k).end, first - 1..k)
-        };
-        for g in gaps {
-            if file.text[range_of(g).end..range_of(g + 1).start].contains('#') {
-                return None;
-            }
-        }
-        edits.push(Edit::delete(range));
-        k += 1;
-    }
-    Some(edits)
-}
-
 /// Programs that read each credentials file.
 fn reads_credentials(id: &str, command: &str, args: &[&str]) -> bool {
     let pip = command.starts_with("pip")
@@ -1721,22 +1681,6 @@ fn env_mount_edit(file: &Dockerfile, inst: &Instruction, mount: &str, name: &str
         Some(f) => Edit::insert(f.range.start, format!("{} ", mount.trim_end())),
         None => mount_edit(file, inst, mount),
     }
-}
-
-/// The edit adding `mount` (ending in a space) to a RUN: after its last
-/// flag, so that mounts added one after another keep their order.
-fn mount_edit(file: &Dockerfile, inst: &Instruction, mount: &str) -> Edit {
-    match inst.flags.last() {
-        Some(f) => Edit::insert(f.range.end, format!(" {}", mount.trim_end())),
-        None => Edit::insert(first_token_after_keyword(file, inst), mount.to_string()),
-    }
-}
-
-/// Where the first flag or the body starts (an escaped newline counts).
-fn first_token_after_keyword(file: &Dockerfile, inst: &Instruction) -> usize {
-    let rest = &file.text[inst.keyword_range.end..inst.range.end];
-    let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-    inst.keyword_range.end + skip
 }
 
 /// The edit removing `name` from an ARG: the whole instruction when it is the
