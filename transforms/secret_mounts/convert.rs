@@ -451,14 +451,16 @@ fn fetches_over_ssh(c: &Command) -> bool {
 
 /// An SSH private key written with `echo`/`printf` to a file under `~/.ssh`
 /// in RUN `index` and not deleted there: SSH forwarding instead. `root`:
-/// whether the stage's user is known to be root (else the agent's socket is
-/// made usable by any user, `mode=0666`).
+/// whether that RUN's user is known to be root (`/root/` is then home);
+/// `root_throughout`: whether every RUN of the stage is (else the agent's
+/// socket is made usable by any user, `mode=0666`).
 pub(super) fn ssh_key(
     file: &Dockerfile,
     index: usize,
     (start, end): (usize, usize),
     name: &str,
     root: bool,
+    root_throughout: bool,
 ) -> Option<Converted> {
     let script = Script::of_run(file, index).filter(|s| !s.has_error())?;
     let steps = script.steps();
@@ -532,7 +534,7 @@ pub(super) fn ssh_key(
     if named_elsewhere(file, start, end, &base) {
         return None;
     }
-    let mount = if root {
+    let mount = if root_throughout {
         "--mount=type=ssh".to_string()
     } else {
         "--mount=type=ssh,mode=0666".to_string()

@@ -848,9 +848,9 @@ impl Analysis {
         let stays_root = file.instructions[range.clone()]
             .iter()
             .all(|x| !x.is("USER") || crate::facts::image::is_root(x.args.trim()));
-        let root = stays_root
-            && workdir_and_home(file, i).1 == Some("/root")
-            && facts.runs_as_root() == Some(true);
+        let root_here =
+            workdir_and_home(file, i).1 == Some("/root") && facts.runs_as_root() == Some(true);
+        let root = stays_root && root_here;
         // The image's git reads `GIT_CONFIG_*` from the environment.
         let git_env = facts
             .os
@@ -872,7 +872,7 @@ impl Analysis {
             kind = Stored::GitClone;
         }
         if converted.is_none() {
-            converted = convert::ssh_key(file, i, bounds, name, root);
+            converted = convert::ssh_key(file, i, bounds, name, root_here, root);
             kind = Stored::Ssh;
         }
         let Some(c) = converted else {
