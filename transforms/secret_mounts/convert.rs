@@ -160,10 +160,10 @@ fn later_runs(
     path: &str,
     root: bool,
     reads: &dyn Fn(&Command) -> bool,
-    mount: &str,
     out: &mut Converted,
 ) -> Option<()> {
     let name = "";
+    let mount = out.mount.clone();
     let base = path.rsplit('/').next().unwrap_or(path);
     for j in index + 1..end {
         let inst = &file.instructions[j];
@@ -219,20 +219,21 @@ fn later_runs(
     Some(())
 }
 
-/// Removes the `writes` (and `dropped`) steps of RUN `index`; whether
-/// commands that stay read the file (then the RUN gets the mount too).
-#[allow(clippy::too_many_arguments)]
+/// Removes the `gone` steps of RUN `index` (the whole RUN, with the
+/// `ARG NAME` right above it, when only `setup` steps would stay); when
+/// commands that stay after them read the file, the RUN gets the mount too.
 fn drop_writes(
     file: &Dockerfile,
     index: usize,
-    steps: &[Step],
     gone: &[usize],
     setup: &dyn Fn(&Command) -> bool,
     reads: &dyn Fn(&Command) -> bool,
-    mount: &str,
     name: &str,
     out: &mut Converted,
 ) -> Option<()> {
+    let script = Script::of_run(file, index)?;
+    let steps = script.steps();
+    let mount = out.mount.clone();
     let inst = &file.instructions[index];
     let kept: Vec<usize> = (0..steps.len()).filter(|k| !gone.contains(k)).collect();
     if kept
@@ -373,10 +374,8 @@ pub(super) fn npm_config_set(
         mount: mount.clone(),
     };
     let setup = |_: &Command| false;
-    drop_writes(
-        file, index, steps, &writes, &setup, &reads, &mount, name, &mut out,
-    )?;
-    later_runs(file, index, end, "~/.npmrc", true, &reads, &mount, &mut out)?;
+    drop_writes(file, index, &writes, &setup, &reads, name, &mut out)?;
+    later_runs(file, index, end, "~/.npmrc", true, &reads, &mut out)?;
     (!out.lines.is_empty()).then_some(out)
 }
 
@@ -561,24 +560,13 @@ pub(super) fn ssh_key(
     drop_writes(
         file,
         index,
-        steps,
         &gone,
         &setup,
         &fetches_over_ssh,
-        &mount,
         name,
         &mut out,
     )?;
-    later_runs(
-        file,
-        index,
-        end,
-        &key,
-        root,
-        &fetches_over_ssh,
-        &mount,
-        &mut out,
-    )?;
+    later_runs(file, index, end, &key, root, &fetches_over_ssh, &mut out)?;
     (!out.lines.is_empty()).then_some(out)
 }
 
@@ -677,16 +665,14 @@ pub(super) fn git_insteadof(
         writes: Vec::new(),
         lines: Vec::new(),
         removed: Vec::new(),
-        mount: String::new(),
+        mount: "\u{0}".to_string(),
     };
     drop_writes(
         file,
         index,
-        steps,
         &writes,
         &setup,
         &fetches_over_ssh,
-        "\u{0}",
         name,
         &mut staged,
     )?;
@@ -697,7 +683,6 @@ pub(super) fn git_insteadof(
         "~/.gitconfig",
         true,
         &fetches_over_ssh,
-        "\u{0}",
         &mut staged,
     )?;
     // Replace the placeholder mounts by the mount and the environment.
