@@ -902,3 +902,73 @@ pub fn first_token_after_keyword(file: &Dockerfile, inst: &Instruction) -> usize
     let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
     inst.keyword_range.end + skip
 }
+
+/// Yarn Berry's `yarn config set npmAuthToken "$TOKEN"` in RUN `index` (it
+/// writes the token into the project's `.yarnrc.yml`, or `~/.yarnrc.yml`
+/// with `-H`): the write goes, and the RUNs of the stage that install with
+/// Yarn get the token as `YARN_NPM_AUTH_TOKEN`, which Berry reads before
+/// its rc files: `--mount=type=secret,id=token,env=YARN_NPM_AUTH_TOKEN`.
+pub fn yarn_berry_token(
+    file: &Dockerfile,
+    index: usize,
+    (start, end): (usize, usize),
+    name: &str,
+) -> Option<Converted> {
+    let script = Script::of_run(file, index).filter(|s| !s.has_error())?;
+    let steps = script.steps();
+    let refs = script.variable_references(name);
+    let mut writes = Vec::new();
+    for (k, s) in steps.iter().enumerate() {
+        let Some(c) = s.element.command() else {
+            continue;
+        };
+        let raw: Vec<&str> = c.words.iter().map(|w| w.raw.as_str()).collect();
+        if program(c) != Some("yarn") || raw.get(1) != Some(&"config") {
+            continue;
+        }
+        let args: Vec<&str> = raw[2..].iter().copied().filter(|a| *a != "-H").collect();
+        if args.len() != 3
+            || args[0] != "set"
+            || args[1] != "npmAuthToken"
+            || !mentions(args[2], name)
+            || !c.redirects.is_empty()
+        {
+            return None;
+        }
+        writes.push(k);
+    }
+    if writes.is_empty() {
+        return None;
+    }
+    let inside = |r: &Range<usize>| {
+        writes.iter().any(|&k| {
+            let e = steps[k].element.range();
+            e.start <= r.start && r.end <= e.end
+        })
+    };
+    if refs.is_empty() || !refs.iter().all(inside) {
+        return None;
+    }
+    if named_elsewhere(file, start, end, "npmAuthToken") {
+        return None;
+    }
+    let reads = |c: &Command| program(c) == Some("yarn") && !runs_a_script(c);
+    let mut out = Converted {
+        edits: Vec::new(),
+        path: ".yarnrc.yml".to_string(),
+        writes: writes
+            .iter()
+            .map(|&k| file.text[steps[k].element.range()].to_string())
+            .collect(),
+        lines: Vec::new(),
+        removed: Vec::new(),
+        mount: format!(
+            "--mount=type=secret,id={},env=YARN_NPM_AUTH_TOKEN",
+            name.to_ascii_lowercase()
+        ),
+    };
+    let setup = |_: &Command| false;
+    drop_writes(file, index, &writes, &setup, &reads, name, &mut out)?;
+    later_runs(file, index, end, "~/.yarnrc.yml", true, &reads, &mut out)?;
+    (!out.lines.is_empty()).then_some(out)
+}

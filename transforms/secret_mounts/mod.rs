@@ -59,6 +59,10 @@ images built so far), and the converted text must pass the same check:
   the write goes and a secret file is mounted at `/root/.npmrc` in every
   RUN of the stage that installs (npm/npx/yarn/pnpm, not `npm run`); a
   later RUN or `&&` step that only removes `~/.npmrc` goes too;
+- Yarn Berry's `yarn config set npmAuthToken "$TOKEN"` (it writes the
+  project's `.yarnrc.yml`): the write goes and the RUNs that install with
+  Yarn get `--mount=type=secret,id=token,env=YARN_NPM_AUTH_TOKEN` (Yarn
+  reads that variable before its rc files);
 - `git config --global url."https://${TOKEN}@host/".insteadOf URL`, and a
   token in a `git clone https://user:${TOKEN}@host/...` URL, on an image
   whose release ships git 2.31 or later (`facts::git`: Debian 12+, Ubuntu
@@ -149,8 +153,8 @@ RUN of the stage in shell form and parsed, no other mention of the file
 (or, for git, of `insteadOf`) in the file, nothing else writing the user
 `.npmrc` (`npm config set registry ...` would be hidden by the mount), and
 a RUN that reads it; an SSH key added to an agent in the RUN
-(`ssh-add`), a key used only at run time, `yarn config set` (Berry writes
-the project `.yarnrc.yml`), `bundle config`, `composer config` and git
+(`ssh-add`), a key used only at run time, a scoped
+`npmScopes.*.npmAuthToken`, `bundle config`, `composer config` and git
 older than 2.31 stay errors with the replacement named. A credentials file
 is never mounted over the build context's own `.npmrc` (its other
 settings would be hidden): the error says to reference `${NPM_TOKEN}`
@@ -486,6 +490,7 @@ fn flow_holds_after(file: &Dockerfile, edits: &[Edit], name: &str) -> bool {
 /// Which conversion of a stored value applied.
 enum Stored {
     Npmrc,
+    YarnEnv,
     GitEnv,
     GitClone,
     Ssh,
@@ -674,6 +679,17 @@ impl Transform for SecretMounts {
             }
             for c in &a.git {
                 let at: Vec<String> = c.lines.iter().map(|l| l.to_string()).collect();
+                if c.mount.ends_with("env=YARN_NPM_AUTH_TOKEN") {
+                    places.push(format!(
+                        "drop `yarn config set npmAuthToken`, which wrote it into `.yarnrc.yml` (Yarn Berry), and give Yarn the token from its environment, `YARN_NPM_AUTH_TOKEN`, which it reads before its rc files: `{}` on the RUN{} that install{} (line{} {})",
+                        c.mount,
+                        if at.len() == 1 { "" } else { "s" },
+                        if at.len() == 1 { "s" } else { "" },
+                        if at.len() == 1 { "" } else { "s" },
+                        at.join(", "),
+                    ));
+                    continue;
+                }
                 if c.writes.is_empty() {
                     places.push(format!(
                         "take the token out of the URL that `git clone` stored as the remote and give git the same credentials from its environment (`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0`/`GIT_CONFIG_VALUE_0`, git 2.31 and later, which this image's release ships) with `{}` on the RUN at line {}",
@@ -863,6 +879,10 @@ impl Analysis {
         } else {
             None
         };
+        if converted.is_none() {
+            converted = convert::yarn_berry_token(file, i, bounds, name);
+            kind = Stored::YarnEnv;
+        }
         if converted.is_none() && git_env {
             converted = convert::git_insteadof(file, i, bounds, name);
             kind = Stored::GitEnv;
@@ -912,7 +932,7 @@ impl Analysis {
         self.edits.extend(c.edits.iter().cloned());
         if ssh {
             self.ssh.push(c);
-        } else if matches!(kind, Stored::GitEnv | Stored::GitClone) {
+        } else if matches!(kind, Stored::GitEnv | Stored::GitClone | Stored::YarnEnv) {
             self.git.push(c);
         } else {
             self.left_files.push((
