@@ -576,14 +576,18 @@ pub(super) fn ssh_key(
 /// later ones) gets the token as an `env=` secret and the same rewrite
 /// from git's environment, `export GIT_CONFIG_COUNT=N GIT_CONFIG_KEY_0=...
 /// GIT_CONFIG_VALUE_0=... && `, which git 2.31 and later read: the caller
-/// checks the image's git version.
+/// checks the image's git version. With `file_form` (any git; the stage's
+/// user root throughout), the RUNs that fetch get the git config file itself
+/// as a secret instead (`--mount=type=secret,id=gitconfig,target=/root/.gitconfig`),
+/// when nothing else in the stage writes or names `~/.gitconfig` (a write
+/// to the read-only mount would fail, other settings would be hidden).
 pub(super) fn git_insteadof(
     file: &Dockerfile,
     index: usize,
     (start, end): (usize, usize),
     name: &str,
+    file_form: bool,
 ) -> Option<Converted> {
-    let _ = start;
     let script = Script::of_run(file, index).filter(|s| !s.has_error())?;
     let steps = script.steps();
     let refs = script.variable_references(name);
@@ -658,6 +662,37 @@ pub(super) fn git_insteadof(
         return None;
     }
     let setup = |_: &Command| false;
+    if file_form {
+        let stage_text: String = (start + 1..end)
+            .map(|j| &file.text[file.instructions[j].range.clone()])
+            .collect();
+        let global_writes = stage_text.matches("config --global").count();
+        let earlier = (start + 1..index)
+            .any(|j| file.text[file.instructions[j].range.clone()].contains(".gitconfig"));
+        if global_writes != writes.len() || earlier {
+            return None;
+        }
+        out.mount = "--mount=type=secret,id=gitconfig,target=/root/.gitconfig".to_string();
+        drop_writes(
+            file,
+            index,
+            &writes,
+            &setup,
+            &fetches_over_ssh,
+            name,
+            &mut out,
+        )?;
+        later_runs(
+            file,
+            index,
+            end,
+            "~/.gitconfig",
+            true,
+            &fetches_over_ssh,
+            &mut out,
+        )?;
+        return (!out.lines.is_empty()).then_some(out);
+    }
     // The mount and the environment go together, in front of the body.
     let mut staged = Converted {
         edits: Vec::new(),

@@ -71,8 +71,11 @@ images built so far), and the converted text must pass the same check:
   fetch (git, go mod/get/install, pip, npm, composer, bundler, cargo...)
   get `--mount=type=secret,id=token,env=TOKEN` and
   `export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=url."https://${TOKEN}@host/".insteadOf GIT_CONFIG_VALUE_0=URL && `
-  in front; older or unknown git is named in the error (mount the git
-  config file as a secret there);
+  in front; with older git (Debian 11 and before...), as root, the git
+  config file itself becomes a file secret `gitconfig` mounted at
+  `/root/.gitconfig` on those RUNs, when nothing else in the stage writes
+  `~/.gitconfig` (the note says how to write that file for the build);
+  unknown git is named in the error;
 - an SSH private key written with `echo`/`printf` to `~/.ssh/`: the write,
   its `chmod` and a later `rm` go, `ssh-keyscan` and other `~/.ssh` set-up
   stay, and the RUNs that fetch over SSH get `--mount=type=ssh` (with
@@ -492,6 +495,7 @@ enum Stored {
     Npmrc,
     YarnEnv,
     GitEnv,
+    GitFile,
     GitClone,
     Ssh,
 }
@@ -740,6 +744,19 @@ impl Transform for SecretMounts {
                 .chain(a.left_files.iter().map(|(_, f, t, w)| (f, t, w)));
             for (fid, target, writes) in file_mounts {
                 let base = target.rsplit('/').next().unwrap_or(target);
+                if *fid == "gitconfig" {
+                    // Not the developer's own ~/.gitconfig: a file made for
+                    // the build, from the token.
+                    migration.push(format!(
+                        "this is a file secret, which `--build-arg` cannot give: write a git config file for the build from the token (`git config -f FILE {}`, the same `[url ...] insteadOf` section the RUN wrote), then build with `docker build --secret id=gitconfig,src=FILE`; in Compose, `build: secrets: [gitconfig]` and top-level `secrets: gitconfig: file: FILE`",
+                        writes
+                            .iter()
+                            .map(|w| w.trim_start_matches("git config --global ").to_string())
+                            .collect::<Vec<_>>()
+                            .join(" && git config -f FILE ")
+                    ));
+                    continue;
+                }
                 migration.push(format!(
                     "build with `docker build --secret id={fid},src=$HOME/{base}`, a file holding what `{}` wrote; in Compose, `build: secrets: [{fid}]` and top-level `secrets: {fid}: file: ~/{base}`",
                     writes.join(" && ")
@@ -884,8 +901,12 @@ impl Analysis {
             kind = Stored::YarnEnv;
         }
         if converted.is_none() && git_env {
-            converted = convert::git_insteadof(file, i, bounds, name);
+            converted = convert::git_insteadof(file, i, bounds, name, false);
             kind = Stored::GitEnv;
+        }
+        if converted.is_none() && !git_env && root {
+            converted = convert::git_insteadof(file, i, bounds, name, true);
+            kind = Stored::GitFile;
         }
         if converted.is_none() && git_env {
             converted = convert::git_clone_token(file, i, name);
@@ -934,6 +955,13 @@ impl Analysis {
             self.ssh.push(c);
         } else if matches!(kind, Stored::GitEnv | Stored::GitClone | Stored::YarnEnv) {
             self.git.push(c);
+        } else if matches!(kind, Stored::GitFile) {
+            self.left_files.push((
+                c.lines.clone(),
+                "gitconfig",
+                "/root/.gitconfig".to_string(),
+                c.writes.clone(),
+            ));
         } else {
             self.left_files.push((
                 c.lines.clone(),
