@@ -164,8 +164,11 @@ settings would be hidden): the error says to reference `${NPM_TOKEN}`
 there and pass the token with `env=`. Build files are
 found by the application facts (compose files between the Dockerfile and
 the repository root and one folder below the root, scripts, Makefiles, CI
-files); GitHub `build-push-action` steps and bake files are named, not
-rewritten. Only RUNs that name the variable get the mount; a RUN that reads it
+files). Bake files are named, not rewritten; a GitHub
+`docker/build-push-action` step's `build-args:` entry moves to `secrets:`
+(`"id=${{ secrets.X }}"`), `secret-envs:` (an argument read from the
+environment) or `ssh: default`, and a `run:` step's `${{ ... }}` value goes
+into the step's `env:`. Only RUNs that name the variable get the mount; a RUN that reads it
 implicitly (a script, a config file with `${NPM_TOKEN}`) must be given the
 mount by hand. The credentials-file form needs `echo`/`printf` writes into one file (the
 first one creating it) joined with `&&`, and the file's place must be known
