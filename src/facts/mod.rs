@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod context;
+pub mod git;
 pub mod image;
 pub mod packages;
 pub mod recommends;

@@ -251,7 +251,7 @@ pub fn check(file: &Dockerfile, index: usize, end: usize, name: &str) -> Option<
             .filter(|c| c.range.start <= r.start && r.end <= c.range.end)
             .min_by_key(|c| c.range.len());
         let Some(cmd) = holder else {
-            if in_test(&file.text, r.clone()) {
+            if in_test(&file.text, r.clone()) || in_git_env(&file.text, r.clone()) {
                 continue;
             }
             return Some(Problem::Unknown(
@@ -411,4 +411,55 @@ fn in_test(text: &str, r: std::ops::Range<usize>) -> bool {
         .find(['&', ';', '|', '\n', '>', '<'])
         .unwrap_or(usize::MAX);
     close < stop
+}
+
+/// Is the reference at `r` in the value of `export GIT_CONFIG_KEY_<n>=` or
+/// `GIT_CONFIG_VALUE_<n>=` (git's configuration from the environment, read
+/// by the git commands of the RUN and stored nowhere)?
+fn in_git_env(text: &str, r: std::ops::Range<usize>) -> bool {
+    let mut from = r.start.saturating_sub(300);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let before = &text[from..r.start];
+    let Some(at) = before.rfind("GIT_CONFIG_") else {
+        return false;
+    };
+    let word = &before[at..];
+    let name_len = word.find('=').unwrap_or(word.len());
+    let var = &word[..name_len];
+    let numbered = |p: &str| {
+        var.strip_prefix(p)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if !(numbered("GIT_CONFIG_KEY_") || numbered("GIT_CONFIG_VALUE_")) || name_len == word.len() {
+        return false;
+    }
+    // The value runs unbroken (outside quotes) up to the reference.
+    let mut quote: Option<char> = None;
+    for ch in word[name_len + 1..].chars() {
+        match (quote, ch) {
+            (None, '"' | '\'') => quote = Some(ch),
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() || matches!(c, ';' | '&' | '|') => return false,
+            _ => {}
+        }
+    }
+    // In an `export` of the same statement.
+    let statement = &before[..at];
+    let start = statement.rfind(['\n', ';', '&', '|']).map_or(0, |i| i + 1);
+    let statement = &statement[start..];
+    let Some(e) = statement.rfind("export ") else {
+        return false;
+    };
+    let head = statement[..e].trim();
+    let head_ok = head.is_empty() || head == "RUN" || head.starts_with("RUN ");
+    head_ok
+        && statement[e + "export ".len()..]
+            .split_whitespace()
+            .all(|w| {
+                w == "\\"
+                    || w.split_once('=')
+                        .is_some_and(|(n, _)| n.starts_with("GIT_CONFIG_"))
+            })
 }

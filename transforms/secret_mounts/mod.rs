@@ -1,13 +1,17 @@
 use std::ops::Range;
 
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
-use crate::syntax::shell::{Script, Step};
+use crate::facts::image::ImageFacts;
+use crate::syntax::shell::Script;
 use crate::syntax::words::parse_words;
 use crate::syntax::{Dockerfile, Form, Instruction};
 use crate::transform::{Context, Meta, Transform};
 
 mod buildfiles;
+mod convert;
 mod flow;
+
+use convert::{delete_lines, delete_steps, mentions, mount_edit};
 
 pub struct SecretMounts;
 
@@ -48,6 +52,40 @@ removed only by a later RUN), stored by a tool (`git config`,
 `mix hex.organization auth`, `docker login`, `chpasswd`), or put in a URL
 `git clone` records is reported as an error that says where it stays, and
 nothing is converted; so is a command not known not to store it.
+Where the replacement is known, such a RUN is converted instead (the
+original is still reported as an error: the value is in the layers of the
+images built so far), and the converted text must pass the same check:
+- `npm config set //host/:_authToken=$TOKEN` (root user, known image):
+  the write goes and a secret file is mounted at `/root/.npmrc` in every
+  RUN of the stage that installs (npm/npx/yarn/pnpm, not `npm run`); a
+  later RUN or `&&` step that only removes `~/.npmrc` goes too;
+- Yarn Berry's `yarn config set npmAuthToken "$TOKEN"` (it writes the
+  project's `.yarnrc.yml`): the write goes and the RUNs that install with
+  Yarn get `--mount=type=secret,id=token,env=YARN_NPM_AUTH_TOKEN` (Yarn
+  reads that variable before its rc files);
+- `git config --global url."https://${TOKEN}@host/".insteadOf URL`, and a
+  token in a `git clone https://user:${TOKEN}@host/...` URL, on an image
+  whose release ships git 2.31 or later (`facts::git`: Debian 12+, Ubuntu
+  22.04+, Alpine 3.14+): the write goes (the clone URL loses its
+  credentials, so the remote it stores holds none), and the RUNs that
+  fetch (git, go mod/get/install, pip, npm, composer, bundler, cargo...)
+  get `--mount=type=secret,id=token,env=TOKEN` and
+  `export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=url."https://${TOKEN}@host/".insteadOf GIT_CONFIG_VALUE_0=URL && `
+  in front; with older git (Debian 11 and before...), as root, the git
+  config file itself becomes a file secret `gitconfig` mounted at
+  `/root/.gitconfig` on those RUNs, when nothing else in the stage writes
+  `~/.gitconfig` (the note says how to write that file for the build);
+  unknown git is named in the error;
+- an SSH private key written with `echo`/`printf` to `~/.ssh/`: the write,
+  its `chmod` and a later `rm` go, `ssh-keyscan` and other `~/.ssh` set-up
+  stay, and the RUNs that fetch over SSH get `--mount=type=ssh` (with
+  `mode=0666` when the stage's user is not known to be root); the build
+  needs `--ssh default` (Compose `build.ssh`).
+When several `env=` secrets are mounted on one RUN, the mounts follow the
+order in which the RUN first uses the variables. A value stored only in a
+stage that is not the final one and that no later stage copies from or
+builds on is said to be in that stage's layer: in the build cache and in
+an image built with `--target`, not in the final image.
 Front-end build variables (`REACT_APP_*`, `VITE_*`, `NEXT_PUBLIC_*`,
 `VUE_APP_*`...) are compiled into the bundle browsers download: an error,
 no mount. A variable named only inside single quotes is never expanded by
@@ -113,13 +151,24 @@ way and not changed.
 ## Limits
 The value-flow check is an allowlist: an unknown command (`./deploy
 --token $T`) blocks the conversion even when it stores nothing; add the
-mount by hand then. SSH keys written to `~/.ssh` and git tokens written
-with `git config` are reported with the replacement (`--mount=type=ssh`,
-git's `GIT_CONFIG_*` environment) but not rewritten yet. Build files are
+mount by hand then. The stored-value conversions above need every later
+RUN of the stage in shell form and parsed, no other mention of the file
+(or, for git, of `insteadOf`) in the file, nothing else writing the user
+`.npmrc` (`npm config set registry ...` would be hidden by the mount), and
+a RUN that reads it; an SSH key added to an agent in the RUN
+(`ssh-add`), a key used only at run time, a scoped
+`npmScopes.*.npmAuthToken`, `bundle config`, `composer config` and git
+older than 2.31 stay errors with the replacement named. A credentials file
+is never mounted over the build context's own `.npmrc` (its other
+settings would be hidden): the error says to reference `${NPM_TOKEN}`
+there and pass the token with `env=`. Build files are
 found by the application facts (compose files between the Dockerfile and
 the repository root and one folder below the root, scripts, Makefiles, CI
-files); GitHub `build-push-action` steps and bake files are named, not
-rewritten. Only RUNs that name the variable get the mount; a RUN that reads it
+files). Bake files are named, not rewritten; a GitHub
+`docker/build-push-action` step's `build-args:` entry moves to `secrets:`
+(`"id=${{ secrets.X }}"`), `secret-envs:` (an argument read from the
+environment) or `ssh: default`, and a `run:` step's `${{ ... }}` value goes
+into the step's `env:`. Only RUNs that name the variable get the mount; a RUN that reads it
 implicitly (a script, a config file with `${NPM_TOKEN}`) must be given the
 mount by hand. The credentials-file form needs `echo`/`printf` writes into one file (the
 first one creating it) joined with `&&`, and the file's place must be known
@@ -130,8 +179,7 @@ is mounted in that RUN (when commands follow the write) and in every later
 RUN of the stage that runs a program reading it (npm/yarn/pnpm for
 `.npmrc`, git/curl/wget/go for `.netrc`, pip/poetry/uv for `pip.conf`, git
 for `.git-credentials`, docker for `config.json`); when a later RUN cannot
-be analysed, or nothing reads it, only the leak is reported. Other shapes
-(`npm config set`, `git config ... insteadOf`) keep the `env=` mount. An ENV re-export that sets
+be analysed, or nothing reads it, only the leak is reported. An ENV re-export that sets
 several variables at once is not split.
 "#,
 };
@@ -189,6 +237,79 @@ fn first_declaration(file: &Dockerfile, name: &str) -> usize {
             decls.iter().any(|d| d.name == name)
         })
         .map_or(0, |i| i.range.start)
+}
+
+/// The stage of the instruction at `offset`, described, when it is not the
+/// final stage and nothing takes anything from it (no later stage built on
+/// it, no `COPY --from`/`--mount=from=` naming it): its layers are not in
+/// the final image.
+fn discarded_stage(file: &Dockerfile, offset: usize) -> Option<String> {
+    let inst = file.instructions.iter().find(|i| i.range.start == offset)?;
+    let k = inst.stage?;
+    if k + 1 >= file.stages.len() {
+        return None;
+    }
+    let stage = &file.stages[k];
+    let names: Vec<String> = stage
+        .name
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .chain([k.to_string()])
+        .collect();
+    let refers = |v: &str| names.iter().any(|n| v.eq_ignore_ascii_case(n));
+    for later in &file.stages[k + 1..] {
+        if refers(later.base_image.trim()) || later.base_image.contains('$') {
+            return None;
+        }
+        for inst in &file.instructions[later.instructions.clone()] {
+            for f in &inst.flags {
+                let v = f.value.as_deref().unwrap_or("");
+                let from = match f.name.as_str() {
+                    "from" => Some(v),
+                    "mount" => v.split(',').find_map(|p| p.strip_prefix("from=")),
+                    _ => None,
+                };
+                if from.is_some_and(|v| refers(v) || v.contains('$')) {
+                    return None;
+                }
+            }
+        }
+    }
+    let from_line = file.instructions[stage.from].start_line;
+    Some(match &stage.name {
+        Some(n) => format!(
+            "stage `{n}` (line {from_line}), which is not the final stage and which no later stage copies from or builds on"
+        ),
+        None => format!(
+            "stage {k} (line {from_line}), which is not the final stage and which no later stage copies from or builds on"
+        ),
+    })
+}
+
+/// For a value git stores: what the image's git allows (the `GIT_CONFIG_*`
+/// environment needs 2.31), when that is why nothing was converted.
+fn git_version_note(file: &Dockerfile, offset: usize, where_: &str, ctx: &Context) -> String {
+    if !(where_.contains("git config") || where_.contains(".git/config")) {
+        return String::new();
+    }
+    let Some(stage) = file
+        .instructions
+        .iter()
+        .find(|i| i.range.start == offset)
+        .and_then(|i| i.stage)
+    else {
+        return String::new();
+    };
+    let facts = ImageFacts::for_stage(file, stage, &ctx.config);
+    let release = facts.os.zip(facts.release.as_deref());
+    match release.and_then(|(os, r)| crate::facts::git::version(os.name(), r).map(|v| (os, r, v))) {
+        Some((os, r, (major, minor))) if (major, minor) < (2, 31) => format!(
+            "; this image's release ({} {r}) ships git {major}.{minor}, older than 2.31: there, mount the git config file itself (`--mount=type=secret,id=gitconfig,target=/root/.gitconfig`, built with `--secret id=gitconfig,src=FILE`, a file secret holding the `[url ...] insteadOf` section)",
+            os.name()
+        ),
+        Some(_) => String::new(),
+        None => "; the git version of this image is not known (its OS release is not in the tables: `os = \"debian:12\"` in `[images.\"PATTERN\"]` of dockwright.toml lets the `GIT_CONFIG_*` form be applied)".to_string(),
+    }
 }
 
 /// What to do instead when a RUN stores the value.
@@ -317,31 +438,6 @@ fn literal(value: &Option<String>) -> Option<&str> {
     (!v.is_empty() && !v.contains('$')).then_some(v)
 }
 
-/// Does `text` mention `$NAME` or `${NAME...}`?
-fn mentions(text: &str, name: &str) -> bool {
-    let mut from = 0;
-    while let Some(pos) = text[from..].find('$') {
-        let at = from + pos + 1;
-        from = at;
-        let rest = &text[at..];
-        let (rest, braced) = match rest.strip_prefix('{') {
-            Some(r) => (r, true),
-            None => (rest, false),
-        };
-        if let Some(after) = rest.strip_prefix(name) {
-            let next = after.as_bytes().first().copied();
-            let ok = match next {
-                None => !braced,
-                Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
-            };
-            if ok {
-                return true;
-            }
-        }
-    }
-    false
-}
-
 /// The instruction's text after its keyword, with skipped lines blanked.
 fn body(file: &Dockerfile, inst: &Instruction) -> String {
     let view = inst.normalised_text(file);
@@ -368,6 +464,43 @@ struct Analysis {
     persists: Vec<(usize, flow::Problem)>,
     /// RUNs that name it only inside single quotes: (offset, line).
     single_quoted: Vec<(usize, usize)>,
+    /// SSH keys written to `~/.ssh`, now forwarded (`--mount=type=ssh`).
+    ssh: Vec<convert::Converted>,
+    /// git URL rewrites with the token, now from git's environment.
+    git: Vec<convert::Converted>,
+}
+
+/// The value-flow check on the converted text: every RUN that still names
+/// `name` after `edits` must pass it.
+fn flow_holds_after(file: &Dockerfile, edits: &[Edit], name: &str) -> bool {
+    let mut edits = edits.to_vec();
+    edits.sort();
+    if edits
+        .windows(2)
+        .any(|w| w[1].range().start < w[0].range().end)
+    {
+        return false;
+    }
+    let text = crate::edit::apply_edits(&file.text, &edits);
+    let Ok(after) = crate::syntax::parse(&text) else {
+        return false;
+    };
+    (0..after.instructions.len()).all(|j| {
+        let inst = &after.instructions[j];
+        !inst.is("RUN")
+            || !mentions(&after.text[inst.range.clone()], name)
+            || flow::check(&after, j, after.instructions.len(), name).is_none()
+    })
+}
+
+/// Which conversion of a stored value applied.
+enum Stored {
+    Npmrc,
+    YarnEnv,
+    GitEnv,
+    GitFile,
+    GitClone,
+    Ssh,
 }
 
 impl Transform for SecretMounts {
@@ -447,9 +580,34 @@ impl Transform for SecretMounts {
                 ));
                 continue;
             }
-            let a = analyse(file, &name, file_forms);
+            let a = analyse(
+                file,
+                &name,
+                file_forms,
+                &|stage| crate::facts::image::ImageFacts::for_stage(file, stage, &ctx.config),
+                &|rel| {
+                    ctx.path.is_some()
+                        && ctx
+                            .read_text(std::path::Path::new(rel))
+                            .is_ok_and(|t| t.is_some())
+                },
+            );
             let id = name.to_ascii_lowercase();
-            for (offset, msg) in a.leaks.iter().chain(&a.layer_leaks) {
+            let layer_leaks: Vec<(usize, String)> = a
+                .layer_leaks
+                .iter()
+                .map(|(offset, msg)| match discarded_stage(file, *offset) {
+                    Some(stage) => (
+                        *offset,
+                        msg.replace(
+                            "the value is in that image layer and must be rotated",
+                            &format!("the value is in that layer of {stage}: not in the final image, but in the build cache and in any image built or pushed with `--target`; rotate it if that cache or such an image left the machine"),
+                        ),
+                    ),
+                    None => (*offset, msg.clone()),
+                })
+                .collect();
+            for (offset, msg) in a.leaks.iter().chain(&layer_leaks) {
                 let level = if msg.contains(PLACEHOLDER) {
                     Level::Warning
                 } else {
@@ -460,10 +618,18 @@ impl Transform for SecretMounts {
             if !a.persists.is_empty() {
                 for (offset, p) in &a.persists {
                     let msg = match p {
-                        flow::Problem::Persists(where_) => format!(
-                            "`{name}` would stay in the image even with a secret mount, so it is not converted: {where_}; {}",
-                            advice(&name, where_)
-                        ),
+                        flow::Problem::Persists(where_) => match discarded_stage(file, *offset) {
+                            Some(stage) => format!(
+                                "`{name}` would stay in a layer even with a secret mount, so it is not converted: {}; that layer is {stage}: not in the final image, but in the build cache and in any image built or pushed with `--target`; {}",
+                                where_.trim_end_matches(": still in the layer"),
+                                advice(&name, where_)
+                            ),
+                            None => format!(
+                                "`{name}` would stay in the image even with a secret mount, so it is not converted: {where_}; {}{}",
+                                advice(&name, where_),
+                                git_version_note(file, *offset, where_, ctx)
+                            ),
+                        },
                         flow::Problem::Unknown(what) => format!(
                             "`{name}` is not converted: a secret mount is only claimed when every command that sees the value is known not to store it, and {what}; check it and add `--mount=type=secret,id={id},env={name}` by hand if nothing keeps it"
                         ),
@@ -518,9 +684,58 @@ impl Transform for SecretMounts {
                     at.join(", ")
                 ));
             }
+            for c in &a.git {
+                let at: Vec<String> = c.lines.iter().map(|l| l.to_string()).collect();
+                if c.mount.ends_with("env=YARN_NPM_AUTH_TOKEN") {
+                    places.push(format!(
+                        "drop `yarn config set npmAuthToken`, which wrote it into `.yarnrc.yml` (Yarn Berry), and give Yarn the token from its environment, `YARN_NPM_AUTH_TOKEN`, which it reads before its rc files: `{}` on the RUN{} that install{} (line{} {})",
+                        c.mount,
+                        if at.len() == 1 { "" } else { "s" },
+                        if at.len() == 1 { "s" } else { "" },
+                        if at.len() == 1 { "" } else { "s" },
+                        at.join(", "),
+                    ));
+                    continue;
+                }
+                if c.writes.is_empty() {
+                    places.push(format!(
+                        "take the token out of the URL that `git clone` stored as the remote and give git the same credentials from its environment (`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0`/`GIT_CONFIG_VALUE_0`, git 2.31 and later, which this image's release ships) with `{}` on the RUN at line {}",
+                        c.mount,
+                        at.join(", "),
+                    ));
+                    continue;
+                }
+                places.push(format!(
+                    "drop the `git config --global` that stored it in `~/.gitconfig`{} and give git the same URL rewrite from its environment (`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0`/`GIT_CONFIG_VALUE_0`, git 2.31 and later, which this image's release ships) with `{}` on the RUN{} that fetch{} (line{} {})",
+                    if c.removed.is_empty() { "" } else { " and its later removal" },
+                    c.mount,
+                    if at.len() == 1 { "" } else { "s" },
+                    if at.len() == 1 { "es" } else { "" },
+                    if at.len() == 1 { "" } else { "s" },
+                    at.join(", "),
+                ));
+            }
+            for c in &a.ssh {
+                let at: Vec<String> = c.lines.iter().map(|l| l.to_string()).collect();
+                places.push(format!(
+                    "drop the key written to `{}`{} and forward the build's SSH agent instead: `{}` on the RUN{} that fetch{} over SSH (line{} {}){}",
+                    c.path,
+                    if c.removed.is_empty() { "" } else { " and its later removal" },
+                    c.mount,
+                    if at.len() == 1 { "" } else { "s" },
+                    if at.len() == 1 { "es" } else { "" },
+                    if at.len() == 1 { "" } else { "s" },
+                    at.join(", "),
+                    if c.mount.contains("mode=") {
+                        " (`mode=0666`: the stage's user is not known to be root, and the socket is root's alone by default)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
             let runs = places.join(", and ");
             let mut migration = Vec::new();
-            if a.converted_runs > 0 {
+            if a.converted_runs > 0 || !a.git.is_empty() {
                 migration.push(format!(
                     "build with `docker build --secret id={id},env={name}` instead of `--build-arg {name}=...`; in Compose, `build: secrets: [{id}]` on the service and top-level `secrets: {id}: environment: {name}`"
                 ));
@@ -532,9 +747,27 @@ impl Transform for SecretMounts {
                 .chain(a.left_files.iter().map(|(_, f, t, w)| (f, t, w)));
             for (fid, target, writes) in file_mounts {
                 let base = target.rsplit('/').next().unwrap_or(target);
+                if *fid == "gitconfig" {
+                    // Not the developer's own ~/.gitconfig: a file made for
+                    // the build, from the token.
+                    migration.push(format!(
+                        "this is a file secret, which `--build-arg` cannot give: write a git config file for the build from the token (`git config -f FILE {}`, the same `[url ...] insteadOf` section the RUN wrote), then build with `docker build --secret id=gitconfig,src=FILE`; in Compose, `build: secrets: [gitconfig]` and top-level `secrets: gitconfig: file: FILE`",
+                        writes
+                            .iter()
+                            .map(|w| w.trim_start_matches("git config --global ").to_string())
+                            .collect::<Vec<_>>()
+                            .join(" && git config -f FILE ")
+                    ));
+                    continue;
+                }
                 migration.push(format!(
                     "build with `docker build --secret id={fid},src=$HOME/{base}`, a file holding what `{}` wrote; in Compose, `build: secrets: [{fid}]` and top-level `secrets: {fid}: file: ~/{base}`",
                     writes.join(" && ")
+                ));
+            }
+            if !a.ssh.is_empty() {
+                migration.push(format!(
+                    "build with `docker build --ssh default` (with an SSH agent holding the key: `ssh-add`, or `--ssh default=PATH_TO_KEY`) instead of `--build-arg {name}=...`; in Compose, `build: ssh: [default]` on the service"
                 ));
             }
             let migration = migration.join("; and ");
@@ -544,7 +777,7 @@ impl Transform for SecretMounts {
                 "; its literal value is in the image history: rotate it"
             };
             // The repository's builds of this Dockerfile move with it.
-            let env = a.file_mounts.is_empty() && a.left_files.is_empty();
+            let env = a.file_mounts.is_empty() && a.left_files.is_empty() && a.ssh.is_empty();
             let file_id = a
                 .file_mounts
                 .first()
@@ -555,7 +788,7 @@ impl Transform for SecretMounts {
                 name: &name,
                 id: if env { &id } else { file_id },
                 env,
-                ssh: false,
+                ssh: !a.ssh.is_empty(),
             };
             let mut fix = Fix::unsafe_(a.edits);
             let mut built = String::new();
@@ -632,13 +865,128 @@ impl Transform for SecretMounts {
 }
 
 impl Analysis {
+    /// A RUN that stores the value in a file: the conversions that keep it
+    /// out of the image (see `convert`); whether one applied.
+    fn convert_stored(
+        &mut self,
+        file: &Dockerfile,
+        i: usize,
+        stage: usize,
+        range: &Range<usize>,
+        name: &str,
+        image: &dyn Fn(usize) -> ImageFacts,
+    ) -> bool {
+        let inst = &file.instructions[i];
+        let bounds = (range.start, range.end);
+        let facts = image(stage);
+        // Root by the Dockerfile (no USER, or USER root, in the whole stage:
+        // the RUNs given a mount come later) and by the image.
+        let stays_root = file.instructions[range.clone()]
+            .iter()
+            .all(|x| !x.is("USER") || crate::facts::image::is_root(x.args.trim()));
+        let root_here =
+            workdir_and_home(file, i).1 == Some("/root") && facts.runs_as_root() == Some(true);
+        let root = stays_root && root_here;
+        // The image's git reads `GIT_CONFIG_*` from the environment.
+        let git_env = facts
+            .os
+            .zip(facts.release.as_deref())
+            .and_then(|(os, release)| crate::facts::git::config_from_env(os.name(), release))
+            == Some(true);
+        let mut kind = Stored::Npmrc;
+        let mut converted = if root {
+            convert::npm_config_set(file, i, bounds, name)
+        } else {
+            None
+        };
+        if converted.is_none() {
+            converted = convert::yarn_berry_token(file, i, bounds, name);
+            kind = Stored::YarnEnv;
+        }
+        if converted.is_none() && git_env {
+            converted = convert::git_insteadof(file, i, bounds, name, false);
+            kind = Stored::GitEnv;
+        }
+        if converted.is_none() && !git_env && root {
+            converted = convert::git_insteadof(file, i, bounds, name, true);
+            kind = Stored::GitFile;
+        }
+        if converted.is_none() && git_env {
+            converted = convert::git_clone_token(file, i, name);
+            kind = Stored::GitClone;
+        }
+        if converted.is_none() {
+            converted = convert::ssh_key(file, i, bounds, name, root_here, root);
+            kind = Stored::Ssh;
+        }
+        let Some(c) = converted else {
+            return false;
+        };
+        if !flow_holds_after(file, &c.edits, name) {
+            return false;
+        }
+        let ssh = matches!(kind, Stored::Ssh);
+        let later = match c.removed.as_slice() {
+            [] => String::new(),
+            lines => format!(
+                " (removed only by a later RUN, line{} {}: a later layer, this one keeps it)",
+                if lines.len() == 1 { "" } else { "s" },
+                lines
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.layer_leaks.push((
+            inst.range.start,
+            format!(
+                "{} writes `{name}` into `{}`{later}: the value is in that image layer and must be rotated",
+                what(inst),
+                c.path
+            ),
+        ));
+        // A whole-RUN deletion may take the ARG above it: its own edit goes.
+        self.edits.retain(|e| {
+            !c.edits.iter().any(|d| {
+                let (d, e) = (d.range(), e.range());
+                !d.is_empty() && d.start <= e.start && e.end <= d.end
+            })
+        });
+        self.edits.extend(c.edits.iter().cloned());
+        if ssh {
+            self.ssh.push(c);
+        } else if matches!(kind, Stored::GitEnv | Stored::GitClone | Stored::YarnEnv) {
+            self.git.push(c);
+        } else if matches!(kind, Stored::GitFile) {
+            self.left_files.push((
+                c.lines.clone(),
+                "gitconfig",
+                "/root/.gitconfig".to_string(),
+                c.writes.clone(),
+            ));
+        } else {
+            self.left_files.push((
+                c.lines.clone(),
+                "npmrc",
+                "/root/.npmrc".to_string(),
+                c.writes.clone(),
+            ));
+        }
+        true
+    }
+
     /// An ARG's default: a literal is a leak (reported, the ARG still goes);
     /// one built from other variables blocks the conversion (false).
     fn check_default(&mut self, inst: &Instruction, name: &str, d: &Decl) -> bool {
         if let Some(v) = literal(&d.value) {
             self.leaks
                 .push((inst.range.start, leak_message(name, "ARG", v)));
-        } else if d.value.as_deref().is_some_and(|v| v.contains('$')) {
+        } else if d
+            .value
+            .as_deref()
+            .is_some_and(|v| v.contains('$') && !is_self_reference(v, name))
+        {
             self.blockers.push((
                 inst.range.start,
                 format!(
@@ -652,7 +1000,13 @@ impl Analysis {
     }
 }
 
-fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
+fn analyse(
+    file: &Dockerfile,
+    name: &str,
+    file_forms: bool,
+    image: &dyn Fn(usize) -> ImageFacts,
+    project_file: &dyn Fn(&str) -> bool,
+) -> Analysis {
     let mut a = Analysis {
         edits: Vec::new(),
         blockers: Vec::new(),
@@ -664,6 +1018,8 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
         left_files: Vec::new(),
         persists: Vec::new(),
         single_quoted: Vec::new(),
+        ssh: Vec::new(),
+        git: Vec::new(),
     };
     let mount = format!(
         "--mount=type=secret,id={},env={name} ",
@@ -813,7 +1169,12 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                         continue;
                     }
                     match credential_use(file, i, name) {
-                        CredentialUse::FileForm(f) if file_forms => {
+                        CredentialUse::FileForm(f)
+                            if file_forms
+                                && !(f.id == "npmrc"
+                                    && !f.target.starts_with("/root/")
+                                    && project_file(".npmrc")) =>
+                        {
                             a.edits.extend(f.edits);
                             a.file_mounts
                                 .push((inst.start_line, f.id, f.target, f.writes));
@@ -826,8 +1187,18 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                                 format!("{} writes `{name}` into `{path}` and never deletes it: the value is in that image layer and must be rotated", what(inst)),
                             ));
                             let readers = credential_readers(file, i, range.end, left.id);
-                            if let (true, Some(target), Some(removal), Some(readers)) =
-                                (file_forms, &left.target, &left.removal, &readers)
+                            // Never mounted over the project's own `.npmrc`:
+                            // it would hide its other settings.
+                            let committed = left.id == "npmrc"
+                                && !left.path.starts_with('/')
+                                && project_file(".npmrc");
+                            if committed {
+                                a.layer_leaks.last_mut().unwrap().1.push_str(
+                                    "; the build context has its own `.npmrc`, which a secret file mounted at that path would hide: reference the token there (`//registry.npmjs.org/:_authToken=${NPM_TOKEN}`, npm reads it from the environment) and mount it with `env=` in the RUNs that install, instead of writing the value",
+                                );
+                            }
+                            if let (true, false, Some(target), Some(removal), Some(readers)) =
+                                (file_forms, committed, &left.target, &left.removal, &readers)
                                 && (left.used_in_run || !readers.is_empty())
                             {
                                 match removal {
@@ -856,18 +1227,26 @@ fn analyse(file: &Dockerfile, name: &str, file_forms: bool) -> Analysis {
                                 ));
                                 continue;
                             }
-                            a.layer_leaks.last_mut().unwrap().1.push_str(
-                                "; delete the file in the same RUN, or mount it as a secret file (`--mount=type=secret,id=...,target=...`) in each RUN that needs it",
-                            );
+                            if !committed {
+                                a.layer_leaks.last_mut().unwrap().1.push_str(
+                                    "; delete the file in the same RUN, or mount it as a secret file (`--mount=type=secret,id=...,target=...`) in each RUN that needs it",
+                                );
+                            }
                         }
                         _ => {}
                     }
                     // The value must not be stored by what reads it.
                     if let Some(p) = flow::check(file, i, range.end, name) {
+                        if matches!(p, flow::Problem::Persists(_))
+                            && file_forms
+                            && a.convert_stored(file, i, stage.index, &range, name, image)
+                        {
+                            continue;
+                        }
                         a.persists.push((inst.range.start, p));
                         continue;
                     }
-                    a.edits.push(mount_edit(file, inst, &mount));
+                    a.edits.push(env_mount_edit(file, inst, &mount, name));
                     a.converted_runs += 1;
                 }
                 _ if mentions(&text, name) && (declared || declared_in_some_stage) => {
@@ -944,26 +1323,6 @@ fn leak_message(name: &str, keyword: &str, value: &str) -> String {
             ""
         }
     )
-}
-
-/// Deletes whole lines; when they sit between two blank lines, one of the
-/// blank lines goes too.
-fn delete_lines(file: &Dockerfile, range: Range<usize>) -> Edit {
-    let blank_before = file.text[..range.start]
-        .strip_suffix('\n')
-        .is_some_and(|body| {
-            let body = body.strip_suffix('\r').unwrap_or(body);
-            body[body.rfind('\n').map_or(0, |i| i + 1)..]
-                .trim()
-                .is_empty()
-        });
-    let after = &file.text[range.end..];
-    let line_end = after.find('\n').map(|i| i + 1);
-    let blank_after = line_end.filter(|&n| after[..n].trim().is_empty());
-    match blank_after {
-        Some(n) if blank_before => Edit::delete(range.start..range.end + n),
-        _ => Edit::delete(range),
-    }
 }
 
 /// Why a RUN that names the variable cannot get the mount.
@@ -1255,42 +1614,6 @@ fn credential_use(file: &Dockerfile, index: usize, name: &str) -> CredentialUse 
     })
 }
 
-/// Edits deleting the `removed` steps of a `&&` chain with their joins; None
-/// when nothing would stay or a comment inside the continuation would go too.
-fn delete_steps(file: &Dockerfile, steps: &[Step], removed: &[usize]) -> Option<Vec<Edit>> {
-    let n = steps.len();
-    if removed.len() >= n {
-        return None;
-    }
-    let range_of = |k: usize| steps[k].element.range();
-    let mut edits = Vec::new();
-    let mut k = 0;
-    while k < n {
-        if !removed.contains(&k) {
-            k += 1;
-            continue;
-        }
-        let first = k;
-        while k + 1 < n && removed.contains(&(k + 1)) {
-            k += 1;
-        }
-        // A block and the join after it; at the end, the join before it.
-        let (range, gaps) = if k + 1 < n {
-            (range_of(first).start..range_of(k + 1).start, first..k + 1)
-        } else {
-            (range_of(first - 1).end..range_of(k).end, first - 1..k)
-        };
-        for g in gaps {
-            if file.text[range_of(g).end..range_of(g + 1).start].contains('#') {
-                return None;
-            }
-        }
-        edits.push(Edit::delete(range));
-        k += 1;
-    }
-    Some(edits)
-}
-
 /// Programs that read each credentials file.
 fn reads_credentials(id: &str, command: &str, args: &[&str]) -> bool {
     let pip = command.starts_with("pip")
@@ -1363,20 +1686,52 @@ fn has_secret_env_mount(inst: &Instruction, name: &str) -> bool {
     })
 }
 
-/// The edit adding `mount` (ending in a space) to a RUN: after its last
-/// flag, so that mounts added one after another keep their order.
-fn mount_edit(file: &Dockerfile, inst: &Instruction, mount: &str) -> Edit {
-    match inst.flags.last() {
-        Some(f) => Edit::insert(f.range.end, format!(" {}", mount.trim_end())),
-        None => Edit::insert(first_token_after_keyword(file, inst), mount.to_string()),
+/// Where `$NAME` / `${NAME...}` is first named in `text`.
+fn first_mention(text: &str, name: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(pos) = text[from..].find('$') {
+        let at = from + pos;
+        let rest = &text[at + 1..];
+        let (rest, braced) = match rest.strip_prefix('{') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        if let Some(after) = rest.strip_prefix(name) {
+            let ok = match after.as_bytes().first() {
+                None => !braced,
+                Some(c) => !(c.is_ascii_alphanumeric() || *c == b'_'),
+            };
+            if ok {
+                return Some(at);
+            }
+        }
+        from = at + 1;
     }
+    None
 }
 
-/// Where the first flag or the body starts (an escaped newline counts).
-fn first_token_after_keyword(file: &Dockerfile, inst: &Instruction) -> usize {
-    let rest = &file.text[inst.keyword_range.end..inst.range.end];
-    let skip = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-    inst.keyword_range.end + skip
+/// The edit adding the `env=` secret mount of `name` to a RUN: among the
+/// secret mounts of other variables already there, in the order the body
+/// first uses the variables (a mount of a variable used later comes after),
+/// else after the last flag.
+fn env_mount_edit(file: &Dockerfile, inst: &Instruction, mount: &str, name: &str) -> Edit {
+    let body = &file.text[inst.args_range.clone()];
+    let mine = first_mention(body, name).unwrap_or(usize::MAX);
+    let later = inst.flags.iter().find(|f| {
+        f.name == "mount"
+            && f.value.as_deref().is_some_and(|v| {
+                v.split(',').any(|p| p == "type=secret")
+                    && v.split(',')
+                        .find_map(|p| p.strip_prefix("env="))
+                        .is_some_and(|other| {
+                            other != name && first_mention(body, other).is_some_and(|at| at > mine)
+                        })
+            })
+    });
+    match later {
+        Some(f) => Edit::insert(f.range.start, format!("{} ", mount.trim_end())),
+        None => mount_edit(file, inst, mount),
+    }
 }
 
 /// The edit removing `name` from an ARG: the whole instruction when it is the
