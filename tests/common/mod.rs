@@ -122,7 +122,8 @@ pub fn report(name: &str, outcome: &Result<Outcome, engine::FixError>) -> String
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         let name = match other.path.parent().and_then(|p| p.file_name()) {
-            Some(dir) if dir == ".github" || dir == "workflows" || dir == "scripts" => {
+            Some(dir) if dir == "workflows" => format!(".github/workflows/{name}"),
+            Some(dir) if dir == ".github" || dir == "scripts" => {
                 format!("{}/{name}", dir.to_string_lossy())
             }
             _ => name,
