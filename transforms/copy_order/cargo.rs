@@ -41,6 +41,27 @@ pub(super) fn plain_path(p: &str) -> bool {
         && !p.split('/').any(|s| s == ".." || s.is_empty())
 }
 
+/// Does the manifest name any dependency that `cargo build` compiles
+/// (`[dependencies]`, `[build-dependencies]`, target-specific ones)? A
+/// manifest that does not parse counts as having some.
+pub(super) fn has_build_dependencies(text: &str) -> bool {
+    let Ok(t) = text.parse::<toml::Table>() else {
+        return true;
+    };
+    let non_empty = |table: &toml::Table| {
+        ["dependencies", "build-dependencies"].iter().any(|k| {
+            table
+                .get(*k)
+                .and_then(|d| d.as_table())
+                .is_some_and(|d| !d.is_empty())
+        })
+    };
+    non_empty(&t)
+        || t.get("target")
+            .and_then(|v| v.as_table())
+            .is_some_and(|targets| targets.values().filter_map(|v| v.as_table()).any(non_empty))
+}
+
 /// Targets of a single-package Cargo.toml that `cargo build` needs to
 /// find: (stub path, is a binary or build script). Err(why) when the
 /// manifest is not one this pattern handles.
@@ -294,6 +315,11 @@ impl CopyOrder {
         };
         if ignore.excluded("Cargo.toml") {
             return note(".dockerignore excludes Cargo.toml".into());
+        }
+        // No dependency to build: the stub build would cache nothing and
+        // only add a compile.
+        if !has_build_dependencies(&text) {
+            return None;
         }
         if dir.join(".cargo").exists() && !ignore.excluded(".cargo") {
             return note("the build context has a .cargo configuration folder, which the dependency build would need".into());
