@@ -42,8 +42,15 @@ privileges itself (`php:*-apache`, `nginx`, `mysql`, `postgres`,
 `rocker/*`), or already runs as another user; the image is a base, build
 or toolbox image (no `CMD`/`ENTRYPOINT` and nothing in the repository runs
 it, or `ONBUILD`); a GitHub Actions container action uses it; compose
-bind-mounts part of the build context into it or runs it as a set
-`user:`; the run command is a development server or compiles at start
+bind-mounts part of the build context into it, mounts a host folder
+outside it writable (`/var/lib/app:/var/lib/app`: Docker creates a missing
+one owned by root), or runs it as a set `user:`; the build installs
+per-user tools into root's home where another user does not look
+(`pip install --user` into `/root/.local`; `mix local.hex` into
+`/root/.mix` when the container runs `mix`; a `puppeteer` 19+ dependency
+of package.json downloading its browser into `/root/.cache/puppeteer`
+during a root `npm install`, unless `PUPPETEER_CACHE_DIR` or a skip
+variable is set); the run command is a development server or compiles at start
 (`next dev`, `flask run`, `rails server` in development, `cargo run`,
 `dotnet run`, `mvn spring-boot:run`), installs packages at start, or
 starts a root daemon (`supervisord`, `cron`, `nginx`, `sshd`); the program
@@ -91,9 +98,17 @@ owner. Review before applying.
 ## Limits
 The application facts read a bounded part of the build context and know
 common frameworks; a write they do not see (a shell entrypoint writing a
-file, a library writing beside the code) is not given to the user. Bind
-mounts of host folders outside the build context and the Docker socket are
-not seen. Only the final stage is changed. Windows stages are skipped.
+file, a library writing beside the code) is not given to the user. A
+compose service runs this image when it builds it (`build:`), or when its
+`image:` (without registry and tag) is a name the repository shows this
+Dockerfile builds: a `docker build -t`/`--tag` in a script, Makefile or CI
+file, `tags:` of `docker/build-push-action`, a service with both `build:`
+and `image:`, or the repository's own `owner/name` (`repository` of the
+package.json or Cargo.toml beside the Dockerfile, or `.git/config` for the
+root's Dockerfile), which automated builds publish. Mounts given only on a
+`docker run` line outside the documentation, or in deployment files of
+other tools (Kubernetes, Nomad), are not seen. Only the final stage is
+changed. Windows stages are skipped.
 A stage that installs `gosu`, `su-exec` or `setpriv` is left alone: its
 entrypoint starts as root on purpose.
 "#,
@@ -336,6 +351,13 @@ impl Transform for NonRootUser {
                     "no `USER` added: line {} copies the application into `/` and no `WORKDIR` is set, so the program runs in `/`, which only root may write; set a `WORKDIR` first",
                     copy.start_line
                 ),
+            )];
+        }
+        let per_user = home_installs(file, &stages, app.as_ref(), ctx);
+        if !per_user.is_empty() {
+            return vec![note(
+                Level::Info,
+                format!("no `USER` added: {}", per_user.join("; ")),
             )];
         }
         let ownership = match app_blockers(app.as_ref(), file, insts, workdir.as_deref()) {
@@ -669,6 +691,21 @@ fn app_blockers(
             b.evidence, b.source, b.target
         ));
     }
+    for b in &app.host_binds {
+        // Time zone and other system files are read, not written.
+        if b.source.starts_with("/etc/") {
+            continue;
+        }
+        let tie = b
+            .tie
+            .as_deref()
+            .map(|t| format!("; the service runs this image: {t}"))
+            .unwrap_or_default();
+        why.push(format!(
+            "{} mounts the host's `{}` at `{}` writable (compose service {}): the folder keeps its host owner (root, when Docker creates it), which a new user cannot write{tie}",
+            b.evidence, b.source, b.target, b.service
+        ));
+    }
     for u in &app.users {
         why.push(format!(
             "{} runs compose service {} as `{}`: the user is chosen there",
@@ -844,6 +881,154 @@ fn app_blockers(
         .cloned()
         .collect();
     Ok(own)
+}
+
+/// Tools the build installs as root into root's home, where a new user
+/// neither can read nor looks: `pip install --user` (`/root/.local`),
+/// `mix local.hex`/`local.rebar` for a `mix` run at start (`/root/.mix`),
+/// Puppeteer 19+ downloading its browser during a root `npm install`
+/// (`/root/.cache/puppeteer`). Each reason names its line.
+fn home_installs(
+    file: &Dockerfile,
+    stages: &[&Stage],
+    app: Option<&crate::facts::app::AppFacts>,
+    ctx: &Context,
+) -> Vec<String> {
+    let mut why = Vec::new();
+    let env_sets = |names: &[&str]| {
+        stages.iter().any(|s| {
+            file.stage_instructions(s)
+                .iter()
+                .any(|i| (i.is("ENV") || i.is("ARG")) && names.iter().any(|n| i.args.contains(n)))
+        })
+    };
+    let runs_mix = app.is_some_and(|a| {
+        a.commands.iter().any(|c| {
+            std::iter::once(&c.text)
+                .chain(c.expanded.iter().map(|e| &e.text))
+                .any(|t| {
+                    t.split_whitespace()
+                        .any(|w| w == "mix" || w.ends_with("/mix"))
+                })
+        })
+    });
+    let mut npm_install: Option<usize> = None;
+    for s in stages.iter().rev() {
+        for idx in s.instructions.clone() {
+            let inst = &file.instructions[idx];
+            if !inst.is("RUN")
+                || !Script::may_name(
+                    file,
+                    idx,
+                    &[
+                        "pip", "pip3", "python", "python3", "mix", "npm", "yarn", "pnpm",
+                    ],
+                )
+            {
+                continue;
+            }
+            let Some(script) = Script::of_run(file, idx) else {
+                continue;
+            };
+            for cmd in script.all_commands() {
+                let words: Vec<&str> = cmd
+                    .words
+                    .iter()
+                    .filter_map(|w| w.value.as_deref())
+                    .collect();
+                let name = words.first().map(|w| w.rsplit('/').next().unwrap_or(w));
+                let has = |w: &str| words.contains(&w);
+                let pip = matches!(name, Some("pip" | "pip3"))
+                    || (matches!(name, Some(n) if n.starts_with("python")) && has("pip"));
+                if pip && has("install") && has("--user") && !env_sets(&["PYTHONUSERBASE"]) {
+                    why.push(format!(
+                        "line {} `pip install --user` installs into `/root/.local`: another user's Python looks in its own `~/.local` instead, and root's home is not readable to it; install without `--user` (or into a virtualenv, or set `PYTHONUSERBASE` to a shared folder)",
+                        inst.start_line
+                    ));
+                }
+                if name == Some("mix")
+                    && (has("local.hex") || has("local.rebar"))
+                    && runs_mix
+                    && !env_sets(&["MIX_HOME", "HEX_HOME"])
+                {
+                    // One reason a line: `mix local.hex && mix local.rebar`.
+                    let reason = format!(
+                        "line {} `mix local.hex`/`local.rebar` install Hex and rebar into `/root/.mix`, where the `mix` the container runs as another user does not look (its `MIX_HOME` is under its own home): set `ENV MIX_HOME` to a shared folder before the install",
+                        inst.start_line
+                    );
+                    if !why.contains(&reason) {
+                        why.push(reason);
+                    }
+                }
+                if matches!(name, Some("npm" | "yarn" | "pnpm"))
+                    && (words.len() == 1 || has("install") || has("ci") || has("i") || has("add"))
+                {
+                    npm_install.get_or_insert(inst.start_line);
+                }
+            }
+        }
+    }
+    if let (Some(line), Some(app)) = (npm_install, app)
+        && !env_sets(&[
+            "PUPPETEER_CACHE_DIR",
+            "PUPPETEER_SKIP_DOWNLOAD",
+            "PUPPETEER_SKIP_CHROMIUM_DOWNLOAD",
+            "PUPPETEER_EXECUTABLE_PATH",
+        ])
+    {
+        let dir = &app.context.dir;
+        let listing = crate::facts::app::listing::of(dir);
+        let has_rc = [
+            ".puppeteerrc.cjs",
+            ".puppeteerrc.js",
+            ".puppeteerrc",
+            ".puppeteerrc.json",
+            "puppeteer.config.cjs",
+            "puppeteer.config.js",
+        ]
+        .iter()
+        .any(|n| listing.has_file(n));
+        let package = dir.join("package.json");
+        if !has_rc
+            && let Ok(Some(text)) = ctx.read_text(&package)
+            && let Some((at, version)) = puppeteer_dependency(&text)
+        {
+            why.push(format!(
+                "line {line} installs the npm packages as root, and package.json:{at} depends on `puppeteer` {version}, which downloads its browser into the installing user's `~/.cache/puppeteer` (`/root/.cache/puppeteer`) and looks for it under the running user's home: set `ENV PUPPETEER_CACHE_DIR` to a folder in the app before the install"
+            ));
+        }
+    }
+    why.dedup();
+    why
+}
+
+/// The line and version of a `"puppeteer"` dependency of package.json that
+/// caches its browser in the home folder (version 19 and later, or a
+/// version that is not a plain number).
+fn puppeteer_dependency(text: &str) -> Option<(usize, String)> {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        let Some(rest) = t.strip_prefix("\"puppeteer\"") else {
+            continue;
+        };
+        let version = rest
+            .trim_start()
+            .strip_prefix(':')?
+            .trim()
+            .trim_end_matches(',')
+            .trim_matches('"')
+            .to_string();
+        let digits: String = version
+            .trim_start_matches(['^', '~', '>', '=', 'v', ' '])
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if digits.parse::<u32>().is_ok_and(|major| major < 19) {
+            return None;
+        }
+        return Some((i + 1, format!("`{version}`")));
+    }
+    None
 }
 
 /// A path as written, usable in a shell command: relative (`./` dropped)
