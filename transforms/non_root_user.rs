@@ -269,10 +269,37 @@ impl Transform for NonRootUser {
             )];
         }
         if !runs_something && elsewhere.is_none() {
+            // A compose service that builds the file without a `command:`
+            // runs the base's default command too.
+            let composed: Vec<String> = app
+                .as_ref()
+                .map(|a| {
+                    a.context
+                        .builds
+                        .iter()
+                        .filter(|b| b.source == crate::facts::app::Source::Compose)
+                        .map(|b| {
+                            format!(
+                                "{} ({})",
+                                b.how.replace("service ", "compose service "),
+                                b.evidence
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let why = if composed.is_empty() {
+                "and nothing the analysis ties to this Dockerfile (a compose service that builds it or runs the image name the repository builds it as, a Procfile) gives a command".to_string()
+            } else {
+                format!(
+                    "and {}, which builds it, sets no `command:` either",
+                    composed.join(", ")
+                )
+            };
             return vec![note(
                 Level::Info,
                 format!(
-                    "the stage sets no `CMD` or `ENTRYPOINT` and no compose service or Procfile runs it: a base, build or toolbox image (it runs `{shown_base}`'s default command), whose users decide the user; no `USER` added"
+                    "the stage sets no `CMD` or `ENTRYPOINT`, {why}: it runs `{shown_base}`'s default command, as a base, build or toolbox image does, whose users decide the user; no `USER` added"
                 ),
             )];
         }
