@@ -291,8 +291,13 @@ impl Transform for NonRootUser {
             let why = if composed.is_empty() {
                 "and nothing the analysis ties to this Dockerfile (a compose service that builds it or runs the image name the repository builds it as, a Procfile) gives a command".to_string()
             } else {
+                let (builds, sets) = if composed.len() > 1 {
+                    ("build", "set")
+                } else {
+                    ("builds", "sets")
+                };
                 format!(
-                    "and {}, which builds it, sets no `command:` either",
+                    "and {}, which {builds} it, {sets} no `command:` either",
                     composed.join(", ")
                 )
             };
