@@ -17,6 +17,9 @@ use super::walk::read_capped;
 /// root.
 pub fn names(folder: &Path, is_root: bool, context: &Path) -> Vec<(String, Evidence)> {
     let root = folder;
+    // The folder's listing is remembered: files that are not there are
+    // not opened.
+    let here = super::listing::of(folder);
     let mut out: Vec<(String, Evidence)> = Vec::new();
     let mut push = |name: Option<String>, file: &Path, line: usize| {
         if let Some(name) = name
@@ -35,7 +38,8 @@ pub fn names(folder: &Path, is_root: bool, context: &Path) -> Vec<(String, Evide
         }
     }
     let package = root.join("package.json");
-    if let Some(text) = read_capped(&package)
+    if here.has_file("package.json")
+        && let Some(text) = read_capped(&package)
         && let Ok(json) = serde_json::from_str::<serde_json::Value>(&text)
     {
         let repo = json.get("repository");
@@ -47,7 +51,8 @@ pub fn names(folder: &Path, is_root: bool, context: &Path) -> Vec<(String, Evide
         }
     }
     let cargo = root.join("Cargo.toml");
-    if let Some(text) = read_capped(&cargo)
+    if here.has_file("Cargo.toml")
+        && let Some(text) = read_capped(&cargo)
         && let Ok(doc) = text.parse::<toml::Table>()
         && let Some(url) = doc
             .get("package")
