@@ -948,15 +948,16 @@ fn home_installs(
     for s in stages.iter().rev() {
         for idx in s.instructions.clone() {
             let inst = &file.instructions[idx];
-            if !inst.is("RUN")
-                || !Script::may_name(
-                    file,
-                    idx,
-                    &[
-                        "pip", "pip3", "python", "python3", "mix", "npm", "yarn", "pnpm",
-                    ],
-                )
-            {
+            if !inst.is("RUN") {
+                continue;
+            }
+            // Text filters first: only a RUN that may hold one of these
+            // commands is parsed.
+            let a = &inst.args;
+            let pip_user = a.contains("pip") && a.contains("--user");
+            let hex = a.contains("local.hex") || a.contains("local.rebar");
+            let npm = a.contains("npm") || a.contains("yarn") || a.contains("pnpm");
+            if !(pip_user || hex || npm) {
                 continue;
             }
             let Some(script) = Script::of_run(file, idx) else {
