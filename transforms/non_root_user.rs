@@ -216,11 +216,11 @@ impl Transform for NonRootUser {
             }
         }
         // A daemon that needs root or drops privileges itself.
-        if let Some(program) = root_daemon(file, &stages) {
+        if let Some((program, keyword, line)) = root_daemon(file, &stages) {
             return vec![note(
                 Level::Info,
                 format!(
-                    "the container runs `{program}`, which starts as root and drops privileges itself (or needs root): no `USER` added"
+                    "line {line} `{keyword}` runs `{program}`, which starts as root and drops privileges itself (or needs root): no `USER` added"
                 ),
             )];
         }
@@ -1232,7 +1232,7 @@ fn is_root_daemon(program: &str) -> bool {
 /// The daemon the container starts, if any: the first word of the
 /// `ENTRYPOINT` or of the `CMD` (an entrypoint script usually ends by running
 /// the `CMD`), without its directory.
-fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<String> {
+fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<(String, &'static str, usize)> {
     ["ENTRYPOINT", "CMD"].into_iter().find_map(|keyword| {
         let inst = stages.iter().find_map(|s| {
             file.stage_instructions(s)
@@ -1254,7 +1254,7 @@ fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<String> {
         ) {
             program = base(rest.find(|w| !w.starts_with('-'))?);
         }
-        is_root_daemon(&program).then_some(program)
+        is_root_daemon(&program).then_some((program, keyword, inst.start_line))
     })
 }
 
