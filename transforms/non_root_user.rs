@@ -216,11 +216,11 @@ impl Transform for NonRootUser {
             }
         }
         // A daemon that needs root or drops privileges itself.
-        if let Some((program, keyword, line)) = root_daemon(file, &stages) {
+        if let Some((program, inst)) = root_daemon(file, &stages) {
             return vec![note(
                 Level::Info,
                 format!(
-                    "line {line} `{keyword}` runs `{program}`, which starts as root and drops privileges itself (or needs root): no `USER` added"
+                    "`{inst}` runs `{program}`, which starts as root and drops privileges itself (or needs root): no `USER` added"
                 ),
             )];
         }
@@ -263,8 +263,8 @@ impl Transform for NonRootUser {
             return vec![note(
                 Level::Info,
                 format!(
-                    "line {} `ONBUILD` makes this a base image for other builds: a `USER` here would change every image built on it; no `USER` added",
-                    onbuild.start_line
+                    "`{}` makes this a base image for other builds: a `USER` here would change every image built on it; no `USER` added",
+                    quoted(onbuild)
                 ),
             )];
         }
@@ -380,8 +380,8 @@ impl Transform for NonRootUser {
             return vec![note(
                 Level::Info,
                 format!(
-                    "no `USER` added: line {} copies the application into `/` and no `WORKDIR` is set, so the program runs in `/`, which only root may write; set a `WORKDIR` first",
-                    copy.start_line
+                    "no `USER` added: `{}` copies the application into `/` and no `WORKDIR` is set, so the program runs in `/`, which only root may write; set a `WORKDIR` first",
+                    quoted(copy)
                 ),
             )];
         }
@@ -702,11 +702,11 @@ fn app_blockers(
             .map(|i| i.args.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        if let Some((port, line)) = exposed_low.first()
+        if let Some((port, _)) = exposed_low.first()
             && !high_port_in(&runs)
         {
             return Err(format!(
-                "line {line} `EXPOSE {port}`: a port below 1024, which a non-root user cannot bind without `CAP_NET_BIND_SERVICE` (listen on a port from 1024 up, then add `USER`)"
+                "`EXPOSE {port}`: a port below 1024, which a non-root user cannot bind without `CAP_NET_BIND_SERVICE` (listen on a port from 1024 up, then add `USER`)"
             ));
         }
         return Ok(Ownership::default());
@@ -802,7 +802,7 @@ fn app_blockers(
             p.port
         ));
     }
-    if let Some((port, line)) = exposed_low.first() {
+    if let Some((port, _)) = exposed_low.first() {
         let mut runs: Vec<String> = app
             .commands
             .iter()
@@ -813,7 +813,7 @@ fn app_blockers(
         runs.extend(insts.iter().filter(|i| i.is("ENV")).map(|i| i.args.clone()));
         if !runs.iter().any(|r| high_port_in(r)) {
             return Err(format!(
-                "line {line} `EXPOSE {port}` and nothing shows the program listening on a port from 1024 up: a non-root user cannot bind a port below 1024 without `CAP_NET_BIND_SERVICE`"
+                "`EXPOSE {port}` and nothing shows the program listening on a port from 1024 up: a non-root user cannot bind a port below 1024 without `CAP_NET_BIND_SERVICE`"
             ));
         }
     }
@@ -915,6 +915,24 @@ fn app_blockers(
     Ok(own)
 }
 
+/// An instruction as the note shows it: its first line, spaces collapsed,
+/// at most 60 characters. Notes quote the instruction rather than give its
+/// line: they are made on the text as the fixes before left it, whose
+/// line numbers are not the file's.
+fn quoted(inst: &crate::syntax::Instruction) -> String {
+    let text = match &inst.onbuild {
+        Some(inner) => format!("{} {inner} {}", inst.keyword, inst.args),
+        None => format!("{} {}", inst.keyword, inst.args),
+    };
+    let first = text.lines().next().unwrap_or("").trim_end_matches('\\');
+    let words = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.chars().count() > 60 {
+        format!("{}…", words.chars().take(59).collect::<String>())
+    } else {
+        words
+    }
+}
+
 /// Tools the build installs as root into root's home, where a new user
 /// neither can read nor looks: `pip install --user` (`/root/.local`),
 /// `mix local.hex`/`local.rebar` for a `mix` run at start (`/root/.mix`),
@@ -944,7 +962,7 @@ fn home_installs(
                 })
         })
     });
-    let mut npm_install: Option<usize> = None;
+    let mut npm_install: Option<String> = None;
     for s in stages.iter().rev() {
         for idx in s.instructions.clone() {
             let inst = &file.instructions[idx];
@@ -975,8 +993,8 @@ fn home_installs(
                     || (matches!(name, Some(n) if n.starts_with("python")) && has("pip"));
                 if pip && has("install") && has("--user") && !env_sets(&["PYTHONUSERBASE"]) {
                     why.push(format!(
-                        "line {} `pip install --user` installs into `/root/.local`: another user's Python looks in its own `~/.local` instead, and root's home is not readable to it; install without `--user` (or into a virtualenv, or set `PYTHONUSERBASE` to a shared folder)",
-                        inst.start_line
+                        "`{}` installs with `pip install --user` into `/root/.local`: another user's Python looks in its own `~/.local` instead, and root's home is not readable to it; install without `--user` (or into a virtualenv, or set `PYTHONUSERBASE` to a shared folder)",
+                        quoted(inst)
                     ));
                 }
                 if name == Some("mix")
@@ -986,8 +1004,8 @@ fn home_installs(
                 {
                     // One reason a line: `mix local.hex && mix local.rebar`.
                     let reason = format!(
-                        "line {} `mix local.hex`/`local.rebar` install Hex and rebar into `/root/.mix`, where the `mix` the container runs as another user does not look (its `MIX_HOME` is under its own home): set `ENV MIX_HOME` to a shared folder before the install",
-                        inst.start_line
+                        "`{}` installs Hex and rebar into `/root/.mix`, where the `mix` the container runs as another user does not look (its `MIX_HOME` is under its own home): set `ENV MIX_HOME` to a shared folder before the install",
+                        quoted(inst)
                     );
                     if !why.contains(&reason) {
                         why.push(reason);
@@ -996,7 +1014,7 @@ fn home_installs(
                 if matches!(name, Some("npm" | "yarn" | "pnpm"))
                     && (words.len() == 1 || has("install") || has("ci") || has("i") || has("add"))
                 {
-                    npm_install.get_or_insert(inst.start_line);
+                    npm_install.get_or_insert_with(|| quoted(inst));
                 }
             }
         }
@@ -1027,7 +1045,7 @@ fn home_installs(
             && let Some((at, version)) = puppeteer_dependency(&text)
         {
             why.push(format!(
-                "line {line} installs the npm packages as root, and package.json:{at} depends on `puppeteer` {version}, which downloads its browser into the installing user's `~/.cache/puppeteer` (`/root/.cache/puppeteer`) and looks for it under the running user's home: set `ENV PUPPETEER_CACHE_DIR` to a folder in the app before the install"
+                "`{line}` installs the npm packages as root, and package.json:{at} depends on `puppeteer` {version}, which downloads its browser into the installing user's `~/.cache/puppeteer` (`/root/.cache/puppeteer`) and looks for it under the running user's home: set `ENV PUPPETEER_CACHE_DIR` to a folder in the app before the install"
             ));
         }
     }
@@ -1232,7 +1250,7 @@ fn is_root_daemon(program: &str) -> bool {
 /// The daemon the container starts, if any: the first word of the
 /// `ENTRYPOINT` or of the `CMD` (an entrypoint script usually ends by running
 /// the `CMD`), without its directory.
-fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<(String, &'static str, usize)> {
+fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<(String, String)> {
     ["ENTRYPOINT", "CMD"].into_iter().find_map(|keyword| {
         let inst = stages.iter().find_map(|s| {
             file.stage_instructions(s)
@@ -1254,7 +1272,7 @@ fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<(String, &'static
         ) {
             program = base(rest.find(|w| !w.starts_with('-'))?);
         }
-        is_root_daemon(&program).then_some((program, keyword, inst.start_line))
+        is_root_daemon(&program).then(|| (program, quoted(inst)))
     })
 }
 

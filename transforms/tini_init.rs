@@ -365,7 +365,7 @@ impl Transform for TiniInit {
                 return note(format!(
                     "the stage starts as a non-root user ({}), so it cannot install `tini`: add it by hand",
                     match inherited_user(file, &stages) {
-                        Some(u) => format!("`USER {}` at line {}", u.args.trim(), u.start_line),
+                        Some(u) => format!("`USER {}`", u.args.trim()),
                         None =>
                             format!("`{base}` runs as `{}`", facts.default_user().unwrap_or("?")),
                     }
