@@ -42,8 +42,15 @@ privileges itself (`php:*-apache`, `nginx`, `mysql`, `postgres`,
 `rocker/*`), or already runs as another user; the image is a base, build
 or toolbox image (no `CMD`/`ENTRYPOINT` and nothing in the repository runs
 it, or `ONBUILD`); a GitHub Actions container action uses it; compose
-bind-mounts part of the build context into it or runs it as a set
-`user:`; the run command is a development server or compiles at start
+bind-mounts part of the build context into it, mounts a host folder
+outside it writable (`/var/lib/app:/var/lib/app`: Docker creates a missing
+one owned by root), or runs it as a set `user:`; the build installs
+per-user tools into root's home where another user does not look
+(`pip install --user` into `/root/.local`; `mix local.hex` into
+`/root/.mix` when the container runs `mix`; a `puppeteer` 19+ dependency
+of package.json downloading its browser into `/root/.cache/puppeteer`
+during a root `npm install`, unless `PUPPETEER_CACHE_DIR` or a skip
+variable is set); the run command is a development server or compiles at start
 (`next dev`, `flask run`, `rails server` in development, `cargo run`,
 `dotnet run`, `mvn spring-boot:run`), installs packages at start, or
 starts a root daemon (`supervisord`, `cron`, `nginx`, `sshd`); the program
@@ -91,9 +98,17 @@ owner. Review before applying.
 ## Limits
 The application facts read a bounded part of the build context and know
 common frameworks; a write they do not see (a shell entrypoint writing a
-file, a library writing beside the code) is not given to the user. Bind
-mounts of host folders outside the build context and the Docker socket are
-not seen. Only the final stage is changed. Windows stages are skipped.
+file, a library writing beside the code) is not given to the user. A
+compose service runs this image when it builds it (`build:`), or when its
+`image:` (without registry and tag) is a name the repository shows this
+Dockerfile builds: a `docker build -t`/`--tag` in a script, Makefile or CI
+file, `tags:` of `docker/build-push-action`, a service with both `build:`
+and `image:`, or the repository's own `owner/name` (`repository` of the
+package.json or Cargo.toml beside the Dockerfile, or `.git/config` for the
+root's Dockerfile), which automated builds publish. Mounts given only on a
+`docker run` line outside the documentation, or in deployment files of
+other tools (Kubernetes, Nomad), are not seen. Only the final stage is
+changed. Windows stages are skipped.
 A stage that installs `gosu`, `su-exec` or `setpriv` is left alone: its
 entrypoint starts as root on purpose.
 "#,
@@ -201,11 +216,11 @@ impl Transform for NonRootUser {
             }
         }
         // A daemon that needs root or drops privileges itself.
-        if let Some(program) = root_daemon(file, &stages) {
+        if let Some((program, inst)) = root_daemon(file, &stages) {
             return vec![note(
                 Level::Info,
                 format!(
-                    "the container runs `{program}`, which starts as root and drops privileges itself (or needs root): no `USER` added"
+                    "`{inst}` runs `{program}`, which starts as root and drops privileges itself (or needs root): no `USER` added"
                 ),
             )];
         }
@@ -248,16 +263,48 @@ impl Transform for NonRootUser {
             return vec![note(
                 Level::Info,
                 format!(
-                    "line {} `ONBUILD` makes this a base image for other builds: a `USER` here would change every image built on it; no `USER` added",
-                    onbuild.start_line
+                    "`{}` makes this a base image for other builds: a `USER` here would change every image built on it; no `USER` added",
+                    quoted(onbuild)
                 ),
             )];
         }
         if !runs_something && elsewhere.is_none() {
+            // A compose service that builds the file without a `command:`
+            // runs the base's default command too.
+            let composed: Vec<String> = app
+                .as_ref()
+                .map(|a| {
+                    a.context
+                        .builds
+                        .iter()
+                        .filter(|b| b.source == crate::facts::app::Source::Compose)
+                        .map(|b| {
+                            format!(
+                                "{} ({})",
+                                b.how.replace("service ", "compose service "),
+                                b.evidence
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let why = if composed.is_empty() {
+                "and nothing the analysis ties to this Dockerfile (a compose service that builds it or runs the image name the repository builds it as, a Procfile) gives a command".to_string()
+            } else {
+                let (builds, sets) = if composed.len() > 1 {
+                    ("build", "set")
+                } else {
+                    ("builds", "sets")
+                };
+                format!(
+                    "and {}, which {builds} it, {sets} no `command:` either",
+                    composed.join(", ")
+                )
+            };
             return vec![note(
                 Level::Info,
                 format!(
-                    "the stage sets no `CMD` or `ENTRYPOINT` and no compose service or Procfile runs it: a base, build or toolbox image (it runs `{shown_base}`'s default command), whose users decide the user; no `USER` added"
+                    "the stage sets no `CMD` or `ENTRYPOINT`, {why}: it runs `{shown_base}`'s default command, as a base, build or toolbox image does, whose users decide the user; no `USER` added"
                 ),
             )];
         }
@@ -333,9 +380,16 @@ impl Transform for NonRootUser {
             return vec![note(
                 Level::Info,
                 format!(
-                    "no `USER` added: line {} copies the application into `/` and no `WORKDIR` is set, so the program runs in `/`, which only root may write; set a `WORKDIR` first",
-                    copy.start_line
+                    "no `USER` added: `{}` copies the application into `/` and no `WORKDIR` is set, so the program runs in `/`, which only root may write; set a `WORKDIR` first",
+                    quoted(copy)
                 ),
+            )];
+        }
+        let per_user = home_installs(file, &stages, app.as_ref(), ctx);
+        if !per_user.is_empty() {
+            return vec![note(
+                Level::Info,
+                format!("no `USER` added: {}", per_user.join("; ")),
             )];
         }
         let ownership = match app_blockers(app.as_ref(), file, insts, workdir.as_deref()) {
@@ -648,11 +702,11 @@ fn app_blockers(
             .map(|i| i.args.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        if let Some((port, line)) = exposed_low.first()
+        if let Some((port, _)) = exposed_low.first()
             && !high_port_in(&runs)
         {
             return Err(format!(
-                "line {line} `EXPOSE {port}`: a port below 1024, which a non-root user cannot bind without `CAP_NET_BIND_SERVICE` (listen on a port from 1024 up, then add `USER`)"
+                "`EXPOSE {port}`: a port below 1024, which a non-root user cannot bind without `CAP_NET_BIND_SERVICE` (listen on a port from 1024 up, then add `USER`)"
             ));
         }
         return Ok(Ownership::default());
@@ -667,6 +721,21 @@ fn app_blockers(
         why.push(format!(
             "{} mounts `{}` at `{}` ({by}): the mount keeps its host owner, which a new user does not match",
             b.evidence, b.source, b.target
+        ));
+    }
+    for b in &app.host_binds {
+        // Time zone and other system files are read, not written.
+        if b.source.starts_with("/etc/") {
+            continue;
+        }
+        let tie = b
+            .tie
+            .as_deref()
+            .map(|t| format!("; the service runs this image: {t}"))
+            .unwrap_or_default();
+        why.push(format!(
+            "{} mounts the host's `{}` at `{}` writable (compose service {}): the folder keeps its host owner (root, when Docker creates it), which a new user cannot write{tie}",
+            b.evidence, b.source, b.target, b.service
         ));
     }
     for u in &app.users {
@@ -733,7 +802,7 @@ fn app_blockers(
             p.port
         ));
     }
-    if let Some((port, line)) = exposed_low.first() {
+    if let Some((port, _)) = exposed_low.first() {
         let mut runs: Vec<String> = app
             .commands
             .iter()
@@ -744,7 +813,7 @@ fn app_blockers(
         runs.extend(insts.iter().filter(|i| i.is("ENV")).map(|i| i.args.clone()));
         if !runs.iter().any(|r| high_port_in(r)) {
             return Err(format!(
-                "line {line} `EXPOSE {port}` and nothing shows the program listening on a port from 1024 up: a non-root user cannot bind a port below 1024 without `CAP_NET_BIND_SERVICE`"
+                "`EXPOSE {port}` and nothing shows the program listening on a port from 1024 up: a non-root user cannot bind a port below 1024 without `CAP_NET_BIND_SERVICE`"
             ));
         }
     }
@@ -844,6 +913,173 @@ fn app_blockers(
         .cloned()
         .collect();
     Ok(own)
+}
+
+/// An instruction as the note shows it: its first line, spaces collapsed,
+/// at most 60 characters. Notes quote the instruction rather than give its
+/// line: they are made on the text as the fixes before left it, whose
+/// line numbers are not the file's.
+fn quoted(inst: &crate::syntax::Instruction) -> String {
+    let text = match &inst.onbuild {
+        Some(inner) => format!("{} {inner} {}", inst.keyword, inst.args),
+        None => format!("{} {}", inst.keyword, inst.args),
+    };
+    let first = text.lines().next().unwrap_or("").trim_end_matches('\\');
+    let words = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.chars().count() > 60 {
+        format!("{}…", words.chars().take(59).collect::<String>())
+    } else {
+        words
+    }
+}
+
+/// Tools the build installs as root into root's home, where a new user
+/// neither can read nor looks: `pip install --user` (`/root/.local`),
+/// `mix local.hex`/`local.rebar` for a `mix` run at start (`/root/.mix`),
+/// Puppeteer 19+ downloading its browser during a root `npm install`
+/// (`/root/.cache/puppeteer`). Each reason names its line.
+fn home_installs(
+    file: &Dockerfile,
+    stages: &[&Stage],
+    app: Option<&crate::facts::app::AppFacts>,
+    ctx: &Context,
+) -> Vec<String> {
+    let mut why = Vec::new();
+    let env_sets = |names: &[&str]| {
+        stages.iter().any(|s| {
+            file.stage_instructions(s)
+                .iter()
+                .any(|i| (i.is("ENV") || i.is("ARG")) && names.iter().any(|n| i.args.contains(n)))
+        })
+    };
+    let runs_mix = app.is_some_and(|a| {
+        a.commands.iter().any(|c| {
+            std::iter::once(&c.text)
+                .chain(c.expanded.iter().map(|e| &e.text))
+                .any(|t| {
+                    t.split_whitespace()
+                        .any(|w| w == "mix" || w.ends_with("/mix"))
+                })
+        })
+    });
+    let mut npm_install: Option<String> = None;
+    for s in stages.iter().rev() {
+        for idx in s.instructions.clone() {
+            let inst = &file.instructions[idx];
+            if !inst.is("RUN") {
+                continue;
+            }
+            // Text filters first: only a RUN that may hold one of these
+            // commands is parsed.
+            let a = &inst.args;
+            let pip_user = a.contains("pip") && a.contains("--user");
+            let hex = a.contains("local.hex") || a.contains("local.rebar");
+            let npm = a.contains("npm") || a.contains("yarn") || a.contains("pnpm");
+            if !(pip_user || hex || npm) {
+                continue;
+            }
+            let Some(script) = Script::of_run(file, idx) else {
+                continue;
+            };
+            for cmd in script.all_commands() {
+                let words: Vec<&str> = cmd
+                    .words
+                    .iter()
+                    .filter_map(|w| w.value.as_deref())
+                    .collect();
+                let name = words.first().map(|w| w.rsplit('/').next().unwrap_or(w));
+                let has = |w: &str| words.contains(&w);
+                let pip = matches!(name, Some("pip" | "pip3"))
+                    || (matches!(name, Some(n) if n.starts_with("python")) && has("pip"));
+                if pip && has("install") && has("--user") && !env_sets(&["PYTHONUSERBASE"]) {
+                    why.push(format!(
+                        "`{}` installs with `pip install --user` into `/root/.local`: another user's Python looks in its own `~/.local` instead, and root's home is not readable to it; install without `--user` (or into a virtualenv, or set `PYTHONUSERBASE` to a shared folder)",
+                        quoted(inst)
+                    ));
+                }
+                if name == Some("mix")
+                    && (has("local.hex") || has("local.rebar"))
+                    && runs_mix
+                    && !env_sets(&["MIX_HOME", "HEX_HOME"])
+                {
+                    // One reason a line: `mix local.hex && mix local.rebar`.
+                    let reason = format!(
+                        "`{}` installs Hex and rebar into `/root/.mix`, where the `mix` the container runs as another user does not look (its `MIX_HOME` is under its own home): set `ENV MIX_HOME` to a shared folder before the install",
+                        quoted(inst)
+                    );
+                    if !why.contains(&reason) {
+                        why.push(reason);
+                    }
+                }
+                if matches!(name, Some("npm" | "yarn" | "pnpm"))
+                    && (words.len() == 1 || has("install") || has("ci") || has("i") || has("add"))
+                {
+                    npm_install.get_or_insert_with(|| quoted(inst));
+                }
+            }
+        }
+    }
+    if let (Some(line), Some(app)) = (npm_install, app)
+        && !env_sets(&[
+            "PUPPETEER_CACHE_DIR",
+            "PUPPETEER_SKIP_DOWNLOAD",
+            "PUPPETEER_SKIP_CHROMIUM_DOWNLOAD",
+            "PUPPETEER_EXECUTABLE_PATH",
+        ])
+    {
+        let dir = &app.context.dir;
+        let listing = crate::facts::app::listing::of(dir);
+        let has_rc = [
+            ".puppeteerrc.cjs",
+            ".puppeteerrc.js",
+            ".puppeteerrc",
+            ".puppeteerrc.json",
+            "puppeteer.config.cjs",
+            "puppeteer.config.js",
+        ]
+        .iter()
+        .any(|n| listing.has_file(n));
+        let package = dir.join("package.json");
+        if !has_rc
+            && let Ok(Some(text)) = ctx.read_text(&package)
+            && let Some((at, version)) = puppeteer_dependency(&text)
+        {
+            why.push(format!(
+                "`{line}` installs the npm packages as root, and package.json:{at} depends on `puppeteer` {version}, which downloads its browser into the installing user's `~/.cache/puppeteer` (`/root/.cache/puppeteer`) and looks for it under the running user's home: set `ENV PUPPETEER_CACHE_DIR` to a folder in the app before the install"
+            ));
+        }
+    }
+    why.dedup();
+    why
+}
+
+/// The line and version of a `"puppeteer"` dependency of package.json that
+/// caches its browser in the home folder (version 19 and later, or a
+/// version that is not a plain number).
+fn puppeteer_dependency(text: &str) -> Option<(usize, String)> {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        let Some(rest) = t.strip_prefix("\"puppeteer\"") else {
+            continue;
+        };
+        let version = rest
+            .trim_start()
+            .strip_prefix(':')?
+            .trim()
+            .trim_end_matches(',')
+            .trim_matches('"')
+            .to_string();
+        let digits: String = version
+            .trim_start_matches(['^', '~', '>', '=', 'v', ' '])
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if digits.parse::<u32>().is_ok_and(|major| major < 19) {
+            return None;
+        }
+        return Some((i + 1, format!("`{version}`")));
+    }
+    None
 }
 
 /// A path as written, usable in a shell command: relative (`./` dropped)
@@ -1014,7 +1250,7 @@ fn is_root_daemon(program: &str) -> bool {
 /// The daemon the container starts, if any: the first word of the
 /// `ENTRYPOINT` or of the `CMD` (an entrypoint script usually ends by running
 /// the `CMD`), without its directory.
-fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<String> {
+fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<(String, String)> {
     ["ENTRYPOINT", "CMD"].into_iter().find_map(|keyword| {
         let inst = stages.iter().find_map(|s| {
             file.stage_instructions(s)
@@ -1036,7 +1272,7 @@ fn root_daemon(file: &Dockerfile, stages: &[&Stage]) -> Option<String> {
         ) {
             program = base(rest.find(|w| !w.starts_with('-'))?);
         }
-        is_root_daemon(&program).then_some(program)
+        is_root_daemon(&program).then(|| (program, quoted(inst)))
     })
 }
 

@@ -47,6 +47,21 @@ When no such stage exists the note says to run the container with
 `docker run --init`, naming the compose service that builds the Dockerfile
 (`init: true`) when the repository has exactly one.
 
+A command that is its own init is left alone with a note: it handles
+the stop signal and reaps the processes it starts, so `tini` adds a
+package and a layer for nothing. These are `nginx` (the master handles
+TERM/INT and QUIT and maintains its workers:
+<https://nginx.org/en/docs/control.html>), Apache `httpd`,
+`httpd-foreground`, `apache2-foreground` (<https://httpd.apache.org/docs/2.4/stopping.html>),
+`php-fpm` (php-fpm(8), SIGNALS: SIGTERM immediate, SIGQUIT graceful; the
+official image's `STOPSIGNAL SIGQUIT`, docker-library/php#816),
+`supervisord` (<https://supervisord.org/running.html#signals>),
+`postgres` (<https://www.postgresql.org/docs/current/server-shutdown.html>),
+`mysqld`/`mariadbd` (<https://dev.mysql.com/doc/refman/8.0/en/unix-signal-response.html>),
+`redis-server` (<https://redis.io/docs/latest/operate/oss_and_stack/reference/signals/>),
+and phusion's `my_init`/`runsvdir`; `tini`, `dumb-init` and s6's `/init`
+are inits already.
+
 An exec-form command whose program is one JSON string with spaces
 (`ENTRYPOINT ["python3 /app/main.py"]`) names no executable: it is
 reported as an error, and `tini` is not put in front of it.
@@ -123,6 +138,38 @@ fn names_init(text: &str) -> bool {
     .any(|part| {
         part == "/init"
             || INITS.contains(&part.rsplit('/').next().unwrap_or(part)) && part != "init"
+    })
+}
+
+/// Programs that do an init's work for themselves as PID 1, and why: each
+/// handles the stop signal (its documentation names it) and is the parent
+/// that waits for the processes it starts.
+fn own_init(program: &str) -> Option<&'static str> {
+    Some(match program {
+        "nginx" | "openresty" => {
+            "its master process shuts down on SIGTERM (fast) or SIGQUIT (graceful, the official image's STOPSIGNAL) and reaps its own worker processes"
+        }
+        "httpd" | "httpd-foreground" | "apache2" | "apache2-foreground" | "apache2ctl"
+        | "apachectl" => {
+            "Apache's parent process stops on SIGTERM (gracefully on SIGWINCH) and reaps its own child processes"
+        }
+        p if p.starts_with("php-fpm") => {
+            "the php-fpm master stops on SIGTERM (gracefully on SIGQUIT, the official image's STOPSIGNAL) and reaps its own pool workers"
+        }
+        "supervisord" => {
+            "supervisord is a process manager: it stops its programs on SIGTERM and reaps every child that exits"
+        }
+        "postgres" | "postmaster" => {
+            "the postmaster shuts down on SIGTERM (smart) or SIGINT (fast, the official image's STOPSIGNAL) and reaps its backends"
+        }
+        "mysqld" | "mariadbd" | "mysqld_safe" => {
+            "mysqld shuts down cleanly on SIGTERM and starts no child processes"
+        }
+        "redis-server" => {
+            "redis-server saves and shuts down on SIGTERM and reaps the child it forks to save"
+        }
+        "my_init" | "runsvdir" => "it is an init and supervisor itself",
+        _ => return None,
     })
 }
 
@@ -233,6 +280,22 @@ impl Transform for TiniInit {
                 ),
             )];
         }
+        // A program that is its own init: it handles `docker stop`'s signal
+        // and reaps the processes it starts.
+        let program_words: Vec<String> = match &target.form {
+            Form::Exec(words) => words.clone(),
+            Form::Shell => target.args.split_whitespace().map(str::to_string).collect(),
+        };
+        if let Some(first) = program_words.first()
+            && let Some(why) = own_init(first.rsplit('/').next().unwrap_or(first))
+        {
+            return vec![Finding::note(
+                META.id,
+                at,
+                Level::Info,
+                format!("`{first}` runs as PID 1 and needs no init: {why}; no `tini` added"),
+            )];
+        }
         let name = image_name(&facts, base);
         let key = format!("[images.\"{name}\"]");
         // What the configuration must say for `tini` to be added.
@@ -302,7 +365,7 @@ impl Transform for TiniInit {
                 return note(format!(
                     "the stage starts as a non-root user ({}), so it cannot install `tini`: add it by hand",
                     match inherited_user(file, &stages) {
-                        Some(u) => format!("`USER {}` at line {}", u.args.trim(), u.start_line),
+                        Some(u) => format!("`USER {}`", u.args.trim()),
                         None =>
                             format!("`{base}` runs as `{}`", facts.default_user().unwrap_or("?")),
                     }

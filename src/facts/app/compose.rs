@@ -119,8 +119,11 @@ pub fn built_from(files: &[Compose], dockerfile: &Path) -> Vec<Built> {
 }
 
 /// A service of a compose file that runs the Dockerfile's image: built from
-/// it, the same service name in an override file of the same folder, or
-/// another service naming the built image in `image:`.
+/// it, the same service name in an override file of the same folder,
+/// another service naming the built image in `image:`, or a service
+/// without `build:` whose `image:` is one of `names` (the names the
+/// repository shows this Dockerfile's image gets, as `image_key` gives
+/// them).
 #[derive(Debug)]
 pub struct Service<'a> {
     pub name: &'a str,
@@ -128,7 +131,7 @@ pub struct Service<'a> {
     pub node: &'a Node,
 }
 
-pub fn running<'a>(files: &'a [Compose], built: &[Built]) -> Vec<Service<'a>> {
+pub fn running<'a>(files: &'a [Compose], built: &[Built], names: &[String]) -> Vec<Service<'a>> {
     let mut out = Vec::new();
     for compose in files {
         let folder = compose.path.parent();
@@ -141,7 +144,12 @@ pub fn running<'a>(files: &'a [Compose], built: &[Built]) -> Vec<Service<'a>> {
                     .iter()
                     .any(|b| same_folder(b) && b.image.as_deref() == Some(i))
             });
-            if by_build || by_image {
+            let by_name = !names.is_empty()
+                && node.get("build").is_none()
+                && image
+                    .and_then(image_key)
+                    .is_some_and(|k| names.contains(&k));
+            if by_build || by_image || by_name {
                 out.push(Service {
                     name,
                     file: &compose.path,
@@ -151,6 +159,29 @@ pub fn running<'a>(files: &'a [Compose], built: &[Built]) -> Vec<Service<'a>> {
         }
     }
     out
+}
+
+/// An image name without registry, tag or digest, lower-case, for
+/// comparing names: `ghcr.io/Owner/app:1.2` and `owner/app` give
+/// `owner/app`, `docker.io/library/nginx` gives `nginx`. None for a name
+/// with a variable that has no default.
+pub fn image_key(name: &str) -> Option<String> {
+    let name = interpolate(name.trim())?;
+    let name = name.split('@').next().unwrap_or(&name);
+    let mut parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        parts.remove(0);
+    }
+    if parts.len() == 2 && parts[0] == "library" {
+        parts.remove(0);
+    }
+    let last = parts.pop()?;
+    let last = last.split(':').next().unwrap_or(last);
+    if last.is_empty() {
+        return None;
+    }
+    parts.push(last);
+    Some(parts.join("/").to_ascii_lowercase())
 }
 
 fn services(doc: &Node) -> impl Iterator<Item = (&str, &Node)> {
@@ -188,6 +219,8 @@ pub struct Mount {
     pub source: String,
     pub target: String,
     pub line: usize,
+    /// `:ro` (short syntax) or `read_only: true`.
+    pub read_only: bool,
 }
 
 /// A service's `volumes:` that are bind mounts (short syntax with a path
@@ -204,11 +237,15 @@ pub fn bind_mounts(service: &Node) -> Vec<Mount> {
                 let (Some(source), Some(target)) = (parts.next(), parts.next()) else {
                     continue;
                 };
+                let read_only = parts
+                    .next()
+                    .is_some_and(|mode| mode.split(',').any(|m| m == "ro"));
                 if source.starts_with(['.', '/', '~', '$']) {
                     out.push(Mount {
                         source: source.to_string(),
                         target: target.to_string(),
                         line: v.line,
+                        read_only,
                     });
                 }
             }
@@ -218,6 +255,7 @@ pub fn bind_mounts(service: &Node) -> Vec<Mount> {
                     source: field("source"),
                     target: field("target"),
                     line: v.line,
+                    read_only: field("read_only") == "true",
                 });
             }
             _ => {}
@@ -338,6 +376,28 @@ mod tests {
         ] {
             assert!(!is_compose_name(no), "{no}");
         }
+    }
+
+    #[test]
+    fn image_keys_drop_registry_tag_and_digest() {
+        assert_eq!(
+            image_key("quasiyoke/comrade-colonel-bot").as_deref(),
+            Some("quasiyoke/comrade-colonel-bot")
+        );
+        assert_eq!(
+            image_key("ghcr.io/Owner/App:1.2").as_deref(),
+            Some("owner/app")
+        );
+        assert_eq!(image_key("localhost:5000/app:dev").as_deref(), Some("app"));
+        assert_eq!(
+            image_key("docker.io/library/nginx@sha256:abc").as_deref(),
+            Some("nginx")
+        );
+        assert_eq!(image_key("${IMAGE}:latest"), None);
+        assert_eq!(
+            image_key("${IMAGE:-me/app}:latest").as_deref(),
+            Some("me/app")
+        );
     }
 
     #[test]

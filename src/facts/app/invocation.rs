@@ -61,6 +61,9 @@ pub struct Candidate {
     pub how: String,
     pub file: PathBuf,
     pub line: usize,
+    /// The image names the build gives (`-t`/`--tag`, the compose
+    /// service's `image:`, build-push-action's `tags:`), as written.
+    pub tags: Vec<String>,
 }
 
 /// The build context chosen, and every build found (the chosen one first).
@@ -152,6 +155,7 @@ fn find(dockerfile: &Path, folder: &Path, root: &Path) -> Vec<Candidate> {
                     how: format!("service {}", b.service),
                     file: b.file,
                     line: b.line,
+                    tags: b.image.into_iter().collect(),
                 });
             }
         }
@@ -340,12 +344,30 @@ fn build_push_steps(path: &Path, doc: &Node, root: &Path, dockerfile: &Path) -> 
                 let line = with
                     .and_then(|w| w.get("context"))
                     .map_or(uses.line, |c| c.line);
+                // `tags:` is a list, or one string of names separated by
+                // commas or newlines.
+                let tags = with
+                    .and_then(|w| w.get("tags"))
+                    .map(|t| match t.str() {
+                        Some(s) => s
+                            .split([',', '\n'])
+                            .map(|x| x.trim().to_string())
+                            .filter(|x| !x.is_empty())
+                            .collect(),
+                        None => t
+                            .items()
+                            .iter()
+                            .filter_map(|i| i.str().map(str::to_string))
+                            .collect(),
+                    })
+                    .unwrap_or_default();
                 out.push(Candidate {
                     dir,
                     source: Source::Workflow,
                     how: format!("docker/build-push-action context: {context}"),
                     file: path.to_path_buf(),
                     line,
+                    tags,
                 });
             }
         }
@@ -452,6 +474,7 @@ fn command_lines_in(
                         how: command_text(&words),
                         file: path.to_path_buf(),
                         line: start,
+                        tags: tags_of(args),
                     });
                     break;
                 }
@@ -553,6 +576,25 @@ fn file_and_context(args: &[String]) -> Option<(Option<String>, String)> {
     Some((file, context))
 }
 
+/// The `-t`/`--tag` values of a build's arguments.
+fn tags_of(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if let Some(v) = a.strip_prefix("--tag=").or_else(|| a.strip_prefix("-t=")) {
+            out.push(v.to_string());
+        } else if a == "-t" || a == "--tag" {
+            if let Some(v) = args.get(i + 1) {
+                out.push(v.clone());
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
 fn command_text(words: &[String]) -> String {
     let at = words
         .iter()
@@ -581,6 +623,7 @@ fn bake_targets(path: &Path, text: &str, dockerfile: &Path) -> Vec<Candidate> {
                 how: format!("target {name}"),
                 file: path.to_path_buf(),
                 line,
+                tags: Vec::new(),
             });
         }
     };

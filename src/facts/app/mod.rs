@@ -26,6 +26,7 @@ mod command;
 mod compose;
 pub mod devtools;
 mod documented;
+mod identity;
 pub mod invocation;
 pub mod listing;
 mod paths;
@@ -178,6 +179,8 @@ pub struct AppFacts {
     pub commands: Vec<RunCommand>,
     pub dev_tools: Vec<DevTool>,
     pub binds: Vec<BindMount>,
+    /// Writable bind mounts of host folders outside the build context.
+    pub host_binds: Vec<HostBind>,
     pub users: Vec<ServiceUser>,
     pub writes: Vec<Write>,
     pub low_ports: Vec<LowPort>,
@@ -241,6 +244,21 @@ pub struct BindMount {
     pub source: String,
     pub target: String,
     pub evidence: Evidence,
+}
+
+/// A compose service running this image with a host folder outside the
+/// build context mounted writable (`/var/lib/app:/data`, `../data:/data`):
+/// its owner is the host's (root, when Docker creates the folder).
+#[derive(Debug, Clone, Serialize)]
+pub struct HostBind {
+    pub service: String,
+    pub source: String,
+    pub target: String,
+    pub evidence: Evidence,
+    /// Why the service runs this Dockerfile's image when it does not build
+    /// it: `image: NAME`, and where the repository shows the Dockerfile
+    /// builds NAME.
+    pub tie: Option<String>,
 }
 
 /// A compose service running this image as a set `user:`.
@@ -402,6 +420,7 @@ pub fn compose_builds(paths: &[PathBuf], dockerfile: &Path) -> Vec<Candidate> {
             how: format!("service {}", b.service),
             file: b.file,
             line: b.line,
+            tags: b.image.into_iter().collect(),
         })
         .collect()
 }
@@ -429,6 +448,7 @@ struct ServiceFacts {
     entrypoint: Option<(Vec<String>, Evidence)>,
     env: Vec<(String, String, Evidence)>,
     binds: Vec<BindMount>,
+    host_binds: Vec<HostBind>,
     user: Option<ServiceUser>,
     ports: Vec<LowPort>,
 }
@@ -565,18 +585,63 @@ fn compose_services(
         .or_else(|| crate::folders::repo_root(dockerfile))
         .filter(|r| folder.starts_with(r))
         .unwrap_or_else(|| folder.clone());
-    let _ = resolved;
+    // The image names the repository shows this Dockerfile builds: the
+    // tags of its builds, and the repository's own name as the manifest
+    // beside the Dockerfile (or, at the root, `.git/config`) gives it (an
+    // automated build publishes it as `owner/name`).
+    let mut names: Vec<(String, String)> = resolved
+        .found
+        .iter()
+        .flat_map(|c| {
+            c.tags.iter().filter_map(move |t| {
+                let at = Evidence::new(&paths::relative(context, &c.file), c.line);
+                Some((compose::image_key(t)?, format!("{at} builds it as `{t}`")))
+            })
+        })
+        .collect();
+    for (name, at) in identity::names(&folder, folder == root, context) {
+        names.push((
+            name,
+            format!("{at} names this repository, and this Dockerfile is beside it"),
+        ));
+    }
+    let keys: Vec<String> = names.iter().map(|(k, _)| k.clone()).collect();
     let mut out = Vec::new();
     for dir in folder.ancestors().take_while(|d| d.starts_with(&root)) {
         let files = compose::files_in(dir);
         let built = compose::built_from(&files, dockerfile);
-        for s in compose::running(&files, &built) {
+        for s in compose::running(&files, &built, &keys) {
             let ev = |line| Evidence::new(&paths::relative(context, s.file), line);
+            let tie = if s.node.get("build").is_none() {
+                s.node.get("image").and_then(|i| {
+                    let written = i.str()?;
+                    let key = compose::image_key(written)?;
+                    let (_, why) = names.iter().find(|(k, _)| *k == key)?;
+                    Some(format!("{} `image: {written}`: {why}", ev(i.line)))
+                })
+            } else {
+                None
+            };
             let words = |key: &str| {
                 let node = s.node.get(key)?;
                 Some((compose::command_words(node)?, ev(node.line)))
             };
             let compose_dir = s.file.parent().unwrap_or(Path::new("."));
+            let host_binds = compose::bind_mounts(s.node)
+                .into_iter()
+                .filter(|m| {
+                    !m.read_only
+                        && compose::mount_source(compose_dir, &m.source)
+                            .is_some_and(|src| !paths::within(&src, context))
+                })
+                .map(|m| HostBind {
+                    service: s.name.to_string(),
+                    source: m.source,
+                    target: m.target,
+                    evidence: ev(m.line),
+                    tie: tie.clone(),
+                })
+                .collect();
             let binds = compose::bind_mounts(s.node)
                 .into_iter()
                 .filter(|m| {
@@ -625,6 +690,7 @@ fn compose_services(
                 entrypoint: words("entrypoint"),
                 env,
                 binds,
+                host_binds,
                 user,
                 ports: low,
             });
@@ -754,6 +820,11 @@ fn resolve(base: &Base, runtime: &Runtime) -> AppFacts {
             .iter()
             .flat_map(|s| s.binds.clone())
             .chain(base.documented_binds.iter().cloned())
+            .collect(),
+        host_binds: base
+            .services
+            .iter()
+            .flat_map(|s| s.host_binds.clone())
             .collect(),
         users: base
             .services
@@ -931,6 +1002,18 @@ impl AppFacts {
             let _ = writeln!(
                 s,
                 "{indent}bind mount: service {} mounts {} at {} ({})",
+                b.service, b.source, b.target, b.evidence
+            );
+        }
+        for b in &self.host_binds {
+            let tie = b
+                .tie
+                .as_deref()
+                .map(|t| format!("; runs this image: {t}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "{indent}host folder: service {} mounts {} at {} ({}){tie}",
                 b.service, b.source, b.target, b.evidence
             );
         }

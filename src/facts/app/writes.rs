@@ -180,6 +180,11 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         (
             OpenForWrite,
+            &["java", "kt"],
+            r"(?P<arg>[\w.]+(?:\([^()]*\))?)\.createNewFile\(".into(),
+        ),
+        (
+            OpenForWrite,
             &["php"],
             format!(r"file_put_contents\(\s*{arg}"),
         ),
@@ -210,7 +215,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 /// is passed over in one search.
 static TRIGGERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"sqlite|\.save\(|Database\(|MEDIA_ROOT|STATIC_ROOT|UPLOAD|multer|mkdir|makedirs|MkdirAll|create_dir|[Dd]irector(?:y|ies)|pidfile|FileHandler|filename|Logger\.new|open\(|OpenFile|[wW]rite|append|[cC]reate|file_put_contents",
+        r"sqlite|\.save\(|Database\(|MEDIA_ROOT|STATIC_ROOT|UPLOAD|multer|mkdir|makedirs|MkdirAll|create_dir|[Dd]irector(?:y|ies)|pidfile|FileHandler|filename|Logger\.new|open\(|OpenFile|[wW]rite|OutputStream|append|[cC]reate|file_put_contents",
     )
     .expect("trigger pattern")
 });
