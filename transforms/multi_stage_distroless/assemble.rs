@@ -169,7 +169,7 @@ pub(super) fn convert(
             java_runtime(ctx, image, at)?;
         }
         Stack::Python => {
-            python_runtime(ctx, image, at)?;
+            python_runtime(ctx, file, root.index, image, at)?;
         }
         _ => {}
     }
@@ -215,6 +215,17 @@ pub(super) fn convert(
         if argv.first().is_some_and(|a| a == "--") {
             argv.remove(0);
         }
+    }
+    // The official node image's `docker-entrypoint.sh` runs its arguments
+    // (`node` in front of an option): analysed without it, as the runtime
+    // image's own entrypoint takes its place.
+    if stack == Stack::Node
+        && argv.len() > 1
+        && argv.first().is_some_and(|a| {
+            a == "docker-entrypoint.sh" || a == "/usr/local/bin/docker-entrypoint.sh"
+        })
+    {
+        argv.remove(0);
     }
     if argv.is_empty() {
         return skip(
@@ -322,6 +333,21 @@ pub(super) fn convert(
             file.instructions[command_at].keyword_range.start,
             format!(
                 "{action}:{line} gives the container its own `args`/`entrypoint` when GitHub runs it as an action, which the runtime would have to run (a shell, tools) and this analysis does not check"
+            ),
+        );
+    }
+    // A program that needs capabilities must keep running as root, which a
+    // later `USER` (`non-root-user`) would undo: not split.
+    if let Some(need) = ctx
+        .build_context
+        .as_deref()
+        .and_then(crate::facts::capabilities::needed)
+    {
+        return skip(
+            at,
+            format!(
+                "`{}` ({}) opens {}, which needs {}: only a root process gets them, so the program must keep running as root, which a split runtime does not promise",
+                need.library, need.evidence, need.what, need.capabilities
             ),
         );
     }
@@ -468,6 +494,9 @@ pub(super) fn assemble(
             continue;
         }
         text.push_str(&verbatim(i, false));
+    }
+    for line in &plan.runtime_env {
+        text.push_str(&format!("{line}{nl}"));
     }
     if w.workdir != "/" {
         text.push_str(&format!("WORKDIR {}{nl}", w.workdir));

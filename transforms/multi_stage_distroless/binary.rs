@@ -197,6 +197,7 @@ pub(super) fn binary_plan(
         rewritten: Vec::new(),
         dropped: Vec::new(),
         detail: Vec::new(),
+        runtime_env: Vec::new(),
     };
     plan.copies.extend(assets.copies);
     plan.detail.extend(assets.detail);

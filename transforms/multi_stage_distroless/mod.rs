@@ -602,6 +602,9 @@ struct Plan {
     dropped: Vec<usize>,
     /// What to say beyond the common part.
     detail: Vec<String>,
+    /// Instructions the runtime stage gets after the carried `ENV`s (the
+    /// slim Python runtime's `ENV PATH` for a virtualenv the split made).
+    runtime_env: Vec<String>,
 }
 
 /// How the image starts its program: the exec-form words of `ENTRYPOINT`
@@ -746,6 +749,8 @@ mod go;
 mod java;
 mod node;
 mod python;
+mod python_deps;
+mod python_slim;
 mod rust;
 #[cfg(test)]
 mod tests;
@@ -758,6 +763,8 @@ use go::*;
 use java::*;
 use node::*;
 use python::*;
+use python_deps::*;
+use python_slim::*;
 use rust::*;
 use walk::*;
 
