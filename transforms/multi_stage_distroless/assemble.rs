@@ -336,21 +336,6 @@ pub(super) fn convert(
             ),
         );
     }
-    // A program that needs capabilities must keep running as root, which a
-    // later `USER` (`non-root-user`) would undo: not split.
-    if let Some(need) = ctx
-        .build_context
-        .as_deref()
-        .and_then(crate::facts::capabilities::needed)
-    {
-        return skip(
-            at,
-            format!(
-                "`{}` ({}) opens {}, which needs {}: only a root process gets them, so the program must keep running as root, which a split runtime does not promise",
-                need.library, need.evidence, need.what, need.capabilities
-            ),
-        );
-    }
     keep_root_where_needed(file, ctx, &mut plan);
     Ok(assemble(file, stage, &w, &plan))
 }
@@ -542,7 +527,8 @@ pub(super) fn assemble(
 
 /// The distroless `:nonroot` tag changes the user the program runs as; where
 /// the application facts show it must stay root (a port below 1024 bound, a
-/// write outside /tmp, a GitHub container action), the runtime is the same
+/// write outside /tmp, a GitHub container action, a library that opens raw
+/// sockets: `facts::capabilities`), the runtime is the same
 /// image's root tag, and the note says why (the non-root question is
 /// `non-root-user`'s to decide).
 fn keep_root_where_needed(file: &Dockerfile, ctx: &Context, plan: &mut Plan) {
@@ -553,6 +539,16 @@ fn keep_root_where_needed(file: &Dockerfile, ctx: &Context, plan: &mut Plan) {
     if let Some(action) = container_action(ctx) {
         reasons.push(format!(
             "`{action}` runs this image as a GitHub Actions container action, which GitHub runs as root"
+        ));
+    }
+    if let Some(need) = ctx
+        .build_context
+        .as_deref()
+        .and_then(crate::facts::capabilities::needed)
+    {
+        reasons.push(format!(
+            "`{}` ({}) opens {}, which needs {}, capabilities only a root process gets",
+            need.library, need.evidence, need.what, need.capabilities
         ));
     }
     if let Some(facts) = crate::facts::app::for_transform(ctx, file) {

@@ -92,11 +92,12 @@ A fallback runtime (node, Java, Python) has a shell and keeps the
 builder's user (root), which `non-root-user` then decides about. An image
 whose command runs a development server (`manage.py runserver`, `flask
 run`, `uvicorn --reload`, `nodemon`, `next dev`: the application facts) is
-a development image and is not split. Nor is a program that opens raw
-Bluetooth or packet sockets, TUN devices or netlink (`go.mod`,
-`package.json` or `requirements.txt` name `github.com/go-ble/ble`,
-`noble`, `scapy`, ...: `facts::capabilities`): it needs capabilities only a
-root process gets.
+a development image and is not split. A program that opens raw Bluetooth
+or packet sockets, TUN devices or netlink (`go.mod`, `package.json` or
+`requirements.txt` name `github.com/go-ble/ble`, `noble`, `scapy`, ...:
+`facts::capabilities`) needs capabilities only a root process gets: its
+distroless runtime is the root tag (as for a port below 1024 or a write
+outside /tmp), and `non-root-user` decides about a user.
 
 The runtime stage gets the `ENV`s the program may read (all but build-only
 ones such as `CGO_ENABLED`, `GOFLAGS`, `NPM_CONFIG_*`), the final `WORKDIR`,
