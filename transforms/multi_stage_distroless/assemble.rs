@@ -1,6 +1,7 @@
 //! Assembling the split: the chain of build stages, the checks common to every stack, and the edits that name the build stage and append the runtime.
 
 use super::*;
+use crate::facts::image::{Entrypoint, ImageFacts};
 
 pub(super) fn runtime_image(ctx: &Context, key: &str, debian: &str) -> Option<String> {
     let configured = ctx
@@ -160,6 +161,10 @@ pub(super) fn convert(
             );
         }
     }
+    // A development image first: whatever else holds, it is not split.
+    if matches!(stack, Stack::Node | Stack::Python) {
+        dev_server(ctx, file, at)?;
+    }
     // What the image alone rules out comes first.
     match stack {
         Stack::Node => {
@@ -219,12 +224,18 @@ pub(super) fn convert(
     // The official node image's `docker-entrypoint.sh` runs its arguments
     // (`node` in front of an option): analysed without it, as the runtime
     // image's own entrypoint takes its place.
-    if stack == Stack::Node
-        && argv.len() > 1
-        && argv.first().is_some_and(|a| {
-            a == "docker-entrypoint.sh" || a == "/usr/local/bin/docker-entrypoint.sh"
-        })
-    {
+    // So does another image's own entrypoint script (eclipse-temurin's
+    // `/__cacert_entrypoint.sh`), from the image facts.
+    let image_entrypoint = match ImageFacts::for_stage(file, root.index, &ctx.config).entrypoint {
+        Some(Entrypoint::Command(ep)) => Some(ep),
+        _ => None,
+    };
+    let passes_through = |a: &str| {
+        (stack == Stack::Node
+            && (a == "docker-entrypoint.sh" || a == "/usr/local/bin/docker-entrypoint.sh"))
+            || image_entrypoint.as_deref() == Some(a)
+    };
+    if argv.len() > 1 && argv.first().is_some_and(|a| passes_through(a)) {
         argv.remove(0);
     }
     if argv.is_empty() {
@@ -288,6 +299,20 @@ pub(super) fn convert(
             );
         }
     }
+    // With an ENTRYPOINT, an action's `args` are only its arguments; without
+    // one they replace CMD and name the program the runtime must have.
+    let has_entrypoint = file
+        .stage_instructions(stage)
+        .iter()
+        .any(|i| i.is("ENTRYPOINT"));
+    if let Some((action, line)) = action_overrides_command(ctx, has_entrypoint) {
+        return skip(
+            file.instructions[command_at].keyword_range.start,
+            format!(
+                "{action}:{line} gives the container its own `args`/`entrypoint` when GitHub runs it as an action, which the runtime would have to run (a shell, tools) and this analysis does not check"
+            ),
+        );
+    }
     // Last, so that the reasons above show first when another transform adds a USER.
     if let Some(idx) = w.user {
         let inst = &file.instructions[idx];
@@ -322,20 +347,6 @@ pub(super) fn convert(
         }
     }
     plan.copies.dedup();
-    // With an ENTRYPOINT, an action's `args` are only its arguments; without
-    // one they replace CMD and name the program the runtime must have.
-    let has_entrypoint = file
-        .stage_instructions(stage)
-        .iter()
-        .any(|i| i.is("ENTRYPOINT"));
-    if let Some((action, line)) = action_overrides_command(ctx, has_entrypoint) {
-        return skip(
-            file.instructions[command_at].keyword_range.start,
-            format!(
-                "{action}:{line} gives the container its own `args`/`entrypoint` when GitHub runs it as an action, which the runtime would have to run (a shell, tools) and this analysis does not check"
-            ),
-        );
-    }
     keep_root_where_needed(file, ctx, &mut plan);
     Ok(assemble(file, stage, &w, &plan))
 }

@@ -77,7 +77,6 @@ pub(super) fn node_plan(
     let argv = launch.argv;
     let from_at = file.instructions[w.from].keyword_range.start;
     let (runtime, fallback_note) = node_runtime(ctx, image, from_at)?;
-    dev_server(ctx, file, from_at)?;
     let node_path = if fallback_note.is_some() {
         "/usr/local/bin/node"
     } else {

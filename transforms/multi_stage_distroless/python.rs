@@ -583,9 +583,6 @@ pub(super) fn python_plan(
     let from_at = from.keyword_range.start;
     let rt = python_runtime(ctx, file, w.chain[0], image, from_at)?;
     let slim = rt.slim_note.is_some();
-    if slim {
-        dev_server(ctx, file, from_at)?;
-    }
     let (app, w, cmds) = app_build(file, w, from_at)?;
     if slim
         && rt.image == format!("python:{}", image.tag)
