@@ -218,9 +218,11 @@ pub(super) fn go_install_all(
             let path = e.path();
             if path.is_dir() {
                 // The go tool skips these, and nested modules.
-                if !(name.starts_with(['.', '_']) || name == "testdata" || name == "vendor")
-                    && !path.join("go.mod").is_file()
-                {
+                let skipped = name.starts_with(['.', '_'])
+                    || name == "testdata"
+                    || name == "vendor"
+                    || path.join("go.mod").is_file();
+                if !skipped {
                     stack.push(path);
                 }
             } else if name.ends_with(".go")
