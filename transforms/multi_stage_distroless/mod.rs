@@ -156,7 +156,7 @@ needs a shell (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
 entrypoint script or a program the build did not produce; OS packages are
 installed that are not build tools (or `-dev` libraries the artifact may
 link dynamically); `Cargo.lock` has a `-sys` crate that may link a system
-library; `package.json` is missing from the build context or names a
+library (without `Cargo.lock`, only a manifest with no dependencies passes); `package.json` is missing from the build context or names a
 package that loads system libraries or downloads a browser (`pg-native`,
 `puppeteer`, ...); a `RUN` does something it cannot follow
 (downloads, moves, shell logic, `chown` in a Node app); files are copied that the program

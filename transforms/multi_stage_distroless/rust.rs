@@ -87,6 +87,14 @@ pub(super) const SAFE_SYS_CRATES: &[&str] = &[
 pub(super) fn rust_native_libraries(context: Option<&Path>) -> std::result::Result<(), String> {
     let Some(lock) = context.and_then(|c| std::fs::read_to_string(c.join("Cargo.lock")).ok())
     else {
+        // Without a lockfile, a manifest with no dependencies at all has no
+        // crate that could link a system library.
+        if context
+            .and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+            .is_some_and(|m| no_dependencies(&m))
+        {
+            return Ok(());
+        }
         return Err(
             "no `Cargo.lock` in the build context to check which native libraries the binary links"
                 .into(),
@@ -107,6 +115,33 @@ pub(super) fn rust_native_libraries(context: Option<&Path>) -> std::result::Resu
         }
     }
     Ok(())
+}
+
+/// A `Cargo.toml` of one package without dependencies: no workspace, and
+/// every `dependencies` table (`[dependencies]`, `[build-dependencies]`,
+/// `[target.*.dependencies]`) empty, none named `[dependencies.NAME]`.
+pub(super) fn no_dependencies(manifest: &str) -> bool {
+    let mut in_deps = false;
+    for line in manifest.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.trim_end_matches(']').trim();
+            if header.starts_with("workspace") || header.starts_with("patch") {
+                return false;
+            }
+            let last = header.rsplit('.').next().unwrap_or(header);
+            if header.contains("dependencies") && !last.ends_with("dependencies") {
+                return false; // `[dependencies.serde]`
+            }
+            in_deps = last.ends_with("dependencies");
+        } else if in_deps {
+            return false;
+        }
+    }
+    true
 }
 
 /// The absolute path of the binary `cargo build --release` writes.
