@@ -79,6 +79,11 @@ pub(super) const SAFE_SYS_CRATES: &[&str] = &[
     "wasi",
     "rustix",
     "libm",
+    // Build their bundled C library and link it statically unless told to
+    // use the system's (zstd-sys: the `pkg-config` feature or
+    // `ZSTD_SYS_USE_PKG_CONFIG`, checked below).
+    "zstd-sys",
+    "backtrace-sys",
 ];
 
 /// The rust images carry many `-dev` libraries (buildpack-deps), which a
@@ -108,7 +113,11 @@ pub(super) fn rust_native_libraries(context: Option<&Path>) -> std::result::Resu
         else {
             continue;
         };
-        if name.ends_with("-sys") && !SAFE_SYS_CRATES.contains(&name) {
+        let system_zstd = name == "zstd-sys"
+            && context
+                .and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+                .is_some_and(|m| m.contains("pkg-config") || m.contains("ZSTD_SYS_USE_PKG_CONFIG"));
+        if name.ends_with("-sys") && (!SAFE_SYS_CRATES.contains(&name) || system_zstd) {
             return Err(format!(
                 "`Cargo.lock` has `{name}`, which may link a system library that `cc` does not have"
             ));
