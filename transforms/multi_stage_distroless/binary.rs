@@ -61,7 +61,7 @@ pub(super) fn binary_plan(
                 }
             }
             (Stack::Rust, "cargo") if words.first() == Some(&Some("build")) => {
-                if let Some(out) = cargo_build_output(c, context, at)? {
+                for out in cargo_build_output(c, context, at)? {
                     builds.push((out, c));
                 }
             }
@@ -216,7 +216,8 @@ pub(super) fn binary_plan(
         .collect();
     if !others.is_empty() {
         plan.detail.push(format!(
-            "`go install ./...` also builds {}, which the command does not run and the runtime does not get",
+            "the same `{}` also builds {}, which the command does not run and the runtime does not get",
+            if stack == Stack::Go { "go install ./..." } else { "cargo build" },
             others.join(", ")
         ));
     }

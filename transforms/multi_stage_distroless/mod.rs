@@ -31,7 +31,8 @@ a final stage that copies from another stage is already split and left
 alone.
 
 - Go: the binary of `go build -o OUT` (or the default name, from `go.mod`
-  in the build context; `go install` puts it in `/go/bin`) on `gcr.io/distroless/static-debian13:nonroot`, with
+  in the build context; `go install` puts it in `/go/bin`, and `go install
+  ./...` one per main package, of which the command picks one) on `gcr.io/distroless/static-debian13:nonroot`, with
   `CGO_ENABLED=0` added to the build when nothing needs cgo; on
   `base-debian13:nonroot` (glibc) when something may (a C compiler installed,
   `CGO_ENABLED=1`, `import "C"` or a cgo module, or sources it cannot see).
@@ -47,7 +48,8 @@ alone.
   separate `npm ci --omit=dev` stage would resolve and run install scripts a
   second time.
 - Rust: the binary of `cargo build --release` (name from `--bin` or
-  `Cargo.toml` in the build context; `cargo install --path .` puts it in
+  `Cargo.toml` in the build context, the one the command runs among several
+  `[[bin]]` targets; `cargo install --path .` puts it in
   `/usr/local/cargo/bin`) on `gcr.io/distroless/cc-debian13:nonroot`; a
   `CMD ["cargo", "run", "--release"]` becomes that binary.
 - Java: the jar of `mvn package` / `gradle build` (or the wrappers), named

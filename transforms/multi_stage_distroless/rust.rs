@@ -154,11 +154,14 @@ pub(super) fn no_dependencies(manifest: &str) -> bool {
 }
 
 /// The absolute path of the binary `cargo build --release` writes.
+/// The binaries `cargo build --release` writes (several when `Cargo.toml`
+/// lists several `[[bin]]` targets and nothing else: the command then picks
+/// one).
 pub(super) fn cargo_build_output(
     c: &Cmd,
     context: Option<&Path>,
     at: usize,
-) -> Result<Option<String>> {
+) -> Result<Vec<String>> {
     let words: Vec<Option<&str>> = c.command.args().skip(1).collect();
     if !words.iter().any(|w| matches!(w, Some("--release" | "-r"))) {
         return skip(at, "`cargo build` builds without `--release`".to_string());
@@ -200,8 +203,12 @@ pub(super) fn cargo_build_output(
         }
         i += 1;
     }
-    let name = match bin {
-        Some(b) => b,
+    let dir = match &target {
+        Some(t) => format!("target/{t}/release"),
+        None => "target/release".into(),
+    };
+    let names = match bin {
+        Some(b) => vec![b],
         None => {
             let Some(toml) =
                 context.and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
@@ -211,8 +218,13 @@ pub(super) fn cargo_build_output(
                     "`cargo build`: the binary name needs `--bin` or `Cargo.toml` in the build context".to_string(),
                 );
             };
+            let src = context.map(|c| c.join("src"));
+            let auto_bins = src
+                .as_ref()
+                .is_some_and(|s| s.join("main.rs").exists() || s.join("bin").exists());
             match cargo_binary_name(&toml) {
-                Some(n) => n,
+                Some(n) => vec![n],
+                None if !auto_bins && !cargo_bin_names(&toml).is_empty() => cargo_bin_names(&toml),
                 None => {
                     return skip(
                         at,
@@ -222,11 +234,34 @@ pub(super) fn cargo_build_output(
             }
         }
     };
-    let dir = match target {
-        Some(t) => format!("target/{t}/release"),
-        None => "target/release".into(),
+    Ok(names
+        .iter()
+        .map(|name| join(&c.cwd, &format!("{dir}/{name}")))
+        .collect())
+}
+
+/// The names of a package's `[[bin]]` targets, when every one has a name and
+/// a path (no workspace).
+pub(super) fn cargo_bin_names(toml: &str) -> Vec<String> {
+    let Ok(value) = toml.parse::<toml::Table>() else {
+        return Vec::new();
     };
-    Ok(Some(join(&c.cwd, &format!("{dir}/{name}"))))
+    if value.contains_key("workspace") {
+        return Vec::new();
+    }
+    let Some(bins) = value.get("bin").and_then(|b| b.as_array()) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = bins
+        .iter()
+        .filter(|b| b.get("path").is_some())
+        .filter_map(|b| b.get("name")?.as_str().map(str::to_string))
+        .collect();
+    if names.len() == bins.len() {
+        names
+    } else {
+        Vec::new()
+    }
 }
 
 /// The binary name and arguments of `cargo run --release [--bin X] [-- ARGS]`.
