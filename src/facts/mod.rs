@@ -3,6 +3,7 @@
 //! no transform imports another.
 
 pub mod app;
+pub mod capabilities;
 pub mod context;
 pub mod git;
 pub mod image;

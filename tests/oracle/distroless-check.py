@@ -8,11 +8,52 @@ BEFORE_DIR and whose final stage is a distroless image it did not have
 before, checks that: the file has exactly one more stage than before; the
 final stage has no RUN; it copies only from the build stage (`COPY --from=`
 naming the stage before it, the former final stage); its CMD/ENTRYPOINT are JSON (exec) form, and so is
-its HEALTHCHECK. Prints one line per conversion and a summary; exit 1 on a
+its HEALTHCHECK.
+
+A split onto a fallback runtime (the same version's official minimal image:
+`python:3.8-slim-bullseye`, `node:16-alpine`, `eclipse-temurin:11-jre`) is
+recognised by the one new final stage copying from the former final stage.
+It is checked the same way, plus: the runtime is the builder's image family
+(python, node, a JDK image -> eclipse-temurin) at the builder's version, and
+the final stage may have RUNs only of the kinds other transforms add to a
+runtime with a shell: creating the user (`groupadd`/`useradd`,
+`addgroup`/`adduser`, with the `chown` of what it owns) and installing an
+init (`tini`). Prints one line per conversion and a summary; exit 1 on a
 failed check. Needs the `dockerfile` package (the oracle's venv).
 """
 import os
+import re
 import sys
+
+# A RUN another transform may add to a fallback runtime: one user, or tini.
+ALLOWED_RUN = re.compile(
+    r"^(?:\s*(?:&&|;)?\s*(?:"
+    r"apt-get update|apt-get install -y --no-install-recommends tini|apk add --no-cache tini"
+    r"|rm -rf /var/lib/apt/lists/\*"
+    r"|groupadd [^&;]+|useradd [^&;]+|addgroup [^&;]+|adduser [^&;]+"
+    r"|chown [^&;{}]+|\{ \[ ! -e [^\]]+\] \|\| chown [^}]+; \}"
+    r"))+\s*$"
+)
+
+JDK_IMAGES = ("maven", "gradle", "eclipse-temurin", "openjdk", "amazoncorretto")
+
+
+def image_parts(image):
+    name, _, tag = image.partition(":")
+    return name.split("/")[-1], tag
+
+
+def fallback_problem(old_image, new_image):
+    """Why `new_image` is not the fallback runtime of `old_image`, or None."""
+    old_name, old_tag = image_parts(old_image)
+    new_name, new_tag = image_parts(new_image)
+    family = "eclipse-temurin" if old_name in JDK_IMAGES else old_name
+    if new_name != family:
+        return f"runtime {new_image} is not the builder's image family ({family})"
+    version = re.match(r"[0-9][0-9.]*", old_tag or "")
+    if version and not (new_tag or "").startswith(version.group(0).rstrip(".")):
+        return f"runtime {new_image} is not the builder's version ({old_tag})"
+    return None
 
 import dockerfile
 
@@ -25,6 +66,20 @@ def stages(cmds):
         elif out:
             out[-1].append(c)
     return out
+
+
+def base_image(stages_, i):
+    """The image stage `i` is built on, following `FROM <earlier stage>`."""
+    names = {stage_name(s[0]).lower(): j for j, s in enumerate(stages_) if stage_name(s[0])}
+    seen = set()
+    while i not in seen:
+        seen.add(i)
+        image = stages_[i][0].value[0]
+        j = names.get(image.lower())
+        if j is None or j >= i:
+            return image
+        i = j
+    return stages_[i][0].value[0]
 
 
 def stage_name(from_cmd):
@@ -53,17 +108,36 @@ def main():
             if not new or not old:
                 continue
             image = new[-1][0].value[0]
-            if "distroless" not in image or "distroless" in old[-1][0].value[0]:
+            distroless = "distroless" in image and "distroless" not in old[-1][0].value[0]
+            build_name = stage_name(new[-2][0]) if len(new) >= 2 else None
+            fallback = (
+                not distroless
+                and "distroless" not in image
+                and len(new) == len(old) + 1
+                and build_name is not None
+                and any(
+                    f == f"--from={build_name}"
+                    for c in new[-1][1:]
+                    if c.cmd.upper() == "COPY"
+                    for f in c.flags
+                )
+            )
+            if not distroless and not fallback:
                 continue
             converted += 1
             problems = []
+            if fallback:
+                # The builder is the former final stage's base (through stage names).
+                why = fallback_problem(base_image(old, len(old) - 1), image)
+                if why:
+                    problems.append(why)
             if len(new) != len(old) + 1:
                 problems.append(f"{len(old)} -> {len(new)} stages")
             final = new[-1]
             build = stage_name(new[-2][0])
             for c in final[1:]:
                 kind = c.cmd.upper()
-                if kind == "RUN":
+                if kind == "RUN" and not (fallback and ALLOWED_RUN.match(" ".join(c.value))):
                     problems.append(f"RUN in the final stage (line {c.start_line})")
                 if kind in ("COPY", "ADD"):
                     froms = [f for f in c.flags if f.startswith("--from=")]
@@ -77,7 +151,10 @@ def main():
                 failed += 1
                 print(f"FAIL {rel}: {'; '.join(problems)}")
             else:
-                print(f"ok   {rel}: {len(old)} -> {len(new)} stages, runtime {image}, final stage without RUN")
+                runs = sum(1 for c in final[1:] if c.cmd.upper() == "RUN")
+                what = f"{runs} RUN (user or init)" if runs else "without RUN"
+                kind = "fallback runtime" if fallback else "runtime"
+                print(f"ok   {rel}: {len(old)} -> {len(new)} stages, {kind} {image}, final stage {what}")
     print(f"distroless conversions: {converted}, failed checks: {failed}")
     return 1 if failed else 0
 

@@ -1,6 +1,7 @@
 //! Assembling the split: the chain of build stages, the checks common to every stack, and the edits that name the build stage and append the runtime.
 
 use super::*;
+use crate::facts::image::{Entrypoint, ImageFacts};
 
 pub(super) fn runtime_image(ctx: &Context, key: &str, debian: &str) -> Option<String> {
     let configured = ctx
@@ -160,6 +161,10 @@ pub(super) fn convert(
             );
         }
     }
+    // A development image first: whatever else holds, it is not split.
+    if matches!(stack, Stack::Node | Stack::Python) {
+        dev_server(ctx, file, at)?;
+    }
     // What the image alone rules out comes first.
     match stack {
         Stack::Node => {
@@ -169,7 +174,7 @@ pub(super) fn convert(
             java_runtime(ctx, image, at)?;
         }
         Stack::Python => {
-            python_runtime(ctx, image, at)?;
+            python_runtime(ctx, file, root.index, image, at)?;
         }
         _ => {}
     }
@@ -215,6 +220,23 @@ pub(super) fn convert(
         if argv.first().is_some_and(|a| a == "--") {
             argv.remove(0);
         }
+    }
+    // The official node image's `docker-entrypoint.sh` runs its arguments
+    // (`node` in front of an option): analysed without it, as the runtime
+    // image's own entrypoint takes its place.
+    // So does another image's own entrypoint script (eclipse-temurin's
+    // `/__cacert_entrypoint.sh`), from the image facts.
+    let image_entrypoint = match ImageFacts::for_stage(file, root.index, &ctx.config).entrypoint {
+        Some(Entrypoint::Command(ep)) => Some(ep),
+        _ => None,
+    };
+    let passes_through = |a: &str| {
+        (stack == Stack::Node
+            && (a == "docker-entrypoint.sh" || a == "/usr/local/bin/docker-entrypoint.sh"))
+            || image_entrypoint.as_deref() == Some(a)
+    };
+    if argv.len() > 1 && argv.first().is_some_and(|a| passes_through(a)) {
+        argv.remove(0);
     }
     if argv.is_empty() {
         return skip(
@@ -277,6 +299,20 @@ pub(super) fn convert(
             );
         }
     }
+    // With an ENTRYPOINT, an action's `args` are only its arguments; without
+    // one they replace CMD and name the program the runtime must have.
+    let has_entrypoint = file
+        .stage_instructions(stage)
+        .iter()
+        .any(|i| i.is("ENTRYPOINT"));
+    if let Some((action, line)) = action_overrides_command(ctx, has_entrypoint) {
+        return skip(
+            file.instructions[command_at].keyword_range.start,
+            format!(
+                "{action}:{line} gives the container its own `args`/`entrypoint` when GitHub runs it as an action, which the runtime would have to run (a shell, tools) and this analysis does not check"
+            ),
+        );
+    }
     // Last, so that the reasons above show first when another transform adds a USER.
     if let Some(idx) = w.user {
         let inst = &file.instructions[idx];
@@ -311,20 +347,6 @@ pub(super) fn convert(
         }
     }
     plan.copies.dedup();
-    // With an ENTRYPOINT, an action's `args` are only its arguments; without
-    // one they replace CMD and name the program the runtime must have.
-    let has_entrypoint = file
-        .stage_instructions(stage)
-        .iter()
-        .any(|i| i.is("ENTRYPOINT"));
-    if let Some((action, line)) = action_overrides_command(ctx, has_entrypoint) {
-        return skip(
-            file.instructions[command_at].keyword_range.start,
-            format!(
-                "{action}:{line} gives the container its own `args`/`entrypoint` when GitHub runs it as an action, which the runtime would have to run (a shell, tools) and this analysis does not check"
-            ),
-        );
-    }
     keep_root_where_needed(file, ctx, &mut plan);
     Ok(assemble(file, stage, &w, &plan))
 }
@@ -469,6 +491,9 @@ pub(super) fn assemble(
         }
         text.push_str(&verbatim(i, false));
     }
+    for line in &plan.runtime_env {
+        text.push_str(&format!("{line}{nl}"));
+    }
     if w.workdir != "/" {
         text.push_str(&format!("WORKDIR {}{nl}", w.workdir));
     }
@@ -513,7 +538,8 @@ pub(super) fn assemble(
 
 /// The distroless `:nonroot` tag changes the user the program runs as; where
 /// the application facts show it must stay root (a port below 1024 bound, a
-/// write outside /tmp, a GitHub container action), the runtime is the same
+/// write outside /tmp, a GitHub container action, a library that opens raw
+/// sockets: `facts::capabilities`), the runtime is the same
 /// image's root tag, and the note says why (the non-root question is
 /// `non-root-user`'s to decide).
 fn keep_root_where_needed(file: &Dockerfile, ctx: &Context, plan: &mut Plan) {
@@ -524,6 +550,16 @@ fn keep_root_where_needed(file: &Dockerfile, ctx: &Context, plan: &mut Plan) {
     if let Some(action) = container_action(ctx) {
         reasons.push(format!(
             "`{action}` runs this image as a GitHub Actions container action, which GitHub runs as root"
+        ));
+    }
+    if let Some(need) = ctx
+        .build_context
+        .as_deref()
+        .and_then(crate::facts::capabilities::needed)
+    {
+        reasons.push(format!(
+            "`{}` ({}) opens {}, which needs {}, capabilities only a root process gets",
+            need.library, need.evidence, need.what, need.capabilities
         ));
     }
     if let Some(facts) = crate::facts::app::for_transform(ctx, file) {

@@ -38,10 +38,16 @@ pub(super) fn binary_plan(
                 if install && w.sets_gobin {
                     return skip(at, "`go install` with `GOBIN` or `GOPATH` set in the image");
                 }
-                let Some(out) = go_build_output(c, context, &w, at, install)? else {
-                    continue; // `go install tool@version`: a build tool
-                };
-                builds.push((out, c));
+                if install && words.iter().any(|a| matches!(a, Some("./..." | "..."))) {
+                    for out in go_install_all(c, context, &w, at)? {
+                        builds.push((out, c));
+                    }
+                } else {
+                    let Some(out) = go_build_output(c, context, &w, at, install)? else {
+                        continue; // `go install tool@version`: a build tool
+                    };
+                    builds.push((out, c));
+                }
                 for a in &c.command.assignments {
                     if a.value.as_deref() == Some("CGO_ENABLED=1") {
                         cgo_reasons.push("`CGO_ENABLED=1`".to_string());
@@ -55,7 +61,7 @@ pub(super) fn binary_plan(
                 }
             }
             (Stack::Rust, "cargo") if words.first() == Some(&Some("build")) => {
-                if let Some(out) = cargo_build_output(c, context, at)? {
+                for out in cargo_build_output(c, context, at)? {
                     builds.push((out, c));
                 }
             }
@@ -92,7 +98,9 @@ pub(super) fn binary_plan(
         );
     }
     let names: BTreeSet<&str> = builds.iter().map(|(a, _)| basename(a)).collect();
-    if names.len() > 1 {
+    // One `go install ./...` writes several binaries; the command picks one.
+    let one_command = builds.iter().all(|(_, c)| std::ptr::eq(*c, builds[0].1));
+    if names.len() > 1 && !one_command {
         return skip(
             from_at,
             format!("several `{tool}` commands: which binaries the program needs is not clear"),
@@ -197,9 +205,22 @@ pub(super) fn binary_plan(
         rewritten: Vec::new(),
         dropped: Vec::new(),
         detail: Vec::new(),
+        runtime_env: Vec::new(),
     };
     plan.copies.extend(assets.copies);
     plan.detail.extend(assets.detail);
+    let others: Vec<String> = builds
+        .iter()
+        .filter(|(a, c)| std::ptr::eq(*c, build) && a != artifact)
+        .map(|(a, _)| format!("`{}`", basename(a)))
+        .collect();
+    if !others.is_empty() {
+        plan.detail.push(format!(
+            "the same `{}` also builds {}, which the command does not run and the runtime does not get",
+            if stack == Stack::Go { "go install ./..." } else { "cargo build" },
+            others.join(", ")
+        ));
+    }
     if via_cargo_run {
         plan.rewritten
             .push((command_idx, format!("CMD {}", Form::exec_text(&argv))));

@@ -167,6 +167,103 @@ pub(super) fn go_build_output(
     Ok(Some(join(&c.cwd, &name)))
 }
 
+/// The binaries `go install ./...` writes: one per main package of the
+/// module, named after its directory (the module's own name, without a `/vN`
+/// suffix, for the root), in `/go/bin`. The module root must be the working
+/// directory, copied from the build context, whose `go.mod` names it.
+pub(super) fn go_install_all(
+    c: &Cmd,
+    context: Option<&Path>,
+    w: &Walk,
+    at: usize,
+) -> Result<Vec<String>> {
+    let module_root = w.copies.iter().any(|(_, srcs, dest)| {
+        *dest == c.cwd
+            && srcs
+                .iter()
+                .any(|s| matches!(s.trim_end_matches('/'), "." | "./"))
+    });
+    let module = context
+        .and_then(|ctx| std::fs::read_to_string(ctx.join("go.mod")).ok())
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("module ")
+                    .map(|s| s.trim().trim_matches('"').to_string())
+            })
+        });
+    let (Some(root), true, Some(module)) = (context, module_root, module) else {
+        return skip(
+            at,
+            "`go install ./...` builds every main package of the module, which needs the module root copied from the build context with its `go.mod`",
+        );
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    let mut budget = 5_000;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut main = false;
+        for e in entries.flatten() {
+            if budget == 0 {
+                return skip(
+                    at,
+                    "`go install ./...`: too many files to find the main packages",
+                );
+            }
+            budget -= 1;
+            let name = e.file_name().to_string_lossy().to_string();
+            let path = e.path();
+            if path.is_dir() {
+                // The go tool skips these, and nested modules.
+                let skipped = name.starts_with(['.', '_'])
+                    || name == "testdata"
+                    || name == "vendor"
+                    || path.join("go.mod").is_file();
+                if !skipped {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".go")
+                && !name.ends_with("_test.go")
+                && std::fs::read_to_string(&path)
+                    .is_ok_and(|t| t.lines().any(|l| l.trim() == "package main"))
+            {
+                main = true;
+            }
+        }
+        if main {
+            let name = if dir == root {
+                let mut parts: Vec<&str> = module.split('/').collect();
+                if parts.len() > 1
+                    && parts.last().is_some_and(|p| {
+                        p.len() > 1
+                            && p.starts_with('v')
+                            && p[1..].chars().all(|c| c.is_ascii_digit())
+                    })
+                {
+                    parts.pop();
+                }
+                parts.last().unwrap_or(&"").to_string()
+            } else {
+                dir.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default()
+            };
+            names.push(format!("/go/bin/{name}"));
+        }
+    }
+    if names.is_empty() {
+        return skip(
+            at,
+            "`go install ./...` finds no main package in the build context",
+        );
+    }
+    names.sort();
+    Ok(names)
+}
+
 /// Hints in the sources that cgo is needed.
 pub(super) fn go_cgo_in_sources(root: &Path) -> Vec<String> {
     let mut out = Vec::new();

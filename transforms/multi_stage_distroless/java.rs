@@ -399,6 +399,7 @@ pub(super) fn java_plan(
         rewritten: Vec::new(),
         dropped: Vec::new(),
         detail: Vec::new(),
+        runtime_env: Vec::new(),
     };
     if fallback_note.is_none() {
         plan.detail

@@ -18,7 +18,7 @@ static META: Meta = Meta {
     summary: "Split an image built in one stage on a toolchain image into a `build` stage and a distroless runtime that holds only the artifact",
     safety: Safety::Unsafe,
     hadolint: &[],
-    options: &["images"],
+    options: &["images", "runtime-fallback"],
     docs: r#"## What it does
 A Dockerfile whose final image is built in one stage on a toolchain image
 (`golang`, `node`, `rust`, `maven`, `gradle`, `eclipse-temurin`, `openjdk`,
@@ -31,7 +31,8 @@ a final stage that copies from another stage is already split and left
 alone.
 
 - Go: the binary of `go build -o OUT` (or the default name, from `go.mod`
-  in the build context; `go install` puts it in `/go/bin`) on `gcr.io/distroless/static-debian13:nonroot`, with
+  in the build context; `go install` puts it in `/go/bin`, and `go install
+  ./...` one per main package, of which the command picks one) on `gcr.io/distroless/static-debian13:nonroot`, with
   `CGO_ENABLED=0` added to the build when nothing needs cgo; on
   `base-debian13:nonroot` (glibc) when something may (a C compiler installed,
   `CGO_ENABLED=1`, `import "C"` or a cgo module, or sources it cannot see).
@@ -47,7 +48,8 @@ alone.
   separate `npm ci --omit=dev` stage would resolve and run install scripts a
   second time.
 - Rust: the binary of `cargo build --release` (name from `--bin` or
-  `Cargo.toml` in the build context; `cargo install --path .` puts it in
+  `Cargo.toml` in the build context, the one the command runs among several
+  `[[bin]]` targets; `cargo install --path .` puts it in
   `/usr/local/cargo/bin`) on `gcr.io/distroless/cc-debian13:nonroot`; a
   `CMD ["cargo", "run", "--release"]` becomes that binary.
 - Java: the jar of `mvn package` / `gradle build` (or the wrappers), named
@@ -76,7 +78,28 @@ alone.
   `streamlit`, `fastapi`) run as `python -m <module>`. The requirements pip reads are
   checked in the build context for packages that load system libraries or
   run programs distroless lacks (`python-magic`, `opencv-python`, `pyodbc`,
-  `psycopg` without `binary`, `playwright`, ...).
+  `psycopg` without `binary`, `psycopg2`, `mysqlclient`, `playwright`, ...).
+  Another minor version (`python:3.8-bullseye`) gets the official slim image
+  of the same version and the builder's Debian release, from the image
+  facts (`python:3.8-slim-bullseye`; `python:3.10-slim` for `python:3.10`):
+  the same interpreter at the same path and the same glibc, so the
+  virtualenv is copied to its own path, links and console scripts included,
+  with its `bin` first on `PATH`, and the command stays as it was. Refused:
+  a tag without a minor version (`python:3`, `latest`: a cached builder and
+  a fresh runtime could differ), a Debian release whose repositories are
+  archived, and a builder that already is that slim image with no OS
+  packages installed (the split would leave the same image).
+
+A fallback runtime (node, Java, Python) has a shell and keeps the
+builder's user (root), which `non-root-user` then decides about. An image
+whose command runs a development server (`manage.py runserver`, `flask
+run`, `uvicorn --reload`, `nodemon`, `next dev`: the application facts) is
+a development image and is not split. A program that opens raw Bluetooth
+or packet sockets, TUN devices or netlink (`go.mod`, `package.json` or
+`requirements.txt` name `github.com/go-ble/ble`, `noble`, `scapy`, ...:
+`facts::capabilities`) needs capabilities only a root process gets: its
+distroless runtime is the root tag (as for a port below 1024 or a write
+outside /tmp), and `non-root-user` decides about a user.
 
 The runtime stage gets the `ENV`s the program may read (all but build-only
 ones such as `CGO_ENABLED`, `GOFLAGS`, `NPM_CONFIG_*`), the final `WORKDIR`,
@@ -93,6 +116,9 @@ base = "gcr.io/distroless/base-{debian}:nonroot"       # Go with cgo
 cc = "gcr.io/distroless/cc-{debian}:nonroot"           # Rust
 nodejs22 = "gcr.io/distroless/nodejs22-{debian}:nonroot"
 python3 = "gcr.io/distroless/python3-{debian}:nonroot"  # Python 3.13 (debian13) or 3.11 (debian12)
+
+[transforms.multi-stage-distroless]
+runtime-fallback = "none"   # no official slim/alpine/JRE runtime where distroless has none
 ```
 
 ## Why is this bad?
@@ -132,7 +158,7 @@ needs a shell (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
 entrypoint script or a program the build did not produce; OS packages are
 installed that are not build tools (or `-dev` libraries the artifact may
 link dynamically); `Cargo.lock` has a `-sys` crate that may link a system
-library; `package.json` is missing from the build context or names a
+library (without `Cargo.lock`, only a manifest with no dependencies passes); `package.json` is missing from the build context or names a
 package that loads system libraries or downloads a browser (`pg-native`,
 `puppeteer`, ...); a `RUN` does something it cannot follow
 (downloads, moves, shell logic, `chown` in a Node app); files are copied that the program
@@ -149,7 +175,8 @@ split would have to change it (move its `CMD`, add `CGO_ENABLED=0` or a
 virtualenv to it), it is skipped with that reason. Python builds that use `poetry`, `uv`,
 `pipenv` or conda, `pip install --user`/`--target`/`-e`, or run a Python
 program during the build (`manage.py collectstatic`) are skipped, as are
-Python minor versions with no distroless image. Multi-module Maven and
+Python minor versions with neither a distroless image nor a slim image of
+the builder's release in the image tables. Multi-module Maven and
 multi-project Gradle builds are skipped. yarn and pnpm projects keep their
 development dependencies (the message says so). When it lists the build
 context, files left out by `.dockerignore` and files compiled into the
@@ -602,6 +629,9 @@ struct Plan {
     dropped: Vec<usize>,
     /// What to say beyond the common part.
     detail: Vec<String>,
+    /// Instructions the runtime stage gets after the carried `ENV`s (the
+    /// slim Python runtime's `ENV PATH` for a virtualenv the split made).
+    runtime_env: Vec<String>,
 }
 
 /// How the image starts its program: the exec-form words of `ENTRYPOINT`
@@ -741,11 +771,14 @@ struct Cmd {
 /// The simple commands of every RUN, in order, following `cd`; packages
 mod assemble;
 mod binary;
+mod fallback;
 mod files;
 mod go;
 mod java;
 mod node;
 mod python;
+mod python_deps;
+mod python_slim;
 mod rust;
 #[cfg(test)]
 mod tests;
@@ -753,57 +786,13 @@ mod walk;
 
 use assemble::*;
 use binary::*;
+use fallback::*;
 use files::*;
 use go::*;
 use java::*;
 use node::*;
 use python::*;
+use python_deps::*;
+use python_slim::*;
 use rust::*;
 use walk::*;
-
-/// The runtime for a version no distroless image serves, or an Alpine
-/// builder: the same version's minimal official image, when
-/// `runtime-fallback` (default `"slim"`) allows it. `why` says why distroless
-/// does not serve, `upgrade` names the distroless image an upgrade allows.
-/// Returns the image and the note to add.
-fn fallback_runtime(
-    ctx: &Context,
-    image: String,
-    why: &str,
-    upgrade: &str,
-    floating_tag: bool,
-    from_at: usize,
-) -> Result<(String, Option<String>)> {
-    if ctx.config.option_str(ID, "runtime-fallback") == Some("none") {
-        return skip(
-            from_at,
-            format!("{why}; `runtime-fallback = \"none\"` rules out `{image}`"),
-        );
-    }
-    let mut note = format!(
-        "{why}, so the runtime is `{image}`, the same version's minimal official image; it has a shell and keeps the build's user ({upgrade})"
-    );
-    if floating_tag {
-        note.push_str(
-            "; both tags float: a cached builder and a freshly pulled runtime can differ in version, so pin both to one version",
-        );
-    }
-    Ok((image, Some(note)))
-}
-
-/// The slim variant of an official image tag: Alpine and slim tags stay as
-/// they are, a floating or empty tag gets the floating `slim`.
-fn slim_tag(tag: &str) -> String {
-    if tag.contains("alpine") || tag.contains("slim") {
-        tag.to_string()
-    } else if tag.is_empty() || tag == "latest" {
-        "slim".into()
-    } else {
-        format!("{tag}-slim")
-    }
-}
-
-/// A tag that moves (no version number in it).
-fn floating(tag: &str) -> bool {
-    !tag.starts_with(|c: char| c.is_ascii_digit())
-}

@@ -242,6 +242,7 @@ pub(super) fn node_plan(
                 Form::exec_text(&node_args)
             )
         }],
+        runtime_env: Vec::new(),
     };
     plan.detail.extend(fallback_note);
     let node_entry = argv[0] != "npm";
@@ -269,6 +270,18 @@ pub(super) fn node_plan(
         ),
         (_, true, _) | (_, _, Some(false)) => {}
         (Some("npm"), false, _) => {
+            // npm 6 (node 14 and older) knows `--production`, not `--omit`.
+            let old_npm = image
+                .tag
+                .split(['-', '.'])
+                .next()
+                .and_then(|m| m.parse::<u32>().ok())
+                .is_some_and(|m| m < 15);
+            let prune_flag = if old_npm {
+                "--production"
+            } else {
+                "--omit=dev"
+            };
             let last = w
                 .runs
                 .iter()
@@ -283,13 +296,13 @@ pub(super) fn node_plan(
                 text.push_str(nl);
             }
             text.push_str(&format!(
-                "{}RUN npm prune --omit=dev{nl}",
+                "{}RUN npm prune {prune_flag}{nl}",
                 inst.indent(file)
             ));
             plan.build_edits.push(Edit::insert(inst.range.end, text));
-            plan.detail.push(
-                "`npm prune --omit=dev` at the end of the build drops the devDependencies".into(),
-            );
+            plan.detail.push(format!(
+                "`npm prune {prune_flag}` at the end of the build drops the devDependencies"
+            ));
         }
         (Some(m), false, _) => plan.detail.push(format!(
             "the devDependencies installed by `{m}` are kept: prune them in the build stage (`{}`)",

@@ -7,14 +7,17 @@ pub(super) fn distroless_python(debian: &str) -> &'static str {
     if debian == "debian12" { "3.11" } else { "3.13" }
 }
 
-/// The distroless Python image for the build image, and the Python minor
-/// version both share: a virtualenv's compiled packages only load in the
-/// minor version that built them.
+/// The runtime for the build image: the distroless Python image when it has
+/// the build's Python minor version (a virtualenv's compiled packages only
+/// load in the minor version that built them), else the same version's
+/// official slim image (`python_slim`).
 pub(super) fn python_runtime(
     ctx: &Context,
+    file: &Dockerfile,
+    stage: usize,
     image: &ImageRef,
     from_at: usize,
-) -> Result<(String, String)> {
+) -> Result<PyRuntime> {
     if image.tag.contains("alpine") {
         return skip(
             from_at,
@@ -35,18 +38,22 @@ pub(super) fn python_runtime(
     let debian = debian_of(&image.tag);
     let theirs = distroless_python(debian);
     if minor != theirs {
-        return skip(
-            from_at,
-            format!(
-                "the build image's Python (`{}`) is not the Python {theirs} of `python3-{debian}`: a virtualenv does not move between minor versions",
-                if minor.is_empty() { "unpinned" } else { &minor }
-            ),
+        let why = format!(
+            "the build image's Python (`{}`) is not the Python {theirs} of `python3-{debian}`, and a virtualenv does not move between minor versions",
+            if minor.is_empty() { "unpinned" } else { &minor }
         );
+        let upgrade =
+            format!("Python {theirs} on the builder allows `gcr.io/distroless/python3-{debian}`");
+        return python_slim_runtime(ctx, file, stage, image, minor, why, upgrade, from_at);
     }
     let Some(runtime) = runtime_image(ctx, "python3", debian) else {
         return skip(from_at, "no `python3` image is configured");
     };
-    Ok((runtime, minor))
+    Ok(PyRuntime {
+        image: runtime,
+        minor,
+        slim_note: None,
+    })
 }
 
 /// Console scripts of common servers and the module that `python -m` runs
@@ -60,31 +67,6 @@ pub(super) const PYTHON_CONSOLE_SCRIPTS: &[(&str, &str)] = &[
     ("waitress-serve", "waitress"),
     ("streamlit", "streamlit"),
     ("fastapi", "fastapi"),
-];
-
-/// Packages that load system libraries or run programs the distroless Python
-/// image does not have (their wheels do not bundle them).
-pub(super) const PYTHON_NATIVE: &[&str] = &[
-    "python-magic",
-    "pyzbar",
-    "weasyprint",
-    "cairocffi",
-    "cairosvg",
-    "pyvips",
-    "wand",
-    "pyodbc",
-    "opencv-python",
-    "opencv-contrib-python",
-    "pytesseract",
-    "pdf2image",
-    "ffmpeg-python",
-    "pydub",
-    "moviepy",
-    "graphviz",
-    "pygraphviz",
-    "playwright",
-    "selenium",
-    "pyppeteer",
 ];
 
 /// `python`, `python3`, `python3.13` (with or without a directory).
@@ -103,153 +85,6 @@ pub(super) fn is_pip(program: &str) -> bool {
     let name = basename(program);
     name.strip_prefix("pip")
         .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
-}
-
-/// A requirement line's project name, normalised (`Python_Magic[x]>=1` → `python-magic`).
-pub(super) fn requirement_name(line: &str) -> Option<String> {
-    let line = line.split(" #").next().unwrap_or(line).trim();
-    if line.is_empty() || line.starts_with(['#', '-', '.', '/']) || line.contains("://") {
-        return None;
-    }
-    let end = line
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(line.len());
-    let name = line[..end].to_ascii_lowercase().replace(['_', '.'], "-");
-    (!name.is_empty()).then_some(name)
-}
-
-/// The first package of `names` (normalised requirement names) that needs
-/// what the distroless image does not have; `psycopg` needs libpq unless
-/// installed with its `binary` extra.
-pub(super) fn native_requirement(lines: &[String]) -> Option<String> {
-    for line in lines {
-        let Some(name) = requirement_name(line) else {
-            continue;
-        };
-        if PYTHON_NATIVE.contains(&name.as_str()) {
-            return Some(name);
-        }
-        let extras = line
-            .split_once('[')
-            .and_then(|(_, e)| e.split_once(']'))
-            .map(|(e, _)| e.to_ascii_lowercase())
-            .unwrap_or_default();
-        if name == "psycopg" && !extras.split(',').any(|e| e.trim() == "binary") {
-            return Some("psycopg (without the `binary` extra, it loads the system libpq)".into());
-        }
-    }
-    None
-}
-
-/// The build-context path of a file the stage copied to `image_path`: from
-/// the last `COPY` that put it there. A source is a folder when it is `.`,
-/// ends with `/`, or is one in the build context `root`.
-pub(super) fn context_path(w: &Walk, root: &Path, image_path: &str) -> Option<String> {
-    let mut found = None;
-    for (_, sources, dest) in &w.copies {
-        for src in sources {
-            let clean = src.trim_start_matches("./").trim_end_matches('/');
-            let clean = if clean == "." { "" } else { clean };
-            let folder = clean.is_empty() || src.ends_with('/') || root.join(clean).is_dir();
-            if folder {
-                // The folder's content lands in `dest`.
-                if within(image_path, dest) && image_path != dest {
-                    let rest = image_path[dest.len()..].trim_start_matches('/');
-                    found = Some(if clean.is_empty() {
-                        rest.to_string()
-                    } else {
-                        format!("{clean}/{rest}")
-                    });
-                }
-            } else {
-                // A file lands in `dest/NAME`, or is `dest` itself when it is the only source.
-                let into = join(dest, basename(clean));
-                if into == image_path || (sources.len() == 1 && dest == image_path) {
-                    found = Some(clean.to_string());
-                }
-            }
-        }
-    }
-    found
-}
-
-/// A `pip install` seen in the build: what it reads, for the native check.
-#[derive(Default)]
-pub(super) struct PipInstalls {
-    /// Requirement files, as paths in the image.
-    files: Vec<String>,
-    /// Projects installed from a folder (`pip install .`), as image paths.
-    projects: Vec<String>,
-    /// Requirements named on the command line.
-    names: Vec<String>,
-}
-
-/// Reads the requirements a build installs from the build context and
-/// returns why the runtime could not load one of them.
-pub(super) fn python_native_dependencies(
-    ctx: &Context,
-    w: &Walk,
-    pip: &PipInstalls,
-) -> std::result::Result<(), String> {
-    if let Some(name) = native_requirement(&pip.names) {
-        return Err(format!(
-            "installs `{name}`, which needs system libraries or programs the distroless Python image does not have"
-        ));
-    }
-    let root = ctx.build_context.as_deref().filter(|c| c.is_dir());
-    let mut files = Vec::new();
-    for image_path in &pip.files {
-        let (Some(root), Some(rel)) = (root, root.and_then(|r| context_path(w, r, image_path)))
-        else {
-            return Err(format!(
-                "`{image_path}` is not in the build context to check for packages that need system libraries"
-            ));
-        };
-        if !root.join(&rel).is_file() {
-            return Err(format!("`{rel}` is not in the build context"));
-        }
-        files.push(rel);
-    }
-    if let Some(root) = root {
-        let includes = pip_includes(root, &files)?;
-        files.extend(includes);
-    }
-    let mut lines: Vec<String> = Vec::new();
-    for rel in &files {
-        let text = root
-            .and_then(|r| std::fs::read_to_string(r.join(rel)).ok())
-            .unwrap_or_default();
-        lines.extend(text.lines().map(str::to_string));
-    }
-    for image_path in &pip.projects {
-        let (Some(root), Some(rel)) = (
-            root,
-            root.and_then(|r| {
-                context_path(w, r, &format!("{image_path}/pyproject.toml"))
-                    .or_else(|| context_path(w, r, &format!("{image_path}/setup.py")))
-            }),
-        ) else {
-            return Err(format!(
-                "the project installed from `{image_path}` is not in the build context to check for packages that need system libraries"
-            ));
-        };
-        let dir = parent(&format!("/{rel}"))
-            .trim_start_matches('/')
-            .to_string();
-        // Quoted requirement strings in pyproject.toml, setup.cfg or setup.py.
-        for manifest in ["pyproject.toml", "setup.cfg", "setup.py"] {
-            let text = std::fs::read_to_string(root.join(&dir).join(manifest)).unwrap_or_default();
-            for piece in text.split(['"', '\'', '\n']) {
-                lines.push(piece.trim().to_string());
-            }
-        }
-    }
-    match native_requirement(&lines) {
-        Some(name) => Err(format!(
-            "depends on `{name}`, which needs system libraries or programs the distroless Python image does not have"
-        )),
-        None => Ok(()),
-    }
 }
 
 /// A virtualenv the build itself makes (`python -m venv DIR`, `virtualenv DIR`).
@@ -360,10 +195,10 @@ pub(super) fn python_env(file: &Dockerfile, w: &Walk) -> Result<PythonEnv> {
 
 /// The virtualenv pip installs into: the build's own, or `/venv` made for it.
 pub(super) struct Venv {
-    dir: String,
+    pub(super) dir: String,
     /// The command (index in the build's commands) that makes it; `None`
     /// when the conversion adds it right after `FROM`.
-    made_by: Option<usize>,
+    pub(super) made_by: Option<usize>,
 }
 
 impl Venv {
@@ -390,7 +225,7 @@ impl Venv {
         }))
     }
 
-    fn bin(&self) -> String {
+    pub(super) fn bin(&self) -> String {
         format!("{}/bin", self.dir)
     }
 
@@ -746,8 +581,21 @@ pub(super) fn python_plan(
     let argv = launch.argv;
     let from = &file.instructions[w.from];
     let from_at = from.keyword_range.start;
-    let (runtime, minor) = python_runtime(ctx, image, from_at)?;
+    let rt = python_runtime(ctx, file, w.chain[0], image, from_at)?;
+    let slim = rt.slim_note.is_some();
     let (app, w, cmds) = app_build(file, w, from_at)?;
+    if slim
+        && rt.image == format!("python:{}", image.tag)
+        && w.packages.iter().all(|(p, _)| INITS.contains(&p.as_str()))
+    {
+        return skip(
+            from_at,
+            format!(
+                "the builder `{}` is already the slim runtime a split would use, and the build installs no OS packages: the split would leave the same image",
+                rt.image
+            ),
+        );
+    }
     let env = python_env(file, &w)?;
     // Requirement files read by pip may live outside the application directory.
     let build_input = |name: &str| {
@@ -779,6 +627,29 @@ pub(super) fn python_plan(
     let pip = python_build(file, &cmds, &app, &venv, &env)?;
     let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
+    if slim {
+        slim_command(&argv[0], &venv.bin(), command_at)?;
+        if is_python(&argv[0])
+            && argv[1..]
+                .iter()
+                .all(|a| a.starts_with('-') && a != "-m" && a != "-c")
+        {
+            return skip(command_at, "the command runs `python` without a script");
+        }
+        for a in &argv[1..] {
+            if a.starts_with('/') && !within(&normalise(a), &app) {
+                return skip(
+                    command_at,
+                    format!("the command names `{a}`, outside the application directory `{app}`"),
+                );
+            }
+        }
+        let label = format!("`{}`", rt.image);
+        python_native_dependencies(ctx, &w, &pip, &label)
+            .map_err(|why| Skip { at: from_at, why })?;
+        return Ok(slim_plan(file, rt, &app, &venv, &w));
+    }
+    let (runtime, minor) = (rt.image, rt.minor);
     let (module_prefix, module_note) = python_module_prefix(&argv[0], &venv, &minor, command_at)?;
     let python_args: Vec<String> = module_prefix.iter().chain(&argv[1..]).cloned().collect();
     if python_args
@@ -795,7 +666,8 @@ pub(super) fn python_plan(
             );
         }
     }
-    python_native_dependencies(ctx, &w, &pip).map_err(|why| Skip { at: from_at, why })?;
+    python_native_dependencies(ctx, &w, &pip, "the distroless Python image")
+        .map_err(|why| Skip { at: from_at, why })?;
     let venv_dir = &venv.dir;
     let site_packages = format!("{venv_dir}/lib/python{minor}/site-packages");
     let dist_packages = format!("/usr/local/lib/python{minor}/dist-packages");
@@ -811,6 +683,7 @@ pub(super) fn python_plan(
         rewritten: Vec::new(),
         dropped: Vec::new(),
         detail,
+        runtime_env: Vec::new(),
     };
     if venv.made_by.is_none() {
         let nl = file.newline();

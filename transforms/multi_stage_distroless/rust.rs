@@ -79,6 +79,11 @@ pub(super) const SAFE_SYS_CRATES: &[&str] = &[
     "wasi",
     "rustix",
     "libm",
+    // Build their bundled C library and link it statically unless told to
+    // use the system's (zstd-sys: the `pkg-config` feature or
+    // `ZSTD_SYS_USE_PKG_CONFIG`, checked below).
+    "zstd-sys",
+    "backtrace-sys",
 ];
 
 /// The rust images carry many `-dev` libraries (buildpack-deps), which a
@@ -87,6 +92,14 @@ pub(super) const SAFE_SYS_CRATES: &[&str] = &[
 pub(super) fn rust_native_libraries(context: Option<&Path>) -> std::result::Result<(), String> {
     let Some(lock) = context.and_then(|c| std::fs::read_to_string(c.join("Cargo.lock")).ok())
     else {
+        // Without a lockfile, a manifest with no dependencies at all has no
+        // crate that could link a system library.
+        if context
+            .and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+            .is_some_and(|m| no_dependencies(&m))
+        {
+            return Ok(());
+        }
         return Err(
             "no `Cargo.lock` in the build context to check which native libraries the binary links"
                 .into(),
@@ -100,7 +113,11 @@ pub(super) fn rust_native_libraries(context: Option<&Path>) -> std::result::Resu
         else {
             continue;
         };
-        if name.ends_with("-sys") && !SAFE_SYS_CRATES.contains(&name) {
+        let system_zstd = name == "zstd-sys"
+            && context
+                .and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
+                .is_some_and(|m| m.contains("pkg-config") || m.contains("ZSTD_SYS_USE_PKG_CONFIG"));
+        if name.ends_with("-sys") && (!SAFE_SYS_CRATES.contains(&name) || system_zstd) {
             return Err(format!(
                 "`Cargo.lock` has `{name}`, which may link a system library that `cc` does not have"
             ));
@@ -109,12 +126,42 @@ pub(super) fn rust_native_libraries(context: Option<&Path>) -> std::result::Resu
     Ok(())
 }
 
+/// A `Cargo.toml` of one package without dependencies: no workspace, and
+/// every `dependencies` table (`[dependencies]`, `[build-dependencies]`,
+/// `[target.*.dependencies]`) empty, none named `[dependencies.NAME]`.
+pub(super) fn no_dependencies(manifest: &str) -> bool {
+    let mut in_deps = false;
+    for line in manifest.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.trim_end_matches(']').trim();
+            if header.starts_with("workspace") || header.starts_with("patch") {
+                return false;
+            }
+            let last = header.rsplit('.').next().unwrap_or(header);
+            if header.contains("dependencies") && !last.ends_with("dependencies") {
+                return false; // `[dependencies.serde]`
+            }
+            in_deps = last.ends_with("dependencies");
+        } else if in_deps {
+            return false;
+        }
+    }
+    true
+}
+
 /// The absolute path of the binary `cargo build --release` writes.
+/// The binaries `cargo build --release` writes (several when `Cargo.toml`
+/// lists several `[[bin]]` targets and nothing else: the command then picks
+/// one).
 pub(super) fn cargo_build_output(
     c: &Cmd,
     context: Option<&Path>,
     at: usize,
-) -> Result<Option<String>> {
+) -> Result<Vec<String>> {
     let words: Vec<Option<&str>> = c.command.args().skip(1).collect();
     if !words.iter().any(|w| matches!(w, Some("--release" | "-r"))) {
         return skip(at, "`cargo build` builds without `--release`".to_string());
@@ -156,8 +203,12 @@ pub(super) fn cargo_build_output(
         }
         i += 1;
     }
-    let name = match bin {
-        Some(b) => b,
+    let dir = match &target {
+        Some(t) => format!("target/{t}/release"),
+        None => "target/release".into(),
+    };
+    let names = match bin {
+        Some(b) => vec![b],
         None => {
             let Some(toml) =
                 context.and_then(|c| std::fs::read_to_string(c.join("Cargo.toml")).ok())
@@ -167,8 +218,13 @@ pub(super) fn cargo_build_output(
                     "`cargo build`: the binary name needs `--bin` or `Cargo.toml` in the build context".to_string(),
                 );
             };
+            let src = context.map(|c| c.join("src"));
+            let auto_bins = src
+                .as_ref()
+                .is_some_and(|s| s.join("main.rs").exists() || s.join("bin").exists());
             match cargo_binary_name(&toml) {
-                Some(n) => n,
+                Some(n) => vec![n],
+                None if !auto_bins && !cargo_bin_names(&toml).is_empty() => cargo_bin_names(&toml),
                 None => {
                     return skip(
                         at,
@@ -178,11 +234,34 @@ pub(super) fn cargo_build_output(
             }
         }
     };
-    let dir = match target {
-        Some(t) => format!("target/{t}/release"),
-        None => "target/release".into(),
+    Ok(names
+        .iter()
+        .map(|name| join(&c.cwd, &format!("{dir}/{name}")))
+        .collect())
+}
+
+/// The names of a package's `[[bin]]` targets, when every one has a name and
+/// a path (no workspace).
+pub(super) fn cargo_bin_names(toml: &str) -> Vec<String> {
+    let Ok(value) = toml.parse::<toml::Table>() else {
+        return Vec::new();
     };
-    Ok(Some(join(&c.cwd, &format!("{dir}/{name}"))))
+    if value.contains_key("workspace") {
+        return Vec::new();
+    }
+    let Some(bins) = value.get("bin").and_then(|b| b.as_array()) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = bins
+        .iter()
+        .filter(|b| b.get("path").is_some())
+        .filter_map(|b| b.get("name")?.as_str().map(str::to_string))
+        .collect();
+    if names.len() == bins.len() {
+        names
+    } else {
+        Vec::new()
+    }
 }
 
 /// The binary name and arguments of `cargo run --release [--bin X] [-- ARGS]`.

@@ -98,3 +98,20 @@ fn variable_references() {
     );
     assert_eq!(substitute("${GOPATH:-/y}", &values), None);
 }
+
+#[test]
+fn a_manifest_without_dependencies() {
+    assert!(no_dependencies(
+        "[package]\nname = \"hi\"\n\n[dependencies]\n# none yet\n"
+    ));
+    assert!(!no_dependencies(
+        "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\n"
+    ));
+    assert!(!no_dependencies(
+        "[package]\nname = \"x\"\n[dependencies.serde]\nversion = \"1\"\n"
+    ));
+    assert!(!no_dependencies(
+        "[package]\nname = \"x\"\n[build-dependencies]\ncc = \"1\"\n"
+    ));
+    assert!(!no_dependencies("[workspace]\nmembers = [\"a\"]\n"));
+}

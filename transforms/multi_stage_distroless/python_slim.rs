@@ -1,0 +1,190 @@
+//! Python on the same version's official slim image, for the Python versions
+//! no distroless image has: the slim image of the builder's Python version
+//! and Debian release has the same interpreter at the same path
+//! (`/usr/local/bin/python3.X`) and the same glibc, so the build's
+//! virtualenv moves as it is, links and console scripts included.
+
+use super::*;
+use crate::facts::app::DevKind;
+use crate::facts::image::{ImageFacts, Os, table_date, tables};
+
+/// The runtime of a Python split.
+pub(super) struct PyRuntime {
+    pub(super) image: String,
+    /// The Python minor version of builder and runtime (`3.9`).
+    pub(super) minor: String,
+    /// The note of the slim fallback; `None` on distroless.
+    pub(super) slim_note: Option<String>,
+}
+
+/// The official `python:<version>-slim[-<release>]` image of the builder's
+/// version and Debian release, from the image facts; `why` says why no
+/// distroless image serves, `upgrade` what would.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn python_slim_runtime(
+    ctx: &Context,
+    file: &Dockerfile,
+    stage: usize,
+    image: &ImageRef,
+    minor: String,
+    why: String,
+    upgrade: String,
+    from_at: usize,
+) -> Result<PyRuntime> {
+    if minor.is_empty() {
+        return skip(
+            from_at,
+            format!(
+                "{why}; the builder's tag `python:{}` does not pin a minor version, so a slim runtime pulled later could have another Python than a cached builder: pin `python:3.X` to allow a `python:3.X-slim` runtime",
+                if image.tag.is_empty() {
+                    "latest"
+                } else {
+                    &image.tag
+                }
+            ),
+        );
+    }
+    let facts = ImageFacts::for_stage(file, stage, &ctx.config);
+    if let Some(reason) = facts.unknown_reason() {
+        return skip(
+            from_at,
+            format!(
+                "{why}; the builder's Debian release, which a slim runtime must share, is not known ({reason})"
+            ),
+        );
+    }
+    let (Some(Os::Debian), Some(release)) = (facts.os, facts.release_facts()) else {
+        return skip(
+            from_at,
+            format!(
+                "{why}; the builder is not on a known Debian release, so no slim runtime of the same release can be chosen"
+            ),
+        );
+    };
+    if facts.archived(table_date()) == Some(true) {
+        return skip(
+            from_at,
+            format!(
+                "{why}; the builder is on debian {} ({}), whose repositories are archived (release facts as of {}): move to a newer base first",
+                release.version,
+                release.codename,
+                table_date()
+            ),
+        );
+    }
+    let version = image.tag.split('-').next().unwrap_or_default();
+    let named_release = image.tag.split('-').any(|p| p == release.codename);
+    let tag = if named_release {
+        format!("{version}-slim-{}", release.codename)
+    } else {
+        format!("{version}-slim")
+    };
+    let same_release = tables::tables()
+        .official("python", &tag)
+        .is_some_and(|row| row.os == "debian" && Some(row.release) == facts.release.as_deref());
+    if !same_release {
+        return skip(
+            from_at,
+            format!(
+                "{why}; the image tables have no `python:{tag}` on the builder's debian {} ({})",
+                release.version, release.codename
+            ),
+        );
+    }
+    let (image, note) =
+        fallback_runtime(ctx, format!("python:{tag}"), &why, &upgrade, false, from_at)?;
+    Ok(PyRuntime {
+        image,
+        minor,
+        slim_note: note,
+    })
+}
+
+/// A development server started by the image's own command (`manage.py
+/// runserver`, `flask run`, `uvicorn --reload`): a development image, not
+/// one to give a production runtime.
+pub(super) fn dev_server(ctx: &Context, file: &Dockerfile, at: usize) -> Result<()> {
+    let Some(facts) = crate::facts::app::for_transform(ctx, file) else {
+        return Ok(());
+    };
+    match facts.dev_tools.iter().find(|t| {
+        t.origin == "Dockerfile" && matches!(t.kind, DevKind::DevServer | DevKind::BuildsAtStart)
+    }) {
+        Some(t) => skip(
+            at,
+            format!(
+                "the command runs `{}` ({}, at {}): a development image, not split",
+                t.tool, t.kind, t.evidence
+            ),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// The slim runtime's command: the build's own, unchanged (the virtualenv
+/// is first on `PATH` in both stages), when it runs the image's Python or a
+/// server's console script that pip put in the virtualenv.
+pub(super) fn slim_command(program: &str, venv_bin: &str, at: usize) -> Result<()> {
+    let own = !program.contains('/')
+        || within(&normalise(program), venv_bin)
+        || within(&normalise(program), "/usr/local/bin");
+    let script = PYTHON_CONSOLE_SCRIPTS
+        .iter()
+        .any(|(s, _)| *s == basename(program));
+    if own && (is_python(program) || script) {
+        Ok(())
+    } else {
+        skip(
+            at,
+            format!(
+                "the command runs `{program}`, which the slim runtime may not have (only the image's Python and known server scripts in the virtualenv are checked)"
+            ),
+        )
+    }
+}
+
+/// The plan on the slim runtime: the virtualenv at its own path (its links
+/// name `/usr/local/bin/python3.X`, which the slim image has), the
+/// application directory, and the command as it was.
+pub(super) fn slim_plan(
+    file: &Dockerfile,
+    rt: PyRuntime,
+    app: &str,
+    venv: &Venv,
+    w: &Walk,
+) -> Plan {
+    let venv_dir = venv.dir.clone();
+    let mut plan = Plan {
+        image: rt.image,
+        copies: vec![
+            (venv_dir.clone(), venv_dir.clone()),
+            (app.into(), app.into()),
+        ],
+        build_edits: Vec::new(),
+        rewritten: Vec::new(),
+        dropped: Vec::new(),
+        detail: vec![format!(
+            "the virtualenv `{venv_dir}` holds what pip installed, built by the same Python {}, and the command runs as before with it first on `PATH`",
+            rt.minor
+        )],
+        runtime_env: Vec::new(),
+    };
+    plan.detail.extend(rt.slim_note);
+    if venv.made_by.is_none() {
+        let nl = file.newline();
+        let from = &file.instructions[w.from];
+        plan.build_edits.push(Edit::insert(
+            from.range.end,
+            format!(
+                "RUN python -m venv {venv_dir}{nl}ENV PATH=\"{}:$PATH\"{nl}",
+                venv.bin()
+            ),
+        ));
+        plan.runtime_env
+            .push(format!("ENV PATH=\"{}:$PATH\"", venv.bin()));
+        plan.detail.push(format!(
+            "the build stage makes the virtualenv `{venv_dir}` first and puts it on `PATH` (the runtime too), so `pip` installs there"
+        ));
+    }
+    plan
+}
