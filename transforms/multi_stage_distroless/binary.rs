@@ -174,7 +174,10 @@ pub(super) fn binary_plan(
         }
     }
     for (dir, run) in &mkdirs {
-        if !(within(&w.workdir, dir) || within(parent(artifact), dir)) {
+        if !(within(&w.workdir, dir)
+            || within(parent(artifact), dir)
+            || filled_from_context(&w, context, dir))
+        {
             let inst = &file.instructions[*run];
             return skip(
                 inst.keyword_range.start,
@@ -339,4 +342,23 @@ pub(super) fn binary_plan(
         why: format!("no image for `{key}` in the image table"),
     })?;
     Ok(plan)
+}
+
+/// `dir` is a folder of the build context that a whole-context COPY puts
+/// there (copy-order's stub build makes `src` before `COPY . .` fills it):
+/// what the program reads from it is the run-time file analysis' concern,
+/// not the `mkdir`'s.
+fn filled_from_context(w: &Walk, context: Option<&Path>, dir: &str) -> bool {
+    let Some(root) = context else {
+        return false;
+    };
+    w.copies.iter().any(|(_, sources, dest)| {
+        sources
+            .iter()
+            .any(|s| matches!(s.as_str(), "." | "./" | "*" | "./*"))
+            && dir
+                .strip_prefix(dest.trim_end_matches('/'))
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|rel| !rel.is_empty() && root.join(rel).is_dir())
+    })
 }
