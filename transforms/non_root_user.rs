@@ -385,6 +385,19 @@ impl Transform for NonRootUser {
                 ),
             )];
         }
+        if let Some(need) = ctx
+            .build_context
+            .as_deref()
+            .and_then(crate::facts::capabilities::needed)
+        {
+            return vec![note(
+                Level::Info,
+                format!(
+                    "no `USER` added: `{}` ({}) opens {}, which needs {}, capabilities a non-root user's process does not get",
+                    need.library, need.evidence, need.what, need.capabilities
+                ),
+            )];
+        }
         let per_user = home_installs(file, &stages, app.as_ref(), ctx);
         if !per_user.is_empty() {
             return vec![note(
