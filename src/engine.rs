@@ -244,7 +244,10 @@ pub fn fix_text_with(
                         transform: t.meta().id,
                         line: original_line(&original_file, &steps, f.offset),
                         level: f.level,
-                        message: f.message.clone(),
+                        message: original_refs(
+                            &f.message,
+                            &refs_to(ctx, &file, &original_file, &steps),
+                        ),
                         hidden_fix: false,
                         has_fix: false,
                         held_back: false,
@@ -257,7 +260,10 @@ pub fn fix_text_with(
                     applied.push(Applied {
                         transform: t.meta().id,
                         line: original_line(&original_file, &steps, f.offset),
-                        message: f.message.clone(),
+                        message: original_refs(
+                            &f.message,
+                            &refs_to(ctx, &file, &original_file, &steps),
+                        ),
                         safety: f.fix.as_ref().map_or(Safety::Safe, |x| x.safety),
                     });
                 }
@@ -269,7 +275,10 @@ pub fn fix_text_with(
                 applied.push(Applied {
                     transform: t.meta().id,
                     line: original_line(&original_file, &steps, f.offset),
-                    message: f.message.clone(),
+                    message: original_refs(
+                        &f.message,
+                        &refs_to(ctx, &file, &original_file, &steps),
+                    ),
                     safety: f.fix.as_ref().map_or(Safety::Safe, |x| x.safety),
                 });
             }
@@ -322,13 +331,14 @@ pub fn fix_text_with(
                 }
                 _ => Vec::new(),
             };
+            let own = original_refs(&f.message, &refs_to(ctx, &file, &original_file, &steps));
             let message = if held.is_empty() {
-                f.message
+                own
             } else {
                 format!(
                     "{} (not applied: it also changes {}, which this run may not write; \
                      `dockwright fix` without --only-named applies it)",
-                    f.message,
+                    own,
                     held.iter()
                         .map(|p| display(p))
                         .collect::<Vec<_>>()
@@ -368,6 +378,130 @@ pub fn fix_text_with(
         remaining,
         others,
     })
+}
+
+/// What a message's line references are mapped with: the text the
+/// finding was made on, the original, the steps between, and the
+/// Dockerfile's file name (`Dockerfile:12` style evidence).
+struct Refs<'a> {
+    name: Option<String>,
+    text: &'a Dockerfile,
+    original: &'a Dockerfile,
+    steps: &'a [Step],
+}
+
+fn refs_to<'a>(
+    ctx: &Context,
+    text: &'a Dockerfile,
+    original: &'a Dockerfile,
+    steps: &'a [Step],
+) -> Refs<'a> {
+    Refs {
+        name: ctx
+            .path
+            .as_deref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned()),
+        text,
+        original,
+        steps,
+    }
+}
+
+/// A message made on a fixed text names that text's lines (`the RUN at line
+/// 16` after a header line came in, `Dockerfile:9`): its references are
+/// mapped to the original's lines, the ones the report and the diff's
+/// reader go by. By convention a message's `line N` / `lines N-M` is a
+/// line of the Dockerfile (another file's line is `path:N`, or `its line
+/// N`), and `NAME:N` with the Dockerfile's own file name is one too.
+fn original_refs(message: &str, refs: &Refs) -> String {
+    if refs.steps.is_empty() || !message.bytes().any(|b| b.is_ascii_digit()) {
+        return message.to_string();
+    }
+    let map = |n: usize| -> usize {
+        match refs.text.lines.get(n.wrapping_sub(1)) {
+            Some(l) if n > 0 => original_line(refs.original, refs.steps, l.start),
+            _ => n,
+        }
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    loop {
+        // The next reference: `line N`/`lines N` not after `its `, or `NAME:N`.
+        let by_word = ["line ", "lines "]
+            .iter()
+            .filter_map(|w| {
+                let mut from = 0;
+                while let Some(i) = rest[from..].find(w) {
+                    let at = from + i;
+                    let word_start = at == 0
+                        || !rest[..at]
+                            .chars()
+                            .next_back()
+                            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-');
+                    let after = &rest[at + w.len()..];
+                    if word_start
+                        && !rest[..at].ends_with("its ")
+                        && after.starts_with(|c: char| c.is_ascii_digit())
+                    {
+                        return Some((at, at + w.len()));
+                    }
+                    from = at + w.len();
+                }
+                None
+            })
+            .min();
+        let by_name = refs.name.as_deref().and_then(|name| {
+            let pat = format!("{name}:");
+            let mut from = 0;
+            while let Some(i) = rest[from..].find(&pat) {
+                let at = from + i;
+                let bounded = at == 0
+                    || !rest[..at]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
+                let after = &rest[at + pat.len()..];
+                if bounded && after.starts_with(|c: char| c.is_ascii_digit()) {
+                    return Some((at, at + pat.len()));
+                }
+                from = at + pat.len();
+            }
+            None
+        });
+        let next = match (by_word, by_name) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let Some((_, digits_at)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..digits_at]);
+        rest = &rest[digits_at..];
+        // N, or a range N-M / N–M.
+        let mut first = true;
+        loop {
+            let len = rest.bytes().take_while(u8::is_ascii_digit).count();
+            match rest[..len].parse::<usize>() {
+                Ok(n) => out.push_str(&map(n).to_string()),
+                Err(_) => out.push_str(&rest[..len]),
+            }
+            rest = &rest[len..];
+            let dash = ['-', '–'].iter().find(|d| {
+                rest.starts_with(**d)
+                    && rest[d.len_utf8()..].starts_with(|c: char| c.is_ascii_digit())
+            });
+            match dash {
+                Some(d) if first => {
+                    out.push(*d);
+                    rest = &rest[d.len_utf8()..];
+                    first = false;
+                }
+                _ => break,
+            }
+        }
+    }
 }
 
 /// A message with its digits dropped: `RUN at line 16` and `RUN at line
@@ -631,4 +765,72 @@ pub fn findings_only(
     }
     out.sort_by_key(|r| r.line);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn fix(text: &str) -> Outcome {
+        let ctx = Context {
+            path: Some(PathBuf::from("Dockerfile")),
+            build_context: None,
+            config: Config::default(),
+            overlay: None,
+        };
+        let settings = Settings {
+            unsafe_fixes: true,
+            select: None,
+            ignore: Vec::new(),
+            writable: None,
+        };
+        fix_text(text, &ctx, &settings).unwrap()
+    }
+
+    /// A note made after a fix added a line above names the original's
+    /// lines, not the fixed text's.
+    #[test]
+    fn notes_name_the_original_lines() {
+        let out = fix(
+            "FROM node:20\nARG API_KEY\nENV API_KEY=$API_KEY\nRUN npm install\nCMD [\"node\", \"server.js\"]\n",
+        );
+        assert!(out.fixed.starts_with("# syntax="), "{}", out.fixed);
+        let note = out
+            .remaining
+            .iter()
+            .find(|r| r.transform == "secret-mounts" && r.message.contains("no RUN of the stage"))
+            .expect("the secret-mounts note");
+        assert!(
+            note.message.contains("stage at line 1 "),
+            "{}",
+            note.message
+        );
+    }
+
+    #[test]
+    fn references_are_mapped_and_others_kept() {
+        let original = crate::syntax::parse("FROM a\nRUN x\nRUN y\n").unwrap();
+        let fixed_text = "# h\n# h2\nFROM a\nRUN x\nRUN y\n";
+        let fixed = crate::syntax::parse(fixed_text).unwrap();
+        let edits = vec![Edit::insert(0, "# h\n# h2\n")];
+        let steps = vec![Step {
+            transform: "t",
+            inverse: inverse_edits("FROM a\nRUN x\nRUN y\n", &edits),
+            edits,
+        }];
+        let refs = Refs {
+            name: Some("Dockerfile".into()),
+            text: &fixed,
+            original: &original,
+            steps: &steps,
+        };
+        assert_eq!(
+            original_refs(
+                "the RUN at line 5 (lines 4-5), Dockerfile:4, api/Dockerfile:4, its line 4, compose.yml:4, line 99",
+                &refs
+            ),
+            "the RUN at line 3 (lines 2-3), Dockerfile:2, api/Dockerfile:4, its line 4, compose.yml:4, line 99"
+        );
+    }
 }

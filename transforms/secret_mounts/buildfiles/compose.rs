@@ -76,7 +76,10 @@ pub(super) fn compose(
                 (!v.is_empty()).then(|| v.to_string()),
             )
         } else {
-            return Err(format!("`build.args` line {} is not understood", k + 1));
+            return Err(format!(
+                "`build.args` is not understood at its line {}",
+                k + 1
+            ));
         };
         if key == secret.name {
             found = Some((k, value));
@@ -87,7 +90,7 @@ pub(super) fn compose(
     };
     if !secret.env && !secret.ssh {
         return Err(format!(
-            "passes `{}` in `build.args` (line {}); the Dockerfile now mounts a whole file as secret `{}`: add `secrets: [{}]` to the build and a top-level `secrets: {}: file: PATH` naming a file with that content",
+            "passes `{}` in `build.args` (its line {}); the Dockerfile now mounts a whole file as secret `{}`: add `secrets: [{}]` to the build and a top-level `secrets: {}: file: PATH` naming a file with that content",
             secret.name,
             entry + 1,
             secret.id,

@@ -103,7 +103,7 @@ pub(super) fn step_env(
                     return Ok(Vec::new());
                 }
                 return Err(format!(
-                    "the step's `env:` sets `{name}` to something else (line {}); set it by hand",
+                    "the step's `env:` sets `{name}` to something else (its line {}); set it by hand",
                     k + 1
                 ));
             }
