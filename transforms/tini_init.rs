@@ -104,7 +104,9 @@ other images whose base repositories have no `tini`, distroless `:debug`
 images (busybox's shell as entrypoint), an archived or tini-less release
 with no served Debian stage to copy `tini-static` from, and a distroless or
 `scratch` stage that copies from no such stage are skipped with a note
-recommending `docker run --init`. A shell-form `ENTRYPOINT` or `CMD`, a
+recommending `docker run --init`, and so is a program cross-compiled for a
+fixed architecture (`GOARCH=arm`; `amd64` and `$TARGETARCH` excepted), which
+a `tini` of the building platform would not match. A shell-form `ENTRYPOINT` or `CMD`, a
 multi-line one, an `ENTRYPOINT` set in an earlier stage, a stage that
 changes `SHELL` or starts as a non-root user (a `USER` of the stages it is
 built on, or the base image's default user) are skipped with a note. An
@@ -296,6 +298,12 @@ impl Transform for TiniInit {
                 format!("`{first}` runs as PID 1 and needs no init: {why}; no `tini` added"),
             )];
         }
+        if let Some((line, arch)) = fixed_architecture(file) {
+            return note(format!(
+                "no `tini` added: the program is built for `GOARCH={arch}` (line {line}), not for the platform the image is built on, which is the platform a packaged or copied `tini` would have; {}",
+                run_with_init(ctx, file)
+            ));
+        }
         let name = image_name(&facts, base);
         let key = format!("[images.\"{name}\"]");
         // What the configuration must say for `tini` to be added.
@@ -473,6 +481,25 @@ impl Transform for TiniInit {
 /// An entrypoint script that ends in `exec "$@"` (docker-library's
 /// `docker-entrypoint.sh`, `docker-php-entrypoint`, `mvn-entrypoint.sh`...),
 /// so that the first word of `CMD` is still the program run.
+/// A `GOARCH` set to a fixed architecture in any stage (`GOARCH=arm GOARM=5
+/// go build`: a program cross-compiled for a Raspberry Pi), with its line.
+/// `amd64`, the platform images are built on almost everywhere, and
+/// BuildKit's `$TARGETARCH` (the image's own platform) do not count.
+fn fixed_architecture(file: &Dockerfile) -> Option<(usize, String)> {
+    file.instructions
+        .iter()
+        .filter(|i| matches!(&i.keyword[..], "RUN" | "ENV" | "ARG"))
+        .find_map(|i| {
+            let at = i.args.find("GOARCH=")?;
+            let value: String = i.args[at + "GOARCH=".len()..]
+                .trim_start_matches(['"', '\''])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!value.is_empty() && value != "amd64").then(|| (i.start_line, value))
+        })
+}
+
 fn passes_through(entrypoint: &[String]) -> bool {
     entrypoint.iter().any(|w| {
         w.rsplit('/')
