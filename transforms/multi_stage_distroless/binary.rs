@@ -97,6 +97,12 @@ pub(super) fn binary_plan(
             format!("no `{tool}` whose output the analysis can place"),
         );
     }
+    // A later build that writes the same binaries supersedes an earlier one
+    // (copy-order's dependency build against stubs, then the real one).
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    builds.reverse();
+    builds.retain(|(a, _)| seen.insert(a.clone()));
+    builds.reverse();
     let names: BTreeSet<&str> = builds.iter().map(|(a, _)| basename(a)).collect();
     // One `go install ./...` writes several binaries; the command picks one.
     let one_command = builds.iter().all(|(_, c)| std::ptr::eq(*c, builds[0].1));
