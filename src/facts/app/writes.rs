@@ -256,7 +256,10 @@ pub fn scan(rel: &str, text: &str, out: &mut Vec<Write>) {
             if rule.kind == WriteKind::Sqlite && arg.contains(":memory:") {
                 continue;
             }
-            let path = if rule.kind == WriteKind::Sqlite && !arg.starts_with(['\'', '"']) {
+            let path = if let Some(value) = constant_value(&lines, arg) {
+                // `DATABASE = 'gtfs.db'` ... `sqlite3.connect(DATABASE)`.
+                literal_path(value)
+            } else if rule.re.as_str().starts_with("sqlite:///") {
                 // `sqlite:///db.sqlite3`: the rest of the URL is the path.
                 Some(arg.to_string())
             } else {
@@ -271,6 +274,24 @@ pub fn scan(rel: &str, text: &str, out: &mut Vec<Write>) {
             break;
         }
     }
+}
+
+/// The value of `name` when it is a module-level constant of the file,
+/// assigned once at the start of a line (`DATABASE = 'gtfs.db'`, `const DB
+/// = "data.db";`); None for anything else.
+fn constant_value<'a>(lines: &[&'a str], name: &str) -> Option<&'a str> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let mut values = lines.iter().filter_map(|line| {
+        let rest = ["const ", "let ", "var ", ""]
+            .iter()
+            .find_map(|k| line.strip_prefix(k)?.strip_prefix(name))?;
+        let value = rest.trim_start().strip_prefix('=')?;
+        (!value.starts_with('=')).then(|| value.trim().trim_end_matches(';').trim_end())
+    });
+    let first = values.next()?;
+    values.next().is_none().then_some(first)
 }
 
 /// Django's `'ENGINE': 'django.db.backends.sqlite3'`: the database file is
@@ -361,6 +382,12 @@ pub fn literal_path(arg: &str) -> Option<String> {
         "os.path.dirname(__file__)",
     ];
     let arg = arg.trim();
+    // `str(BASE_DIR / 'db.sqlite3')`, `os.fspath(...)`: the path inside.
+    let arg = ["str(", "os.fspath("]
+        .iter()
+        .find_map(|w| arg.strip_prefix(w)?.strip_suffix(')'))
+        .unwrap_or(arg)
+        .trim();
     let anchored = ANCHORS.iter().any(|a| {
         arg.strip_prefix("os.path.join(")
             .or_else(|| arg.strip_prefix("path.join("))
@@ -462,7 +489,23 @@ mod tests {
     }
 
     #[test]
+    fn a_module_constant_names_the_path() {
+        let text = "import sqlite3\nDATABASE = 'gtfs.db'\n\ndef get():\n    return sqlite3.connect(DATABASE)\n";
+        assert_eq!(
+            found("app.py", text),
+            vec![(WriteKind::Sqlite, Some("gtfs.db".to_string()), 5)]
+        );
+        // Assigned twice: which value holds is not known.
+        let twice = format!("{text}DATABASE = 'other.db'\n");
+        assert_eq!(found("app.py", &twice), vec![(WriteKind::Sqlite, None, 5)]);
+    }
+
+    #[test]
     fn literal_paths() {
+        assert_eq!(
+            literal_path("str(BASE_DIR / 'db.sqlite3')").as_deref(),
+            Some("db.sqlite3")
+        );
         assert_eq!(literal_path("'uploads/'").as_deref(), Some("uploads"));
         assert_eq!(
             literal_path("path.join(__dirname, 'public', 'uploads')").as_deref(),
