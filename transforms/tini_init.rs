@@ -496,7 +496,7 @@ fn fixed_architecture(file: &Dockerfile) -> Option<(usize, String)> {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            (!value.is_empty() && value != "amd64").then(|| (i.start_line, value))
+            (!value.is_empty() && value != "amd64").then_some((i.start_line, value))
         })
 }
 
