@@ -95,7 +95,9 @@ that runs a package manager keeps the order (a package may put files
 there, such as apache2's index.html); `a2enmod` and its siblings (they
 write /etc/apache2) and Composer's installer piped into `php` with an
 `--install-dir` elsewhere do not, nor does `useradd -m NAME` unless the
-COPY fills /home/NAME. A COPY between that puts context files where the
+COPY fills /home/NAME. A `COPY . /` adds only the context's top-level
+entries: when none of them is a system folder (`etc`, `usr`, `var`...), a
+step between is judged against each of them. A COPY between that puts context files where the
 full COPY puts them, with the same `--chown`/`--chmod` (`COPY
 requirements.txt ./`), does not block either: the full COPY writes the
 same files again, and the manifest COPY leaves them out (or is not
@@ -396,7 +398,7 @@ impl CopyOrder {
         let dest_dir = match (&filled, &wd_run) {
             (Some(f), Some(w)) if f == w => {
                 if dest.starts_with('/') {
-                    format!("{}/", norm_dir(dest))
+                    format!("{}/", norm_dir(dest).trim_end_matches('/'))
                 } else {
                     "./".to_string()
                 }
@@ -418,7 +420,7 @@ impl CopyOrder {
         let moved_dest = (!dest.starts_with('/') && wd_copy != wd_run).then(|| {
             let f = filled.clone().unwrap_or_default();
             if f.starts_with('/') {
-                format!("{}/", norm_dir(&f))
+                format!("{}/", norm_dir(&f).trim_end_matches('/'))
             } else {
                 "./".to_string()
             }
@@ -739,8 +741,18 @@ impl CopyOrder {
                 if !file.is_clean(k) {
                     return Some("is not cleanly parsed".into());
                 }
-                run_touches(file, k, f, &cwd)
-                    .map(|why| format!("may read or change the copied files: {why}"))
+                // `COPY . /`: the copied files are the context's top-level
+                // entries under `/`; when none of them is a system folder,
+                // the RUN is judged against each of them.
+                let entries = (f == "/").then(|| dir.and_then(root_entries)).flatten();
+                match entries {
+                    Some(entries) => entries
+                        .iter()
+                        .find_map(|e| run_touches(file, k, &format!("/{e}"), &cwd))
+                        .map(|why| format!("may read or change the copied files: {why}")),
+                    None => run_touches(file, k, f, &cwd)
+                        .map(|why| format!("may read or change the copied files: {why}")),
+                }
             }
             "COPY" | "ADD" => {
                 let Some(f) = filled else {
@@ -813,6 +825,26 @@ impl CopyOrder {
 
 mod between;
 mod cargo;
+
+/// The top-level entries of the build context `dir` when none of them is a
+/// folder of the system (`usr`, `etc`, `var`...): a `COPY . /` then adds
+/// only these. None when one is, or the folder cannot be read.
+fn root_entries(dir: &Path) -> Option<Vec<String>> {
+    const SYSTEM: &[&str] = &[
+        "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "media", "mnt",
+        "opt", "proc", "root", "run", "sbin", "srv", "sys", "tmp", "usr", "var",
+    ];
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).ok()? {
+        let name = entry.ok()?.file_name().to_string_lossy().into_owned();
+        if SYSTEM.contains(&name.as_str()) {
+            return None;
+        }
+        names.push(name);
+    }
+    names.sort();
+    Some(names)
+}
 mod ecosystem;
 
 use between::*;
