@@ -57,7 +57,10 @@ starts a root daemon (`supervisord`, `cron`, `nginx`, `sshd`); the program
 listens on a port below 1024 (application facts, or an `EXPOSE` below 1024
 with nothing showing a port from 1024 up); the program writes where the
 analysis cannot place (a path built at run time), or runs in `/` (no
-`WORKDIR`, code copied to `/`).
+`WORKDIR`, code copied to `/`); a library of the build context's manifests
+needs a capability (raw Bluetooth or packet sockets, TUN, netlink) or talks
+to the Docker daemon's socket (`docker`, `dockerode`, the Go client), or
+compose mounts that socket.
 
 Set another name with `[transforms.non-root-user] user = "..."` and a
 fixed id with `uid = 10001`: the user and its group are created with it and
@@ -393,7 +396,7 @@ impl Transform for NonRootUser {
             return vec![note(
                 Level::Info,
                 format!(
-                    "no `USER` added: `{}` ({}) opens {}, which needs {}, capabilities a non-root user's process does not get",
+                    "no `USER` added: `{}` ({}) opens {}, which needs {}: a non-root user's process does not have that",
                     need.library, need.evidence, need.what, need.capabilities
                 ),
             )];
@@ -746,8 +749,13 @@ fn app_blockers(
             .as_deref()
             .map(|t| format!("; the service runs this image: {t}"))
             .unwrap_or_default();
+        let what = if b.source.ends_with(".sock") {
+            "the socket keeps its host owner (root and the host's `docker` group), which a new user cannot open"
+        } else {
+            "the folder keeps its host owner (root, when Docker creates it), which a new user cannot write"
+        };
         why.push(format!(
-            "{} mounts the host's `{}` at `{}` writable (compose service {}): the folder keeps its host owner (root, when Docker creates it), which a new user cannot write{tie}",
+            "{} mounts the host's `{}` at `{}` writable (compose service {}): {what}{tie}",
             b.evidence, b.source, b.target, b.service
         ));
     }

@@ -1,5 +1,7 @@
 //! Programs that need Linux capabilities a non-root user does not get: raw
-//! Bluetooth (HCI) and packet sockets, TUN devices, netlink configuration.
+//! Bluetooth (HCI) and packet sockets, TUN devices, netlink configuration;
+//! and programs that talk to the Docker daemon's socket (root and the
+//! host's `docker` group only).
 //! Known from the libraries the build context's manifests name (`go.mod`,
 //! `package.json`, `requirements.txt`). Such a program has to keep running as
 //! root: Docker gives root `CAP_NET_RAW` by default and more with
@@ -28,6 +30,12 @@ const BLUETOOTH: (&str, &str) = ("raw Bluetooth (HCI) sockets", "CAP_NET_RAW, CA
 const PACKET: (&str, &str) = ("raw packet sockets", "CAP_NET_RAW");
 const TUN: (&str, &str) = ("TUN/TAP devices", "CAP_NET_ADMIN");
 const NETLINK: (&str, &str) = ("network configuration over netlink", "CAP_NET_ADMIN");
+/// Not a capability, but as out of reach for a new user: the socket is
+/// the host's, owned by root and its `docker` group.
+const DOCKER: (&str, &str) = (
+    "the Docker daemon's socket",
+    "root or the host's `docker` group",
+);
 
 /// Go modules (prefixes of a `require` path).
 const GO: &[(&str, (&str, &str))] = &[
@@ -39,6 +47,9 @@ const GO: &[(&str, (&str, &str))] = &[
     ("github.com/mdlayher/packet", PACKET),
     ("github.com/songgao/water", TUN),
     ("github.com/vishvananda/netlink", NETLINK),
+    ("github.com/docker/docker", DOCKER),
+    ("github.com/moby/moby", DOCKER),
+    ("github.com/fsouza/go-dockerclient", DOCKER),
 ];
 
 /// npm packages (dependencies of package.json).
@@ -50,6 +61,8 @@ const NODE: &[(&str, (&str, &str))] = &[
     ("raw-socket", PACKET),
     ("cap", PACKET),
     ("pcap", PACKET),
+    ("dockerode", DOCKER),
+    ("docker-modem", DOCKER),
 ];
 
 /// Python projects (requirement names, normalised).
@@ -60,6 +73,9 @@ const PYTHON: &[(&str, (&str, &str))] = &[
     ("pcapy", PACKET),
     ("python-pytun", TUN),
     ("pyroute2", NETLINK),
+    ("docker", DOCKER),
+    ("docker-py", DOCKER),
+    ("aiodocker", DOCKER),
 ];
 
 /// The first library of the build context `root` that needs a capability.

@@ -558,7 +558,7 @@ fn keep_root_where_needed(file: &Dockerfile, ctx: &Context, plan: &mut Plan) {
         .and_then(crate::facts::capabilities::needed)
     {
         reasons.push(format!(
-            "`{}` ({}) opens {}, which needs {}, capabilities only a root process gets",
+            "`{}` ({}) opens {}, which needs {}, which only a root process has",
             need.library, need.evidence, need.what, need.capabilities
         ));
     }
