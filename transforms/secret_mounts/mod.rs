@@ -180,7 +180,10 @@ RUN of the stage that runs a program reading it (npm/yarn/pnpm for
 `.npmrc`, git/curl/wget/go for `.netrc`, pip/poetry/uv for `pip.conf`, git
 for `.git-credentials`, docker for `config.json`); when a later RUN cannot
 be analysed, or nothing reads it, only the leak is reported. An ENV re-export that sets
-several variables at once is not split.
+several variables at once is not split. An `ENV NAME=$NAME` of the final
+image that no RUN uses is there for the container: the value is in the
+image's configuration, reported as an error (pass it at run time instead);
+nothing is rewritten, since the program reads it.
 "#,
 };
 
@@ -1044,9 +1047,15 @@ fn analyse(
 
     let mut declared_in_some_stage = false;
     let mut reexported = false;
+    let final_chain: Vec<usize> = file
+        .stages
+        .last()
+        .map(|s| file.chain(s).iter().map(|c| c.index).collect())
+        .unwrap_or_default();
     for stage in &file.stages {
         let range = stage.instructions.clone();
         let from = &file.instructions[stage.from];
+        let mut stage_reexport: Option<(usize, usize)> = None;
         if mentions(&body(file, from), name) {
             a.blockers
                 .push((from.range.start, format!("used by {}", what(from))));
@@ -1124,6 +1133,7 @@ fn analyse(
                         ));
                     } else {
                         reexported = true;
+                        stage_reexport = Some((inst.range.start, inst.start_line));
                         a.edits.push(delete_lines(file, inst.range.clone()));
                     }
                 }
@@ -1270,6 +1280,18 @@ fn analyse(
                 format!("the RUN at line {line} names it only inside single quotes, so no RUN of the stage uses its value"),
             ));
         } else if declared && runs_here == 0 && a.blockers.len() == blockers_before {
+            // `ENV NAME=$NAME` and no RUN: the value is for the container,
+            // stored in the image's config for anyone who pulls it.
+            if let Some((env_at, env_line)) = stage_reexport
+                && final_chain.contains(&stage.index)
+            {
+                a.leaks.push((
+                    env_at,
+                    format!(
+                        "`ENV {name}=${name}` (line {env_line}) stores the build argument's value in the image's configuration: every container sees it and anyone who can pull the image reads it (`docker inspect`); pass it when the container starts (`docker run -e {name}`, compose `environment:`, an orchestrator's secret) instead of at build time, and rotate it"
+                    ),
+                ));
+            }
             let at = file.instructions[range.start].range.start;
             a.blockers.push((
                 at,
