@@ -9,6 +9,7 @@ use crate::transform::{Context, Meta, Transform};
 
 mod buildfiles;
 mod convert;
+mod copied;
 mod flow;
 
 use convert::{delete_lines, delete_steps, mentions, mount_edit};
@@ -183,7 +184,9 @@ be analysed, or nothing reads it, only the leak is reported. An ENV re-export th
 several variables at once is not split. An `ENV NAME=$NAME` of the final
 image that no RUN uses is there for the container: the value is in the
 image's configuration, reported as an error (pass it at run time instead);
-nothing is rewritten, since the program reads it.
+nothing is rewritten, since the program reads it. A COPY or ADD into the
+final image of a local `.env`, an SSH or TLS private key or a credentials
+file (`.netrc`, `.git-credentials`, a service-account JSON) is an error too.
 "#,
 };
 
@@ -549,7 +552,7 @@ impl Transform for SecretMounts {
             }
         }
 
-        let mut out = Vec::new();
+        let mut out = copied::copied_secret_files(file, META.id);
         for name in names {
             if is_key_fingerprint(&name) {
                 // BuildKit's rule flags it, so say why it stays.
