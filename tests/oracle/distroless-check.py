@@ -11,8 +11,9 @@ naming the stage before it, the former final stage); its CMD/ENTRYPOINT are JSON
 its HEALTHCHECK.
 
 A split onto a fallback runtime (the same version's official minimal image:
-`python:3.8-slim-bullseye`, `node:16-alpine`, `eclipse-temurin:11-jre`) is
-recognised by the one new final stage copying from the former final stage.
+`python:3.8-slim-bullseye`, `node:16-alpine`, `eclipse-temurin:11-jre`; for a
+floating builder tag its floating slim or alpine variant, `python:3-slim`,
+`node:slim`, `node:alpine`) is recognised by the one new final stage copying from the former final stage.
 It is checked the same way, plus: the runtime is the builder's image family
 (python, node, a JDK image -> eclipse-temurin) at the builder's version, and
 the final stage may have RUNs only of the kinds other transforms add to a
@@ -53,6 +54,13 @@ def fallback_problem(old_image, new_image):
     version = re.match(r"[0-9][0-9.]*", old_tag or "")
     if version and not (new_tag or "").startswith(version.group(0).rstrip(".")):
         return f"runtime {new_image} is not the builder's version ({old_tag})"
+    if not version:
+        # A floating builder (`python:latest`, `node:alpine`) gets its floating
+        # tag's slim or alpine variant, which moves with it; never a pinned tag.
+        if re.match(r"[0-9]", new_tag or ""):
+            return f"runtime {new_image} is pinned, but the builder's tag ({old_tag or 'latest'}) floats"
+        if "slim" not in (new_tag or "") and "alpine" not in (new_tag or ""):
+            return f"runtime {new_image} is not a slim or alpine variant of the floating {old_image}"
     return None
 
 import dockerfile

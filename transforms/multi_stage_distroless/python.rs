@@ -38,10 +38,20 @@ pub(super) fn python_runtime(
     let debian = debian_of(&image.tag);
     let theirs = distroless_python(debian);
     if minor != theirs {
-        let why = format!(
-            "the build image's Python (`{}`) is not the Python {theirs} of `python3-{debian}`, and a virtualenv does not move between minor versions",
-            if minor.is_empty() { "unpinned" } else { &minor }
-        );
+        let why = if minor.is_empty() {
+            format!(
+                "the builder's tag `python:{}` floats, and a distroless Python (`python3-{debian}` has {theirs}) would not move with it",
+                if image.tag.is_empty() {
+                    "latest"
+                } else {
+                    &image.tag
+                }
+            )
+        } else {
+            format!(
+                "the build image's Python (`{minor}`) is not the Python {theirs} of `python3-{debian}`, and a virtualenv does not move between minor versions"
+            )
+        };
         let upgrade =
             format!("Python {theirs} on the builder allows `gcr.io/distroless/python3-{debian}`");
         return python_slim_runtime(ctx, file, stage, image, minor, why, upgrade, from_at);
