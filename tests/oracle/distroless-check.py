@@ -13,7 +13,8 @@ its HEALTHCHECK.
 A split onto a fallback runtime (the same version's official minimal image:
 `python:3.8-slim-bullseye`, `node:16-alpine`, `eclipse-temurin:11-jre`; for a
 floating builder tag its floating slim or alpine variant, `python:3-slim`,
-`node:slim`, `node:alpine`) is recognised by the one new final stage copying from the former final stage.
+`node:slim`, `node:alpine`; for the .NET SDK the `aspnet` or `runtime` image
+of the project's framework) is recognised by the one new final stage copying from the former final stage.
 It is checked the same way, plus: the runtime is the builder's image family
 (python, node, a JDK image -> eclipse-temurin) at the builder's version, and
 the final stage may have RUNs only of the kinds other transforms add to a
@@ -49,6 +50,12 @@ def fallback_problem(old_image, new_image):
     old_name, old_tag = image_parts(old_image)
     new_name, new_tag = image_parts(new_image)
     family = "eclipse-temurin" if old_name in JDK_IMAGES else old_name
+    if old_image.startswith("mcr.microsoft.com/dotnet/") and old_name == "sdk":
+        # .NET: the `aspnet` or `runtime` image of the project's TargetFramework,
+        # which may be older than the SDK.
+        if not new_image.startswith("mcr.microsoft.com/dotnet/") or new_name not in ("aspnet", "runtime"):
+            return f"runtime {new_image} is not a .NET aspnet/runtime image"
+        return None
     if new_name != family:
         return f"runtime {new_image} is not the builder's image family ({family})"
     version = re.match(r"[0-9][0-9.]*", old_tag or "")
