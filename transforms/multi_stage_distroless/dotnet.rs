@@ -149,6 +149,9 @@ fn join_rel(dir: &str, name: &str) -> String {
     }
 }
 
+/// A launch profile: which one (for the note), and the variables it sets.
+type Profile = (String, Vec<(String, String)>);
+
 /// The `ENV` lines of the launch profile `dotnet run` applies
 /// (`Properties/launchSettings.json` next to the project: `--launch-profile`,
 /// else the first profile with `commandName: Project`).
@@ -157,7 +160,7 @@ fn launch_profile(
     w: &Walk,
     project_dir: &str,
     named: Option<&str>,
-) -> std::result::Result<Option<(String, Vec<(String, String)>)>, String> {
+) -> std::result::Result<Option<Profile>, String> {
     let Some(rel_dir) = context_path(w, project_dir) else {
         return Ok(None);
     };
@@ -468,37 +471,36 @@ pub(super) fn dotnet_plan(
                 },
                 project.assembly
             ));
-            if !no_profile {
-                match launch_profile(root, &w, &project_dir, profile_name).map_err(|why| Skip {
+            let profile = if no_profile {
+                None
+            } else {
+                launch_profile(root, &w, &project_dir, profile_name).map_err(|why| Skip {
                     at: command_at,
                     why,
-                })? {
-                    Some((which, env)) => {
-                        for (k, _) in &env {
-                            if w.carried
-                                .iter()
-                                .any(|&i| env_names(&file.instructions[i], file.escape).contains(k))
-                            {
-                                return skip(
-                                    command_at,
-                                    format!(
-                                        "the launch profile {which} and an `ENV` both set `{k}`: which one the program sees is not followed"
-                                    ),
-                                );
-                            }
-                        }
-                        let shown: Vec<String> =
-                            env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                        plan.runtime_env
-                            .extend(env.iter().map(|(k, v)| format!("ENV {k}={v}")));
-                        if !env.is_empty() {
-                            plan.detail.push(format!(
-                                "`dotnet run` applied the launch profile {which}, the published app does not: the runtime sets what it set, `{}`",
-                                shown.join(" ")
-                            ));
-                        }
+                })?
+            };
+            if let Some((which, env)) = profile {
+                for (k, _) in &env {
+                    if w.carried
+                        .iter()
+                        .any(|&i| env_names(&file.instructions[i], file.escape).contains(k))
+                    {
+                        return skip(
+                            command_at,
+                            format!(
+                                "the launch profile {which} and an `ENV` both set `{k}`: which one the program sees is not followed"
+                            ),
+                        );
                     }
-                    None => {}
+                }
+                let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                plan.runtime_env
+                    .extend(env.iter().map(|(k, v)| format!("ENV {k}={v}")));
+                if !env.is_empty() {
+                    plan.detail.push(format!(
+                            "`dotnet run` applied the launch profile {which}, the published app does not: the runtime sets what it set, `{}`",
+                            shown.join(" ")
+                        ));
                 }
             }
             let mut command = vec![
