@@ -176,6 +176,9 @@ pub(super) fn convert(
         Stack::Python => {
             python_runtime(ctx, file, root.index, image, at)?;
         }
+        Stack::Dotnet => {
+            sdk_tag(file, ctx, root.index, image, at)?;
+        }
         _ => {}
     }
     let w = walk(file, chain)?;

@@ -252,45 +252,8 @@ pub(super) fn dotnet_plan(
     let from_at = file.instructions[w.from].keyword_range.start;
     let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
-    let facts = ImageFacts::for_stage(file, w.chain[0], &ctx.config);
-    if facts.archived(table_date()) == Some(true) {
-        return skip(
-            from_at,
-            format!(
-                "the SDK image's {} repositories are archived (release facts as of {}): move to a supported .NET first",
-                facts
-                    .release_facts()
-                    .map(|r| format!("{} ({})", r.version, r.codename))
-                    .unwrap_or_default(),
-                table_date()
-            ),
-        );
-    }
-    let sdk_version: String = image
-        .tag
-        .split('-')
-        .next()
-        .unwrap_or_default()
-        .split('.')
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(".");
-    let suffix = image
-        .tag
-        .split_once('-')
-        .map(|(_, s)| s)
-        .unwrap_or_default();
-    if image.tag.contains("alpine")
-        || !suffix.is_empty() && !suffix.ends_with("slim") && !matches!(suffix, "jammy" | "noble")
-    {
-        return skip(
-            from_at,
-            format!(
-                "the SDK tag `{}` has no runtime variant the analysis matches (plain `X.Y`, a Debian `-slim` or Ubuntu tag)",
-                image.tag
-            ),
-        );
-    }
+    let (sdk_version, suffix) = sdk_tag(file, ctx, w.chain[0], image, from_at)?;
+    let suffix = suffix.as_str();
     if basename(&argv[0]) != "dotnet" {
         return skip(
             command_at,
@@ -587,6 +550,57 @@ pub(super) fn dotnet_plan(
         "`{chiseled}` is the distroless variant (no shell, non-root user `app`): choose it by hand once the program writes only where that user may"
     ));
     Ok(plan)
+}
+
+/// What the SDK image alone rules out (an archived release, a tag whose
+/// runtime variant is not matched); else its `X.Y` and tag suffix.
+pub(super) fn sdk_tag(
+    file: &Dockerfile,
+    ctx: &Context,
+    stage: usize,
+    image: &ImageRef,
+    from_at: usize,
+) -> Result<(String, String)> {
+    let facts = ImageFacts::for_stage(file, stage, &ctx.config);
+    if facts.archived(table_date()) == Some(true) {
+        return skip(
+            from_at,
+            format!(
+                "the SDK image is on {}, whose repositories are archived (release facts as of {}): move to a supported .NET first",
+                facts
+                    .release_facts()
+                    .map(|r| format!("{} {} ({})", r.os, r.version, r.codename))
+                    .unwrap_or_else(|| "its release".into()),
+                table_date()
+            ),
+        );
+    }
+    let sdk_version: String = image
+        .tag
+        .split('-')
+        .next()
+        .unwrap_or_default()
+        .split('.')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".");
+    let suffix = image
+        .tag
+        .split_once('-')
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    if image.tag.contains("alpine")
+        || !suffix.is_empty() && !suffix.ends_with("slim") && !matches!(suffix, "jammy" | "noble")
+    {
+        return skip(
+            from_at,
+            format!(
+                "the SDK tag `{}` has no runtime variant the analysis matches (plain `X.Y`, a Debian `-slim` or Ubuntu tag)",
+                image.tag
+            ),
+        );
+    }
+    Ok((sdk_version, suffix.to_string()))
 }
 
 /// A `RUN` added at the end of the build stage (after its last instruction that stays).
