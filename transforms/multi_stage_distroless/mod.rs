@@ -186,7 +186,8 @@ An earlier stage that another stage also builds on is never edited: when the
 split would have to change it (move its `CMD`, add `CGO_ENABLED=0` or a
 virtualenv to it), it is skipped with that reason. Python builds that use `poetry`, `uv`,
 `pipenv` or conda, `pip install --user`/`--target`/`-e`, or run a Python
-program during the build (`manage.py collectstatic`) are skipped, as are
+program during the build are skipped (but `manage.py collectstatic` whose
+`STATIC_ROOT` lies in the application directory is followed), as are
 Python minor versions with neither a distroless image nor a slim image of
 the builder's release in the image tables. Multi-module Maven and
 multi-project Gradle builds are skipped. yarn and pnpm projects keep their

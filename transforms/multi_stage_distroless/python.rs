@@ -315,6 +315,7 @@ pub(super) fn python_build(
     app: &str,
     venv: &Venv,
     env: &PythonEnv,
+    collects: bool,
 ) -> Result<PipInstalls> {
     let mut pip = PipInstalls::default();
     for (i, c) in cmds.iter().enumerate() {
@@ -330,6 +331,10 @@ pub(super) fn python_build(
             match args.as_slice() {
                 ["-m", "pip", rest @ ..] => Some(rest),
                 ["-m", "compileall", ..] => continue,
+                // Checked by `collectstatic`: its output stays in the app directory.
+                [script, "collectstatic", ..] if collects && basename(script) == "manage.py" => {
+                    continue;
+                }
                 _ => {
                     return skip(
                         at,
@@ -634,7 +639,8 @@ pub(super) fn python_plan(
             ),
         );
     }
-    let pip = python_build(file, &cmds, &app, &venv, &env)?;
+    let collects = collectstatic(ctx, file, &cmds, &app)?;
+    let pip = python_build(file, &cmds, &app, &venv, &env, collects)?;
     let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
     if slim {
@@ -657,7 +663,9 @@ pub(super) fn python_plan(
         let label = format!("`{}`", rt.image);
         python_native_dependencies(ctx, &w, &pip, &label)
             .map_err(|why| Skip { at: from_at, why })?;
-        return Ok(slim_plan(file, rt, &app, &venv, &w));
+        let mut plan = slim_plan(file, rt, &app, &venv, &w);
+        plan.detail.extend(collected(collects, &app));
+        return Ok(plan);
     }
     let (runtime, minor) = (rt.image, rt.minor);
     let (module_prefix, module_note) = python_module_prefix(&argv[0], &venv, &minor, command_at)?;
@@ -733,5 +741,13 @@ pub(super) fn python_plan(
     );
     // `HEALTHCHECK CMD ["python", ...]`: the image has `/usr/bin/python3`.
     plan.rewrite_healthchecks(file, &w, is_python, "/usr/bin/python3");
+    plan.detail.extend(collected(collects, &app));
     Ok(plan)
+}
+
+/// What the message says of a `collectstatic` in the build.
+fn collected(collects: bool, app: &str) -> Option<String> {
+    collects.then(|| {
+        format!("the static files `manage.py collectstatic` gathers in the build stage stay in `{app}`, which the runtime gets")
+    })
 }
