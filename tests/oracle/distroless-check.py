@@ -19,7 +19,7 @@ It is checked the same way, plus: the runtime is the builder's image family
 (python, node, a JDK image -> eclipse-temurin) at the builder's version, and
 the final stage may have RUNs only of the kinds other transforms add to a
 runtime with a shell: creating the user (`groupadd`/`useradd`,
-`addgroup`/`adduser`, with the `chown` of what it owns) and installing an
+`addgroup`/`adduser`, with the `mkdir -p` and `chown` of what it owns) and installing an
 init (`tini`). Prints one line per conversion and a summary; exit 1 on a
 failed check. Needs the `dockerfile` package (the oracle's venv).
 """
@@ -33,7 +33,7 @@ ALLOWED_RUN = re.compile(
     r"apt-get update|apt-get install -y --no-install-recommends tini|apk add --no-cache tini"
     r"|rm -rf /var/lib/apt/lists/\*"
     r"|groupadd [^&;]+|useradd [^&;]+|addgroup [^&;]+|adduser [^&;]+"
-    r"|chown [^&;{}]+|\{ \[ ! -e [^\]]+\] \|\| chown [^}]+; \}"
+    r"|mkdir -p [^&;{}]+|chown [^&;{}]+|\{ \[ ! -e [^\]]+\] \|\| chown [^}]+; \}"
     r"))+\s*$"
 )
 

@@ -541,14 +541,26 @@ pub(super) fn dotnet_plan(
         plan.image,
         if project.web { "ASP.NET Core" } else { ".NET" }
     ));
-    let chiseled = format!(
-        "mcr.microsoft.com/dotnet/{kind}:{}-noble-chiseled{}",
-        project.framework,
-        if project.invariant { "" } else { "-extra" }
-    );
-    plan.detail.push(format!(
-        "`{chiseled}` is the distroless variant (no shell, non-root user `app`): choose it by hand once the program writes only where that user may"
-    ));
+    // Ubuntu 24.04 chiseled images (and their `-extra` variants with ICU and
+    // time zones) exist from .NET 8 on.
+    let major: u32 = project
+        .framework
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_default();
+    let extra = if project.invariant { "" } else { "-extra" };
+    plan.detail.push(if major >= 8 {
+        format!(
+            "`mcr.microsoft.com/dotnet/{kind}:{}-noble-chiseled{extra}` is the distroless variant (no shell, non-root user `app`): choose it by hand once the program writes only where that user may",
+            project.framework
+        )
+    } else {
+        format!(
+            ".NET {} is out of support; on .NET 8 or later `mcr.microsoft.com/dotnet/{kind}:8.0-noble-chiseled{extra}` is the distroless variant (no shell, non-root user `app`)",
+            project.framework
+        )
+    });
     Ok(plan)
 }
 
