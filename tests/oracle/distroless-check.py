@@ -11,13 +11,15 @@ naming the stage before it, the former final stage); its CMD/ENTRYPOINT are JSON
 its HEALTHCHECK.
 
 A split onto a fallback runtime (the same version's official minimal image:
-`python:3.8-slim-bullseye`, `node:16-alpine`, `eclipse-temurin:11-jre`) is
-recognised by the one new final stage copying from the former final stage.
+`python:3.8-slim-bullseye`, `node:16-alpine`, `eclipse-temurin:11-jre`; for a
+floating builder tag its floating slim or alpine variant, `python:3-slim`,
+`node:slim`, `node:alpine`; for the .NET SDK the `aspnet` or `runtime` image
+of the project's framework) is recognised by the one new final stage copying from the former final stage.
 It is checked the same way, plus: the runtime is the builder's image family
 (python, node, a JDK image -> eclipse-temurin) at the builder's version, and
 the final stage may have RUNs only of the kinds other transforms add to a
 runtime with a shell: creating the user (`groupadd`/`useradd`,
-`addgroup`/`adduser`, with the `chown` of what it owns) and installing an
+`addgroup`/`adduser`, with the `mkdir -p` and `chown` of what it owns) and installing an
 init (`tini`). Prints one line per conversion and a summary; exit 1 on a
 failed check. Needs the `dockerfile` package (the oracle's venv).
 """
@@ -31,7 +33,7 @@ ALLOWED_RUN = re.compile(
     r"apt-get update|apt-get install -y --no-install-recommends tini|apk add --no-cache tini"
     r"|rm -rf /var/lib/apt/lists/\*"
     r"|groupadd [^&;]+|useradd [^&;]+|addgroup [^&;]+|adduser [^&;]+"
-    r"|chown [^&;{}]+|\{ \[ ! -e [^\]]+\] \|\| chown [^}]+; \}"
+    r"|mkdir -p [^&;{}]+|chown [^&;{}]+|\{ \[ ! -e [^\]]+\] \|\| chown [^}]+; \}"
     r"))+\s*$"
 )
 
@@ -48,11 +50,24 @@ def fallback_problem(old_image, new_image):
     old_name, old_tag = image_parts(old_image)
     new_name, new_tag = image_parts(new_image)
     family = "eclipse-temurin" if old_name in JDK_IMAGES else old_name
+    if old_image.startswith("mcr.microsoft.com/dotnet/") and old_name == "sdk":
+        # .NET: the `aspnet` or `runtime` image of the project's TargetFramework,
+        # which may be older than the SDK.
+        if not new_image.startswith("mcr.microsoft.com/dotnet/") or new_name not in ("aspnet", "runtime"):
+            return f"runtime {new_image} is not a .NET aspnet/runtime image"
+        return None
     if new_name != family:
         return f"runtime {new_image} is not the builder's image family ({family})"
     version = re.match(r"[0-9][0-9.]*", old_tag or "")
     if version and not (new_tag or "").startswith(version.group(0).rstrip(".")):
         return f"runtime {new_image} is not the builder's version ({old_tag})"
+    if not version:
+        # A floating builder (`python:latest`, `node:alpine`) gets its floating
+        # tag's slim or alpine variant, which moves with it; never a pinned tag.
+        if re.match(r"[0-9]", new_tag or ""):
+            return f"runtime {new_image} is pinned, but the builder's tag ({old_tag or 'latest'}) floats"
+        if "slim" not in (new_tag or "") and "alpine" not in (new_tag or ""):
+            return f"runtime {new_image} is not a slim or alpine variant of the floating {old_image}"
     return None
 
 import dockerfile

@@ -176,6 +176,9 @@ pub(super) fn convert(
         Stack::Python => {
             python_runtime(ctx, file, root.index, image, at)?;
         }
+        Stack::Dotnet => {
+            sdk_tag(file, ctx, root.index, image, at)?;
+        }
         _ => {}
     }
     let w = walk(file, chain)?;
@@ -266,6 +269,7 @@ pub(super) fn convert(
         Stack::Node => node_plan(file, ctx, image, &w, &launch)?,
         Stack::Java => java_plan(file, ctx, image, &w, &launch)?,
         Stack::Python => python_plan(file, ctx, image, &w, &launch)?,
+        Stack::Dotnet => dotnet_plan(file, ctx, image, &w, &launch)?,
     };
     // Every moved HEALTHCHECK must run something the runtime has.
     for &idx in &w.moved {
@@ -607,4 +611,37 @@ fn action_overrides_command(ctx: &Context, has_entrypoint: bool) -> Option<(Stri
 /// action (`runs: using: docker`, `image: Dockerfile`).
 fn container_action(ctx: &Context) -> Option<String> {
     crate::facts::app::action::of(ctx.path.as_deref()?).map(|a| a.file.to_string())
+}
+
+impl Plan {
+    /// Exec-form `HEALTHCHECK`s whose program `runs` the interpreter name
+    /// the image's `path` instead.
+    pub(super) fn rewrite_healthchecks(
+        &mut self,
+        file: &Dockerfile,
+        w: &Walk,
+        runs: impl Fn(&str) -> bool,
+        path: &str,
+    ) {
+        for &idx in &w.moved {
+            let inst = &file.instructions[idx];
+            if !inst.is("HEALTHCHECK") {
+                continue;
+            }
+            if let Some(mut words) = healthcheck_words(inst.args.trim())
+                && words.first().is_some_and(|p| runs(p))
+            {
+                words[0] = path.into();
+                let flags: String = inst
+                    .flags
+                    .iter()
+                    .map(|f| format!("{} ", &file.text[f.range.clone()]))
+                    .collect();
+                self.rewritten.push((
+                    idx,
+                    format!("HEALTHCHECK {flags}CMD {}", Form::exec_text(&words)),
+                ));
+            }
+        }
+    }
 }

@@ -22,13 +22,25 @@ pub(super) fn fallback_runtime(
             format!("{why}; `runtime-fallback = \"none\"` rules out `{image}`"),
         );
     }
+    let kind = if floating_tag {
+        "the slim variant of the builder's floating tag"
+    } else {
+        "the same version's minimal official image"
+    };
     let mut note = format!(
-        "{why}, so the runtime is `{image}`, the same version's minimal official image; it has a shell and keeps the build's user ({upgrade})"
+        "{why}, so the runtime is `{image}`, {kind}; it has a shell and keeps the build's user ({upgrade})"
     );
     if floating_tag {
-        note.push_str(
-            "; both tags float: a cached builder and a freshly pulled runtime can differ in version, so pin both to one version",
-        );
+        let breaks = if image.starts_with("python:") {
+            " (another Python minor version breaks the virtualenv)"
+        } else if image.starts_with("node:") {
+            " (another Node ABI breaks native addons)"
+        } else {
+            ""
+        };
+        note.push_str(&format!(
+            "; both tags float: a cached builder and a freshly pulled runtime can differ in version{breaks}, so pin both to the same version"
+        ));
     }
     Ok((image, Some(note)))
 }

@@ -22,7 +22,7 @@ static META: Meta = Meta {
     docs: r#"## What it does
 A Dockerfile whose final image is built in one stage on a toolchain image
 (`golang`, `node`, `rust`, `maven`, `gradle`, `eclipse-temurin`, `openjdk`,
-`amazoncorretto`, `python`) gets a new final stage on a Google distroless
+`amazoncorretto`, `python`, `mcr.microsoft.com/dotnet/sdk`) gets a new final stage on a Google distroless
 image that receives only what the program needs; the existing final stage
 becomes the `build` stage (its own name is kept). The final stage may be
 built `FROM` earlier stages of the file (`FROM base AS release`), which are
@@ -85,13 +85,25 @@ alone.
   the same interpreter at the same path and the same glibc, so the
   virtualenv is copied to its own path, links and console scripts included,
   with its `bin` first on `PATH`, and the command stays as it was. Refused:
-  a tag without a minor version (`python:3`, `latest`: a cached builder and
-  a fresh runtime could differ), a Debian release whose repositories are
-  archived, and a builder that already is that slim image with no OS
-  packages installed (the split would leave the same image).
+  a Debian release whose repositories are archived, and a builder that
+  already is that slim image with no OS packages installed (the split would
+  leave the same image).
+- .NET: `dotnet run` becomes `dotnet publish -c Release` in the build stage
+  and `dotnet <out>/<assembly>.dll` (a `dotnet build`/`publish -o` output
+  the command runs is kept), on `mcr.microsoft.com/dotnet/aspnet` (Web SDK)
+  or `runtime` of the project's `TargetFramework`, read from the project
+  file in the build context, with the whole application directory (the
+  program may read files beside it). The launch profile `dotnet run` applied
+  (`Properties/launchSettings.json`) becomes `ENV` (its variables,
+  `ASPNETCORE_URLS`); HTTPS profiles, `dotnet watch`, `dotnet tool`, several
+  or multi-targeted projects are refused. The chiseled image is named, not used.
 
-A fallback runtime (node, Java, Python) has a shell and keeps the
-builder's user (root), which `non-root-user` then decides about. An image
+A fallback runtime (node, Java, Python, .NET) has a shell and keeps the
+builder's user (root), which `non-root-user` then decides about. A floating
+tag (`python:3`, `python:latest`, `node`, `node:alpine`) gets its floating
+slim or alpine variant (`python:3-slim`, `node:slim`, `node:alpine`), never
+distroless, when the image tables show both on the same release; the note
+says to pin both to one version. An image
 whose command runs a development server (`manage.py runserver`, `flask
 run`, `uvicorn --reload`, `nodemon`, `next dev`: the application facts) is
 a development image and is not split. A program that opens raw Bluetooth
@@ -174,7 +186,8 @@ An earlier stage that another stage also builds on is never edited: when the
 split would have to change it (move its `CMD`, add `CGO_ENABLED=0` or a
 virtualenv to it), it is skipped with that reason. Python builds that use `poetry`, `uv`,
 `pipenv` or conda, `pip install --user`/`--target`/`-e`, or run a Python
-program during the build (`manage.py collectstatic`) are skipped, as are
+program during the build are skipped (but `manage.py collectstatic` whose
+`STATIC_ROOT` lies in the application directory is followed), as are
 Python minor versions with neither a distroless image nor a slim image of
 the builder's release in the image tables. Multi-module Maven and
 multi-project Gradle builds are skipped. yarn and pnpm projects keep their
@@ -293,6 +306,7 @@ enum Stack {
     Rust,
     Java,
     Python,
+    Dotnet,
 }
 
 /// A base image reference split up (lower case, digest dropped).
@@ -326,6 +340,7 @@ fn stack_of(image: &ImageRef) -> Option<Stack> {
         "rust" => Some(Stack::Rust),
         "maven" | "gradle" | "eclipse-temurin" | "openjdk" | "amazoncorretto" => Some(Stack::Java),
         "python" => Some(Stack::Python),
+        "mcr.microsoft.com/dotnet/sdk" | "mcr.microsoft.com/dotnet/core/sdk" => Some(Stack::Dotnet),
         _ => None,
     }
 }
@@ -691,39 +706,6 @@ impl Launch<'_> {
     }
 }
 
-impl Plan {
-    /// Exec-form `HEALTHCHECK`s whose program `runs` the interpreter name
-    /// the image's `path` instead.
-    fn rewrite_healthchecks(
-        &mut self,
-        file: &Dockerfile,
-        w: &Walk,
-        runs: impl Fn(&str) -> bool,
-        path: &str,
-    ) {
-        for &idx in &w.moved {
-            let inst = &file.instructions[idx];
-            if !inst.is("HEALTHCHECK") {
-                continue;
-            }
-            if let Some(mut words) = healthcheck_words(inst.args.trim())
-                && words.first().is_some_and(|p| runs(p))
-            {
-                words[0] = path.into();
-                let flags: String = inst
-                    .flags
-                    .iter()
-                    .map(|f| format!("{} ", &file.text[f.range.clone()]))
-                    .collect();
-                self.rewritten.push((
-                    idx,
-                    format!("HEALTHCHECK {flags}CMD {}", Form::exec_text(&words)),
-                ));
-            }
-        }
-    }
-}
-
 impl Transform for MultiStageDistroless {
     fn meta(&self) -> &'static Meta {
         &META
@@ -771,6 +753,7 @@ struct Cmd {
 /// The simple commands of every RUN, in order, following `cd`; packages
 mod assemble;
 mod binary;
+mod dotnet;
 mod fallback;
 mod files;
 mod go;
@@ -786,6 +769,7 @@ mod walk;
 
 use assemble::*;
 use binary::*;
+use dotnet::*;
 use fallback::*;
 use files::*;
 use go::*;

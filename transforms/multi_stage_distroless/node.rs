@@ -31,10 +31,25 @@ pub(super) fn node_runtime(
         )
     };
     let Some(major) = major else {
+        let builder = if image.tag.is_empty() {
+            "latest"
+        } else {
+            image.tag.as_str()
+        };
+        let runtime = slim_tag(&image.tag);
+        let tables = crate::facts::image::tables::tables();
+        let release = |tag: &str| tables.official("node", tag).map(|r| (r.os, r.release));
+        if release(builder).is_none() || release(builder) != release(&runtime) {
+            return skip(
+                from_at,
+                format!(
+                    "the builder's tag `node:{builder}` floats, and the image tables do not show `node:{runtime}` on the same release today: pin both to one node version"
+                ),
+            );
+        }
         return fallback(
             format!(
-                "the node version is not pinned in the tag (`node:{}`)",
-                image.tag
+                "the builder's tag `node:{builder}` floats, and a distroless `nodejs` image would not move with it"
             ),
             "pinning node 22 or later allows a distroless `nodejs` image".into(),
         );

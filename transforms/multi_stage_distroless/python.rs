@@ -38,10 +38,20 @@ pub(super) fn python_runtime(
     let debian = debian_of(&image.tag);
     let theirs = distroless_python(debian);
     if minor != theirs {
-        let why = format!(
-            "the build image's Python (`{}`) is not the Python {theirs} of `python3-{debian}`, and a virtualenv does not move between minor versions",
-            if minor.is_empty() { "unpinned" } else { &minor }
-        );
+        let why = if minor.is_empty() {
+            format!(
+                "the builder's tag `python:{}` floats, and a distroless Python (`python3-{debian}` has {theirs}) would not move with it",
+                if image.tag.is_empty() {
+                    "latest"
+                } else {
+                    &image.tag
+                }
+            )
+        } else {
+            format!(
+                "the build image's Python (`{minor}`) is not the Python {theirs} of `python3-{debian}`, and a virtualenv does not move between minor versions"
+            )
+        };
         let upgrade =
             format!("Python {theirs} on the builder allows `gcr.io/distroless/python3-{debian}`");
         return python_slim_runtime(ctx, file, stage, image, minor, why, upgrade, from_at);
@@ -305,6 +315,7 @@ pub(super) fn python_build(
     app: &str,
     venv: &Venv,
     env: &PythonEnv,
+    collects: bool,
 ) -> Result<PipInstalls> {
     let mut pip = PipInstalls::default();
     for (i, c) in cmds.iter().enumerate() {
@@ -320,6 +331,10 @@ pub(super) fn python_build(
             match args.as_slice() {
                 ["-m", "pip", rest @ ..] => Some(rest),
                 ["-m", "compileall", ..] => continue,
+                // Checked by `collectstatic`: its output stays in the app directory.
+                [script, "collectstatic", ..] if collects && basename(script) == "manage.py" => {
+                    continue;
+                }
                 _ => {
                     return skip(
                         at,
@@ -624,7 +639,8 @@ pub(super) fn python_plan(
             ),
         );
     }
-    let pip = python_build(file, &cmds, &app, &venv, &env)?;
+    let collects = collectstatic(ctx, file, &cmds, &app)?;
+    let pip = python_build(file, &cmds, &app, &venv, &env, collects)?;
     let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
     if slim {
@@ -647,7 +663,9 @@ pub(super) fn python_plan(
         let label = format!("`{}`", rt.image);
         python_native_dependencies(ctx, &w, &pip, &label)
             .map_err(|why| Skip { at: from_at, why })?;
-        return Ok(slim_plan(file, rt, &app, &venv, &w));
+        let mut plan = slim_plan(file, rt, &app, &venv, &w);
+        plan.detail.extend(collected(collects, &app));
+        return Ok(plan);
     }
     let (runtime, minor) = (rt.image, rt.minor);
     let (module_prefix, module_note) = python_module_prefix(&argv[0], &venv, &minor, command_at)?;
@@ -723,5 +741,13 @@ pub(super) fn python_plan(
     );
     // `HEALTHCHECK CMD ["python", ...]`: the image has `/usr/bin/python3`.
     plan.rewrite_healthchecks(file, &w, is_python, "/usr/bin/python3");
+    plan.detail.extend(collected(collects, &app));
     Ok(plan)
+}
+
+/// What the message says of a `collectstatic` in the build.
+fn collected(collects: bool, app: &str) -> Option<String> {
+    collects.then(|| {
+        format!("the static files `manage.py collectstatic` gathers in the build stage stay in `{app}`, which the runtime gets")
+    })
 }

@@ -184,3 +184,68 @@ pub(super) fn python_native_dependencies(
         None => Ok(()),
     }
 }
+
+/// `python manage.py collectstatic` in a build `RUN` (it already runs there,
+/// with whatever settings the build gives it): its output reaches the
+/// runtime with the application directory when Django's `STATIC_ROOT` (the
+/// application facts) lies inside it, relative to the folder of `manage.py`.
+/// Returns whether the build runs it.
+pub(super) fn collectstatic(
+    ctx: &Context,
+    file: &Dockerfile,
+    cmds: &[Cmd],
+    app: &str,
+) -> Result<bool> {
+    let mut found = false;
+    for c in cmds {
+        let name = c.command.name().unwrap_or_default();
+        let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
+        let [script, "collectstatic", ..] = args.as_slice() else {
+            continue;
+        };
+        if !is_python(name) || basename(script) != "manage.py" {
+            continue;
+        }
+        let at = file.instructions[c.run].keyword_range.start;
+        let base = parent(&join(&c.cwd, script)).to_string();
+        if !within(&base, app) {
+            return skip(
+                at,
+                format!("`{script} collectstatic` runs outside the application directory `{app}`"),
+            );
+        }
+        let facts = crate::facts::app::for_transform(ctx, file);
+        let root = facts.as_ref().and_then(|f| {
+            f.writes
+                .iter()
+                .find(|w| w.kind == crate::facts::app::WriteKind::StaticRoot)
+        });
+        let Some(root) = root else {
+            return skip(
+                at,
+                "`manage.py collectstatic` writes to `STATIC_ROOT`, which the settings in the build context do not show",
+            );
+        };
+        let Some(path) = root.path.as_deref() else {
+            return skip(
+                at,
+                format!(
+                    "`manage.py collectstatic` writes to `STATIC_ROOT` ({}: `{}`), a path the analysis cannot place",
+                    root.evidence, root.code
+                ),
+            );
+        };
+        let dir = join(&base, path);
+        if !within(&dir, app) {
+            return skip(
+                at,
+                format!(
+                    "`manage.py collectstatic` writes to `{dir}` ({}), outside the application directory `{app}`",
+                    root.evidence
+                ),
+            );
+        }
+        found = true;
+    }
+    Ok(found)
+}

@@ -31,16 +31,19 @@ pub(super) fn python_slim_runtime(
     upgrade: String,
     from_at: usize,
 ) -> Result<PyRuntime> {
-    if minor.is_empty() {
+    let floating = minor.is_empty();
+    let version = image.tag.split('-').next().unwrap_or_default();
+    let version = if version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        version
+    } else {
+        ""
+    };
+    if floating && !matches!(version, "" | "3") {
         return skip(
             from_at,
             format!(
-                "{why}; the builder's tag `python:{}` does not pin a minor version, so a slim runtime pulled later could have another Python than a cached builder: pin `python:3.X` to allow a `python:3.X-slim` runtime",
-                if image.tag.is_empty() {
-                    "latest"
-                } else {
-                    &image.tag
-                }
+                "{why}; the builder's tag `python:{}` names no Python 3 version the analysis can follow",
+                image.tag
             ),
         );
     }
@@ -72,12 +75,30 @@ pub(super) fn python_slim_runtime(
             ),
         );
     }
-    let version = image.tag.split('-').next().unwrap_or_default();
     let named_release = image.tag.split('-').any(|p| p == release.codename);
-    let tag = if named_release {
-        format!("{version}-slim-{}", release.codename)
+    if floating
+        && !image
+            .tag
+            .split('-')
+            .all(|p| matches!(p, "" | "3" | "latest") || p == release.codename)
+    {
+        return skip(
+            from_at,
+            format!(
+                "{why}; the builder's tag `python:{}` has no slim variant the analysis can match",
+                image.tag
+            ),
+        );
+    }
+    let slim = if version.is_empty() {
+        "slim".to_string()
     } else {
         format!("{version}-slim")
+    };
+    let tag = if named_release {
+        format!("{slim}-{}", release.codename)
+    } else {
+        slim
     };
     let same_release = tables::tables()
         .official("python", &tag)
@@ -91,11 +112,17 @@ pub(super) fn python_slim_runtime(
             ),
         );
     }
-    let (image, note) =
-        fallback_runtime(ctx, format!("python:{tag}"), &why, &upgrade, false, from_at)?;
+    let (image, note) = fallback_runtime(
+        ctx,
+        format!("python:{tag}"),
+        &why,
+        &upgrade,
+        floating,
+        from_at,
+    )?;
     Ok(PyRuntime {
         image,
-        minor,
+        minor: if floating { "3".into() } else { minor },
         slim_note: note,
     })
 }
@@ -163,10 +190,16 @@ pub(super) fn slim_plan(
         build_edits: Vec::new(),
         rewritten: Vec::new(),
         dropped: Vec::new(),
-        detail: vec![format!(
-            "the virtualenv `{venv_dir}` holds what pip installed, built by the same Python {}, and the command runs as before with it first on `PATH`",
-            rt.minor
-        )],
+        detail: vec![if rt.minor.contains('.') {
+            format!(
+                "the virtualenv `{venv_dir}` holds what pip installed, built by the same Python {}, and the command runs as before with it first on `PATH`",
+                rt.minor
+            )
+        } else {
+            format!(
+                "the virtualenv `{venv_dir}` holds what pip installed, built by the builder's Python, and the command runs as before with it first on `PATH`"
+            )
+        }],
         runtime_env: Vec::new(),
     };
     plan.detail.extend(rt.slim_note);
