@@ -2,8 +2,9 @@
 //! credentials file named in a `COPY`/`ADD` of a stage the final image is
 //! built from. Each is an error: whoever can pull the image reads it.
 
-use crate::edit::{Finding, Level};
-use crate::syntax::Dockerfile;
+use super::*;
+use crate::facts::context::Ignore;
+use crate::transform::Context;
 
 /// What a source's file name says it holds, when it is a secret.
 fn secret_kind(source: &str) -> Option<&'static str> {
@@ -36,9 +37,79 @@ fn secret_kind(source: &str) -> Option<&'static str> {
     None
 }
 
+/// The secret-looking names a dotenv file sets to a value (not empty, not a
+/// placeholder), with their lines.
+fn secrets_set(text: &str) -> Vec<(String, usize)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let line = line.trim().strip_prefix("export ").unwrap_or(line.trim());
+            if line.starts_with('#') {
+                return None;
+            }
+            let (key, value) = line.split_once('=')?;
+            let value = value.trim().trim_matches(['"', '\'']);
+            (looks_secret(key.trim()) && !value.is_empty() && !is_placeholder(value))
+                .then(|| (key.trim().to_string(), i + 1))
+        })
+        .collect()
+}
+
+/// A whole-context COPY into the final image takes the context's `.env`
+/// when `.dockerignore` does not exclude it: an error when the file sets
+/// secret-looking names.
+fn context_env_file(
+    file: &Dockerfile,
+    ctx: &Context,
+    inst: &Instruction,
+    id: &'static str,
+) -> Option<Finding> {
+    let dir = ctx.build_context.as_deref()?;
+    let words: Vec<&str> = inst
+        .args
+        .split_whitespace()
+        .filter(|w| !w.starts_with("--"))
+        .collect();
+    let (_, sources) = words.split_last()?;
+    if !sources
+        .iter()
+        .any(|s| matches!(*s, "." | "./" | "*" | "./*"))
+    {
+        return None;
+    }
+    let ignore = match ctx.read_text(std::path::Path::new(".dockerignore")) {
+        Ok(Some(t)) => Ignore::parse(&t),
+        _ => Ignore::load(dir),
+    };
+    if ignore.excluded(".env") {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join(".env")).ok()?;
+    let set = secrets_set(&text);
+    let (first, line) = set.first()?;
+    let more = match set.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    let _ = file;
+    Some(Finding::note(
+        id,
+        inst.range.start,
+        Level::Error,
+        format!(
+            "{} at line {} copies the build context's `.env`, which `.dockerignore` does not exclude, into the image; it sets `{first}` (.env:{line}){more}: whoever can pull the image reads them. Give the values to the container when it starts (`docker run --env-file .env`, compose `env_file:`), exclude `.env` in `.dockerignore` once nothing in the build reads it, and rotate them",
+            inst.keyword, inst.start_line
+        ),
+    ))
+}
+
 /// Errors for secret files that a COPY/ADD from the build context puts into
 /// a stage of the final image.
-pub(super) fn copied_secret_files(file: &Dockerfile, id: &'static str) -> Vec<Finding> {
+pub(super) fn copied_secret_files(
+    file: &Dockerfile,
+    ctx: &Context,
+    id: &'static str,
+) -> Vec<Finding> {
     let Some(last) = file.stages.last() else {
         return Vec::new();
     };
@@ -49,6 +120,10 @@ pub(super) fn copied_secret_files(file: &Dockerfile, id: &'static str) -> Vec<Fi
             || inst.flag("from").is_some()
             || !inst.stage.is_some_and(|s| chain.contains(&s))
         {
+            continue;
+        }
+        if let Some(f) = context_env_file(file, ctx, inst, id) {
+            out.push(f);
             continue;
         }
         let words: Vec<&str> = inst.args.split_whitespace().collect();
@@ -76,6 +151,17 @@ pub(super) fn copied_secret_files(file: &Dockerfile, id: &'static str) -> Vec<Fi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotenv_secrets() {
+        let set = secrets_set(
+            "PORT=3000\n# API_KEY=old\nAPI_KEY=abc123\nDB_PASSWORD=\nexport SECRET_TOKEN=\"x9\"\n",
+        );
+        assert_eq!(
+            set,
+            vec![("API_KEY".to_string(), 3), ("SECRET_TOKEN".to_string(), 5)]
+        );
+    }
 
     #[test]
     fn secret_file_names() {

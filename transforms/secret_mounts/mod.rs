@@ -186,7 +186,9 @@ image that no RUN uses is there for the container: the value is in the
 image's configuration, reported as an error (pass it at run time instead);
 nothing is rewritten, since the program reads it. A COPY or ADD into the
 final image of a local `.env`, an SSH or TLS private key or a credentials
-file (`.netrc`, `.git-credentials`, a service-account JSON) is an error too.
+file (`.netrc`, `.git-credentials`, a service-account JSON) is an error too,
+and so is a whole-context COPY that takes a `.env` of the build context
+setting secret-looking names (when `.dockerignore` does not exclude it).
 "#,
 };
 
@@ -552,7 +554,7 @@ impl Transform for SecretMounts {
             }
         }
 
-        let mut out = copied::copied_secret_files(file, META.id);
+        let mut out = copied::copied_secret_files(file, ctx, META.id);
         for name in names {
             if is_key_fingerprint(&name) {
                 // BuildKit's rule flags it, so say why it stays.
