@@ -37,6 +37,13 @@ fn secret_kind(source: &str) -> Option<&'static str> {
     None
 }
 
+/// The passwords database and broker images document as their defaults
+/// (`POSTGRES_PASSWORD=postgres`): local settings, not secrets.
+const SERVICE_DEFAULTS: &[&str] = &[
+    "postgres", "mysql", "mariadb", "root", "admin", "guest", "mongo", "redis", "rabbitmq", "sa",
+    "pass", "passw0rd", "1234", "12345", "123456", "12345678",
+];
+
 /// The secret-looking names a dotenv file sets to a value (not empty, not a
 /// placeholder), with their lines.
 fn secrets_set(text: &str) -> Vec<(String, usize)> {
@@ -49,8 +56,12 @@ fn secrets_set(text: &str) -> Vec<(String, usize)> {
             }
             let (key, value) = line.split_once('=')?;
             let value = value.trim().trim_matches(['"', '\'']);
-            (looks_secret(key.trim()) && !value.is_empty() && !is_placeholder(value))
-                .then(|| (key.trim().to_string(), i + 1))
+            (looks_secret(key.trim())
+                && !value.is_empty()
+                && !is_placeholder(value)
+                && !value.starts_with('$')
+                && !SERVICE_DEFAULTS.contains(&value.to_ascii_lowercase().as_str()))
+            .then(|| (key.trim().to_string(), i + 1))
         })
         .collect()
 }
