@@ -48,7 +48,7 @@ least 70%"). Unfixed: corpus 7 of 1,052 files, harness 31 of 129 (38 in
 all). After `fix --unsafe-fixes` at 8da51db (before copy-order's second
 round): 2 and 13 (15); after it: 2 and 3 (5, -87%). To measure the fixed corpus, fix a copy:
 
-    cp -r ../shared/corpus /tmp/c && cd /tmp/c && find . -type f -iname '*dockerfile*' -print0 \
+    cp -r ../shared/corpus /tmp/c && chmod -R u+w /tmp/c && cd /tmp/c && find . -type f -iname '*dockerfile*' -print0 \
       | xargs -0 dockwright fix --no-journal --unsafe-fixes
     tests/oracle/copy-before-install.py --list /tmp/c
 With --list, the counted files are printed (path, line of the copy, line of the
