@@ -166,6 +166,13 @@ pub fn fix_text_with(
     let mut others: BTreeMap<PathBuf, Other> = BTreeMap::new();
     let mut edited_ctx: Option<Context> = None;
 
+    // Each transform's notes from its first run, on the text closest to the
+    // original: for a transform that never applies a fix, they are its
+    // reasons, where the last pass's could name another transform's edit
+    // (a split refused for the `chown` RUN that non-root-user added).
+    let mut first_run: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut first_notes: Vec<Remaining> = Vec::new();
+    let mut fixed_by: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut settled = false;
     // What each transform found in the current pass: when a pass changes
     // nothing, this is what remains, and need not be computed again.
@@ -177,6 +184,24 @@ pub fn fix_text_with(
         for t in &enabled {
             let view = edited_ctx.as_ref().unwrap_or(ctx);
             let findings = t.run(&file, view);
+            if first_run.insert(t.meta().id) {
+                for f in findings.iter().filter(|f| f.fix.is_none()) {
+                    if !suppressions.suppresses(&file, t.meta(), f.offset) {
+                        first_notes.push(Remaining {
+                            transform: t.meta().id,
+                            line: original_line(&original_file, &steps, f.offset),
+                            level: f.level,
+                            message: original_refs(
+                                &f.message,
+                                &refs_to(ctx, &file, &original_file, &steps),
+                            ),
+                            hidden_fix: false,
+                            has_fix: false,
+                            held_back: false,
+                        });
+                    }
+                }
+            }
             let mut fixes: Vec<&Finding> = findings
                 .iter()
                 .filter(|f| {
@@ -236,6 +261,7 @@ pub fn fix_text_with(
                 found.push((*t, findings));
                 continue;
             }
+            fixed_by.insert(t.meta().id);
             // Notes that accompany applied fixes (migration steps, leaked
             // values) would vanish from the final pass: keep them now.
             for f in findings.iter().filter(|f| f.fix.is_none()) {
@@ -356,6 +382,13 @@ pub fn fix_text_with(
             });
         }
     }
+    // A transform that applied nothing says its first run's reasons.
+    remaining.retain(|r| r.has_fix || fixed_by.contains(r.transform));
+    remaining.extend(
+        first_notes
+            .into_iter()
+            .filter(|n| !fixed_by.contains(n.transform)),
+    );
     for note in notes {
         // The same note said of an earlier text (a pass before) names other
         // line numbers: it is said once.
@@ -803,6 +836,27 @@ mod tests {
             .expect("the secret-mounts note");
         assert!(
             note.message.contains("stage at line 1 "),
+            "{}",
+            note.message
+        );
+    }
+
+    /// A transform that applies nothing gives its first run's reason, not
+    /// one about another transform's edit (tini-init wraps the ENTRYPOINT
+    /// that non-root-user's note quotes).
+    #[test]
+    fn a_transform_that_applies_nothing_keeps_its_first_reason() {
+        let out = fix(
+            "FROM debian:bookworm\nRUN apt-get update && apt-get install -y --no-install-recommends cron && rm -rf /var/lib/apt/lists/*\nENTRYPOINT [\"cron\", \"-f\"]\n",
+        );
+        assert!(out.fixed.contains("tini"), "{}", out.fixed);
+        let note = out
+            .remaining
+            .iter()
+            .find(|r| r.transform == "non-root-user")
+            .expect("the non-root-user note");
+        assert!(
+            note.message.contains(r#"`ENTRYPOINT ["cron", "-f"]`"#),
             "{}",
             note.message
         );
