@@ -866,13 +866,17 @@ fn app_blockers(
             ));
             continue;
         }
-        let is_file = match w.kind {
-            WriteKind::Sqlite | WriteKind::OpenForWrite => true,
-            WriteKind::LogFile | WriteKind::PidFile => {
-                path.rsplit('/').next().is_some_and(|n| n.contains('.'))
-            }
-            _ => false,
-        };
+        // `os.path.join('/uploads', name)`: files the program names inside
+        // that folder.
+        let into_folder = w.path.as_deref().is_some_and(|p| p.ends_with('/'));
+        let is_file = !into_folder
+            && match w.kind {
+                WriteKind::Sqlite | WriteKind::OpenForWrite => true,
+                WriteKind::LogFile | WriteKind::PidFile => {
+                    path.rsplit('/').next().is_some_and(|n| n.contains('.'))
+                }
+                _ => false,
+            };
         if is_file {
             let folder = match path.rsplit_once('/') {
                 Some(("", _)) => {

@@ -276,14 +276,15 @@ pub fn scan(rel: &str, text: &str, out: &mut Vec<Write>) {
     }
 }
 
-/// The value of `name` when it is a module-level constant of the file,
-/// assigned once at the start of a line (`DATABASE = 'gtfs.db'`, `const DB
-/// = "data.db";`); None for anything else.
+/// The value of `name` when the file assigns it once, at the start of a
+/// line (`DATABASE = 'gtfs.db'`, `const DB = "data.db";`, a function's
+/// `path = os.path.join('/uploads', name)`); None for anything else.
 fn constant_value<'a>(lines: &[&'a str], name: &str) -> Option<&'a str> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return None;
     }
     let mut values = lines.iter().filter_map(|line| {
+        let line = line.trim_start();
         let rest = ["const ", "let ", "var ", ""]
             .iter()
             .find_map(|k| line.strip_prefix(k)?.strip_prefix(name))?;
@@ -398,9 +399,25 @@ pub fn literal_path(arg: &str) -> Option<String> {
             .starts_with(a)
     });
     let starts_quoted = arg.starts_with(['\'', '"', '`']);
-    if !anchored && !starts_quoted {
+    let join_args = ["os.path.join(", "path.join(", "path.resolve("]
+        .iter()
+        .find_map(|w| arg.strip_prefix(w)?.strip_suffix(')'));
+    // `os.path.join('/uploads', name)`: an absolute folder first.
+    let absolute_join = join_args.is_some_and(|a| {
+        let a = a.trim_start();
+        a.starts_with(['\'', '"', '`']) && a[1..].starts_with('/')
+    });
+    if !anchored && !starts_quoted && !absolute_join {
         return None;
     }
+    // The last argument a name the program makes (`name`, `f.filename`):
+    // the literal part is the folder it writes into, marked by a final `/`.
+    let into_folder = join_args.is_some_and(|a| {
+        a.rsplit(',')
+            .next()
+            .is_some_and(|last| !last.trim().starts_with(['\'', '"', '`']))
+            && a.contains(',')
+    });
     let mut parts = Vec::new();
     let mut chars = arg.char_indices();
     while let Some((i, c)) = chars.next() {
@@ -426,7 +443,13 @@ pub fn literal_path(arg: &str) -> Option<String> {
         .copied()
         .collect::<Vec<_>>()
         .join("/");
-    (!joined.is_empty()).then_some(joined)
+    (!joined.is_empty()).then(|| {
+        if into_folder {
+            format!("{joined}/")
+        } else {
+            joined
+        }
+    })
 }
 
 #[cfg(test)]
@@ -501,7 +524,24 @@ mod tests {
     }
 
     #[test]
+    fn a_variable_assigned_once_in_a_function_names_the_folder() {
+        let text = "def upload(file, name):\n    file_path = os.path.join('/uploads', name)\n    file.save(file_path)\n";
+        let found = found("app.py", text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.as_deref(), Some("/uploads/"));
+    }
+
+    #[test]
     fn literal_paths() {
+        assert_eq!(
+            literal_path("os.path.join('/uploads', filename)").as_deref(),
+            Some("/uploads/")
+        );
+        assert_eq!(
+            literal_path("os.path.join(BASE_DIR, 'db.sqlite3')").as_deref(),
+            Some("db.sqlite3")
+        );
+        assert_eq!(literal_path("os.path.join(folder, 'x')"), None);
         assert_eq!(
             literal_path("str(BASE_DIR / 'db.sqlite3')").as_deref(),
             Some("db.sqlite3")
