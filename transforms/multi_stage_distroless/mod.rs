@@ -608,6 +608,8 @@ struct Walk {
     from: usize,
     /// The stages that build the final image, first to last.
     chain: Vec<usize>,
+    /// `COPY --from=ghcr.io/astral-sh/uv...`: uv for the build stage only.
+    uv_copies: Vec<usize>,
 }
 
 impl Walk {
@@ -627,6 +629,7 @@ impl Walk {
             sets_gobin: false,
             from,
             chain,
+            uv_copies: Vec::new(),
         }
     }
 }
@@ -762,6 +765,7 @@ mod node;
 mod python;
 mod python_deps;
 mod python_slim;
+mod python_uv;
 mod rust;
 #[cfg(test)]
 mod tests;
@@ -778,5 +782,6 @@ use node::*;
 use python::*;
 use python_deps::*;
 use python_slim::*;
+use python_uv::*;
 use rust::*;
 use walk::*;
