@@ -79,6 +79,16 @@ alone.
   checked in the build context for packages that load system libraries or
   run programs distroless lacks (`python-magic`, `opencv-python`, `pyodbc`,
   `psycopg` without `binary`, `psycopg2`, `mysqlclient`, `playwright`, ...).
+  `uv sync` is moved the same way: its project environment (`.venv` in the
+  project folder, or `UV_PROJECT_ENVIRONMENT`), only when the image's own
+  Python made it (`UV_PYTHON_DOWNLOADS=never`, `UV_PYTHON_PREFERENCE=only-system`,
+  `--python`/`UV_PYTHON` naming `/usr/local/bin/python3.X`, or a
+  `.python-version`/`requires-python` that Python satisfies), packages read
+  from `uv.lock`; uv (`COPY --from=ghcr.io/astral-sh/uv`) stays in the build
+  stage, so a `uv run` command is skipped, and an editable project must lie
+  in the application directory. `uv pip install` counts as pip when it
+  installs into the build's virtualenv (`VIRTUAL_ENV` or `--python`), never
+  with `--system`.
   Another minor version (`python:3.8-bullseye`) gets the official slim image
   of the same version and the builder's Debian release, from the image
   facts (`python:3.8-slim-bullseye`; `python:3.10-slim` for `python:3.10`):
@@ -184,8 +194,8 @@ program runs as `nonroot`, so it cannot write to root-owned directories.
 ## Limits
 An earlier stage that another stage also builds on is never edited: when the
 split would have to change it (move its `CMD`, add `CGO_ENABLED=0` or a
-virtualenv to it), it is skipped with that reason. Python builds that use `poetry`, `uv`,
-`pipenv` or conda, `pip install --user`/`--target`/`-e`, or run a Python
+virtualenv to it), it is skipped with that reason. Python builds that use `poetry`, `uv` other
+than `uv sync`, `pipenv` or conda, `pip install --user`/`--target`/`-e`, or run a Python
 program during the build are skipped (but `manage.py collectstatic` whose
 `STATIC_ROOT` lies in the application directory is followed), as are
 Python minor versions with neither a distroless image nor a slim image of

@@ -356,6 +356,9 @@ pub(super) fn python_build(
             pip_command(c, i, at, pip_args, venv, env, &mut pip)?;
             continue;
         }
+        if uv_pip(c, i, at, &args, venv, env, &mut pip)? {
+            continue;
+        }
         other_python_build_command(c, name, &args, app, at)?;
     }
     Ok(pip)
@@ -373,7 +376,10 @@ pub(super) fn pip_command(
     pip: &mut PipInstalls,
 ) -> Result<()> {
     let name = c.command.name().unwrap_or_default();
-    let in_venv = if name.contains('/') {
+    // `uv pip` (checked by `uv_pip`) installs into the virtualenv.
+    let in_venv = if basename(name) == "uv" {
+        true
+    } else if name.contains('/') {
         within(&normalise(name), &venv.bin())
     } else {
         venv.active(i, c.run, env)

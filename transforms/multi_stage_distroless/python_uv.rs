@@ -394,6 +394,101 @@ pub(super) fn uv_finish(
     }
 }
 
+/// `uv pip install` into the build's virtualenv (named by `VIRTUAL_ENV`
+/// or `--python`), followed like pip's; `false` when `args` (of `uv`) are
+/// not `uv pip`.
+pub(super) fn uv_pip(
+    c: &Cmd,
+    i: usize,
+    at: usize,
+    args: &[&str],
+    venv: &Venv,
+    env: &PythonEnv,
+    pip: &mut PipInstalls,
+) -> Result<bool> {
+    let name = c.command.name().unwrap_or_default();
+    if basename(name) != "uv" {
+        return Ok(false);
+    }
+    let Some(start) = args.iter().position(|a| !a.starts_with('-')) else {
+        return Ok(false);
+    };
+    if args[start] != "pip" {
+        return Ok(false);
+    }
+    let rest = &args[start + 1..];
+    let sub = rest
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .copied()
+        .unwrap_or("");
+    if matches!(sub, "list" | "freeze" | "show" | "check" | "tree") {
+        return Ok(true);
+    }
+    if sub != "install" {
+        return skip(
+            at,
+            format!("`uv pip {sub}` is not followed by the analysis"),
+        );
+    }
+    if let Some(flag) = rest
+        .iter()
+        .find(|a| matches!(**a, "--system" | "--break-system-packages"))
+    {
+        return skip(
+            at,
+            format!(
+                "`uv pip install {flag}` installs into the build image's Python, which the runtime does not get"
+            ),
+        );
+    }
+    let target = match flag_value(rest, &["--python", "-p"]) {
+        Some(p) => {
+            let p = join(&c.cwd, p);
+            within(&p, &venv.bin()) || p == venv.dir
+        }
+        None => env_value(env, "VIRTUAL_ENV").is_some_and(|v| normalise(v) == venv.dir),
+    };
+    if !target || venv.made_by.is_none_or(|made| made >= i) {
+        return skip(
+            at,
+            "`uv pip install` installs into the environment `VIRTUAL_ENV` names, which is not shown to be a virtualenv the build made before it: make one (`python -m venv DIR`) and set `ENV VIRTUAL_ENV=DIR`",
+        );
+    }
+    // uv's options that take a value pip does not know.
+    let mut pip_args = Vec::new();
+    let mut it = rest.iter();
+    while let Some(&a) = it.next() {
+        if matches!(
+            a,
+            "--python"
+                | "-p"
+                | "--link-mode"
+                | "--index-strategy"
+                | "--extra"
+                | "--group"
+                | "--keyring-provider"
+                | "--resolution"
+                | "--prerelease"
+                | "--python-platform"
+                | "--exclude-newer"
+                | "--override"
+                | "--config-file"
+                | "--config-setting"
+                | "-C"
+                | "--index"
+                | "--default-index"
+                | "--torch-backend"
+        ) {
+            it.next();
+        } else {
+            pip_args.push(a);
+        }
+    }
+    pip_command(c, i, at, &pip_args, venv, env, pip)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
