@@ -167,6 +167,14 @@ pub(super) fn uv_sync(
             Some(v) => join(&project, v),
             None => join(&project, ".venv"),
         };
+        if matches!(venv_dir.as_str(), "/" | "/usr" | "/usr/local") {
+            return skip(
+                at,
+                format!(
+                    "`UV_PROJECT_ENVIRONMENT` makes `uv sync` install into the image's own Python prefix `{venv_dir}`, not a virtualenv the runtime can take alone"
+                ),
+            );
+        }
         if let Some(prev) = &found {
             if prev.venv.dir != venv_dir {
                 return skip(at, "the build runs `uv sync` for more than one environment");
@@ -215,7 +223,8 @@ pub(super) fn uv_sync(
             }
             format!("{how} `{p}` names the image's Python")
         } else if args.contains(&"--no-python-downloads")
-            || env_value(env, "UV_PYTHON_DOWNLOADS").is_some_and(|v| v == "never" || v == "manual")
+            || env_value(env, "UV_PYTHON_DOWNLOADS")
+                .is_some_and(|v| matches!(v, "never" | "manual" | "0" | "false"))
             || args.contains(&"--no-managed-python")
             || truthy(env_value(env, "UV_NO_MANAGED_PYTHON"))
             || flag_value(&args, &["--python-preference"]) == Some("only-system")
