@@ -433,7 +433,7 @@ pub(super) fn pip_command(
             && targets.iter().all(|t| {
                 matches!(
                     requirement_name(t).as_deref(),
-                    Some("pip" | "setuptools" | "wheel" | "uv")
+                    Some("pip" | "setuptools" | "wheel" | "uv" | "poetry")
                 )
             });
         if tools_only {
@@ -639,7 +639,10 @@ pub(super) fn python_plan(
             );
         }
     }
-    let uv = uv_sync(ctx, file, &w, &cmds, &env, &rt.minor, &app)?;
+    let uv = match uv_sync(ctx, file, &w, &cmds, &env, &rt.minor, &app)? {
+        Some(uv) => Some(uv),
+        None => poetry_install(ctx, file, &w, &cmds, &env, &app)?,
+    };
     let venv = match &uv {
         Some(uv) => uv_venv(file, &cmds, &env, uv)?,
         None => Venv::find(file, &cmds, &env)?,
@@ -664,7 +667,7 @@ pub(super) fn python_plan(
             uv_command(&argv[0], &venv, &env, command_at)?;
             pip.names.extend(uv.installs.names);
             pip.projects.extend(uv.installs.projects);
-            Some(uv.pinned)
+            Some((uv.pinned, uv.tool))
         }
         None => None,
     };

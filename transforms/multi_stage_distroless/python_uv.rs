@@ -15,6 +15,8 @@ pub(super) struct UvSync {
     pub(super) installs: PipInstalls,
     /// Why the virtualenv's interpreter is the image's.
     pub(super) pinned: String,
+    /// The tool (`uv`, `poetry`) and the command that fills the virtualenv.
+    pub(super) tool: (&'static str, &'static str),
 }
 
 fn flag_value<'a>(args: &[&'a str], names: &[&str]) -> Option<&'a str> {
@@ -97,7 +99,7 @@ fn requires_python(text: &str) -> Option<String> {
 }
 
 /// The package names of a `uv.lock`.
-fn lock_names(text: &str) -> Vec<String> {
+pub(super) fn lock_names(text: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut in_package = false;
     for line in text.lines() {
@@ -188,6 +190,7 @@ pub(super) fn uv_sync(
                 cmds: Vec::new(),
                 installs: PipInstalls::default(),
                 pinned: String::new(),
+                tool: ("uv", "`uv sync`"),
             });
         }
         let uv = found.as_mut().expect("set above");
@@ -316,12 +319,12 @@ pub(super) fn uv_venv(
     uv: &UvSync,
 ) -> Result<Venv> {
     for c in cmds {
-        if venv_created(c, &env.values).is_some() {
+        if venv_created(c, &env.values).is_some_and(|d| d.as_deref() != Some(&uv.venv.dir)) {
             return skip(
                 file.instructions[c.run].keyword_range.start,
                 format!(
-                    "the build makes a virtualenv besides the one `uv sync` makes (`{}`)",
-                    uv.venv.dir
+                    "the build makes a virtualenv besides the one {} fills (`{}`)",
+                    uv.tool.1, uv.venv.dir
                 ),
             );
         }
@@ -335,7 +338,7 @@ pub(super) fn uv_venv(
 /// The runtime command must not need uv, and its Python must be the
 /// virtualenv's (first on `PATH`, or named by its path).
 pub(super) fn uv_command(program: &str, venv: &Venv, env: &PythonEnv, at: usize) -> Result<()> {
-    if matches!(basename(program), "uv" | "uvx") {
+    if matches!(basename(program), "uv" | "uvx" | "poetry") {
         return skip(
             at,
             format!(
@@ -354,7 +357,7 @@ pub(super) fn uv_command(program: &str, venv: &Venv, env: &PythonEnv, at: usize)
         return skip(
             at,
             format!(
-                "the command's `{program}` is not the virtualenv's that `uv sync` fills: put `{}` first on `PATH` (`ENV PATH=\"{}:$PATH\"`)",
+                "the command's `{program}` is not the virtualenv's: put `{}` first on `PATH` (`ENV PATH=\"{}:$PATH\"`)",
                 venv.bin(),
                 venv.bin()
             ),
@@ -371,9 +374,9 @@ pub(super) fn uv_finish(
     w: &Walk,
     venv: &Venv,
     app: &str,
-    pinned: Option<String>,
+    pinned: Option<(String, (&str, &str))>,
 ) {
-    let Some(pinned) = pinned else {
+    let Some((pinned, (tool, command))) = pinned else {
         return;
     };
     if within(&venv.dir, app) {
@@ -381,21 +384,23 @@ pub(super) fn uv_finish(
     }
     if let Some(first) = plan.detail.first_mut() {
         *first = first
-            .replace("what pip installed", "what `uv sync` installed")
+            .replace("what pip installed", &format!("what {command} installed"))
             .replace(
                 "the packages pip installed",
-                "the packages `uv sync` installed",
+                &format!("the packages {command} installed"),
             );
     }
     plan.detail.push(format!(
-        "{pinned}: the image's own Python made the virtualenv; uv itself stays in the build stage"
+        "{pinned}: the image's own Python made the virtualenv; {tool} itself stays in the build stage"
     ));
     for &idx in &w.carried {
         let inst = &file.instructions[idx];
         let names = env_names(inst, file.escape);
         if inst.is("ENV")
             && !names.is_empty()
-            && names.iter().all(|n| n.starts_with("UV_"))
+            && names
+                .iter()
+                .all(|n| n.starts_with("UV_") || n.starts_with("POETRY_"))
             && !plan.dropped.contains(&idx)
         {
             plan.dropped.push(idx);
