@@ -15,7 +15,7 @@
 set -euo pipefail
 dockwright=$(realpath "$1"); python=$2; src=$(realpath "$3"); shift 3
 here=$(cd "$(dirname "$0")" && pwd)
-oracle=${DOCKERFILE_ORACLE:-$(realpath "$here/../../../shared/tools/dockerfile-oracle")}
+oracle=${DOCKWRIGHT_ORACLE:-${DOCKERFILE_ORACLE:-$(realpath "$here/../../../shared/tools/dockerfile-oracle")}}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$src" "$work/before"; cp -r "$src" "$work/after"
 chmod -R u+w "$work"

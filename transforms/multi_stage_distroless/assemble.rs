@@ -264,6 +264,12 @@ pub(super) fn convert(
         entrypoint,
         cmd,
     };
+    if let (false, Some(&idx)) = (matches!(stack, Stack::Python), w.uv_copies.first()) {
+        return skip(
+            file.instructions[idx].keyword_range.start,
+            "`COPY --from` copies uv into a build that is not Python's",
+        );
+    }
     let mut plan = match stack {
         Stack::Go | Stack::Rust => binary_plan(file, ctx, stack, image, &w, &launch)?,
         Stack::Node => node_plan(file, ctx, image, &w, &launch)?,

@@ -79,6 +79,15 @@ alone.
   checked in the build context for packages that load system libraries or
   run programs distroless lacks (`python-magic`, `opencv-python`, `pyodbc`,
   `psycopg` without `binary`, `psycopg2`, `mysqlclient`, `playwright`, ...).
+  `uv sync` is moved the same way (`.venv` of the project, or
+  `UV_PROJECT_ENVIRONMENT`) when the image's own Python made it
+  (`UV_PYTHON_DOWNLOADS=never`, `UV_PYTHON_PREFERENCE=only-system`, `UV_PYTHON`
+  or `--python` naming it, or a `.python-version`/`requires-python` it
+  satisfies), packages read from `uv.lock`; so is `uv pip install` into the
+  build's virtualenv, and `poetry install` into `VIRTUAL_ENV`'s or the
+  project's `.venv` (`virtualenvs.in-project`). uv and poetry stay in the
+  build (`uv run`, `poetry run` are skipped); an editable project must lie
+  in the application directory.
   Another minor version (`python:3.8-bullseye`) gets the official slim image
   of the same version and the builder's Debian release, from the image
   facts (`python:3.8-slim-bullseye`; `python:3.10-slim` for `python:3.10`):
@@ -184,8 +193,8 @@ program runs as `nonroot`, so it cannot write to root-owned directories.
 ## Limits
 An earlier stage that another stage also builds on is never edited: when the
 split would have to change it (move its `CMD`, add `CGO_ENABLED=0` or a
-virtualenv to it), it is skipped with that reason. Python builds that use `poetry`, `uv`,
-`pipenv` or conda, `pip install --user`/`--target`/`-e`, or run a Python
+virtualenv to it), it is skipped with that reason. Python builds that use `pipenv`, conda,
+poetry or uv other than above, `pip install --user`/`--target`/`-e`, or run a Python
 program during the build are skipped (but `manage.py collectstatic` whose
 `STATIC_ROOT` lies in the application directory is followed), as are
 Python minor versions with neither a distroless image nor a slim image of
@@ -608,6 +617,8 @@ struct Walk {
     from: usize,
     /// The stages that build the final image, first to last.
     chain: Vec<usize>,
+    /// `COPY --from=ghcr.io/astral-sh/uv...`: uv for the build stage only.
+    uv_copies: Vec<usize>,
 }
 
 impl Walk {
@@ -627,6 +638,7 @@ impl Walk {
             sets_gobin: false,
             from,
             chain,
+            uv_copies: Vec::new(),
         }
     }
 }
@@ -761,7 +773,9 @@ mod java;
 mod node;
 mod python;
 mod python_deps;
+mod python_poetry;
 mod python_slim;
+mod python_uv;
 mod rust;
 #[cfg(test)]
 mod tests;
@@ -777,6 +791,8 @@ use java::*;
 use node::*;
 use python::*;
 use python_deps::*;
+use python_poetry::*;
 use python_slim::*;
+use python_uv::*;
 use rust::*;
 use walk::*;

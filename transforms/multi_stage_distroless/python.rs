@@ -165,9 +165,9 @@ pub(super) fn env_path_head(
 /// and where each `ENV` that sets `PATH` puts its first directory. Fails on a
 /// pip setting that installs outside a virtualenv.
 pub(super) struct PythonEnv {
-    values: Vec<(String, String)>,
+    pub(super) values: Vec<(String, String)>,
     /// (ENV index, first `PATH` directory).
-    path_heads: Vec<(usize, String)>,
+    pub(super) path_heads: Vec<(usize, String)>,
 }
 
 pub(super) fn python_env(file: &Dockerfile, w: &Walk) -> Result<PythonEnv> {
@@ -316,9 +316,13 @@ pub(super) fn python_build(
     venv: &Venv,
     env: &PythonEnv,
     collects: bool,
+    uv_cmds: &[usize],
 ) -> Result<PipInstalls> {
     let mut pip = PipInstalls::default();
     for (i, c) in cmds.iter().enumerate() {
+        if uv_cmds.contains(&i) {
+            continue;
+        }
         let at = file.instructions[c.run].keyword_range.start;
         let name = c.command.name().unwrap_or_default();
         let args: Vec<&str> = c.command.args().map(|a| a.unwrap_or("$")).collect();
@@ -352,6 +356,9 @@ pub(super) fn python_build(
             pip_command(c, i, at, pip_args, venv, env, &mut pip)?;
             continue;
         }
+        if uv_pip(c, i, at, &args, venv, env, &mut pip)? {
+            continue;
+        }
         other_python_build_command(c, name, &args, app, at)?;
     }
     Ok(pip)
@@ -369,7 +376,10 @@ pub(super) fn pip_command(
     pip: &mut PipInstalls,
 ) -> Result<()> {
     let name = c.command.name().unwrap_or_default();
-    let in_venv = if name.contains('/') {
+    // `uv pip` (checked by `uv_pip`) installs into the virtualenv.
+    let in_venv = if basename(name) == "uv" {
+        true
+    } else if name.contains('/') {
         within(&normalise(name), &venv.bin())
     } else {
         venv.active(i, c.run, env)
@@ -423,7 +433,7 @@ pub(super) fn pip_command(
             && targets.iter().all(|t| {
                 matches!(
                     requirement_name(t).as_deref(),
-                    Some("pip" | "setuptools" | "wheel")
+                    Some("pip" | "setuptools" | "wheel" | "uv" | "poetry")
                 )
             });
         if tools_only {
@@ -470,7 +480,7 @@ pub(super) fn other_python_build_command(
         | "hatch" => skip(
             at,
             format!(
-                "`{name}` installs into an environment the analysis does not follow (only pip in a virtualenv is moved)"
+                "`{name}` installs into an environment the analysis does not follow (only pip in a virtualenv and `uv sync` are moved)"
             ),
         ),
         _ => app_dir_command(c, name, args, app, at),
@@ -629,8 +639,16 @@ pub(super) fn python_plan(
             );
         }
     }
-    let venv = Venv::find(file, &cmds, &env)?;
-    if within(&app, &venv.dir) || within(&venv.dir, &app) {
+    let uv = match uv_sync(ctx, file, &w, &cmds, &env, &rt.minor, &app)? {
+        Some(uv) => Some(uv),
+        None => poetry_install(ctx, file, &w, &cmds, &env, &app)?,
+    };
+    let venv = match &uv {
+        Some(uv) => uv_venv(file, &cmds, &env, uv)?,
+        None => Venv::find(file, &cmds, &env)?,
+    };
+    let uv_inside = uv.is_some() && within(&venv.dir, &app) && venv.dir != app;
+    if !uv_inside && (within(&app, &venv.dir) || within(&venv.dir, &app)) {
         return skip(
             from_at,
             format!(
@@ -640,9 +658,19 @@ pub(super) fn python_plan(
         );
     }
     let collects = collectstatic(ctx, file, &cmds, &app)?;
-    let pip = python_build(file, &cmds, &app, &venv, &env, collects)?;
+    let uv_cmds = uv.as_ref().map(|u| u.cmds.clone()).unwrap_or_default();
+    let mut pip = python_build(file, &cmds, &app, &venv, &env, collects, &uv_cmds)?;
     let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
+    let uv_pinned = match uv {
+        Some(uv) => {
+            uv_command(&argv[0], &venv, &env, command_at)?;
+            pip.names.extend(uv.installs.names);
+            pip.projects.extend(uv.installs.projects);
+            Some((uv.pinned, uv.tool))
+        }
+        None => None,
+    };
     if slim {
         slim_command(&argv[0], &venv.bin(), command_at)?;
         if is_python(&argv[0])
@@ -664,6 +692,7 @@ pub(super) fn python_plan(
         python_native_dependencies(ctx, &w, &pip, &label)
             .map_err(|why| Skip { at: from_at, why })?;
         let mut plan = slim_plan(file, rt, &app, &venv, &w);
+        uv_finish(&mut plan, file, &w, &venv, &app, uv_pinned);
         plan.detail.extend(collected(collects, &app));
         return Ok(plan);
     }
@@ -741,6 +770,7 @@ pub(super) fn python_plan(
     );
     // `HEALTHCHECK CMD ["python", ...]`: the image has `/usr/bin/python3`.
     plan.rewrite_healthchecks(file, &w, is_python, "/usr/bin/python3");
+    uv_finish(&mut plan, file, &w, &venv, &app, uv_pinned);
     plan.detail.extend(collected(collects, &app));
     Ok(plan)
 }

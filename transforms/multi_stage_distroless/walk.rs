@@ -149,6 +149,15 @@ pub(super) fn walk(file: &Dockerfile, chain: &[&Stage]) -> Result<Walk> {
                     );
                 }
                 if let Some(flag) = inst.flag("from") {
+                    // uv's own image: a tool of the build stage (Python only).
+                    let from = flag.value.as_deref().unwrap_or("").trim_matches('"');
+                    if from == "ghcr.io/astral-sh/uv"
+                        || from.starts_with("ghcr.io/astral-sh/uv:")
+                        || from.starts_with("ghcr.io/astral-sh/uv@")
+                    {
+                        w.uv_copies.push(idx);
+                        continue;
+                    }
                     return skip(
                         at,
                         format!(
