@@ -187,18 +187,8 @@ pub fn fix_text_with(
             if first_run.insert(t.meta().id) {
                 for f in findings.iter().filter(|f| f.fix.is_none()) {
                     if !suppressions.suppresses(&file, t.meta(), f.offset) {
-                        first_notes.push(Remaining {
-                            transform: t.meta().id,
-                            line: original_line(&original_file, &steps, f.offset),
-                            level: f.level,
-                            message: original_refs(
-                                &f.message,
-                                &refs_to(ctx, &file, &original_file, &steps),
-                            ),
-                            hidden_fix: false,
-                            has_fix: false,
-                            held_back: false,
-                        });
+                        let refs = refs_to(ctx, &file, &original_file, &steps);
+                        first_notes.push(Remaining::note(t.meta().id, f, &refs));
                     }
                 }
             }
@@ -266,18 +256,8 @@ pub fn fix_text_with(
             // values) would vanish from the final pass: keep them now.
             for f in findings.iter().filter(|f| f.fix.is_none()) {
                 if !suppressions.suppresses(&file, t.meta(), f.offset) {
-                    notes.push(Remaining {
-                        transform: t.meta().id,
-                        line: original_line(&original_file, &steps, f.offset),
-                        level: f.level,
-                        message: original_refs(
-                            &f.message,
-                            &refs_to(ctx, &file, &original_file, &steps),
-                        ),
-                        hidden_fix: false,
-                        has_fix: false,
-                        held_back: false,
-                    });
+                    let refs = refs_to(ctx, &file, &original_file, &steps);
+                    notes.push(Remaining::note(t.meta().id, f, &refs));
                 }
             }
             if next == current {
@@ -411,6 +391,22 @@ pub fn fix_text_with(
         remaining,
         others,
     })
+}
+
+impl Remaining {
+    /// A finding without a fix, said of the text `refs` describes: its line
+    /// and the lines its message names are the original's.
+    fn note(transform: &'static str, f: &Finding, refs: &Refs) -> Remaining {
+        Remaining {
+            transform,
+            line: original_line(refs.original, refs.steps, f.offset),
+            level: f.level,
+            message: original_refs(&f.message, refs),
+            hidden_fix: false,
+            has_fix: false,
+            held_back: false,
+        }
+    }
 }
 
 /// What a message's line references are mapped with: the text the
