@@ -317,13 +317,7 @@ pub(super) fn npm_config_set(
     if writes.is_empty() {
         return None;
     }
-    let inside = |r: &std::ops::Range<usize>| {
-        writes.iter().any(|&k| {
-            let e = steps[k].element.range();
-            e.start <= r.start && r.end <= e.end
-        })
-    };
-    if refs.is_empty() || !refs.iter().all(inside) {
+    if !all_within(&refs, &writes, steps) {
         return None;
     }
     // Nothing else writes or names the user config in this RUN.
@@ -492,13 +486,7 @@ pub(super) fn ssh_key(
         writes.push(k);
     }
     let key = key?;
-    let inside = |r: &std::ops::Range<usize>| {
-        writes.iter().any(|&k| {
-            let e = steps[k].element.range();
-            e.start <= r.start && r.end <= e.end
-        })
-    };
-    if refs.is_empty() || !refs.iter().all(inside) {
+    if !all_within(&refs, &writes, steps) {
         return None;
     }
     let base = key.rsplit('/').next().unwrap_or(&key).to_string();
@@ -623,13 +611,7 @@ pub(super) fn git_insteadof(
     if writes.is_empty() {
         return None;
     }
-    let inside = |r: &std::ops::Range<usize>| {
-        writes.iter().any(|&k| {
-            let e = steps[k].element.range();
-            e.start <= r.start && r.end <= e.end
-        })
-    };
-    if refs.is_empty() || !refs.iter().all(inside) {
+    if !all_within(&refs, &writes, steps) {
         return None;
     }
     let mut export = format!("export GIT_CONFIG_COUNT={}", pairs.len());
@@ -1006,4 +988,16 @@ pub fn yarn_berry_token(
     drop_writes(file, index, &writes, &setup, &reads, name, &mut out)?;
     later_runs(file, index, end, "~/.yarnrc.yml", true, &reads, &mut out)?;
     (!out.lines.is_empty()).then_some(out)
+}
+
+/// Every reference to the value lies inside one of the `writes` steps (and
+/// there is one at least): the value reaches nothing else in the RUN.
+fn all_within(refs: &[Range<usize>], writes: &[usize], steps: &[Step]) -> bool {
+    !refs.is_empty()
+        && refs.iter().all(|r| {
+            writes.iter().any(|&k| {
+                let e = steps[k].element.range();
+                e.start <= r.start && r.end <= e.end
+            })
+        })
 }
