@@ -134,26 +134,31 @@ pub(super) fn system_dest(dest: &str) -> bool {
         return dest == "~";
     }
     dest == "/"
-        || [
-            "/bin", "/sbin", "/lib", "/lib64", "/etc", "/boot", "/dev", "/proc", "/sys", "/run",
-            "/usr", "/var", "/root", "/tmp",
-        ]
-        .contains(&dest)
-        || [
-            "/usr/bin",
-            "/usr/sbin",
-            "/usr/lib",
-            "/usr/share",
-            "/usr/include",
-            "/usr/local",
-            "/var/www",
-            "/var/lib",
-            "/etc/",
-        ]
-        .iter()
-        .any(|s| dest == *s || dest.starts_with(&format!("{}/", s.trim_end_matches('/'))))
+        || SYSTEM_TOP.contains(&dest)
+        || SYSTEM_SHARED
+            .iter()
+            .chain(&["/etc"])
+            .any(|s| dest == *s || dest.starts_with(&format!("{s}/")))
             && !dest.starts_with("/usr/local/src")
 }
+
+/// The system's top-level folders.
+const SYSTEM_TOP: &[&str] = &[
+    "/bin", "/sbin", "/lib", "/lib64", "/etc", "/boot", "/dev", "/proc", "/sys", "/run", "/usr",
+    "/var", "/root", "/tmp",
+];
+
+/// Folders below them that packages and system tools share.
+const SYSTEM_SHARED: &[&str] = &[
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/share",
+    "/usr/include",
+    "/usr/local",
+    "/var/www",
+    "/var/lib",
+];
 
 /// Why a RUN between the full COPY (to `dest`) and the install may read or
 /// change what the COPY put there, or None when it provably does not: every
@@ -231,31 +236,8 @@ pub(super) fn run_touches(file: &Dockerfile, idx: usize, dest: &str, cwd: &str) 
 /// A system folder itself, not a folder inside one: `/usr`, `/usr/local`,
 /// `/var/www`, `/etc/nginx`.
 pub(super) fn system_root(dest: &str) -> bool {
-    [
-        "/bin",
-        "/sbin",
-        "/lib",
-        "/lib64",
-        "/etc",
-        "/boot",
-        "/dev",
-        "/proc",
-        "/sys",
-        "/run",
-        "/usr",
-        "/var",
-        "/root",
-        "/tmp",
-        "/usr/bin",
-        "/usr/sbin",
-        "/usr/lib",
-        "/usr/share",
-        "/usr/include",
-        "/usr/local",
-        "/var/www",
-        "/var/lib",
-    ]
-    .contains(&dest)
+    SYSTEM_TOP.contains(&dest)
+        || SYSTEM_SHARED.contains(&dest)
         || dest.starts_with("/etc/")
         || dest.starts_with("/usr/local/bin")
         || dest.starts_with("/usr/local/lib")
