@@ -125,19 +125,7 @@ pub(super) fn go_build_output(
                     })
                 });
             match (module_root, module) {
-                (true, Some(module)) => {
-                    let mut parts: Vec<&str> = module.split('/').collect();
-                    if parts.len() > 1
-                        && parts.last().is_some_and(|p| {
-                            p.len() > 1
-                                && p.starts_with('v')
-                                && p[1..].chars().all(|c| c.is_ascii_digit())
-                        })
-                    {
-                        parts.pop();
-                    }
-                    parts.last().unwrap_or(&"").to_string()
-                }
+                (true, Some(module)) => module_binary_name(&module),
                 _ => {
                     return skip(
                         at,
@@ -235,17 +223,7 @@ pub(super) fn go_install_all(
         }
         if main {
             let name = if dir == root {
-                let mut parts: Vec<&str> = module.split('/').collect();
-                if parts.len() > 1
-                    && parts.last().is_some_and(|p| {
-                        p.len() > 1
-                            && p.starts_with('v')
-                            && p[1..].chars().all(|c| c.is_ascii_digit())
-                    })
-                {
-                    parts.pop();
-                }
-                parts.last().unwrap_or(&"").to_string()
+                module_binary_name(&module)
             } else {
                 dir.file_name()
                     .map(|n| n.to_string_lossy().to_string())
@@ -307,4 +285,19 @@ pub(super) fn go_cgo_in_sources(root: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// The binary `go build`/`go install` names after a module's root package:
+/// the last element of its path, a `/vN` major-version suffix dropped
+/// (`example.com/api/v2` -> `api`).
+fn module_binary_name(module: &str) -> String {
+    let mut parts: Vec<&str> = module.split('/').collect();
+    if parts.len() > 1
+        && parts.last().is_some_and(|p| {
+            p.len() > 1 && p.starts_with('v') && p[1..].chars().all(|c| c.is_ascii_digit())
+        })
+    {
+        parts.pop();
+    }
+    parts.last().unwrap_or(&"").to_string()
 }

@@ -614,16 +614,7 @@ pub(super) fn git_insteadof(
     if !all_within(&refs, &writes, steps) {
         return None;
     }
-    let mut export = format!("export GIT_CONFIG_COUNT={}", pairs.len());
-    for (n, (key, value)) in pairs.iter().enumerate() {
-        export.push_str(&format!(
-            " GIT_CONFIG_KEY_{n}={key} GIT_CONFIG_VALUE_{n}={value}"
-        ));
-    }
-    let mount = format!(
-        "--mount=type=secret,id={},env={name}",
-        name.to_ascii_lowercase()
-    );
+    let (mount, export) = git_environment(name, &pairs);
     let mut out = Converted {
         edits: Vec::new(),
         path: "~/.gitconfig".to_string(),
@@ -792,16 +783,7 @@ pub(super) fn git_clone_token(file: &Dockerfile, index: usize, name: &str) -> Op
     {
         return None;
     }
-    let mut export = format!("export GIT_CONFIG_COUNT={}", pairs.len());
-    for (n, (key, value)) in pairs.iter().enumerate() {
-        export.push_str(&format!(
-            " GIT_CONFIG_KEY_{n}={key} GIT_CONFIG_VALUE_{n}={value}"
-        ));
-    }
-    let mount = format!(
-        "--mount=type=secret,id={},env={name}",
-        name.to_ascii_lowercase()
-    );
+    let (mount, export) = git_environment(name, &pairs);
     if inst.flags.is_empty() {
         edits.push(Edit::insert(
             inst.args_range.start,
@@ -1000,4 +982,21 @@ fn all_within(refs: &[Range<usize>], writes: &[usize], steps: &[Step]) -> bool {
                 e.start <= r.start && r.end <= e.end
             })
         })
+}
+
+/// The secret mount that gives the RUN `name`, and the `export` that hands
+/// git the URL rewrites `pairs` (`url.<with token>.insteadOf`, the plain
+/// URL) through its environment instead of a config file.
+fn git_environment(name: &str, pairs: &[(String, String)]) -> (String, String) {
+    let mut export = format!("export GIT_CONFIG_COUNT={}", pairs.len());
+    for (n, (key, value)) in pairs.iter().enumerate() {
+        export.push_str(&format!(
+            " GIT_CONFIG_KEY_{n}={key} GIT_CONFIG_VALUE_{n}={value}"
+        ));
+    }
+    let mount = format!(
+        "--mount=type=secret,id={},env={name}",
+        name.to_ascii_lowercase()
+    );
+    (mount, export)
 }

@@ -69,12 +69,7 @@ fn secrets_set(text: &str) -> Vec<(String, usize)> {
 /// A whole-context COPY into the final image takes the context's `.env`
 /// when `.dockerignore` does not exclude it: an error when the file sets
 /// secret-looking names.
-fn context_env_file(
-    file: &Dockerfile,
-    ctx: &Context,
-    inst: &Instruction,
-    id: &'static str,
-) -> Option<Finding> {
+fn context_env_file(ctx: &Context, inst: &Instruction, id: &'static str) -> Option<Finding> {
     let dir = ctx.build_context.as_deref()?;
     let words: Vec<&str> = inst
         .args
@@ -86,6 +81,10 @@ fn context_env_file(
         .iter()
         .any(|s| matches!(*s, "." | "./" | "*" | "./*"))
     {
+        return None;
+    }
+    // The folder's remembered listing first: most contexts have no `.env`.
+    if !crate::facts::app::listing::of(dir).has_file(".env") {
         return None;
     }
     let ignore = match ctx.read_text(std::path::Path::new(".dockerignore")) {
@@ -102,7 +101,6 @@ fn context_env_file(
         1 => String::new(),
         n => format!(" and {} more", n - 1),
     };
-    let _ = file;
     Some(Finding::note(
         id,
         inst.range.start,
@@ -133,7 +131,7 @@ pub(super) fn copied_secret_files(
         {
             continue;
         }
-        if let Some(f) = context_env_file(file, ctx, inst, id) {
+        if let Some(f) = context_env_file(ctx, inst, id) {
             out.push(f);
             continue;
         }

@@ -120,13 +120,19 @@ fn norm(path: &str) -> String {
     p.trim_start_matches("./").to_string()
 }
 
-fn redirect_file(text: &str) -> Option<String> {
+/// What an output redirection (`>f`, `2>> f`, `>| f`) writes to, as
+/// written; None for any other redirection.
+pub(super) fn redirect_operand(text: &str) -> Option<&str> {
     let t = text.trim_start_matches(|c: char| c.is_ascii_digit());
     let t = t
         .strip_prefix(">>")
         .or_else(|| t.strip_prefix(">|"))
-        .or_else(|| t.strip_prefix('>'))?
-        .trim();
+        .or_else(|| t.strip_prefix('>'))?;
+    Some(t.trim())
+}
+
+fn redirect_file(text: &str) -> Option<String> {
+    let t = redirect_operand(text)?;
     if t.starts_with('&') || t == "/dev/null" || t == "/dev/stdout" || t == "/dev/stderr" {
         return None;
     }

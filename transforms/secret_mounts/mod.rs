@@ -558,18 +558,7 @@ impl Transform for SecretMounts {
         for name in names {
             if is_key_fingerprint(&name) {
                 // BuildKit's rule flags it, so say why it stays.
-                let first = file
-                    .instructions
-                    .iter()
-                    .find(|i| {
-                        let decls = match i.keyword.as_str() {
-                            "ARG" => arg_decls(i, file.escape),
-                            "ENV" => env_decls(i, file.escape),
-                            _ => return false,
-                        };
-                        decls.iter().any(|d| d.name == name)
-                    })
-                    .map_or(0, |i| i.range.start);
+                let first = first_declaration(file, &name);
                 out.push(Finding::note(
                     META.id,
                     first,
@@ -1432,12 +1421,7 @@ enum CredentialUse {
 /// Where a redirection writes, when it is a plain `>`/`>>` to a static path
 /// (`~` and `$HOME` read as `home`).
 fn redirect_target(text: &str, home: Option<&str>) -> Option<String> {
-    let t = text.trim_start_matches(|c: char| c.is_ascii_digit());
-    let t = t
-        .strip_prefix(">>")
-        .or_else(|| t.strip_prefix(">|"))
-        .or_else(|| t.strip_prefix('>'))?
-        .trim();
+    let t = flow::redirect_operand(text)?;
     let t = t
         .strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))

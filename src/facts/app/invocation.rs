@@ -66,6 +66,20 @@ pub struct Candidate {
     pub tags: Vec<String>,
 }
 
+impl From<compose::Built> for Candidate {
+    /// A compose service that builds the Dockerfile.
+    fn from(b: compose::Built) -> Candidate {
+        Candidate {
+            dir: b.context,
+            source: Source::Compose,
+            how: format!("service {}", b.service),
+            file: b.file,
+            line: b.line,
+            tags: b.image.into_iter().collect(),
+        }
+    }
+}
+
 /// The build context chosen, and every build found (the chosen one first).
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -118,7 +132,10 @@ pub fn resolve(dockerfile: &Path, flag: Option<&Path>, root: Option<&Path>) -> R
     resolved
 }
 
-fn resolve_unremembered(dockerfile: &Path, root: Option<&Path>) -> Resolved {
+/// The Dockerfile's folder and the repository root above it (`root` when
+/// given and above the folder, else the nearest repository root, else the
+/// folder itself), both real paths: where the search for builds runs.
+fn folder_and_root(dockerfile: &Path, root: Option<&Path>) -> (PathBuf, PathBuf) {
     let folder = dockerfile
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -129,6 +146,11 @@ fn resolve_unremembered(dockerfile: &Path, root: Option<&Path>) -> Resolved {
         .or_else(|| crate::folders::repo_root(dockerfile))
         .filter(|r| folder.starts_with(r))
         .unwrap_or_else(|| folder.clone());
+    (folder, root)
+}
+
+fn resolve_unremembered(dockerfile: &Path, root: Option<&Path>) -> Resolved {
+    let (folder, root) = folder_and_root(dockerfile, root);
     let mut found = find(dockerfile, &folder, &root);
     found.sort_by_key(|c| c.source);
     let (dir, source) = match found.first() {
@@ -148,16 +170,11 @@ fn find(dockerfile: &Path, folder: &Path, root: &Path) -> Vec<Candidate> {
         }
         for c in compose::files_in(dir) {
             budget = budget.saturating_sub(1);
-            for b in compose::built_from(std::slice::from_ref(&c), dockerfile) {
-                found.push(Candidate {
-                    dir: b.context,
-                    source: Source::Compose,
-                    how: format!("service {}", b.service),
-                    file: b.file,
-                    line: b.line,
-                    tags: b.image.into_iter().collect(),
-                });
-            }
+            found.extend(
+                compose::built_from(std::slice::from_ref(&c), dockerfile)
+                    .into_iter()
+                    .map(Candidate::from),
+            );
         }
         let here = listing::of(dir);
         for name in [
@@ -211,16 +228,7 @@ fn find(dockerfile: &Path, folder: &Path, root: &Path) -> Vec<Candidate> {
 /// The files `find` reads for `dockerfile` (compose files, bake files,
 /// scripts, Makefiles, CI files), at most `MAX_FILES`.
 pub fn build_files(dockerfile: &Path, root: Option<&Path>) -> Vec<PathBuf> {
-    let folder = dockerfile
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let folder = paths::real(folder);
-    let root = root
-        .map(paths::real)
-        .or_else(|| crate::folders::repo_root(dockerfile))
-        .filter(|r| folder.starts_with(r))
-        .unwrap_or_else(|| folder.clone());
+    let (folder, root) = folder_and_root(dockerfile, root);
     let mut out = Vec::new();
     for dir in folder.ancestors().take_while(|d| d.starts_with(&root)) {
         out.extend(compose::files_in(dir).into_iter().map(|c| c.path));

@@ -414,14 +414,7 @@ pub fn compose_builds(paths: &[PathBuf], dockerfile: &Path) -> Vec<Candidate> {
         .collect();
     compose::built_from(&files, &paths::real(dockerfile))
         .into_iter()
-        .map(|b| Candidate {
-            dir: b.context,
-            source: Source::Compose,
-            how: format!("service {}", b.service),
-            file: b.file,
-            line: b.line,
-            tags: b.image.into_iter().collect(),
-        })
+        .map(Candidate::from)
         .collect()
 }
 
