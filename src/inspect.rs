@@ -139,6 +139,7 @@ pub fn facts_json(f: &ImageFacts) -> Value {
             Entrypoint::Command(c) => Value::from(c.as_str()),
         }),
         "drops_root": f.drops_root,
+        "workdir": f.workdir,
         "preinstalled": f.preinstalled.map(|p| p.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>()),
         "packages_tini": f.packages_tini(),
     })

@@ -1,7 +1,7 @@
 use crate::edit::{Edit, Finding, Fix, Level, Safety};
 use crate::facts::image::{Base, ImageFacts, Os, is_root};
 use crate::syntax::shell::Script;
-use crate::syntax::{Dockerfile, Stage};
+use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::{Context, Meta, Transform};
 
 pub struct NonRootUser;
@@ -362,23 +362,37 @@ impl Transform for NonRootUser {
         });
         // No WORKDIR and the code copied into `/`: whatever the program
         // writes beside itself lands in `/`, which only root may write.
-        if workdir.is_none()
-            && let Some(copy) = stages
+        // A relative destination is the image's own working directory
+        // (`/` for most; golang's `/go` is writable by all); an image whose
+        // working directory is not known is taken to start in `/`.
+        let starts_in_root = image.default_workdir().is_none_or(|w| w == "/");
+        let into_root = |i: &&Instruction| {
+            (i.is("COPY") || i.is("ADD"))
+                && i.flag("from").is_none()
+                && match crate::syntax::words::parse_words(&i.args, file.escape)
+                    .last()
+                    .map(String::as_str)
+                {
+                    Some("/" | "/.") => true,
+                    Some("." | "./") => starts_in_root,
+                    _ => false,
+                }
+        };
+        let copies: Vec<&Instruction> = stages
+            .iter()
+            .flat_map(|s| file.stage_instructions(s))
+            .filter(into_root)
+            .collect();
+        // The copy of the whole context names the application best.
+        let whole = |i: &&&Instruction| {
+            crate::syntax::words::parse_words(&i.args, file.escape)
                 .iter()
-                .flat_map(|s| file.stage_instructions(s))
-                .find(|i| {
-                    (i.is("COPY") || i.is("ADD"))
-                        && i.flag("from").is_none()
-                        && match crate::syntax::words::parse_words(&i.args, file.escape)
-                            .last()
-                            .map(String::as_str)
-                        {
-                            Some("/" | "/.") => true,
-                            // The golang images set their own WORKDIR (`/go`, writable by all).
-                            Some("." | "./") => !is_official(&image, "golang"),
-                            _ => false,
-                        }
-                })
+                .rev()
+                .skip(1)
+                .any(|w| matches!(w.as_str(), "." | "./" | "*"))
+        };
+        if workdir.is_none()
+            && let Some(copy) = copies.iter().find(whole).or(copies.first())
         {
             return vec![note(
                 Level::Info,

@@ -104,10 +104,15 @@ pub(super) fn join_dir(base: &str, p: &str) -> Option<String> {
 }
 
 /// The working directory in effect at instruction `k` of the stage starting
-/// at `start` (its FROM): `~` stands for the base image's, which is not
-/// known. None when a WORKDIR uses a variable.
+/// at `start` (its FROM): it starts as the base image's (from the image
+/// facts), and `~` stands for it when that is not known. None when a
+/// WORKDIR uses a variable.
 pub(super) fn workdir_at(file: &Dockerfile, start: usize, k: usize) -> Option<String> {
-    let mut wd = "~".to_string();
+    let stage = file.stages.iter().position(|s| s.from == start);
+    let mut wd = stage
+        .and_then(|s| ImageFacts::stage_start_workdir(file, s))
+        .unwrap_or("~")
+        .to_string();
     for x in &file.instructions[start + 1..k] {
         if x.is("WORKDIR") {
             wd = join_dir(&wd, x.args.trim())?;

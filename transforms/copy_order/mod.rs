@@ -3,6 +3,7 @@ use std::path::Path;
 use crate::edit::Safety;
 use crate::edit::{Edit, Finding, Fix, Level};
 use crate::facts::context::{Ignore, glob, pip_includes};
+use crate::facts::image::ImageFacts;
 use crate::syntax::shell::{Command, Element, Script};
 use crate::syntax::{Dockerfile, Form, Instruction};
 use crate::transform::{Context, Meta, Transform};
@@ -86,6 +87,11 @@ path it names, from its working directory, lies outside that folder
 the moved COPY would lose the owner or mode). A pipeline, a subshell, an
 `if`, a variable or any other program keeps the order too, and so does a
 full COPY into `/` or a folder packages write to (`/usr`, `/var/www`).
+Before the stage's first WORKDIR, the working directory is the base
+image's, from the image facts (`/` for python or node, `/go` for golang,
+`/var/www/html` for php); where those do not give it (an image outside the
+official ones) a relative path or `/` is not matched to the install's
+folder, and the note says so.
 These steps stay above the manifest COPY, which goes right before the
 install, so their layers stay cached when the manifests change. The
 install itself must consist of nothing but install (and cache-cleaning)
@@ -398,10 +404,22 @@ impl CopyOrder {
         let dest_dir = match (&filled, &wd_run) {
             (Some(f), Some(w)) if f == w => {
                 if dest.starts_with('/') {
-                    format!("{}/", norm_dir(dest).trim_end_matches('/'))
+                    // The folder as resolved: `/.` is `/`.
+                    format!("{}/", f.trim_end_matches('/'))
                 } else {
                     "./".to_string()
                 }
+            }
+            (Some(f), Some(w)) if !f.starts_with('~') && w.starts_with('~') => {
+                return Some(Finding::note(
+                    id,
+                    copy.range.start,
+                    Level::Info,
+                    format!(
+                        "the install at line {} runs in the base image's working directory, which the image facts do not give, so whether it is `{dest}` is not known; a `WORKDIR` would say; not reordered",
+                        run.start_line
+                    ),
+                ));
             }
             _ => {
                 return Some(Finding::note(

@@ -77,6 +77,7 @@ import difflib
 import glob
 import json
 import os
+import posixpath
 import re
 import shlex
 import subprocess
@@ -714,18 +715,22 @@ def run_packages(script, env, have, groups=None):
 
 
 class Facts:
-    __slots__ = ("os", "release", "libc", "user", "entrypoint", "ep_drops", "cmd", "have", "read")
+    __slots__ = ("os", "release", "libc", "user", "entrypoint", "ep_drops", "cmd", "have", "read",
+                 "workdir")
 
     def __init__(self, os_="-", release="-", libc="-", user="root", entrypoint="-",
-                 ep_drops=False, cmd="", have=None, read=True):
+                 ep_drops=False, cmd="", have=None, read=True, workdir="/"):
         self.os, self.release, self.libc, self.user = os_, release, libc, user
         self.entrypoint, self.ep_drops, self.cmd = entrypoint, ep_drops, cmd
         self.have = set(have or ())
         self.read = read
+        # the working directory a container starts in: `/` unless a WORKDIR
+        # of the image or of its bases sets another; `?` when not read
+        self.workdir = workdir
 
     def copy(self):
         return Facts(self.os, self.release, self.libc, self.user, self.entrypoint,
-                     self.ep_drops, self.cmd, self.have, self.read)
+                     self.ep_drops, self.cmd, self.have, self.read, self.workdir)
 
     def drops_root(self):
         if self.user == "?":
@@ -741,7 +746,7 @@ class Facts:
 
     def row(self):
         pre = [p for p in WANTED if p in self.have]
-        return (self.os, self.release, self.libc, self.user, self.entrypoint,
+        return (self.os, self.release, self.libc, self.user, self.entrypoint, self.workdir,
                 self.drops_root(), ",".join(pre) or "-")
 
 
@@ -991,6 +996,7 @@ class Generator:
                 f = b.copy()
                 f.read = False
                 f.user, f.entrypoint, f.cmd = user, ep, ""
+                f.workdir = "?"
                 f.ep_drops = drops == "yes"
                 f.have.update(p for p in extra.split(",") if p)
                 if named and named[1] != "-" and (f.os, f.release) != named and f.os != "scratch":
@@ -1001,6 +1007,7 @@ class Generator:
                 f.os, f.release = named
                 f.libc = libc_of(f.os)
             f.user, f.entrypoint = user, ep
+            f.workdir = "?"
             f.ep_drops = drops == "yes"
             f.have = {"bash"} if f.os in ("debian", "ubuntu") else set()
             f.have.update(p for p in extra.split(",") if p)
@@ -1034,6 +1041,8 @@ class Generator:
         b = self.base(from_ref, when, depth)
         if b is None or b.os in ("-", "scratch"):
             f = Facts()
+            if b is None or b.workdir == "?":
+                f.workdir = "?"
             if named:
                 f.os, f.release = named
                 f.libc = libc_of(f.os)
@@ -1061,6 +1070,8 @@ class Generator:
                     env[n] = expand(v.strip().strip("'\""), env)
             elif k == "USER":
                 f.user = expand(a.strip(), env) or "root"
+            elif k == "WORKDIR":
+                f.workdir = workdir_join(f.workdir, expand(a.strip().strip("'\""), env))
             elif k == "ENTRYPOINT":
                 v, _ = json_or_shell(a)
                 f.entrypoint = " ".join(v) if v else "-"
@@ -1201,7 +1212,7 @@ def generate_official(mirror, names, out, today):
                      " preinstalled is the base OS's (bash on debian/ubuntu): the generator's DEFAULT_RULE,"
                      " not read facts")
         lines.extend(wrap("#  ", by_default))
-    lines.append("image\tos\trelease\tlibc\tuser\tentrypoint\tdrops_root\tpreinstalled\ttags")
+    lines.append("image\tos\trelease\tlibc\tuser\tentrypoint\tworkdir\tdrops_root\tpreinstalled\ttags")
     body = []
     for r, tags in rows.items():
         body.append("\t".join(clean(x) for x in r) + "\t" + " ".join(sorted(tags, key=natural)))
@@ -1210,6 +1221,14 @@ def generate_official(mirror, names, out, today):
     (out / "official.tsv").write_text("\n".join(lines + body) + "\n")
     log(f"official.tsv: {len(body)} rows; windows tags left out: {skipped_windows};"
         f" rule-described variants: {sum(g.unread.values())}")
+
+
+def workdir_join(current, arg):
+    """The working directory after `WORKDIR arg`: an absolute path replaces
+    it, a relative one joins it; a variable left unexpanded makes it `?`."""
+    if not arg or "$" in arg or (current == "?" and not arg.startswith("/")):
+        return "?"
+    return posixpath.normpath(arg if arg.startswith("/") else posixpath.join(current, arg))
 
 
 def clean(x):

@@ -147,6 +147,9 @@ pub struct ImageFacts {
     /// Comma-separated packages of the tables' short list present in the
     /// image (empty when none of them).
     pub preinstalled: Option<&'static str>,
+    /// The working directory a container starts in (`/` when the image and
+    /// its bases set no WORKDIR).
+    pub workdir: Option<&'static str>,
 }
 
 impl ImageFacts {
@@ -162,6 +165,22 @@ impl ImageFacts {
     /// The facts for stage `stage` of a file.
     pub fn for_stage(file: &Dockerfile, stage: usize, config: &Config) -> ImageFacts {
         ImageFacts::for_base(resolve::stage_base(file, stage), config)
+    }
+
+    /// The working directory stage `stage` starts in, before its own
+    /// WORKDIRs: its image's (from the image tables; `[images]` entries do
+    /// not give one). None when the stage is built on an earlier stage,
+    /// whose WORKDIRs carry over, or the image's is not known.
+    pub fn stage_start_workdir(file: &Dockerfile, stage: usize) -> Option<&'static str> {
+        let r = resolve::resolve_stages(file).into_iter().nth(stage)?;
+        if r.stage.is_some() {
+            return None;
+        }
+        match &r.base {
+            Base::Scratch => Some("/"),
+            Base::Image { reference, .. } => from_tables(r.base.clone(), reference).workdir,
+            Base::Unresolved(_) => None,
+        }
     }
 
     /// The facts for a resolved base.
@@ -195,6 +214,7 @@ impl ImageFacts {
             entrypoint: None,
             drops_root: None,
             preinstalled: None,
+            workdir: None,
         }
     }
 
@@ -209,6 +229,7 @@ impl ImageFacts {
             entrypoint: Some(Entrypoint::None),
             drops_root: Some(false),
             preinstalled: Some(""),
+            workdir: Some("/"),
         }
     }
 
@@ -252,6 +273,12 @@ impl ImageFacts {
 
     pub fn default_user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    /// The working directory a container of the image starts in, before
+    /// any WORKDIR of the file: `/` unless the image or a base sets one.
+    pub fn default_workdir(&self) -> Option<&'static str> {
+        self.workdir
     }
 
     /// Is `package` (one of the tables' short list: ca-certificates, curl,
@@ -369,6 +396,7 @@ fn from_row(base: Base, row: &'static Row, source: Source) -> ImageFacts {
             _ => None,
         },
         preinstalled: Some(known(row.preinstalled).unwrap_or("")),
+        workdir: (row.workdir != "?").then_some(row.workdir),
     }
 }
 

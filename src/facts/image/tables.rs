@@ -90,6 +90,9 @@ pub struct Row {
     pub libc: &'static str,
     pub user: &'static str,
     pub entrypoint: &'static str,
+    /// The working directory a container starts in (`?` when not read;
+    /// curated rows do not give it).
+    pub workdir: &'static str,
     pub drops_root: &'static str,
     pub preinstalled: &'static str,
     pub tags: &'static str,
@@ -162,7 +165,7 @@ impl Tables {
             .map(|f| row(&f, "-"))
             .collect();
         let curated_rows: Vec<Row> = rows(curated, "curated.tsv", CURATED_COLUMNS)
-            .map(|f| row(&f, f[9]))
+            .map(|f| curated_table_row(&f))
             .collect();
         let mut curated_exact: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut curated_globs = Vec::new();
@@ -272,7 +275,8 @@ impl Tables {
     }
 }
 
-/// The columns of `official.tsv`; `curated.tsv` adds `source`.
+/// The columns of `official.tsv`; `curated.tsv` has no `workdir` and adds
+/// `source`.
 const ROW_COLUMNS: &[&str] = &[
     "image",
     "os",
@@ -280,6 +284,7 @@ const ROW_COLUMNS: &[&str] = &[
     "libc",
     "user",
     "entrypoint",
+    "workdir",
     "drops_root",
     "preinstalled",
     "tags",
@@ -358,10 +363,27 @@ fn row(f: &[&'static str], source: &'static str) -> Row {
         libc: f[3],
         user: f[4],
         entrypoint: f[5],
+        workdir: f[6],
+        drops_root: f[7],
+        preinstalled: f[8],
+        tags: f[9],
+        source,
+    }
+}
+
+fn curated_table_row(f: &[&'static str]) -> Row {
+    Row {
+        image: f[0],
+        os: f[1],
+        release: f[2],
+        libc: f[3],
+        user: f[4],
+        entrypoint: f[5],
+        workdir: "?",
         drops_root: f[6],
         preinstalled: f[7],
         tags: f[8],
-        source,
+        source: f[9],
     }
 }
 
@@ -416,7 +438,7 @@ mod tests {
             "mcr.microsoft.com/dotnet/sdk\tubuntu\t24.04\tglibc\troot\t-\tno\t-\t*\tsecond\n",
         );
         let t = Tables::parse(
-            "image\tos\trelease\tlibc\tuser\tentrypoint\tdrops_root\tpreinstalled\ttags\n",
+            "image\tos\trelease\tlibc\tuser\tentrypoint\tworkdir\tdrops_root\tpreinstalled\ttags\n",
             CURATED,
             "os\tversion\tcodename\treleased\teol\teol_lts\tserved\n",
         );

@@ -233,3 +233,26 @@ fn an_alpine_image_of_unknown_branch_packages_tini() {
     assert_eq!(f.os, Some(Os::Alpine));
     assert_eq!(f.packages_tini(), Some(true));
 }
+
+#[test]
+fn the_default_working_directory_comes_from_the_image_and_its_bases() {
+    // python sets no WORKDIR, nor do buildpack-deps and debian below it.
+    assert_eq!(facts("python:3.8.6-buster").default_workdir(), Some("/"));
+    assert_eq!(facts("golang:1.23").default_workdir(), Some("/go"));
+    assert_eq!(
+        facts("php:8.2-apache").default_workdir(),
+        Some("/var/www/html")
+    );
+    // The onbuild variants work in /usr/src/app.
+    assert_eq!(
+        facts("node:8-onbuild").default_workdir(),
+        Some("/usr/src/app")
+    );
+    assert_eq!(facts("scratch").default_workdir(), Some("/"));
+    // Curated images do not say; unknown images are unknown.
+    assert_eq!(
+        facts("mcr.microsoft.com/dotnet/sdk:8.0").default_workdir(),
+        None
+    );
+    assert_eq!(facts("example.com/team/base:1").default_workdir(), None);
+}
