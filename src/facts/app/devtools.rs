@@ -79,6 +79,10 @@ pub fn classify(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> Optio
             &[(Cache, "node_modules/.cache")],
         ),
         ("next", "dev") => tool("next dev", Some(DevServer), &[(Cache, ".next")]),
+        // `next` without a command (or with only options) is `next dev`.
+        ("next", s) if s.is_empty() || s.starts_with('-') => {
+            tool("next dev", Some(DevServer), &[(Cache, ".next")])
+        }
         ("next", "build") => tool("next build", Some(BuildsAtStart), &[(Cache, ".next")]),
         ("nuxt" | "nuxi", "dev") => tool("nuxt dev", Some(DevServer), &[(Cache, ".nuxt")]),
         ("vite", "build") => tool("vite build", Some(BuildsAtStart), &[]),
@@ -237,6 +241,9 @@ mod tests {
         assert_eq!(kind("vite preview", &[]), Some(Preview));
         assert_eq!(kind("next dev", &[]), Some(DevServer));
         assert_eq!(kind("next start", &[]), None);
+        // Next's default command is `dev` (found on a real repository).
+        assert_eq!(kind("next", &[]), Some(DevServer));
+        assert_eq!(kind("next -p 3000", &[]), Some(DevServer));
         assert_eq!(kind("nest start", &[]), Some(BuildsAtStart));
         // A test image whose entrypoint compiles (found on a real repository).
         assert_eq!(kind("dotnet test Tests", &[]), Some(BuildsAtStart));

@@ -828,14 +828,25 @@ fn resolve(base: &Base, runtime: &Runtime) -> AppFacts {
         low_ports: base.low_ports.clone(),
         coverage: base.coverage.clone(),
     };
-    // A start script in the context runs as the container's user too.
+    // A start script in the context runs as the container's user too, and
+    // the command it ends with is what the container runs.
     let mut scripts_seen: Vec<PathBuf> = Vec::new();
+    let mut script_tails: Vec<Line> = Vec::new();
     for l in &lines {
         for word in l.commands.iter().flatten() {
             if let Some(script) = scripts::find(dir, word)
                 && !scripts_seen.contains(&script)
             {
                 facts.writes.extend(scripts::writes(dir, &script));
+                if let Some((code, n)) = scripts::last_command(&script) {
+                    script_tails.push(Line {
+                        origin: l.origin.clone(),
+                        commands: shell::simple_commands(&code),
+                        text: code,
+                        evidence: Evidence::new(&paths::relative(dir, &script), n),
+                        env: l.env.clone(),
+                    });
+                }
                 scripts_seen.push(script);
             }
         }
@@ -906,6 +917,38 @@ fn resolve(base: &Base, runtime: &Runtime) -> AppFacts {
             evidence: line.evidence,
             expanded,
         });
+    }
+    for tail in script_tails {
+        let mut expanded = Vec::new();
+        let mut leaves = Vec::new();
+        command::expand(
+            tail.commands,
+            &tail.evidence,
+            base.scripts.as_ref(),
+            &mut expanded,
+            &mut leaves,
+        );
+        for leaf in &leaves {
+            let lookup = |name: &str| {
+                leaf.env
+                    .iter()
+                    .chain(tail.env.iter().rev())
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| runtime.env(name))
+            };
+            if let Some(kind) = devtools::classify(&leaf.words, &lookup)
+                .and_then(|t| t.kind.map(|k| (t.name, k, t.detail)))
+            {
+                facts.dev_tools.push(DevTool {
+                    tool: kind.0,
+                    kind: kind.1,
+                    detail: kind.2,
+                    origin: tail.origin.clone(),
+                    evidence: leaf.evidence.clone(),
+                });
+            }
+        }
     }
     dedupe(&mut facts);
     facts

@@ -22,6 +22,17 @@ pub fn find(context: &Path, word: &str) -> Option<PathBuf> {
     if direct.is_file() {
         return Some(direct);
     }
+    // A path in the image (`/usr/src/app/docker_init.sh`): the context file
+    // copied there is the longest tail of it the context holds.
+    if word.starts_with('/') {
+        let parts: Vec<&str> = rel.split('/').collect();
+        if let Some(found) = (1..parts.len())
+            .map(|i| context.join(parts[i..].join("/")))
+            .find(|p| p.is_file())
+        {
+            return Some(found);
+        }
+    }
     let name = Path::new(rel);
     let mut found: Vec<PathBuf> = std::fs::read_dir(context)
         .ok()?
@@ -33,6 +44,28 @@ pub fn find(context: &Path, word: &str) -> Option<PathBuf> {
     found.sort();
     // Several candidates: none is known to be the one.
     (found.len() == 1).then(|| found.remove(0))
+}
+
+/// The command a start script ends with (its last line, `exec` or not),
+/// with its line number: what the container runs once the script has set
+/// up. None when the script ends in a block (`fi`, `done`, `esac`, `}`) or
+/// a continued line, whose command depends on what came before.
+pub fn last_command(script: &Path) -> Option<(String, usize)> {
+    let text = read_capped(script)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let (i, line) = lines
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    let code = line.trim();
+    let first = code.split_whitespace().next().unwrap_or("");
+    let ends_block = matches!(first, "fi" | "done" | "esac" | "}" | ";;" | "else" | "then")
+        || code.ends_with('\\')
+        || code.ends_with('&')
+        || code.ends_with('{');
+    let continued = i > 0 && lines[i - 1].trim_end().ends_with('\\');
+    (!ends_block && !continued).then(|| (code.to_string(), i + 1))
 }
 
 /// Writes a start script makes outside /tmp: folders it creates, files it
