@@ -89,6 +89,12 @@ pub fn classify(words: &[String], env: &dyn Fn(&str) -> Option<String>) -> Optio
         ("vite", "preview") => tool("vite preview", Some(Preview), &[]),
         ("vite", _) => tool("vite", Some(DevServer), &[(Cache, "node_modules/.vite")]),
         ("nodemon", _) => tool("nodemon", Some(DevServer), &[]),
+        // pm2 restarting on file changes, like nodemon.
+        ("pm2" | "pm2-runtime" | "pm2-dev", _)
+            if w[0] == "pm2-dev" || has("--watch") || has("-w") =>
+        {
+            tool("pm2 --watch", Some(DevServer), &[])
+        }
         ("ts-node-dev" | "tsnd", _) => tool("ts-node-dev", Some(DevServer), &[]),
         ("tsx", "watch") => tool("tsx watch", Some(DevServer), &[]),
         ("ts-node", _) => tool("ts-node", Some(BuildsAtStart), &[]),
@@ -244,6 +250,8 @@ mod tests {
         // Next's default command is `dev` (found on a real repository).
         assert_eq!(kind("next", &[]), Some(DevServer));
         assert_eq!(kind("next -p 3000", &[]), Some(DevServer));
+        assert_eq!(kind("pm2 start run.js --watch .", &[]), Some(DevServer));
+        assert_eq!(kind("pm2-runtime start ecosystem.config.js", &[]), None);
         assert_eq!(kind("nest start", &[]), Some(BuildsAtStart));
         // A test image whose entrypoint compiles (found on a real repository).
         assert_eq!(kind("dotnet test Tests", &[]), Some(BuildsAtStart));
