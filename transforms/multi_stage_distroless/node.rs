@@ -92,6 +92,7 @@ pub(super) fn node_plan(
     let argv = launch.argv;
     let from_at = file.instructions[w.from].keyword_range.start;
     let (runtime, fallback_note) = node_runtime(ctx, image, from_at)?;
+    let same_image = fallback_note.is_some() && runtime == format!("node:{}", image.tag);
     let node_path = if fallback_note.is_some() {
         "/usr/local/bin/node"
     } else {
@@ -112,6 +113,7 @@ pub(super) fn node_plan(
     }
     let mut manager: Option<&str> = None;
     let mut production = w.node_production;
+    let mut runs_scripts = false;
     for c in &cmds {
         let inst = &file.instructions[c.run];
         let at = inst.keyword_range.start;
@@ -165,6 +167,8 @@ pub(super) fn node_plan(
                     }) {
                         production = true;
                     }
+                } else if matches!(sub, "run" | "run-script" | "build" | "rebuild") {
+                    runs_scripts = true;
                 } else if !matches!(
                     sub,
                     "run"
@@ -278,6 +282,21 @@ pub(super) fn node_plan(
             v.get("devDependencies")
                 .is_some_and(|d| d.as_object().is_some_and(|o| !o.is_empty()))
         });
+    // Production dependencies installed onto the very image a split would
+    // run on, and nothing built: the split would change nothing.
+    if same_image
+        && w.packages.is_empty()
+        && (production || dev_deps == Some(false))
+        && !runs_scripts
+    {
+        return skip(
+            from_at,
+            format!(
+                "the builder `node:{}` is already the minimal runtime a split would use, and the build only installs production dependencies: the split would leave the same image but for npm's download cache",
+                image.tag
+            ),
+        );
+    }
     match (manager, production, dev_deps) {
         (None, _, _) => plan.detail.push(
             "no `npm`/`yarn`/`pnpm` install seen: the application directory is copied as it is"
