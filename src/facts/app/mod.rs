@@ -863,7 +863,13 @@ fn resolve(base: &Base, runtime: &Runtime) -> AppFacts {
     for s in &base.services {
         facts.low_ports.extend(s.ports.iter().cloned());
     }
-    for line in lines {
+    // A script's last command is followed like the image's own command
+    // line, but it is not one of them.
+    let followed = lines
+        .into_iter()
+        .map(|l| (l, true))
+        .chain(script_tails.into_iter().map(|l| (l, false)));
+    for (line, own) in followed {
         let mut expanded = Vec::new();
         let mut leaves = Vec::new();
         command::expand(
@@ -911,43 +917,13 @@ fn resolve(base: &Base, runtime: &Runtime) -> AppFacts {
                 });
             }
         }
-        facts.commands.push(RunCommand {
-            origin: line.origin,
-            text: line.text,
-            evidence: line.evidence,
-            expanded,
-        });
-    }
-    for tail in script_tails {
-        let mut expanded = Vec::new();
-        let mut leaves = Vec::new();
-        command::expand(
-            tail.commands,
-            &tail.evidence,
-            base.scripts.as_ref(),
-            &mut expanded,
-            &mut leaves,
-        );
-        for leaf in &leaves {
-            let lookup = |name: &str| {
-                leaf.env
-                    .iter()
-                    .chain(tail.env.iter().rev())
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-                    .or_else(|| runtime.env(name))
-            };
-            if let Some(kind) = devtools::classify(&leaf.words, &lookup)
-                .and_then(|t| t.kind.map(|k| (t.name, k, t.detail)))
-            {
-                facts.dev_tools.push(DevTool {
-                    tool: kind.0,
-                    kind: kind.1,
-                    detail: kind.2,
-                    origin: tail.origin.clone(),
-                    evidence: leaf.evidence.clone(),
-                });
-            }
+        if own {
+            facts.commands.push(RunCommand {
+                origin: line.origin,
+                text: line.text,
+                evidence: line.evidence,
+                expanded,
+            });
         }
     }
     dedupe(&mut facts);

@@ -371,20 +371,11 @@ fn row(f: &[&'static str], source: &'static str) -> Row {
     }
 }
 
+/// A curated row: its table has no `workdir` column (unknown: `?`).
 fn curated_table_row(f: &[&'static str]) -> Row {
-    Row {
-        image: f[0],
-        os: f[1],
-        release: f[2],
-        libc: f[3],
-        user: f[4],
-        entrypoint: f[5],
-        workdir: "?",
-        drops_root: f[6],
-        preinstalled: f[7],
-        tags: f[8],
-        source: f[9],
-    }
+    let mut fields = f.to_vec();
+    fields.insert(6, "?");
+    row(&fields, fields[10])
 }
 
 /// The date on a header comment line starting with `prefix`
