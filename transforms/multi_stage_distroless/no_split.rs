@@ -33,7 +33,8 @@ enum Interpreted {
 
 /// The note for a single-stage Ruby or PHP image (the official `ruby` or
 /// `php` image, or another whose build runs `bundle install`): the true
-/// reason it is not split. `None` for any other image.
+/// reason it is not split. Nothing for any other image, nor for a PHP
+/// server image (`-apache`, `-fpm`) that runs no development server.
 pub(super) fn interpreted_note(
     file: &Dockerfile,
     ctx: &Context,
@@ -83,7 +84,13 @@ fn interpreted_reason(
     image: &ImageRef,
     at: usize,
 ) -> Result<()> {
-    no_command(file, chain, at)?;
+    // `php:X-apache` and `php:X-fpm` are server images whose own `CMD` runs
+    // the server: a runtime already, told apart only by a development server.
+    let php_server =
+        stack == Interpreted::Php && image.tag.split('-').any(|p| p == "apache" || p == "fpm");
+    if !php_server {
+        no_command(file, chain, at)?;
+    }
     if let Some(facts) = crate::facts::app::for_transform(ctx, file)
         && let Some(t) = facts.dev_tools.iter().find(|t| {
             t.origin == "Dockerfile"
@@ -102,6 +109,9 @@ fn interpreted_reason(
                 t.tool, t.kind, t.evidence
             ),
         );
+    }
+    if php_server {
+        return Ok(());
     }
     let name = if image.tag.is_empty() {
         image.name.clone()
