@@ -45,6 +45,7 @@ pub(super) fn interpreted_note(
         chain.iter().any(|s| {
             s.instructions.clone().any(|i| {
                 file.instructions[i].is("RUN")
+                    && Script::may_name(file, i, &["bundle"])
                     && Script::of_run(file, i).is_some_and(|script| {
                         script.all_commands().iter().any(|c| {
                             c.name() == Some("bundle") && c.args().next() == Some(Some("install"))
