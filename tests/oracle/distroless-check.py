@@ -20,7 +20,8 @@ It is checked the same way, plus: the runtime is the builder's image family
 the final stage may have RUNs only of the kinds other transforms add to a
 runtime with a shell: creating the user (`groupadd`/`useradd`,
 `addgroup`/`adduser`, with the `mkdir -p` and `chown` of what it owns) and installing an
-init (`tini`). Prints one line per conversion and a summary; exit 1 on a
+init (`tini`); a Python fallback keeps a shell-form CMD/ENTRYPOINT as it
+was (the slim image has /bin/sh). Prints one line per conversion and a summary; exit 1 on a
 failed check. Needs the `dockerfile` package (the oracle's venv).
 """
 import os
@@ -158,7 +159,10 @@ def main():
                     froms = [f for f in c.flags if f.startswith("--from=")]
                     if froms != [f"--from={build}"]:
                         problems.append(f"{kind} not from the build stage (line {c.start_line})")
-                if kind in ("CMD", "ENTRYPOINT") and not c.json:
+                # A Python split onto its slim fallback keeps a shell-form
+                # command as it was: that runtime has /bin/sh.
+                shell_ok = fallback and image.startswith("python:")
+                if kind in ("CMD", "ENTRYPOINT") and not c.json and not shell_ok:
                     problems.append(f"shell-form {kind} (line {c.start_line})")
                 if kind == "HEALTHCHECK" and c.sub_cmd and c.sub_cmd.upper() == "CMD" and not c.json:
                     problems.append(f"shell-form HEALTHCHECK (line {c.start_line})")

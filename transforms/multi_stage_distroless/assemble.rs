@@ -165,6 +165,8 @@ pub(super) fn convert(
     if matches!(stack, Stack::Node | Stack::Python) {
         dev_server(ctx, file, at)?;
     }
+    // No command: nothing tells what the runtime runs, whatever else holds.
+    no_split::no_command(file, chain, at)?;
     // What the image alone rules out comes first.
     match stack {
         Stack::Node => {
@@ -202,15 +204,14 @@ pub(super) fn convert(
         let inst = &file.instructions[idx];
         match &inst.form {
             Form::Exec(words) => argv.extend(words.iter().cloned()),
-            Form::Shell => {
-                return skip(
-                    inst.keyword_range.start,
-                    format!(
-                        "shell-form `{}` needs a shell, which distroless does not have (exec-form rewrites it first when it uses no shell feature)",
-                        inst.keyword
-                    ),
-                );
-            }
+            Form::Shell => argv.extend(shell_form_words(
+                file,
+                ctx,
+                (stack, image, root.index),
+                idx,
+                (entrypoint, cmd),
+                &w,
+            )?),
         }
     }
     // An init in front (`tini --`): analysed without it, reported at the end.

@@ -93,8 +93,8 @@ alone.
   facts (`python:3.8-slim-bullseye`; `python:3.10-slim` for `python:3.10`):
   the same interpreter at the same path and the same glibc, so the
   virtualenv is copied to its own path, links and console scripts included,
-  with its `bin` first on `PATH`, and the command stays as it was. Refused:
-  a Debian release whose repositories are archived, and a builder that
+  with its `bin` first on `PATH`, and the command stays as it was (a shell-form one too, when it is one simple command whose variables both stages define alike: the slim image has `/bin/sh`). Refused:
+  a Debian release whose repositories are archived when the build runs `apt-get` (otherwise both stages stay on it, as the note says), and a builder that
   already is that slim image with no OS packages installed (the split would
   leave the same image).
 - .NET: `dotnet run` becomes `dotnet publish -c Release` in the build stage
@@ -115,7 +115,7 @@ distroless, when the image tables show both on the same release; the note
 says to pin both to one version. An image
 whose command runs a development server (`manage.py runserver`, `flask
 run`, `uvicorn --reload`, `nodemon`, `next dev`: the application facts) is
-a development image and is not split. A program that opens raw Bluetooth
+a development image and is not split; so is an image without `CMD` or `ENTRYPOINT` (nothing tells what it runs), and Ruby and PHP images get a note of why (a development server; gems and their native libraries not analysed; PHP's image is its interpreter). A program that opens raw Bluetooth
 or packet sockets, TUN devices or netlink (`go.mod`, `package.json` or
 `requirements.txt` name `github.com/go-ble/ble`, `noble`, `scapy`, ...:
 `facts::capabilities`) needs capabilities only a root process gets: its
@@ -175,7 +175,7 @@ CMD ["/out/server"]
 ## Fix safety
 Unsafe, and deliberately narrow: it is skipped, with the reason, whenever the
 analysis is not sure the runtime has everything. That is when the command
-needs a shell (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
+needs a shell on distroless (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
 entrypoint script or a program the build did not produce; OS packages are
 installed that are not build tools (or `-dev` libraries the artifact may
 link dynamically); `Cargo.lock` has a `-sys` crate that may link a system
@@ -730,7 +730,7 @@ impl Transform for MultiStageDistroless {
         let root = chain[0];
         let image = parse_image(&root.base_image);
         let Some(stack) = stack_of(&image) else {
-            return Vec::new();
+            return no_split::interpreted_note(file, ctx, &chain, &image);
         };
         if file.escape == '`' || chain.iter().any(|s| !file.runs_posix_shell(s.from)) {
             return Vec::new();
@@ -770,6 +770,7 @@ mod fallback;
 mod files;
 mod go;
 mod java;
+mod no_split;
 mod node;
 mod python;
 mod python_deps;

@@ -496,9 +496,10 @@ pub(super) fn app_build(
 ) -> Result<(String, Walk, Vec<Cmd>)> {
     let app = w.workdir.clone();
     if app == "/" {
+        let why = context_in_root(file, w);
         return skip(
             from_at,
-            "no `WORKDIR`: the application directory is not clear",
+            why.unwrap_or("no `WORKDIR`: the application directory is not clear".into()),
         );
     }
     let mut w = w.clone();

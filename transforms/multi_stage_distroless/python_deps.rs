@@ -51,12 +51,17 @@ pub(super) fn requirement_name(line: &str) -> Option<String> {
 /// what the distroless image does not have; `psycopg` needs libpq unless
 /// installed with its `binary` extra.
 pub(super) fn native_requirement(lines: &[String]) -> Option<String> {
-    for line in lines {
+    native_requirement_at(lines).map(|(_, name)| name)
+}
+
+/// `native_requirement`, with the index of the line that names it.
+fn native_requirement_at(lines: &[String]) -> Option<(usize, String)> {
+    for (at, line) in lines.iter().enumerate() {
         let Some(name) = requirement_name(line) else {
             continue;
         };
         if PYTHON_NATIVE.contains(&name.as_str()) {
-            return Some(name);
+            return Some((at, name));
         }
         let extras = line
             .split_once('[')
@@ -64,10 +69,17 @@ pub(super) fn native_requirement(lines: &[String]) -> Option<String> {
             .map(|(e, _)| e.to_ascii_lowercase())
             .unwrap_or_default();
         if name == "psycopg" && !extras.split(',').any(|e| e.trim() == "binary") {
-            return Some("psycopg (without the `binary` extra, it loads the system libpq)".into());
+            return Some((
+                at,
+                "psycopg (without the `binary` extra, it loads the system libpq)".into(),
+            ));
         }
         if name == "psycopg2" {
-            return Some("psycopg2 (built from source, it links the system libpq; psycopg2-binary bundles it)".into());
+            return Some((
+                at,
+                "psycopg2 (built from source, it links the system libpq; psycopg2-binary bundles it)"
+                    .into(),
+            ));
         }
     }
     None
@@ -148,11 +160,14 @@ pub(super) fn python_native_dependencies(
         files.extend(includes);
     }
     let mut lines: Vec<String> = Vec::new();
+    // Where each line of a requirements file is (`requirements.txt:5`).
+    let mut origins: Vec<String> = Vec::new();
     for rel in &files {
         let text = root
             .and_then(|r| std::fs::read_to_string(r.join(rel)).ok())
             .unwrap_or_default();
         lines.extend(text.lines().map(str::to_string));
+        origins.extend((1..=text.lines().count()).map(|n| format!(" ({rel}:{n})")));
     }
     for image_path in &pip.projects {
         let (Some(root), Some(rel)) = (
@@ -177,9 +192,10 @@ pub(super) fn python_native_dependencies(
             }
         }
     }
-    match native_requirement(&lines) {
-        Some(name) => Err(format!(
-            "depends on `{name}`, which needs system libraries or programs {runtime} does not have"
+    match native_requirement_at(&lines) {
+        Some((at, name)) => Err(format!(
+            "depends on `{name}`{}, which needs system libraries or programs {runtime} does not have",
+            origins.get(at).map(String::as_str).unwrap_or("")
         )),
         None => Ok(()),
     }

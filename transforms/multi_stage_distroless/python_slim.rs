@@ -64,14 +64,22 @@ pub(super) fn python_slim_runtime(
             ),
         );
     };
-    if facts.archived(table_date()) == Some(true) {
+    // Archived repositories matter when the build installs OS packages (it
+    // cannot be rebuilt as it is, and the analysis would vouch for packages
+    // it cannot fetch); otherwise builder and runtime simply share the old
+    // release, which the note says.
+    let archived = facts.archived(table_date()) == Some(true);
+    let archived_note = format!(
+        "debian {} ({}), whose repositories are archived (release facts as of {})",
+        release.version,
+        release.codename,
+        table_date()
+    );
+    if archived && let Some(apt) = installs_os_packages(file, stage) {
         return skip(
             from_at,
             format!(
-                "{why}; the builder is on debian {} ({}), whose repositories are archived (release facts as of {}): move to a newer base first",
-                release.version,
-                release.codename,
-                table_date()
+                "{why}; the builder is on {archived_note}, and the build runs `apt-get` at line {apt}: move to a newer base first"
             ),
         );
     }
@@ -120,11 +128,46 @@ pub(super) fn python_slim_runtime(
         floating,
         from_at,
     )?;
+    let note = note.map(|n| {
+        if archived {
+            format!(
+                "{n}; builder and runtime stay on {archived_note}: neither gets security updates, so move both to a newer release"
+            )
+        } else {
+            n
+        }
+    });
     Ok(PyRuntime {
         image,
         minor: if floating { "3".into() } else { minor },
         slim_note: note,
     })
+}
+
+/// The line of the first `RUN` from stage `stage` on that may run a Debian
+/// package tool (`apt-get`, `apt`, `dpkg`): read from the text, so it may
+/// also name a RUN that only mentions one.
+fn installs_os_packages(file: &Dockerfile, stage: usize) -> Option<usize> {
+    file.stages[stage..]
+        .iter()
+        .flat_map(|s| s.instructions.clone())
+        .find(|&i| file.instructions[i].is("RUN") && Script::may_name(file, i, &["apt", "dpkg"]))
+        .map(|i| file.instructions[i].start_line)
+}
+
+/// Why there is no application directory when the build copies the context
+/// into `/` itself (`COPY . /.`) and sets no `WORKDIR`: the application
+/// lies among the image's system folders, and the runtime could take it
+/// only with the builder's whole filesystem.
+pub(super) fn context_in_root(file: &Dockerfile, w: &Walk) -> Option<String> {
+    let (idx, _, _) = w.copies.iter().find(|(_, _, dest)| dest == "/")?;
+    let inst = &file.instructions[*idx];
+    Some(format!(
+        "`{} {}` (line {}) puts the build context in `/` itself, among the image's system folders, and no `WORKDIR` sets an application directory: the runtime could take the application only with the builder's whole filesystem",
+        inst.keyword,
+        inst.args.trim(),
+        inst.start_line
+    ))
 }
 
 /// A development server started by the image's own command (`manage.py
