@@ -51,18 +51,34 @@ fn element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     Some(xml[start..end].trim())
 }
 
-/// Where an image path was copied from: the context path under a whole-context `COPY . <dir>`.
-fn context_path(w: &Walk, image_path: &str) -> Option<String> {
+/// Where an image path was copied from: the context path under a
+/// whole-context `COPY . <dir>` or a `COPY <folder> <dir>` of one folder of
+/// the context (`root`), whose contents land in `<dir>`.
+pub(super) fn dotnet_context_path(root: &Path, w: &Walk, image_path: &str) -> Option<String> {
     w.copies.iter().rev().find_map(|(_, sources, dest)| {
-        let whole = sources.len() == 1 && matches!(sources[0].as_str(), "." | "./");
-        (whole && within(image_path, dest))
-            .then(|| image_path[dest.len()..].trim_start_matches('/').to_string())
+        let [source] = sources.as_slice() else {
+            return None;
+        };
+        let source = source.trim_start_matches("./").trim_end_matches('/');
+        let folder = match source {
+            "" | "." => String::new(),
+            s if !s.contains(['*', '?', '[', '$'])
+                && !s.starts_with('/')
+                && !s.split('/').any(|p| p == "..")
+                && root.join(s).is_dir() =>
+            {
+                s.to_string()
+            }
+            _ => return None,
+        };
+        within(image_path, dest)
+            .then(|| join_rel(&folder, image_path[dest.len()..].trim_start_matches('/')))
     })
 }
 
 /// The project at `image_path` (a project file, or a folder holding exactly one).
 fn project(root: &Path, w: &Walk, image_path: &str) -> std::result::Result<Project, String> {
-    let Some(rel) = context_path(w, image_path) else {
+    let Some(rel) = dotnet_context_path(root, w, image_path) else {
         return Err(format!(
             "`{image_path}` does not come from a `COPY .` of the build context, so its project file cannot be read"
         ));
@@ -102,15 +118,18 @@ fn project(root: &Path, w: &Walk, image_path: &str) -> std::result::Result<Proje
             "`{rel}` sets no `TargetFramework` (a `Directory.Build.props` is not read)"
         ));
     };
-    let framework = tfm
-        .strip_prefix("net")
-        .filter(|v| {
-            v.split_once('.').is_some_and(|(major, minor)| {
-                major.parse::<u32>().is_ok_and(|m| m >= 5) && minor.parse::<u32>().is_ok()
+    let framework = if tfm == "netcoreapp3.1" {
+        "3.1".to_string()
+    } else {
+        tfm.strip_prefix("net")
+            .filter(|v| {
+                v.split_once('.').is_some_and(|(major, minor)| {
+                    major.parse::<u32>().is_ok_and(|m| m >= 5) && minor.parse::<u32>().is_ok()
+                })
             })
-        })
-        .ok_or_else(|| format!("`{rel}` targets `{tfm}`, which no `aspnet`/`runtime` image of .NET 5 or later serves"))?
-        .to_string();
+            .ok_or_else(|| format!("`{rel}` targets `{tfm}`, which no `aspnet`/`runtime` image of .NET Core 3.1 or .NET 5 or later serves"))?
+            .to_string()
+    };
     let sdk = xml
         .split_once("Sdk=\"")
         .and_then(|(_, rest)| rest.split_once('"'))
@@ -142,15 +161,18 @@ fn project(root: &Path, w: &Walk, image_path: &str) -> std::result::Result<Proje
 }
 
 fn join_rel(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
+    if name.is_empty() {
+        dir.to_string()
+    } else if dir.is_empty() {
         name.to_string()
     } else {
         format!("{}/{name}", dir.trim_end_matches('/'))
     }
 }
 
-/// A launch profile: which one (for the note), and the variables it sets.
-type Profile = (String, Vec<(String, String)>);
+/// A launch profile: which one (for the note), the variables it sets, and
+/// what the note says of an address it set that the program overrides.
+type Profile = (String, Vec<(String, String)>, Option<String>);
 
 /// The `ENV` lines of the launch profile `dotnet run` applies
 /// (`Properties/launchSettings.json` next to the project: `--launch-profile`,
@@ -161,7 +183,7 @@ fn launch_profile(
     project_dir: &str,
     named: Option<&str>,
 ) -> std::result::Result<Option<Profile>, String> {
-    let Some(rel_dir) = context_path(w, project_dir) else {
+    let Some(rel_dir) = dotnet_context_path(root, w, project_dir) else {
         return Ok(None);
     };
     let rel = join_rel(&rel_dir, "Properties/launchSettings.json");
@@ -213,13 +235,21 @@ fn launch_profile(
             env.push((k.clone(), v.to_string()));
         }
     }
+    let mut overridden = None;
     if let Some(url) = profile.get("applicationUrl").and_then(|u| u.as_str()) {
-        if url.contains("https://") {
+        if !url.contains("https://") {
+            env.push(("ASPNETCORE_URLS".into(), url.to_string()));
+        } else if let Some(listen) = kestrel_listen(root, &rel_dir) {
+            // Endpoints configured in code replace the URLs (ASP.NET Core's
+            // Kestrel): the address was not used, in the SDK image or out of it.
+            overridden = Some(format!(
+                "the launch profile `{name}` ({rel}) set `ASPNETCORE_URLS={url}`, which {listen} overrides (Kestrel endpoints set in code replace the URLs): not carried"
+            ));
+        } else {
             return Err(format!(
                 "the launch profile `{name}` ({rel}) listens on `{url}`: HTTPS needs a certificate the analysis cannot place"
             ));
         }
-        env.push(("ASPNETCORE_URLS".into(), url.to_string()));
     }
     if profile.get("commandLineArgs").is_some() {
         return Err(format!(
@@ -238,7 +268,54 @@ fn launch_profile(
             ));
         }
     }
-    Ok(Some((format!("`{name}` of {rel}"), env)))
+    Ok(Some((format!("`{name}` of {rel}"), env, overridden)))
+}
+
+/// The first Kestrel endpoint set in code (`.Listen(`, `.ListenAnyIP(`,
+/// `.ListenLocalhost(`, `.ListenUnixSocket(`) in the C# sources of the
+/// project folder (not below `bin`/`obj`, two levels deep): `file:line`.
+fn kestrel_listen(root: &Path, rel_dir: &str) -> Option<String> {
+    fn scan(root: &Path, rel: &str, depth: usize) -> Option<String> {
+        let mut names: Vec<(String, bool)> = std::fs::read_dir(root.join(rel))
+            .ok()?
+            .filter_map(|e| {
+                let e = e.ok()?;
+                Some((
+                    e.file_name().into_string().ok()?,
+                    e.file_type().ok()?.is_dir(),
+                ))
+            })
+            .collect();
+        names.sort();
+        for (name, is_dir) in names {
+            let path = join_rel(rel, &name);
+            if is_dir {
+                if depth > 0 && !matches!(name.as_str(), "bin" | "obj") && !name.starts_with('.') {
+                    if let Some(found) = scan(root, &path, depth - 1) {
+                        return Some(found);
+                    }
+                }
+            } else if name.ends_with(".cs") {
+                let text = std::fs::read_to_string(root.join(&path)).unwrap_or_default();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or_default();
+                    if [
+                        ".Listen(",
+                        ".ListenAnyIP(",
+                        ".ListenLocalhost(",
+                        ".ListenUnixSocket(",
+                    ]
+                    .iter()
+                    .any(|c| code.contains(c))
+                    {
+                        return Some(format!("`{}` ({path}:{})", code.trim(), n + 1));
+                    }
+                }
+            }
+        }
+        None
+    }
+    scan(root, rel_dir, 2)
 }
 
 pub(super) fn dotnet_plan(
@@ -252,8 +329,8 @@ pub(super) fn dotnet_plan(
     let from_at = file.instructions[w.from].keyword_range.start;
     let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
-    let (sdk_version, suffix) = sdk_tag(file, ctx, w.chain[0], image, from_at)?;
-    let suffix = suffix.as_str();
+    let sdk = sdk_tag(file, ctx, w.chain[0], image, from_at)?;
+    let (sdk_version, suffix) = (sdk.version.as_str(), sdk.suffix.as_str());
     if basename(&argv[0]) != "dotnet" {
         return skip(
             command_at,
@@ -283,6 +360,16 @@ pub(super) fn dotnet_plan(
     }
     let mut w = w.clone();
     let cmds = commands(file, &mut w)?;
+    // Archived repositories matter to a build that installs OS packages.
+    if let (Some(release), Some((_, idx))) = (&sdk.archived, w.packages.first()) {
+        return skip(
+            file.instructions[*idx].keyword_range.start,
+            format!(
+                "this `RUN` installs OS packages, and the SDK image is on {release}, whose repositories are archived (release facts as of {}): move to a supported .NET first",
+                table_date()
+            ),
+        );
+    }
     check_packages(file, &w, false)?;
     for (idx, _, dest) in &w.copies {
         if !within(dest, &w.workdir) {
@@ -393,6 +480,12 @@ pub(super) fn dotnet_plan(
                         i += 1;
                         continue;
                     }
+                    // A word `dotnet run` does not know goes to the program.
+                    other if !other.starts_with('-') => {
+                        app_args.push(other.to_string());
+                        i += 1;
+                        continue;
+                    }
                     other => {
                         return skip(
                             command_at,
@@ -434,6 +527,12 @@ pub(super) fn dotnet_plan(
                 },
                 project.assembly
             ));
+            if !app_args.is_empty() && !argv.contains(&"--".to_string()) {
+                plan.detail.push(format!(
+                    "`dotnet run` passed `{}` to the program as arguments (words it does not know as options), and so does the new command",
+                    app_args.join(" ")
+                ));
+            }
             let profile = if no_profile {
                 None
             } else {
@@ -442,7 +541,8 @@ pub(super) fn dotnet_plan(
                     why,
                 })?
             };
-            if let Some((which, env)) = profile {
+            if let Some((which, env, overridden)) = profile {
+                plan.detail.extend(overridden);
                 for (k, _) in &env {
                     if w.carried
                         .iter()
@@ -528,19 +628,58 @@ pub(super) fn dotnet_plan(
         None => return skip(command_at, "the command runs `dotnet` without arguments"),
     };
     let kind = if project.web { "aspnet" } else { "runtime" };
-    let tag = if project.framework == sdk_version && !suffix.is_empty() {
-        format!("{}-{suffix}", project.framework)
-    } else {
-        project.framework.clone()
+    let tag = match &sdk.runtime {
+        Some((tag, commit)) if project.framework == sdk_version => {
+            if !project.invariant {
+                return skip(
+                    from_at,
+                    format!(
+                        "the SDK image `{}` has ICU (`icu-libs`, `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=false`); its runtime `mcr.microsoft.com/dotnet/{kind}:{tag}` (dotnet-docker {commit}) has no ICU and runs globalization-invariant, and `{}` does not set `<InvariantGlobalization>true</InvariantGlobalization>`: culture-aware code would behave differently; not split",
+                        image.tag,
+                        basename(&project.path)
+                    ),
+                );
+            }
+            plan.detail.push(format!(
+                "the SDK tag `{}` was released with the runtime tag `{tag}` (dotnet-docker {commit})",
+                image.tag
+            ));
+            tag.clone()
+        }
+        Some(_) => {
+            return skip(
+                from_at,
+                format!(
+                    "`{}` targets .NET {}, not the SDK tag's {sdk_version}: which Alpine runtime tag to use is not known",
+                    basename(&project.path),
+                    project.framework
+                ),
+            );
+        }
+        None if project.framework == sdk_version && !suffix.is_empty() => {
+            format!("{}-{suffix}", project.framework)
+        }
+        None => project.framework.clone(),
     };
     plan.image = format!("mcr.microsoft.com/dotnet/{kind}:{tag}");
     plan.detail.push(format!(
-        "`{}` targets .NET {}, so the runtime is `{}` (the {} image of that version, root and a shell as in the SDK image); the whole application directory `{app}` goes with it, as the program may read files next to it",
+        "`{}` targets .NET {}, so the runtime is `{}` (the {} image of that version, root and a shell as in the SDK image{}); the whole application directory `{app}` goes with it, as the program may read files next to it",
         basename(&project.path),
         project.framework,
         plan.image,
-        if project.web { "ASP.NET Core" } else { ".NET" }
+        if project.web { "ASP.NET Core" } else { ".NET" },
+        if image.name.contains("/dotnet/core/") {
+            format!("; the current name of `mcr.microsoft.com/dotnet/core/{kind}`, which has the same tags")
+        } else {
+            String::new()
+        }
     ));
+    if let Some(release) = &sdk.archived {
+        plan.detail.push(format!(
+            "the SDK and runtime images are on {release}, whose repositories are archived (release facts as of {}); nothing here installs OS packages, so the split builds as the image did",
+            table_date()
+        ));
+    }
     // Ubuntu 24.04 chiseled images (and their `-extra` variants with ICU and
     // time zones) exist from .NET 8 on.
     let major: u32 = project
@@ -564,30 +703,34 @@ pub(super) fn dotnet_plan(
     Ok(plan)
 }
 
-/// What the SDK image alone rules out (an archived release, a tag whose
-/// runtime variant is not matched); else its `X.Y` and tag suffix.
+/// What the SDK tag tells: its `X.Y`, its suffix, the runtime tag released
+/// with it when the tag table has it, and the archived release it is on.
+pub(super) struct SdkTag {
+    version: String,
+    suffix: String,
+    /// The runtime tag of the same release and platform (an Alpine tag).
+    runtime: Option<(String, &'static str)>,
+    /// `debian 10 (buster)` when that release's repositories are archived.
+    archived: Option<String>,
+}
+
+/// What the SDK image alone rules out (a tag whose runtime variant is not
+/// known); else what its tag tells.
 pub(super) fn sdk_tag(
     file: &Dockerfile,
     ctx: &Context,
     stage: usize,
     image: &ImageRef,
     from_at: usize,
-) -> Result<(String, String)> {
+) -> Result<SdkTag> {
     let facts = ImageFacts::for_stage(file, stage, &ctx.config);
-    if facts.archived(table_date()) == Some(true) {
-        return skip(
-            from_at,
-            format!(
-                "the SDK image is on {}, whose repositories are archived (release facts as of {}): move to a supported .NET first",
-                facts
-                    .release_facts()
-                    .map(|r| format!("{} {} ({})", r.os, r.version, r.codename))
-                    .unwrap_or_else(|| "its release".into()),
-                table_date()
-            ),
-        );
-    }
-    let sdk_version: String = image
+    let archived = (facts.archived(table_date()) == Some(true)).then(|| {
+        facts
+            .release_facts()
+            .map(|r| format!("{} {} ({})", r.os, r.version, r.codename))
+            .unwrap_or_else(|| "its release".into())
+    });
+    let version: String = image
         .tag
         .split('-')
         .next()
@@ -601,18 +744,27 @@ pub(super) fn sdk_tag(
         .split_once('-')
         .map(|(_, s)| s)
         .unwrap_or_default();
+    let mut runtime = None;
     if image.tag.contains("alpine")
         || !suffix.is_empty() && !suffix.ends_with("slim") && !matches!(suffix, "jammy" | "noble")
     {
-        return skip(
-            from_at,
-            format!(
-                "the SDK tag `{}` has no runtime variant the analysis matches (plain `X.Y`, a Debian `-slim` or Ubuntu tag)",
-                image.tag
-            ),
-        );
+        runtime = crate::facts::dotnet_tags::runtime_for_sdk(&image.tag);
+        if runtime.is_none() {
+            return skip(
+                from_at,
+                format!(
+                    "the SDK tag `{}` has no runtime variant the analysis matches (plain `X.Y`, a Debian `-slim` or Ubuntu tag, or a fixed SDK tag of dotnet-docker's manifest history, src/facts/data/dotnet-sdk-runtime.tsv)",
+                    image.tag
+                ),
+            );
+        }
     }
-    Ok((sdk_version, suffix.to_string()))
+    Ok(SdkTag {
+        version,
+        suffix: suffix.to_string(),
+        runtime,
+        archived,
+    })
 }
 
 /// A `RUN` added at the end of the build stage (after its last instruction that stays).

@@ -766,6 +766,7 @@ struct Cmd {
 mod assemble;
 mod binary;
 mod dotnet;
+mod dotnet_prebuilt;
 mod fallback;
 mod files;
 mod go;
@@ -784,6 +785,7 @@ mod walk;
 use assemble::*;
 use binary::*;
 use dotnet::*;
+use dotnet_prebuilt::*;
 use fallback::*;
 use files::*;
 use go::*;
