@@ -11,7 +11,7 @@ use crate::facts::image::{Base, ImageFacts, Reference};
 /// development or test command (whatever the image installs), then the base
 /// swap for a prebuilt app or a refusal naming what it lacks; `None` to go on
 /// with the split.
-pub(super) fn dotnet_prebuilt(
+pub(in crate::transforms::multi_stage_distroless) fn dotnet_prebuilt(
     file: &Dockerfile,
     ctx: &Context,
     chain: &[&Stage],
@@ -22,8 +22,7 @@ pub(super) fn dotnet_prebuilt(
         chain
             .iter()
             .flat_map(|s| file.stage_instructions(s))
-            .filter(|i| i.is(kw))
-            .last()
+            .rfind(|i| i.is(kw))
     };
     let last = last_of("ENTRYPOINT").or_else(|| last_of("CMD"));
     let Some(last) = last else {
