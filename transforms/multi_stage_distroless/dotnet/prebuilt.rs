@@ -11,7 +11,7 @@ use crate::facts::image::{Base, ImageFacts, Reference};
 /// development or test command (whatever the image installs), then the base
 /// swap for a prebuilt app or a refusal naming what it lacks; `None` to go on
 /// with the split.
-pub(in crate::transforms::multi_stage_distroless) fn dotnet_prebuilt(
+pub fn dotnet_prebuilt(
     file: &Dockerfile,
     ctx: &Context,
     chain: &[&Stage],
