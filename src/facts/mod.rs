@@ -5,6 +5,7 @@
 pub mod app;
 pub mod capabilities;
 pub mod context;
+pub mod dotnet_tags;
 pub mod git;
 pub mod image;
 pub mod packages;

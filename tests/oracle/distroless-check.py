@@ -15,6 +15,9 @@ A split onto a fallback runtime (the same version's official minimal image:
 floating builder tag its floating slim or alpine variant, `python:3-slim`,
 `node:slim`, `node:alpine`; for the .NET SDK the `aspnet` or `runtime` image
 of the project's framework) is recognised by the one new final stage copying from the former final stage.
+A .NET base swap (a prebuilt app copied into an SDK image: its one stage's FROM
+becomes the `aspnet` or `runtime` image, no build stage) is checked to name a
+.NET aspnet/runtime image.
 It is checked the same way, plus: the runtime is the builder's image family
 (python, node, a JDK image -> eclipse-temurin) at the builder's version, and
 the final stage may have RUNs only of the kinds other transforms add to a
@@ -138,6 +141,27 @@ def main():
                     for f in c.flags
                 )
             )
+            # A .NET base swap (a prebuilt app): the one stage's FROM goes from
+            # the SDK to the aspnet/runtime image; nothing else of the stage changes
+            # but what other transforms add to an image with a shell.
+            old_image = old[-1][0].value[0]
+            swap = (
+                not distroless
+                and not fallback
+                and len(new) == len(old) == 1
+                and old_image.startswith("mcr.microsoft.com/dotnet/")
+                and image_parts(old_image)[0] == "sdk"
+                and image != old_image
+            )
+            if swap:
+                converted += 1
+                why = fallback_problem(old_image, image)
+                if why:
+                    failed += 1
+                    print(f"FAIL {rel}: {why}")
+                else:
+                    print(f"ok   {rel}: base swap {old_image} -> {image} (no build stage)")
+                continue
             if not distroless and not fallback:
                 continue
             converted += 1

@@ -179,6 +179,9 @@ pub(super) fn convert(
             python_runtime(ctx, file, root.index, image, at)?;
         }
         Stack::Dotnet => {
+            if let Some(swap) = dotnet_prebuilt(file, ctx, chain, image) {
+                return swap;
+            }
             sdk_tag(file, ctx, root.index, image, at)?;
         }
         _ => {}

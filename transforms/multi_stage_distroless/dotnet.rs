@@ -7,6 +7,11 @@ use crate::facts::image::{ImageFacts, table_date};
 
 use std::path::Path;
 
+mod launch;
+mod prebuilt;
+use launch::launch_profile;
+pub(super) use prebuilt::dotnet_prebuilt;
+
 /// What the project file says.
 struct Project {
     /// The project file's path in the image.
@@ -51,18 +56,34 @@ fn element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     Some(xml[start..end].trim())
 }
 
-/// Where an image path was copied from: the context path under a whole-context `COPY . <dir>`.
-fn context_path(w: &Walk, image_path: &str) -> Option<String> {
+/// Where an image path was copied from: the context path under a
+/// whole-context `COPY . <dir>` or a `COPY <folder> <dir>` of one folder of
+/// the context (`root`), whose contents land in `<dir>`.
+pub(super) fn dotnet_context_path(root: &Path, w: &Walk, image_path: &str) -> Option<String> {
     w.copies.iter().rev().find_map(|(_, sources, dest)| {
-        let whole = sources.len() == 1 && matches!(sources[0].as_str(), "." | "./");
-        (whole && within(image_path, dest))
-            .then(|| image_path[dest.len()..].trim_start_matches('/').to_string())
+        let [source] = sources.as_slice() else {
+            return None;
+        };
+        let source = source.trim_start_matches("./").trim_end_matches('/');
+        let folder = match source {
+            "" | "." => String::new(),
+            s if !s.contains(['*', '?', '[', '$'])
+                && !s.starts_with('/')
+                && !s.split('/').any(|p| p == "..")
+                && root.join(s).is_dir() =>
+            {
+                s.to_string()
+            }
+            _ => return None,
+        };
+        within(image_path, dest)
+            .then(|| join_rel(&folder, image_path[dest.len()..].trim_start_matches('/')))
     })
 }
 
 /// The project at `image_path` (a project file, or a folder holding exactly one).
 fn project(root: &Path, w: &Walk, image_path: &str) -> std::result::Result<Project, String> {
-    let Some(rel) = context_path(w, image_path) else {
+    let Some(rel) = dotnet_context_path(root, w, image_path) else {
         return Err(format!(
             "`{image_path}` does not come from a `COPY .` of the build context, so its project file cannot be read"
         ));
@@ -102,15 +123,18 @@ fn project(root: &Path, w: &Walk, image_path: &str) -> std::result::Result<Proje
             "`{rel}` sets no `TargetFramework` (a `Directory.Build.props` is not read)"
         ));
     };
-    let framework = tfm
-        .strip_prefix("net")
-        .filter(|v| {
-            v.split_once('.').is_some_and(|(major, minor)| {
-                major.parse::<u32>().is_ok_and(|m| m >= 5) && minor.parse::<u32>().is_ok()
+    let framework = if tfm == "netcoreapp3.1" {
+        "3.1".to_string()
+    } else {
+        tfm.strip_prefix("net")
+            .filter(|v| {
+                v.split_once('.').is_some_and(|(major, minor)| {
+                    major.parse::<u32>().is_ok_and(|m| m >= 5) && minor.parse::<u32>().is_ok()
+                })
             })
-        })
-        .ok_or_else(|| format!("`{rel}` targets `{tfm}`, which no `aspnet`/`runtime` image of .NET 5 or later serves"))?
-        .to_string();
+            .ok_or_else(|| format!("`{rel}` targets `{tfm}`, which no `aspnet`/`runtime` image of .NET Core 3.1 or .NET 5 or later serves"))?
+            .to_string()
+    };
     let sdk = xml
         .split_once("Sdk=\"")
         .and_then(|(_, rest)| rest.split_once('"'))
@@ -142,103 +166,13 @@ fn project(root: &Path, w: &Walk, image_path: &str) -> std::result::Result<Proje
 }
 
 fn join_rel(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
+    if name.is_empty() {
+        dir.to_string()
+    } else if dir.is_empty() {
         name.to_string()
     } else {
         format!("{}/{name}", dir.trim_end_matches('/'))
     }
-}
-
-/// A launch profile: which one (for the note), and the variables it sets.
-type Profile = (String, Vec<(String, String)>);
-
-/// The `ENV` lines of the launch profile `dotnet run` applies
-/// (`Properties/launchSettings.json` next to the project: `--launch-profile`,
-/// else the first profile with `commandName: Project`).
-fn launch_profile(
-    root: &Path,
-    w: &Walk,
-    project_dir: &str,
-    named: Option<&str>,
-) -> std::result::Result<Option<Profile>, String> {
-    let Some(rel_dir) = context_path(w, project_dir) else {
-        return Ok(None);
-    };
-    let rel = join_rel(&rel_dir, "Properties/launchSettings.json");
-    let Ok(text) = std::fs::read_to_string(root.join(&rel)) else {
-        return Ok(None);
-    };
-    if crate::facts::context::Ignore::load(root).excluded(&rel) {
-        return Ok(None);
-    }
-    let text = text.trim_start_matches('\u{feff}');
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|_| format!("`{rel}` could not be read as JSON"))?;
-    let Some(profiles) = json.get("profiles").and_then(|p| p.as_object()) else {
-        return Ok(None);
-    };
-    let start = text.find("\"profiles\"").unwrap_or(0);
-    let position = |name: &str| {
-        text[start..]
-            .find(&format!("\"{name}\""))
-            .unwrap_or(usize::MAX)
-    };
-    let chosen = match named {
-        Some(n) => profiles
-            .get_key_value(n)
-            .ok_or_else(|| format!("`{rel}` has no launch profile `{n}`"))?,
-        None => {
-            let Some(first) = profiles
-                .iter()
-                .filter(|(_, p)| p.get("commandName").and_then(|c| c.as_str()) == Some("Project"))
-                .min_by_key(|(n, _)| position(n))
-            else {
-                return Ok(None);
-            };
-            first
-        }
-    };
-    let (name, profile) = chosen;
-    let mut env: Vec<(String, String)> = Vec::new();
-    if let Some(vars) = profile
-        .get("environmentVariables")
-        .and_then(|v| v.as_object())
-    {
-        for (k, v) in vars {
-            let Some(v) = v.as_str() else {
-                return Err(format!(
-                    "`{rel}` profile `{name}` sets `{k}` to a non-string"
-                ));
-            };
-            env.push((k.clone(), v.to_string()));
-        }
-    }
-    if let Some(url) = profile.get("applicationUrl").and_then(|u| u.as_str()) {
-        if url.contains("https://") {
-            return Err(format!(
-                "the launch profile `{name}` ({rel}) listens on `{url}`: HTTPS needs a certificate the analysis cannot place"
-            ));
-        }
-        env.push(("ASPNETCORE_URLS".into(), url.to_string()));
-    }
-    if profile.get("commandLineArgs").is_some() {
-        return Err(format!(
-            "the launch profile `{name}` ({rel}) passes `commandLineArgs`, which the analysis does not carry"
-        ));
-    }
-    for (k, v) in &env {
-        let plain = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.:/;+*-=@,[]".contains(c))
-        };
-        if !plain(k) || !plain(v) {
-            return Err(format!(
-                "the launch profile `{name}` ({rel}) sets `{k}` to a value the analysis does not quote"
-            ));
-        }
-    }
-    Ok(Some((format!("`{name}` of {rel}"), env)))
 }
 
 pub(super) fn dotnet_plan(
@@ -252,8 +186,8 @@ pub(super) fn dotnet_plan(
     let from_at = file.instructions[w.from].keyword_range.start;
     let command_idx = launch.command();
     let command_at = file.instructions[command_idx].keyword_range.start;
-    let (sdk_version, suffix) = sdk_tag(file, ctx, w.chain[0], image, from_at)?;
-    let suffix = suffix.as_str();
+    let sdk = sdk_tag(file, ctx, w.chain[0], image, from_at)?;
+    let (sdk_version, suffix) = (sdk.version.as_str(), sdk.suffix.as_str());
     if basename(&argv[0]) != "dotnet" {
         return skip(
             command_at,
@@ -283,6 +217,16 @@ pub(super) fn dotnet_plan(
     }
     let mut w = w.clone();
     let cmds = commands(file, &mut w)?;
+    // Archived repositories matter to a build that installs OS packages.
+    if let (Some(release), Some((_, idx))) = (&sdk.archived, w.packages.first()) {
+        return skip(
+            file.instructions[*idx].keyword_range.start,
+            format!(
+                "this `RUN` installs OS packages, and the SDK image is on {release}, whose repositories are archived (release facts as of {}): move to a supported .NET first",
+                table_date()
+            ),
+        );
+    }
     check_packages(file, &w, false)?;
     for (idx, _, dest) in &w.copies {
         if !within(dest, &w.workdir) {
@@ -393,6 +337,12 @@ pub(super) fn dotnet_plan(
                         i += 1;
                         continue;
                     }
+                    // A word `dotnet run` does not know goes to the program.
+                    other if !other.starts_with('-') => {
+                        app_args.push(other.to_string());
+                        i += 1;
+                        continue;
+                    }
                     other => {
                         return skip(
                             command_at,
@@ -434,6 +384,12 @@ pub(super) fn dotnet_plan(
                 },
                 project.assembly
             ));
+            if !app_args.is_empty() && !argv.contains(&"--".to_string()) {
+                plan.detail.push(format!(
+                    "`dotnet run` passed `{}` to the program as arguments (words it does not know as options), and so does the new command",
+                    app_args.join(" ")
+                ));
+            }
             let profile = if no_profile {
                 None
             } else {
@@ -442,7 +398,8 @@ pub(super) fn dotnet_plan(
                     why,
                 })?
             };
-            if let Some((which, env)) = profile {
+            if let Some((which, env, overridden)) = profile {
+                plan.detail.extend(overridden);
                 for (k, _) in &env {
                     if w.carried
                         .iter()
@@ -528,19 +485,58 @@ pub(super) fn dotnet_plan(
         None => return skip(command_at, "the command runs `dotnet` without arguments"),
     };
     let kind = if project.web { "aspnet" } else { "runtime" };
-    let tag = if project.framework == sdk_version && !suffix.is_empty() {
-        format!("{}-{suffix}", project.framework)
-    } else {
-        project.framework.clone()
+    let tag = match &sdk.runtime {
+        Some((tag, commit)) if project.framework == sdk_version => {
+            if !project.invariant {
+                return skip(
+                    from_at,
+                    format!(
+                        "the SDK image `{}` has ICU (`icu-libs`, `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=false`); its runtime `mcr.microsoft.com/dotnet/{kind}:{tag}` (dotnet-docker {commit}) has no ICU and runs globalization-invariant, and `{}` does not set `<InvariantGlobalization>true</InvariantGlobalization>`: culture-aware code would behave differently; not split",
+                        image.tag,
+                        basename(&project.path)
+                    ),
+                );
+            }
+            plan.detail.push(format!(
+                "the SDK tag `{}` was released with the runtime tag `{tag}` (dotnet-docker {commit})",
+                image.tag
+            ));
+            tag.clone()
+        }
+        Some(_) => {
+            return skip(
+                from_at,
+                format!(
+                    "`{}` targets .NET {}, not the SDK tag's {sdk_version}: which Alpine runtime tag to use is not known",
+                    basename(&project.path),
+                    project.framework
+                ),
+            );
+        }
+        None if project.framework == sdk_version && !suffix.is_empty() => {
+            format!("{}-{suffix}", project.framework)
+        }
+        None => project.framework.clone(),
     };
     plan.image = format!("mcr.microsoft.com/dotnet/{kind}:{tag}");
     plan.detail.push(format!(
-        "`{}` targets .NET {}, so the runtime is `{}` (the {} image of that version, root and a shell as in the SDK image); the whole application directory `{app}` goes with it, as the program may read files next to it",
+        "`{}` targets .NET {}, so the runtime is `{}` (the {} image of that version, root and a shell as in the SDK image{}); the whole application directory `{app}` goes with it, as the program may read files next to it",
         basename(&project.path),
         project.framework,
         plan.image,
-        if project.web { "ASP.NET Core" } else { ".NET" }
+        if project.web { "ASP.NET Core" } else { ".NET" },
+        if image.name.contains("/dotnet/core/") {
+            format!("; the current name of `mcr.microsoft.com/dotnet/core/{kind}`, which has the same tags")
+        } else {
+            String::new()
+        }
     ));
+    if let Some(release) = &sdk.archived {
+        plan.detail.push(format!(
+            "the SDK and runtime images are on {release}, whose repositories are archived (release facts as of {}); nothing here installs OS packages, so the split builds as the image did",
+            table_date()
+        ));
+    }
     // Ubuntu 24.04 chiseled images (and their `-extra` variants with ICU and
     // time zones) exist from .NET 8 on.
     let major: u32 = project
@@ -564,30 +560,34 @@ pub(super) fn dotnet_plan(
     Ok(plan)
 }
 
-/// What the SDK image alone rules out (an archived release, a tag whose
-/// runtime variant is not matched); else its `X.Y` and tag suffix.
+/// What the SDK tag tells: its `X.Y`, its suffix, the runtime tag released
+/// with it when the tag table has it, and the archived release it is on.
+pub(super) struct SdkTag {
+    version: String,
+    suffix: String,
+    /// The runtime tag of the same release and platform (an Alpine tag).
+    runtime: Option<(String, &'static str)>,
+    /// `debian 10 (buster)` when that release's repositories are archived.
+    archived: Option<String>,
+}
+
+/// What the SDK image alone rules out (a tag whose runtime variant is not
+/// known); else what its tag tells.
 pub(super) fn sdk_tag(
     file: &Dockerfile,
     ctx: &Context,
     stage: usize,
     image: &ImageRef,
     from_at: usize,
-) -> Result<(String, String)> {
+) -> Result<SdkTag> {
     let facts = ImageFacts::for_stage(file, stage, &ctx.config);
-    if facts.archived(table_date()) == Some(true) {
-        return skip(
-            from_at,
-            format!(
-                "the SDK image is on {}, whose repositories are archived (release facts as of {}): move to a supported .NET first",
-                facts
-                    .release_facts()
-                    .map(|r| format!("{} {} ({})", r.os, r.version, r.codename))
-                    .unwrap_or_else(|| "its release".into()),
-                table_date()
-            ),
-        );
-    }
-    let sdk_version: String = image
+    let archived = (facts.archived(table_date()) == Some(true)).then(|| {
+        facts
+            .release_facts()
+            .map(|r| format!("{} {} ({})", r.os, r.version, r.codename))
+            .unwrap_or_else(|| "its release".into())
+    });
+    let version: String = image
         .tag
         .split('-')
         .next()
@@ -601,18 +601,27 @@ pub(super) fn sdk_tag(
         .split_once('-')
         .map(|(_, s)| s)
         .unwrap_or_default();
+    let mut runtime = None;
     if image.tag.contains("alpine")
         || !suffix.is_empty() && !suffix.ends_with("slim") && !matches!(suffix, "jammy" | "noble")
     {
-        return skip(
-            from_at,
-            format!(
-                "the SDK tag `{}` has no runtime variant the analysis matches (plain `X.Y`, a Debian `-slim` or Ubuntu tag)",
-                image.tag
-            ),
-        );
+        runtime = crate::facts::dotnet_tags::runtime_for_sdk(&image.tag);
+        if runtime.is_none() {
+            return skip(
+                from_at,
+                format!(
+                    "the SDK tag `{}` has no runtime variant the analysis matches (plain `X.Y`, a Debian `-slim` or Ubuntu tag, or a fixed SDK tag of dotnet-docker's manifest history, src/facts/data/dotnet-sdk-runtime.tsv)",
+                    image.tag
+                ),
+            );
+        }
     }
-    Ok((sdk_version, suffix.to_string()))
+    Ok(SdkTag {
+        version,
+        suffix: suffix.to_string(),
+        runtime,
+        archived,
+    })
 }
 
 /// A `RUN` added at the end of the build stage (after its last instruction that stays).

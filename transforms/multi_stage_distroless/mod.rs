@@ -103,9 +103,11 @@ alone.
   or `runtime` of the project's `TargetFramework`, read from the project
   file in the build context, with the whole application directory (the
   program may read files beside it). The launch profile `dotnet run` applied
-  (`Properties/launchSettings.json`) becomes `ENV` (its variables,
-  `ASPNETCORE_URLS`); HTTPS profiles, `dotnet watch`, `dotnet tool`, several
-  or multi-targeted projects are refused. The chiseled image is named, not used.
+  (`Properties/launchSettings.json`) becomes `ENV` (its variables, `ASPNETCORE_URLS`
+  unless Kestrel endpoints set in code replace it); .NET Core 3.1 too (archived Debian refuses only a build
+  installing OS packages); an Alpine SDK tag needs `InvariantGlobalization` (its runtime has no ICU); a prebuilt
+  app (`COPY Publish .`, `dotnet App.dll`) gets a base swap onto the image its `App.runtimeconfig.json` names.
+  Refused: HTTPS profiles, `dotnet watch`/`test`, `dotnet tool`, several or multi-targeted projects. The chiseled image is named, not used.
 
 A fallback runtime (node, Java, Python, .NET) has a shell and keeps the
 builder's user (root), which `non-root-user` then decides about. A floating
