@@ -396,3 +396,33 @@ fn excluded_on_linux(name: &str, text: &str) -> bool {
             && !words.contains(&"unix")
             && words.iter().all(|w| OTHER_GOOS.contains(w)))
 }
+
+#[cfg(test)]
+mod go_tests {
+    use super::*;
+
+    #[test]
+    fn files_left_out_of_a_linux_build() {
+        let cgo = "package unix\n\nimport \"C\"\n";
+        assert!(excluded_on_linux("zsyscall_aix_ppc.go", cgo));
+        assert!(excluded_on_linux("zsyscall_aix_ppc64_gccgo.go", cgo));
+        assert!(excluded_on_linux(
+            "syscall_hurd.go",
+            &format!("//go:build hurd\n\n{cgo}")
+        ));
+        assert!(excluded_on_linux(
+            "mkerrors.go",
+            &format!("//go:build ignore\n\n{cgo}")
+        ));
+        assert!(!excluded_on_linux("sqlite3.go", cgo));
+        assert!(!excluded_on_linux("cgo_linux.go", cgo));
+        assert!(!excluded_on_linux(
+            "c.go",
+            &format!("//go:build linux || darwin\n\n{cgo}")
+        ));
+        assert!(!excluded_on_linux(
+            "c.go",
+            &format!("//go:build !windows\n\n{cgo}")
+        ));
+    }
+}

@@ -66,6 +66,8 @@ pub(super) struct GoUses {
     tls: Option<String>,
     /// The first `time.LoadLocation`, `file:line`, unless `time/tzdata` is embedded.
     zones: Option<String>,
+    /// Not every file was read (too many).
+    partial: bool,
 }
 
 /// Reads the `.go` files of the context (vendored ones too, tests left out).
@@ -82,6 +84,7 @@ pub(super) fn go_uses(root: &Path) -> GoUses {
         entries.sort();
         for path in entries {
             if budget == 0 {
+                uses.partial = true;
                 break;
             }
             budget -= 1;
@@ -325,6 +328,10 @@ pub(super) fn go_fallback(
                 detail.push(format!("`ca-certificates` too: the program makes TLS calls ({at})"));
             }
             Some(_) => {}
+            None if u.partial && had("ca-certificates") => {
+                packages.push("ca-certificates".into());
+                detail.push("`ca-certificates` too: the sources are too many to read them all for TLS calls".into());
+            }
             None => detail.push(
                 "no `ca-certificates`: the sources show no TLS client (`https://` URL or `crypto/tls`); add it if a dependency makes HTTPS calls".into(),
             ),
@@ -343,7 +350,8 @@ pub(super) fn go_fallback(
             ),
         );
     }
-    packages.dedup();
+    let mut seen = BTreeSet::new();
+    packages.retain(|p| seen.insert(p.clone()));
     if !packages.is_empty() {
         let list = packages.join(" ");
         plan.runtime_env.push(match os {
@@ -367,11 +375,14 @@ pub(super) fn go_fallback(
         "{why}, so the runtime is `{runtime}`, the builder's own {release_name} (image facts){what}; the build tools stay in the build stage; it has a shell and keeps the build's user (root), which `non-root-user` decides about"
     ));
     if floating {
+        let variant = match os {
+            Os::Debian => tag.trim_end_matches("-slim").to_string(),
+            _ => format!("alpine{release}"),
+        };
         plan.detail.push(format!(
-            "`golang:{}` floats: it is on {release_name} in the image tables as of {}, so the runtime is pinned to that release; the binary is static, so it does not depend on the runtime's C library; pin the builder too (`golang:<version>-{}`) so that a rebuild does not change Go or the release under it",
+            "`golang:{}` floats: it is on {release_name} in the image tables as of {}, so the runtime is pinned to that release; the binary is static, so it does not depend on the runtime's C library; pin the builder too (`golang:<version>-{variant}`) so that a rebuild does not change Go or the release under it",
             image.tag,
             table_date(),
-            runtime.split(':').nth(1).unwrap_or_default().trim_end_matches("-slim")
         ));
     } else if facts.archived(table_date()) == Some(true) || release_eol(os, &facts) {
         plan.detail.push(format!(
@@ -460,4 +471,40 @@ pub(super) fn go_on_fallback(
     };
     go_fallback(file, ctx, w, image, uses, need, &mut plan)?;
     Ok(plan)
+}
+
+#[cfg(test)]
+mod go_fallback_tests {
+    use super::*;
+
+    #[test]
+    fn go_versions() {
+        assert_eq!(go_version("1.6-alpine"), Some((1, 6)));
+        assert_eq!(go_version("1.23"), Some((1, 23)));
+        assert_eq!(go_version("1.22.3-bookworm"), Some((1, 22)));
+        assert_eq!(go_version("1.21rc2-alpine"), Some((1, 21)));
+        assert_eq!(go_version("1"), None);
+        assert_eq!(go_version("latest"), None);
+        assert_eq!(go_version("alpine"), None);
+    }
+
+    #[test]
+    fn exec_literals() {
+        assert_eq!(
+            exec_literal("\"ffmpeg\", \"-i\")").as_deref(),
+            Some("ffmpeg")
+        );
+        assert_eq!(
+            exec_literal("`/usr/bin/convert`)").as_deref(),
+            Some("convert")
+        );
+        assert_eq!(exec_literal("tool, args...)"), None);
+        assert_eq!(exec_literal("\"\")"), None);
+    }
+
+    #[test]
+    fn package_programs() {
+        assert_eq!(programs("ffmpeg"), vec!["ffmpeg", "ffprobe", "ffplay"]);
+        assert_eq!(programs("sox"), vec!["sox"]);
+    }
 }
