@@ -314,7 +314,15 @@ pub(super) fn binary_plan(
                     plan,
                 );
             }
-            if cgo_off_already {
+            if old_go {
+                // Its installed `net` was built with cgo; no build cache.
+                check_packages(file, &w, false)?;
+                plan.detail.push(format!(
+                    "Go `{}` predates the build cache (1.10): its installed standard library was built with cgo (`net`, `os/user`), and whether `CGO_ENABLED=0` rebuilds it is not followed, so the binary is left as built, on `base` with glibc",
+                    image.tag
+                ));
+                "base"
+            } else if cgo_off_already {
                 plan.detail
                     .push("cgo is off (`CGO_ENABLED=0`), so the binary is static".into());
                 "static"

@@ -2,9 +2,9 @@
 //! (`debian:<codename>-slim`, `alpine:<release>`) where distroless cannot
 //! serve: the program runs an OS package's program (`exec.Command("ffmpeg",
 //! ...)`), the binary links musl (an Alpine builder with cgo, or a Go before
-//! 1.10, whose installed standard library keeps cgo even with
-//! `CGO_ENABLED=0`). Which installed packages the program needs at run time
-//! is decided from the Go sources; build tools stay in the build stage.
+//! 1.10, whose installed standard library was built with cgo). Which
+//! installed packages the program needs at run time is decided from the Go
+//! sources; build tools stay in the build stage.
 
 use super::*;
 use crate::facts::image::{ImageFacts, Os, table_date, tables};
@@ -404,7 +404,8 @@ fn release_eol(_os: Os, facts: &ImageFacts) -> bool {
 
 /// The Go plan on the builder's own release: cgo decided as for distroless
 /// (`CGO_ENABLED=0` added when nothing needs cgo, so the binary is static),
-/// except for a Go before 1.10, whose binary is left as built.
+/// except for a Go before 1.10 (no build cache, a standard library installed
+/// with cgo), whose binary is left as built.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn go_on_fallback(
     file: &Dockerfile,
@@ -419,7 +420,7 @@ pub(super) fn go_on_fallback(
     let static_binary = if old_go {
         let (major, minor) = go_version(&image.tag).unwrap_or_default();
         plan.detail.push(format!(
-            "Go {major}.{minor} (before 1.10) links its installed standard library, built with cgo (`net`, `os/user`), even under `CGO_ENABLED=0` unless everything is rebuilt (`-a`): the binary is left as built, linked with the builder's C library"
+            "Go {major}.{minor} predates the build cache (1.10): its installed standard library was built with cgo (`net`, `os/user`), and whether `CGO_ENABLED=0` rebuilds it is not followed, so the binary is left as built and may link the builder's C library"
         ));
         false
     } else if cgo_off {
