@@ -461,7 +461,7 @@ pub(super) fn go_on_fallback(
     let why = if !packages.is_empty() {
         "the program runs programs of OS packages, and distroless has no package manager"
     } else if old_go {
-        "the binary may link the Alpine builder's musl, which distroless does not have"
+        "distroless has no musl"
     } else {
         "cgo is on and the Alpine builder links musl, which distroless does not have"
     };
