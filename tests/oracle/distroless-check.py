@@ -24,7 +24,11 @@ the final stage may have RUNs only of the kinds other transforms add to a
 runtime with a shell: creating the user (`groupadd`/`useradd`,
 `addgroup`/`adduser`, with the `mkdir -p` and `chown` of what it owns) and installing an
 init (`tini`); a Python fallback keeps a shell-form CMD/ENTRYPOINT as it
-was (the slim image has /bin/sh). Prints one line per conversion and a summary; exit 1 on a
+was (the slim image has /bin/sh). A Go builder's fallback runtime is its own
+OS release, pinned (`debian:<codename>-slim`, `alpine:<x.y>` for an Alpine
+builder), and may have one more RUN: the install of the run-time packages
+(`apt-get update && apt-get install -y --no-install-recommends PKGS && rm -rf
+/var/lib/apt/lists/*`, or `apk add --no-cache PKGS`). Prints one line per conversion and a summary; exit 1 on a
 failed check. Needs the `dockerfile` package (the oracle's venv).
 """
 import os
@@ -39,6 +43,14 @@ ALLOWED_RUN = re.compile(
     r"|groupadd [^&;]+|useradd [^&;]+|addgroup [^&;]+|adduser [^&;]+"
     r"|mkdir -p [^&;{}]+|chown [^&;{}]+|\{ \[ ! -e [^\]]+\] \|\| chown [^}]+; \}"
     r"))+\s*$"
+)
+
+# The one RUN a Go split's fallback runtime (the builder's own Debian or
+# Alpine release) may have: installing the run-time packages the program runs.
+GO_PACKAGES_RUN = re.compile(
+    r"^(?:apt-get update && apt-get install -y --no-install-recommends [a-z0-9][a-z0-9+.-]*(?: [a-z0-9][a-z0-9+.-]*)*"
+    r" && rm -rf /var/lib/apt/lists/\*"
+    r"|apk add --no-cache [a-z0-9][a-z0-9+._-]*(?: [a-z0-9][a-z0-9+._-]*)*)$"
 )
 
 JDK_IMAGES = ("maven", "gradle", "eclipse-temurin", "openjdk", "amazoncorretto")
@@ -59,6 +71,15 @@ def fallback_problem(old_image, new_image):
         # which may be older than the SDK.
         if not new_image.startswith("mcr.microsoft.com/dotnet/") or new_name not in ("aspnet", "runtime"):
             return f"runtime {new_image} is not a .NET aspnet/runtime image"
+        return None
+    if old_name == "golang":
+        # Go: the builder's own OS release, pinned: `debian:<codename>-slim`,
+        # or `alpine:<x.y>` for an Alpine builder.
+        if "alpine" in (old_tag or ""):
+            if new_name != "alpine" or not re.fullmatch(r"[0-9]+\.[0-9]+", new_tag or ""):
+                return f"runtime {new_image} is not a pinned alpine release for the Alpine builder {old_image}"
+        elif new_name != "debian" or not re.fullmatch(r"[a-z]+-slim", new_tag or ""):
+            return f"runtime {new_image} is not a debian <codename>-slim image for {old_image}"
         return None
     if new_name != family:
         return f"runtime {new_image} is not the builder's image family ({family})"
@@ -175,8 +196,15 @@ def main():
                 problems.append(f"{len(old)} -> {len(new)} stages")
             final = new[-1]
             build = stage_name(new[-2][0])
+            go_fallback = fallback and image_parts(base_image(old, len(old) - 1))[0] == "golang"
+            package_runs = 0
             for c in final[1:]:
                 kind = c.cmd.upper()
+                if kind == "RUN" and go_fallback and GO_PACKAGES_RUN.match(" ".join(c.value)):
+                    package_runs += 1
+                    if package_runs > 1:
+                        problems.append(f"a second package-install RUN (line {c.start_line})")
+                    continue
                 if kind == "RUN" and not (fallback and ALLOWED_RUN.match(" ".join(c.value))):
                     problems.append(f"RUN in the final stage (line {c.start_line})")
                 if kind in ("COPY", "ADD"):
@@ -195,7 +223,11 @@ def main():
                 print(f"FAIL {rel}: {'; '.join(problems)}")
             else:
                 runs = sum(1 for c in final[1:] if c.cmd.upper() == "RUN")
-                what = f"{runs} RUN (user or init)" if runs else "without RUN"
+                others = runs - package_runs
+                parts = ([f"{others} RUN (user or init)"] if others else []) + (
+                    [f"{package_runs} package-install RUN"] if package_runs else []
+                )
+                what = ", ".join(parts) if parts else "without RUN"
                 kind = "fallback runtime" if fallback else "runtime"
                 print(f"ok   {rel}: {len(old)} -> {len(new)} stages, {kind} {image}, final stage {what}")
     print(f"distroless conversions: {converted}, failed checks: {failed}")

@@ -17,13 +17,32 @@ pub(super) fn binary_plan(
     let from_at = file.instructions[w.from].keyword_range.start;
     let alpine = image.tag.contains("alpine");
     let cmds = commands(file, &mut w)?;
-    check_packages(file, &w, stack == Stack::Go)?;
+    let context = ctx.build_context.as_deref();
+    // Go: the sources are visible (a module, or Go files at the top).
+    let sources = context.filter(|c| {
+        stack == Stack::Go
+            && (c.join("go.mod").is_file()
+                || std::fs::read_dir(c).is_ok_and(|mut d| {
+                    d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".go")))
+                }))
+    });
+    let old_go = stack == Stack::Go && go_version(&image.tag).is_some_and(|v| v < (1, 10));
+    // What the Go sources run and call, read when packages are installed or
+    // the runtime may have to be Alpine's.
+    let uses = sources
+        .filter(|_| !w.packages.is_empty() || alpine)
+        .map(go_uses);
+    let runtime_packages = if stack == Stack::Go {
+        go_runtime_packages(file, &w, uses.as_ref())?
+    } else {
+        check_packages(file, &w, false)?;
+        Vec::new()
+    };
     let (rules, path_dirs): (&SourceRules, &[&str]) = match stack {
         Stack::Go => (&GO_SOURCES, &["/go/bin", "/usr/local/go/bin"]),
         _ => (&RUST_SOURCES, &["/usr/local/cargo/bin"]),
     };
     let assets = check_sources(file, ctx, &w, rules)?;
-    let context = ctx.build_context.as_deref();
     // The artifacts built, with the command that builds them.
     let mut builds: Vec<(String, &Cmd)> = Vec::new();
     let mut cgo_reasons: Vec<String> = Vec::new();
@@ -43,7 +62,7 @@ pub(super) fn binary_plan(
                         builds.push((out, c));
                     }
                 } else {
-                    let Some(out) = go_build_output(c, context, &w, at, install)? else {
+                    let Some(out) = go_build_output(c, context, &w, at, install, image)? else {
                         continue; // `go install tool@version`: a build tool
                     };
                     builds.push((out, c));
@@ -268,13 +287,6 @@ pub(super) fn binary_plan(
             {
                 cgo_reasons.push(format!("the C compiler package `{pkg}`"));
             }
-            // The sources are visible: a module, or Go files at the top.
-            let sources = context.filter(|c| {
-                c.join("go.mod").is_file()
-                    || std::fs::read_dir(c).is_ok_and(|mut d| {
-                        d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".go")))
-                    })
-            });
             for c in &cmds {
                 if c.command.name() == Some("go")
                     && let Some(m) = c
@@ -289,7 +301,28 @@ pub(super) fn binary_plan(
             if let Some(root) = sources {
                 cgo_reasons.extend(go_cgo_in_sources(root));
             }
-            if cgo_off_already {
+            let musl_cgo = alpine && !cgo_off_already && !cgo_reasons.is_empty();
+            if !runtime_packages.is_empty() || musl_cgo || (alpine && old_go) {
+                return go_on_fallback(
+                    file,
+                    ctx,
+                    &w,
+                    image,
+                    uses.as_ref(),
+                    &runtime_packages,
+                    (build, cgo_off_already, &cgo_reasons, old_go),
+                    plan,
+                );
+            }
+            if old_go {
+                // Its installed `net` was built with cgo; no build cache.
+                check_packages(file, &w, false)?;
+                plan.detail.push(format!(
+                    "Go `{}` predates the build cache (1.10): its installed standard library was built with cgo (`net`, `os/user`), and whether `CGO_ENABLED=0` rebuilds it is not followed, so the binary is left as built, on `base` with glibc",
+                    image.tag
+                ));
+                "base"
+            } else if cgo_off_already {
                 plan.detail
                     .push("cgo is off (`CGO_ENABLED=0`), so the binary is static".into());
                 "static"

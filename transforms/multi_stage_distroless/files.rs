@@ -484,6 +484,23 @@ pub(super) fn check_sources(
                     ),
                 );
             }
+            if (clean.is_empty() || clean == ".")
+                && *dotenv
+                && let Some(l) = literals.iter().find(|l| {
+                    missing_env_file(root, l)
+                        && !skipped
+                            .get_or_init(|| BuildOnly::of(root, rules))
+                            .covers(l.text.trim_start_matches("./"))
+                })
+            {
+                return skip(
+                    at,
+                    format!(
+                        "the program loads `{}` ({}), which the build context does not hold now (an untracked file, made before the build): `{src}` brings it in when it exists, and the runtime would not have it; with `{}` in `.dockerignore` (its settings passed as environment variables) the split can be made",
+                        l.text, l.at, l.text
+                    ),
+                );
+            }
             for (rel, inside) in found {
                 let env_file = {
                     let n = basename(&rel);
@@ -574,6 +591,20 @@ fn missing_local_file(root: &Path, literal: &Literal) -> bool {
         && ext.is_some_and(|e| CONFIG.contains(&e))
         && !root.join(rel).exists()
         && !root.join(source_dir).join(rel).exists()
+}
+
+/// A `.env` file (`.env`, `.env.local`; not an example) named by a program
+/// that loads one, and not in the build context: made before the build.
+/// Not when the deployment builds from the repository (`heroku.yml`), where
+/// an untracked `.env` never is.
+fn missing_env_file(root: &Path, literal: &Literal) -> bool {
+    let rel = literal.text.trim_start_matches("./");
+    (rel == ".env" || rel.starts_with(".env."))
+        && !root.join("heroku.yml").is_file()
+        && !rel.contains("example")
+        && !rel.contains("sample")
+        && !rel.contains(['*', '%', '{', '$', ' ', ':', '/'])
+        && !root.join(rel).exists()
 }
 
 /// How many files of a copied folder are looked at before giving up.

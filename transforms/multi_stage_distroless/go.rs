@@ -33,6 +33,7 @@ pub(super) fn go_build_output(
     w: &Walk,
     at: usize,
     install: bool,
+    image: &ImageRef,
 ) -> Result<Option<String>> {
     let words = &c.command.words[2..];
     let mut out: Option<String> = None;
@@ -126,6 +127,37 @@ pub(super) fn go_build_output(
                 });
             match (module_root, module) {
                 (true, Some(module)) => module_binary_name(&module),
+                (true, None) if gopath_mode(context, w, image) => {
+                    // GOPATH mode: named after the package's directory;
+                    // `go install` works only inside $GOPATH/src.
+                    if install && !within(&c.cwd, "/go/src") {
+                        return skip(
+                            at,
+                            format!(
+                                "`go install` in GOPATH mode outside `/go/src` (`{}`) has no install location",
+                                c.cwd
+                            ),
+                        );
+                    }
+                    basename(&c.cwd).to_string()
+                }
+                (_, None) if install || !gopath_mode(context, w, image) => {
+                    let what = if install {
+                        "`go install` names its binary after the module, which"
+                    } else {
+                        "`go build` has no `-o`, and its default output name"
+                    };
+                    let mode = match go_version(&image.tag) {
+                        Some((1, minor)) if minor >= 16 => format!(
+                            " (Go 1.{minor} builds in module mode; GOPATH mode, which names it after the folder, is Go before 1.16)"
+                        ),
+                        _ => String::new(),
+                    };
+                    return skip(
+                        at,
+                        format!("{what} needs `go.mod` in the build context{mode}"),
+                    );
+                }
                 _ => {
                     return skip(
                         at,
@@ -273,8 +305,10 @@ pub(super) fn go_cgo_in_sources(root: &Path) -> Vec<String> {
                     stack.push(path);
                 }
             } else if name.ends_with(".go")
-                && std::fs::read_to_string(&path)
-                    .is_ok_and(|t| t.contains("import \"C\"") || t.contains("\"C\"\n"))
+                && std::fs::read_to_string(&path).is_ok_and(|t| {
+                    (t.contains("import \"C\"") || t.contains("\"C\"\n"))
+                        && !excluded_on_linux(&name, &t)
+                })
             {
                 out.push(format!(
                     "`{}` imports \"C\"",
@@ -300,4 +334,95 @@ fn module_binary_name(module: &str) -> String {
         parts.pop();
     }
     parts.last().unwrap_or(&"").to_string()
+}
+
+/// The go tool runs in GOPATH mode: no `go.mod` in the build context and a
+/// Go before 1.16, whose default (`GO111MODULE=auto`) is GOPATH mode without
+/// `go.mod` (1.16 made modules the default). `GOPATH` set in the image is
+/// not followed.
+fn gopath_mode(context: Option<&Path>, w: &Walk, image: &ImageRef) -> bool {
+    context.is_some_and(|root| !root.join("go.mod").exists())
+        && !w.sets_gobin
+        && go_version(&image.tag).is_some_and(|v| v < (1, 16))
+}
+
+/// Operating systems whose file-name suffix or build constraint keeps a Go
+/// file out of a Linux build.
+const OTHER_GOOS: &[&str] = &[
+    "aix",
+    "android",
+    "darwin",
+    "dragonfly",
+    "freebsd",
+    "hurd",
+    "illumos",
+    "ios",
+    "js",
+    "netbsd",
+    "openbsd",
+    "plan9",
+    "solaris",
+    "wasip1",
+    "windows",
+    "zos",
+];
+
+/// A Go file the go tool leaves out of a Linux build with the gc compiler:
+/// its name ends in another OS (`_aix_ppc64.go`, `_windows.go`) or `gccgo`,
+/// or its `//go:build` line is `ignore`, names `gccgo`, or names only other
+/// operating systems (vendored `golang.org/x/sys` has such cgo files).
+fn excluded_on_linux(name: &str, text: &str) -> bool {
+    let stem = name.trim_end_matches(".go");
+    let parts: Vec<&str> = stem.split('_').skip(1).collect();
+    if parts
+        .iter()
+        .any(|p| *p == "gccgo" || OTHER_GOOS.contains(p))
+    {
+        return true;
+    }
+    let Some(constraint) = text
+        .lines()
+        .take_while(|l| !l.starts_with("package "))
+        .find_map(|l| l.strip_prefix("//go:build "))
+    else {
+        return false;
+    };
+    let words: Vec<&str> = constraint
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '!' || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().any(|w| matches!(*w, "ignore" | "gccgo"))
+        || (!words.contains(&"linux")
+            && !words.contains(&"unix")
+            && words.iter().all(|w| OTHER_GOOS.contains(w)))
+}
+
+#[cfg(test)]
+mod go_tests {
+    use super::*;
+
+    #[test]
+    fn files_left_out_of_a_linux_build() {
+        let cgo = "package unix\n\nimport \"C\"\n";
+        assert!(excluded_on_linux("zsyscall_aix_ppc.go", cgo));
+        assert!(excluded_on_linux("zsyscall_aix_ppc64_gccgo.go", cgo));
+        assert!(excluded_on_linux(
+            "syscall_hurd.go",
+            &format!("//go:build hurd\n\n{cgo}")
+        ));
+        assert!(excluded_on_linux(
+            "mkerrors.go",
+            &format!("//go:build ignore\n\n{cgo}")
+        ));
+        assert!(!excluded_on_linux("sqlite3.go", cgo));
+        assert!(!excluded_on_linux("cgo_linux.go", cgo));
+        assert!(!excluded_on_linux(
+            "c.go",
+            &format!("//go:build linux || darwin\n\n{cgo}")
+        ));
+        assert!(!excluded_on_linux(
+            "c.go",
+            &format!("//go:build !windows\n\n{cgo}")
+        ));
+    }
 }

@@ -36,6 +36,8 @@ alone.
   `CGO_ENABLED=0` added to the build when nothing needs cgo; on
   `base-debian13:nonroot` (glibc) when something may (a C compiler installed,
   `CGO_ENABLED=1`, `import "C"` or a cgo module, or sources it cannot see).
+  Where distroless cannot serve, the builder's own release from the image facts: `debian:<codename>-slim` with one `RUN` installing the OS packages whose programs the sources run (`exec.Command("ffmpeg", ...)`; `ca-certificates`/`tzdata` when they call `https://`/load zones), or `alpine:<x.y>` for musl (cgo, or Go
+  before 1.10). Without `go.mod`, Go before 1.16 builds in GOPATH mode: the binary is named after its folder.
 - Node: the application directory (the final `WORKDIR`) on
   `gcr.io/distroless/nodejs<major>-debian13:nonroot`, the major taken from the
   `node` tag. The image's entrypoint is `node`, so `CMD ["node", "app.js"]`
@@ -180,7 +182,7 @@ analysis is not sure the runtime has everything. That is when the command
 needs a shell on distroless (shell-form `CMD`, `ENTRYPOINT` or `HEALTHCHECK`), an
 entrypoint script or a program the build did not produce; OS packages are
 installed that are not build tools (or `-dev` libraries the artifact may
-link dynamically); `Cargo.lock` has a `-sys` crate that may link a system
+link dynamically) and, for Go, that the sources do not run by name; `Cargo.lock` has a `-sys` crate that may link a system
 library (without `Cargo.lock`, only a manifest with no dependencies passes); `package.json` is missing from the build context or names a
 package that loads system libraries or downloads a browser (`pg-native`,
 `puppeteer`, ...); a `RUN` does something it cannot follow
@@ -188,7 +190,7 @@ package that loads system libraries or downloads a browser (`pg-native`,
 may read at run time (it lists the build context for `COPY .`); `USER`,
 `SHELL` or `ONBUILD` is used; an `ENV` reads a variable of the build image;
 the node, JDK or Python version is not pinned or has no distroless image; the
-builder is Alpine and the artifact would link musl. The runtime has no shell:
+builder is Alpine and the artifact would link musl (Go: its Alpine release instead). The runtime has no shell:
 `docker exec ... sh` does not work (use the `:debug` tag to debug), and the
 program runs as `nonroot`, so it cannot write to root-owned directories.
 
@@ -771,6 +773,7 @@ mod dotnet;
 mod fallback;
 mod files;
 mod go;
+mod go_fallback;
 mod java;
 mod no_split;
 mod node;
@@ -790,6 +793,7 @@ use dotnet::*;
 use fallback::*;
 use files::*;
 use go::*;
+use go_fallback::*;
 use java::*;
 use node::*;
 use python::*;
