@@ -160,7 +160,12 @@ fn installs_os_packages(file: &Dockerfile, stage: usize) -> Option<usize> {
 /// lies among the image's system folders, and the runtime could take it
 /// only with the builder's whole filesystem.
 pub(super) fn context_in_root(file: &Dockerfile, w: &Walk) -> Option<String> {
-    let (idx, _, _) = w.copies.iter().find(|(_, _, dest)| dest == "/")?;
+    // The copy of the whole context names it best (a manifest COPY another
+    // transform placed before it goes to `/` too).
+    let into_root = || w.copies.iter().filter(|(_, _, dest)| dest == "/");
+    let (idx, _, _) = into_root()
+        .find(|(_, srcs, _)| srcs.iter().any(|s| matches!(s.as_str(), "." | "./" | "*")))
+        .or_else(|| into_root().next())?;
     let inst = &file.instructions[*idx];
     Some(format!(
         "`{} {}` (line {}) puts the build context in `/` itself, among the image's system folders, and no `WORKDIR` sets an application directory: the runtime could take the application only with the builder's whole filesystem",
