@@ -347,7 +347,9 @@ fn stack_of(image: &ImageRef) -> Option<Stack> {
         "golang" => Some(Stack::Go),
         "node" => Some(Stack::Node),
         "rust" => Some(Stack::Rust),
-        "maven" | "gradle" | "eclipse-temurin" | "openjdk" | "amazoncorretto" => Some(Stack::Java),
+        "maven" | "gradle" | "eclipse-temurin" | "openjdk" | "amazoncorretto" | "oracle/openjdk" => {
+            Some(Stack::Java)
+        }
         "python" => Some(Stack::Python),
         "mcr.microsoft.com/dotnet/sdk" | "mcr.microsoft.com/dotnet/core/sdk" => Some(Stack::Dotnet),
         _ => None,
