@@ -16,7 +16,8 @@ floating builder tag its floating slim or alpine variant, `python:3-slim`,
 `node:slim`, `node:alpine`; for the .NET SDK the `aspnet` or `runtime` image
 of the project's framework) is recognised by the one new final stage copying from the former final stage.
 It is checked the same way, plus: the runtime is the builder's image family
-(python, node, a JDK image -> eclipse-temurin) at the builder's version, and
+(python, node, a JDK image -> eclipse-temurin, or an `openjdk` JDK tag -> its own
+JRE tag) at the builder's version, and
 the final stage may have RUNs only of the kinds other transforms add to a
 runtime with a shell: creating the user (`groupadd`/`useradd`,
 `addgroup`/`adduser`, with the `mkdir -p` and `chown` of what it owns) and installing an
@@ -50,6 +51,9 @@ def fallback_problem(old_image, new_image):
     old_name, old_tag = image_parts(old_image)
     new_name, new_tag = image_parts(new_image)
     family = "eclipse-temurin" if old_name in JDK_IMAGES else old_name
+    if old_name == "openjdk" and new_name == "openjdk":
+        # The builder's own JRE tag (`8-jdk-alpine` -> `8-jre-alpine`).
+        family = "openjdk"
     if old_image.startswith("mcr.microsoft.com/dotnet/") and old_name == "sdk":
         # .NET: the `aspnet` or `runtime` image of the project's TargetFramework,
         # which may be older than the SDK.
