@@ -395,9 +395,7 @@ pub(super) fn java_plan(
             // /usr/share/maven/bin/mvn /usr/bin/mvn`).
             "ln" if args.first().is_some_and(|a| a.starts_with("-s"))
                 && args
-                    .iter()
-                    .skip(1)
-                    .next()
+                    .get(1)
                     .is_some_and(|t| matches!(basename(t), "mvn" | "gradle")) => {}
             "java" | "javac" | "jar" => {
                 return skip(
@@ -494,30 +492,39 @@ pub(super) fn java_plan(
         .map(|j| join(&build_dir, &format!("{out_dir}/{j}")))
         .collect();
     if !moves.is_empty() {
-        if tool == "mvn" && !clean && root.join("target").is_dir() {
-            return skip(
-                moves[0].0,
-                "`target` is in the build context and `mvn` runs without `clean`, so the jars the `cp`/`mv` may pick are not known",
-            );
-        }
-        let all = if tool == "mvn" {
-            std::fs::read_to_string(root.join("pom.xml"))
-                .map_err(|e| e.to_string())
-                .and_then(|pom| maven_outputs(&pom, &jars))
-        } else {
-            gradle_outputs(root, &jars)
+        // Which archives a pattern may match: only asked for a pattern.
+        let pattern = moves.iter().find(|m| m.2.contains(['*', '?', '[']));
+        let all = match pattern {
+            None => Ok(jars.clone()),
+            Some(m) if m.2.contains(['?', '[']) => Err(format!(
+                "`{}` picks the jar with a `?` or `[...]` pattern, which the analysis does not match",
+                m.1
+            )),
+            Some(m) if tool == "mvn" && !clean && root.join("target").is_dir() => Err(format!(
+                "`{}` picks the jar by a pattern, but `target` is in the build context and `mvn` runs without `clean`, so old jars may match too",
+                m.1
+            )),
+            Some(m) => if tool == "mvn" {
+                std::fs::read_to_string(root.join("pom.xml"))
+                    .map_err(|e| e.to_string())
+                    .and_then(|pom| maven_outputs(&pom, &jars))
+            } else {
+                gradle_outputs(root, &jars)
+            }
+            .map_err(|why| {
+                format!(
+                    "`{}` picks the jar by a pattern, but {why}: the pattern may match more than one archive, and the `{}` fails or picks one",
+                    m.1,
+                    m.1.split(' ').next().unwrap_or("cp")
+                )
+            }),
         };
         let all: Vec<String> = match all {
             Ok(names) => names
                 .iter()
                 .map(|j| join(&build_dir, &format!("{out_dir}/{j}")))
                 .collect(),
-            Err(why) => {
-                return skip(
-                    moves[0].0,
-                    format!("`{}` picks the jar by its name, but {why}", moves[0].1),
-                );
-            }
+            Err(why) => return skip(pattern.map_or(moves[0].0, |m| m.0), why),
         };
         expected = follow_moves(&moves, &all, expected, tool)?;
     }

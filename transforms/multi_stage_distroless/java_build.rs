@@ -22,7 +22,7 @@ pub(super) fn maven_outputs(
     .find(|k| build.contains(k))
     {
         return Err(format!(
-            "`pom.xml` sets `{}`, so the archives in `target` are not known",
+            "`pom.xml` sets `{}`, which adds archives the analysis does not name",
             key.trim_matches(['<', '>'])
         ));
     }
@@ -220,7 +220,7 @@ pub(super) fn follow_moves(
                 return skip(
                     *at,
                     format!(
-                        "`{text}` names no archive `{tool}` makes (it makes {})",
+                        "`{text}` copies something other than the archives `{tool}` makes ({}): the analysis cannot tell whether the program needs it",
                         names()
                     ),
                 );
