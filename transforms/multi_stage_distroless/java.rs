@@ -8,7 +8,7 @@ pub(super) fn jdk_of(image: &ImageRef) -> Option<u32> {
     let segments: Vec<&str> = image.tag.split('-').collect();
     if matches!(
         image.name.as_str(),
-        "eclipse-temurin" | "openjdk" | "amazoncorretto"
+        "eclipse-temurin" | "openjdk" | "amazoncorretto" | "oracle/openjdk"
     ) {
         return segments.first().and_then(|s| major(s));
     }
@@ -167,10 +167,16 @@ pub(super) fn java_runtime(
 ) -> Result<(String, Option<String>)> {
     let Some(jdk) = jdk_of(image) else {
         if image.tag.is_empty() || image.tag == "latest" {
+            let known = crate::facts::image::tables::tables().is_official_image(&image.name);
+            let why = if known {
+                "its JDK version moves with `latest`"
+            } else {
+                "the image tables do not know the image, so its JDK version is unknown"
+            };
             return skip(
                 from_at,
                 format!(
-                    "`{}` names no tag, and the image tables do not know the image, so its JDK version (which the runtime must match) is unknown: pin a JDK image such as `eclipse-temurin:17-jdk`",
+                    "`{}` names no tag, and {why}: the runtime must have the build's JDK version, so pin one (`eclipse-temurin:17-jdk`)",
                     image.name
                 ),
             );
