@@ -19,7 +19,8 @@ A .NET base swap (a prebuilt app copied into an SDK image: its one stage's FROM
 becomes the `aspnet` or `runtime` image, no build stage) is checked to name a
 .NET aspnet/runtime image.
 It is checked the same way, plus: the runtime is the builder's image family
-(python, node, a JDK image -> eclipse-temurin) at the builder's version, and
+(python, node, a JDK image -> eclipse-temurin, or an `openjdk` JDK tag -> its own
+JRE tag) at the builder's version, and
 the final stage may have RUNs only of the kinds other transforms add to a
 runtime with a shell: creating the user (`groupadd`/`useradd`,
 `addgroup`/`adduser`, with the `mkdir -p` and `chown` of what it owns) and installing an
@@ -66,6 +67,9 @@ def fallback_problem(old_image, new_image):
     old_name, old_tag = image_parts(old_image)
     new_name, new_tag = image_parts(new_image)
     family = "eclipse-temurin" if old_name in JDK_IMAGES else old_name
+    if old_name == "openjdk" and new_name == "openjdk":
+        # The builder's own JRE tag (`8-jdk-alpine` -> `8-jre-alpine`).
+        family = "openjdk"
     if old_image.startswith("mcr.microsoft.com/dotnet/") and old_name == "sdk":
         # .NET: the `aspnet` or `runtime` image of the project's TargetFramework,
         # which may be older than the SDK.

@@ -164,6 +164,8 @@ pub(super) fn convert(
     // A development image first: whatever else holds, it is not split.
     if matches!(stack, Stack::Node | Stack::Python) {
         dev_server(ctx, file, at)?;
+    } else if stack == Stack::Java {
+        java_dev_image(ctx, file, at)?;
     }
     // No command: nothing tells what the runtime runs, whatever else holds.
     no_split::no_command(file, chain, at)?;

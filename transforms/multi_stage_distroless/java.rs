@@ -8,7 +8,7 @@ pub(super) fn jdk_of(image: &ImageRef) -> Option<u32> {
     let segments: Vec<&str> = image.tag.split('-').collect();
     if matches!(
         image.name.as_str(),
-        "eclipse-temurin" | "openjdk" | "amazoncorretto"
+        "eclipse-temurin" | "openjdk" | "amazoncorretto" | "oracle/openjdk"
     ) {
         return segments.first().and_then(|s| major(s));
     }
@@ -100,9 +100,19 @@ pub(super) fn maven_jars(pom: &str) -> std::result::Result<Vec<String>, String> 
         return Err("`pom.xml` is a multi-module build".into());
     }
     let packaging = xml_value(&top, "packaging").unwrap_or_else(|| "jar".into());
-    if packaging != "jar" {
-        return Err(format!("`pom.xml` packages a `{packaging}`, not a jar"));
-    }
+    let ext = match packaging.as_str() {
+        "jar" => "jar",
+        // Spring Boot's repackaged war carries its own launcher and runs
+        // with `java -jar`; a plain war needs a servlet container.
+        "war" if boot_repackaged(pom) => "war",
+        "war" => {
+            return Err(
+                "`pom.xml` packages a plain `war` (no Spring Boot repackaging), which runs in a servlet container, not with `java -jar`"
+                    .into(),
+            );
+        }
+        _ => return Err(format!("`pom.xml` packages a `{packaging}`, not a jar")),
+    };
     let artifact = xml_value(&top, "artifactId").ok_or("`pom.xml` has no artifactId")?;
     let version = xml_value(&top, "version")
         .or_else(|| xml_value(pom, "parent").and_then(|p| xml_value(&p, "version")))
@@ -135,11 +145,18 @@ pub(super) fn maven_jars(pom: &str) -> std::result::Result<Vec<String>, String> 
     if pom.contains("quarkus-maven-plugin") {
         return Err("a Quarkus build runs from `target/quarkus-app`, not one jar".into());
     }
-    let mut jars = vec![format!("{base}.jar")];
+    let mut jars = vec![format!("{base}.{ext}")];
     if pom.contains("jar-with-dependencies") {
         jars.push(format!("{base}-jar-with-dependencies.jar"));
     }
     Ok(jars)
+}
+
+/// `spring-boot-maven-plugin` repackages the archive: declared, with its
+/// `repackage` goal bound by the starter parent or by the pom itself.
+fn boot_repackaged(pom: &str) -> bool {
+    pom.contains("spring-boot-maven-plugin")
+        && (pom.contains("spring-boot-starter-parent") || pom.contains("<goal>repackage</goal>"))
 }
 
 /// The distroless java image for the JDK of the build image.
@@ -149,6 +166,21 @@ pub(super) fn java_runtime(
     from_at: usize,
 ) -> Result<(String, Option<String>)> {
     let Some(jdk) = jdk_of(image) else {
+        if image.tag.is_empty() || image.tag == "latest" {
+            let known = crate::facts::image::tables::tables().is_official_image(&image.name);
+            let why = if known {
+                "its JDK version moves with `latest`"
+            } else {
+                "the image tables do not know the image, so its JDK version is unknown"
+            };
+            return skip(
+                from_at,
+                format!(
+                    "`{}` names no tag, and {why}: the runtime must have the build's JDK version, so pin one (`eclipse-temurin:17-jdk`)",
+                    image.name
+                ),
+            );
+        }
         return skip(
             from_at,
             format!(
@@ -160,9 +192,29 @@ pub(super) fn java_runtime(
     let debian = debian_of(&image.tag);
     let key = format!("java{jdk}");
     let Some(runtime) = runtime_image(ctx, &key, debian) else {
+        // The builder's own JRE where the tables know it; else Temurin's,
+        // Alpine's for an Alpine builder (same libc).
+        let alpine = image.tag.contains("alpine");
+        let jre = match own_jre(image) {
+            Some(own) => own,
+            None if alpine => {
+                let tag = format!("{jdk}-jre-alpine");
+                let tables = crate::facts::image::tables::tables();
+                if tables.official("eclipse-temurin", &tag).is_none() {
+                    return skip(
+                        from_at,
+                        format!(
+                            "there is no distroless image for Java {jdk}, and the image tables know no Alpine JRE of Java {jdk} for this Alpine builder"
+                        ),
+                    );
+                }
+                format!("eclipse-temurin:{tag}")
+            }
+            None => format!("eclipse-temurin:{jdk}-jre"),
+        };
         return fallback_runtime(
             ctx,
-            format!("eclipse-temurin:{jdk}-jre"),
+            jre,
             &format!("there is no distroless image for Java {jdk}"),
             &format!(
                 "upgrading to Java 17 or later allows `gcr.io/distroless/java17-{debian}`; `{key} = \"...\"` in `[transforms.multi-stage-distroless.images]` chooses another"
@@ -257,6 +309,11 @@ pub(super) fn java_plan(
     let context = ctx.build_context.as_deref();
     // The Maven build and where it runs.
     let mut build: Option<(String, &str)> = None;
+    let mut clean = false;
+    // `cp`/`mv` of the built jar (at, command, source, destination), and
+    // what `rm` deletes after the build.
+    let mut moves: Vec<(usize, String, String, String)> = Vec::new();
+    let mut removed: Vec<(usize, String)> = Vec::new();
     for c in &cmds {
         let at = file.instructions[c.run].keyword_range.start;
         let name = c.command.name().unwrap_or_default();
@@ -280,6 +337,7 @@ pub(super) fn java_plan(
                     .any(|a| matches!(*a, "package" | "install" | "verify"))
                 {
                     build = Some((c.cwd.clone(), "mvn"));
+                    clean = args.contains(&"clean");
                 }
             }
             "gradle" | "gradlew" => {
@@ -294,8 +352,57 @@ pub(super) fn java_plan(
                         return skip(at, format!("`{name}` builds another project directory"));
                     }
                     build = Some((c.cwd.clone(), "gradle"));
+                    clean = args.contains(&"clean");
                 }
             }
+            "cp" | "mv" if build.is_some() => {
+                let operands: Vec<&str> = args
+                    .iter()
+                    .copied()
+                    .filter(|a| !a.starts_with('-'))
+                    .collect();
+                let flags_ok = args
+                    .iter()
+                    .filter(|a| a.starts_with('-'))
+                    .all(|a| matches!(*a, "-f" | "-v" | "-p" | "-fv" | "-vf"));
+                match operands.as_slice() {
+                    [src, dest] if flags_ok && !src.contains('$') && !dest.contains('$') => {
+                        let dest_abs = join(&c.cwd, dest);
+                        let dest_abs =
+                            if dest.ends_with('/') || *dest == "." || dest.ends_with("/.") {
+                                format!("{}/", dest_abs.trim_end_matches('/'))
+                            } else {
+                                dest_abs
+                            };
+                        moves.push((
+                            at,
+                            format!("{} {}", name, args.join(" ")),
+                            join(&c.cwd, src),
+                            dest_abs,
+                        ));
+                    }
+                    _ => {
+                        return skip(
+                            at,
+                            format!(
+                                "this `RUN` runs `{name} {}`: the analysis follows a `cp` or `mv` of the built jar to one place only",
+                                args.join(" ")
+                            ),
+                        );
+                    }
+                }
+            }
+            "rm" if build.is_some() => {
+                for a in args.iter().filter(|a| !a.starts_with('-')) {
+                    removed.push((at, join(&c.cwd, a)));
+                }
+            }
+            // A link to the build tool a `RUN` installed (`ln -s
+            // /usr/share/maven/bin/mvn /usr/bin/mvn`).
+            "ln" if args.first().is_some_and(|a| a.starts_with("-s"))
+                && args
+                    .get(1)
+                    .is_some_and(|t| matches!(basename(t), "mvn" | "gradle")) => {}
             "java" | "javac" | "jar" => {
                 return skip(
                     at,
@@ -345,6 +452,14 @@ pub(super) fn java_plan(
         let Ok(pom) = std::fs::read_to_string(root.join("pom.xml")) else {
             return skip(from_at, "`pom.xml` is not in the build context");
         };
+        if let Some((class, source, found)) = misplaced_main_class(&pom, root) {
+            return skip(
+                from_at,
+                format!(
+                    "`pom.xml` names the main class `{class}`, whose source is `{found}`, outside the folder Maven compiles (`{source}` is missing): the jar has no main class, so `java -jar` fails as written"
+                ),
+            );
+        }
         maven_jars(&pom)
     } else {
         gradle_jars(root, &build_dir)
@@ -378,10 +493,56 @@ pub(super) fn java_plan(
         return skip(command_at, "`java -jar` without a jar");
     };
     let jar_path = join(&w.workdir, jar);
-    let expected: Vec<String> = jars
+    let mut expected: Vec<String> = jars
         .iter()
         .map(|j| join(&build_dir, &format!("{out_dir}/{j}")))
         .collect();
+    if !moves.is_empty() {
+        // Which archives a pattern may match: only asked for a pattern.
+        let pattern = moves.iter().find(|m| m.2.contains(['*', '?', '[']));
+        let all = match pattern {
+            None => Ok(jars.clone()),
+            Some(m) if m.2.contains(['?', '[']) => Err(format!(
+                "`{}` picks the jar with a `?` or `[...]` pattern, which the analysis does not match",
+                m.1
+            )),
+            Some(m) if tool == "mvn" && !clean && root.join("target").is_dir() => Err(format!(
+                "`{}` picks the jar by a pattern, but `target` is in the build context and `mvn` runs without `clean`, so old jars may match too",
+                m.1
+            )),
+            Some(m) => if tool == "mvn" {
+                std::fs::read_to_string(root.join("pom.xml"))
+                    .map_err(|e| e.to_string())
+                    .and_then(|pom| maven_outputs(&pom, &jars))
+            } else {
+                gradle_outputs(root, &jars)
+            }
+            .map_err(|why| {
+                format!(
+                    "`{}` picks the jar by a pattern, but {why}: the pattern may match more than one archive, and the `{}` fails or picks one",
+                    m.1,
+                    m.1.split(' ').next().unwrap_or("cp")
+                )
+            }),
+        };
+        let all: Vec<String> = match all {
+            Ok(names) => names
+                .iter()
+                .map(|j| join(&build_dir, &format!("{out_dir}/{j}")))
+                .collect(),
+            Err(why) => return skip(pattern.map_or(moves[0].0, |m| m.0), why),
+        };
+        expected = follow_moves(&moves, &all, expected, tool)?;
+    }
+    if jar.contains(['*', '?', '[']) {
+        return skip(
+            command_at,
+            format!(
+                "the exec-form command runs `java -jar {jar}`: in exec form no shell expands `{jar}`, so `java` looks for a file literally named `{jar}` and the container fails as written (`{tool}` makes `{}`); a split would keep that broken command or change it",
+                expected[0]
+            ),
+        );
+    }
     if !expected.contains(&jar_path) {
         return skip(
             command_at,
@@ -390,6 +551,9 @@ pub(super) fn java_plan(
                 expected[0]
             ),
         );
+    }
+    if let Some((at, gone)) = removed.iter().find(|(_, r)| within(&jar_path, r)) {
+        return skip(*at, format!("`rm` deletes `{gone}`, where the jar is"));
     }
     let args = &argv[jar_at + 2..];
     let mut plan = Plan {
@@ -401,6 +565,11 @@ pub(super) fn java_plan(
         detail: Vec::new(),
         runtime_env: Vec::new(),
     };
+    if jar_path.ends_with(".war") {
+        plan.detail.push(
+            "the `war` is Spring Boot's executable war (`spring-boot-maven-plugin` repackages it), which runs with `java -jar`".into(),
+        );
+    }
     if fallback_note.is_none() {
         plan.detail
             .push("the image's entrypoint is `java -jar`, so `CMD` names the jar".into());
@@ -432,6 +601,26 @@ pub(super) fn java_plan(
             Form::exec_text(&tail)
         )
     };
+    // `ENV`s that only configure Maven or Gradle stay in the build.
+    for &idx in &w.carried {
+        let inst = &file.instructions[idx];
+        if inst.is("ENV")
+            && env_names(inst, file.escape).iter().all(|n| {
+                matches!(
+                    n.as_str(),
+                    "MAVEN_HOME"
+                        | "M2_HOME"
+                        | "MAVEN_CONFIG"
+                        | "MAVEN_OPTS"
+                        | "GRADLE_HOME"
+                        | "GRADLE_USER_HOME"
+                        | "GRADLE_OPTS"
+                )
+            })
+        {
+            plan.dropped.push(idx);
+        }
+    }
     let target = cmd.unwrap_or(command_idx);
     if let Some(ep) = entrypoint
         && ep != target

@@ -54,14 +54,12 @@ alone.
   `[[bin]]` targets; `cargo install --path .` puts it in
   `/usr/local/cargo/bin`) on `gcr.io/distroless/cc-debian13:nonroot`; a
   `CMD ["cargo", "run", "--release"]` becomes that binary.
-- Java: the jar of `mvn package` / `gradle build` (or the wrappers), named
-  from `pom.xml` or `settings.gradle` and `build.gradle` in the build
-  context and run with `java -jar`, on
-  `gcr.io/distroless/java<17|21|25>-debian13:nonroot` by the JDK in the build
-  image's tag. The image's entrypoint is `java -jar`, so `CMD` names the jar;
-  JVM options move to an `ENTRYPOINT`. Only self-contained jars (Spring Boot,
-  shade or shadow, assembly `jar-with-dependencies`, or no dependencies) are
-  copied.
+- Java: the jar of `mvn package` / `gradle build` (or the wrappers; Spring Boot's executable war too), named
+  from `pom.xml` or `settings.gradle` and `build.gradle` in the build context, followed through a `cp`/`mv`
+  to one name (refused when its glob may match two archives), run with `java -jar`, on
+  `gcr.io/distroless/java<17|21|25>-debian13:nonroot` by the JDK in the tag (older: Temurin's JRE, an
+  `openjdk` builder's own JRE tag, Alpine's for Alpine). `CMD` names the jar (the entrypoint is `java -jar`);
+  JVM options move to an `ENTRYPOINT`. Only self-contained jars (Spring Boot, shade, shadow, assembly) are copied.
 - Python: the packages pip installs in a virtualenv, and the application
   directory (the final `WORKDIR`), on `gcr.io/distroless/python3-debian13:nonroot`
   (Python 3.13) or `python3-debian12` (Python 3.11), only when the build
@@ -117,8 +115,8 @@ tag (`python:3`, `python:latest`, `node`, `node:alpine`) gets its floating
 slim or alpine variant (`python:3-slim`, `node:slim`, `node:alpine`), never
 distroless, when the image tables show both on the same release; the note
 says to pin both to one version. An image
-whose command runs a development server (`manage.py runserver`, `flask
-run`, `uvicorn --reload`, `nodemon`, `next dev`: the application facts) is
+whose command runs a development server or a build tool (`manage.py runserver`, `flask
+run`, `uvicorn --reload`, `nodemon`, `next dev`, `mvn spring-boot:run`: the application facts) is
 a development image and is not split; so is an image without `CMD` or `ENTRYPOINT` (nothing tells what it runs), and Ruby and PHP images get a note of why (a development server; gems and their native libraries not analysed; PHP's image is its interpreter). A program that opens raw Bluetooth
 or packet sockets, TUN devices or netlink (`go.mod`, `package.json` or
 `requirements.txt` name `github.com/go-ble/ble`, `noble`, `scapy`, ...:
@@ -351,7 +349,8 @@ fn stack_of(image: &ImageRef) -> Option<Stack> {
         "golang" => Some(Stack::Go),
         "node" => Some(Stack::Node),
         "rust" => Some(Stack::Rust),
-        "maven" | "gradle" | "eclipse-temurin" | "openjdk" | "amazoncorretto" => Some(Stack::Java),
+        "maven" | "gradle" | "eclipse-temurin" | "openjdk" | "amazoncorretto"
+        | "oracle/openjdk" => Some(Stack::Java),
         "python" => Some(Stack::Python),
         "mcr.microsoft.com/dotnet/sdk" | "mcr.microsoft.com/dotnet/core/sdk" => Some(Stack::Dotnet),
         _ => None,
@@ -775,6 +774,7 @@ mod files;
 mod go;
 mod go_fallback;
 mod java;
+mod java_build;
 mod no_split;
 mod node;
 mod python;
@@ -795,6 +795,7 @@ use files::*;
 use go::*;
 use go_fallback::*;
 use java::*;
+use java_build::*;
 use node::*;
 use python::*;
 use python_deps::*;

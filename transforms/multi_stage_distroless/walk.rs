@@ -225,6 +225,14 @@ pub(super) fn commands(file: &Dockerfile, w: &mut Walk) -> Result<Vec<Cmd>> {
         for step in script.steps() {
             let command = match &step.element {
                 Element::Simple(c) => c.clone(),
+                // A Maven or Gradle download stays in the build stage.
+                Element::Compound { kind, range }
+                    if kind == "pipeline"
+                        && build_tool_download(&script, range)
+                        && step.op_after.as_ref().is_none_or(|o| o.text == "&&") =>
+                {
+                    continue;
+                }
                 Element::Compound { kind, .. } => {
                     return skip(
                         at,
