@@ -521,7 +521,11 @@ pub(super) fn assemble(
             continue;
         }
         match plan.rewritten.iter().find(|(i, _)| *i == m) {
-            Some((_, new)) => text.push_str(&format!("{new}{nl}")),
+            // A rewritten instruction keeps the comments above it.
+            Some((_, new)) => {
+                text.push_str(&file.text[start_of(m)..file.instructions[m].range.start]);
+                text.push_str(&format!("{new}{nl}"));
+            }
             None => text.push_str(&verbatim(m, true)),
         }
     }
@@ -534,13 +538,13 @@ pub(super) fn assemble(
     };
     let mut message = if plan.image.contains("distroless") {
         format!(
-            "split into a `{name}` stage and a `{}` runtime that holds only {}: the runtime has no shell or package manager, so `docker exec ... sh` will not work (use the `:debug` tag to debug){user}",
+            "split into a `{name}` stage and a runtime on `{}` that holds only {}: the runtime has no shell or package manager, so `docker exec ... sh` will not work (use the `:debug` tag to debug){user}",
             plan.image,
             copied.join(", ")
         )
     } else {
         format!(
-            "split into a `{name}` stage and a `{}` runtime that holds only {} besides what the image has",
+            "split into a `{name}` stage and a runtime on `{}` that holds only {} besides what the image has",
             plan.image,
             copied.join(", ")
         )
