@@ -115,10 +115,16 @@ fn project(root: &Path, w: &Walk, image_path: &str) -> std::result::Result<Proje
     };
     let xml = std::fs::read_to_string(root.join(&rel))
         .map_err(|_| format!("`{rel}` is not in the build context"))?;
+    parse_project(&rel, path, &xml)
+}
+
+/// A project file's facts from its text (`rel`: its path in the context,
+/// `path`: in the image).
+fn parse_project(rel: &str, path: String, xml: &str) -> std::result::Result<Project, String> {
     if xml.contains("<TargetFrameworks>") {
         return Err(format!("`{rel}` targets several frameworks"));
     }
-    let Some(tfm) = element(&xml, "TargetFramework") else {
+    let Some(tfm) = element(xml, "TargetFramework") else {
         return Err(format!(
             "`{rel}` sets no `TargetFramework` (a `Directory.Build.props` is not read)"
         ));
@@ -148,10 +154,10 @@ fn project(root: &Path, w: &Walk, image_path: &str) -> std::result::Result<Proje
     let web = sdk.starts_with("Microsoft.NET.Sdk.Web")
         || sdk.starts_with("Microsoft.NET.Sdk.Razor")
         || xml.contains("\"Microsoft.AspNetCore.App\"");
-    let stem = basename(&rel)
+    let stem = basename(rel)
         .rsplit_once('.')
-        .map_or(basename(&rel), |(s, _)| s);
-    let assembly = element(&xml, "AssemblyName").unwrap_or(stem).to_string();
+        .map_or(basename(rel), |(s, _)| s);
+    let assembly = element(xml, "AssemblyName").unwrap_or(stem).to_string();
     if assembly.contains('$') {
         return Err(format!("`{rel}` names its assembly with a property"));
     }
@@ -160,7 +166,7 @@ fn project(root: &Path, w: &Walk, image_path: &str) -> std::result::Result<Proje
         assembly,
         framework,
         web,
-        invariant: element(&xml, "InvariantGlobalization")
+        invariant: element(xml, "InvariantGlobalization")
             .is_some_and(|v| v.eq_ignore_ascii_case("true")),
     })
 }
@@ -240,8 +246,9 @@ pub(super) fn dotnet_plan(
             );
         }
     }
-    // The build's own outputs: (output folder, project or folder it builds).
-    let mut outputs: Vec<(String, String)> = Vec::new();
+    // The build's own outputs: (output folder, project or folder it builds,
+    // whether it is a `dotnet publish -c Release`).
+    let mut outputs: Vec<(String, String, bool)> = Vec::new();
     for c in &cmds {
         let at = file.instructions[c.run].keyword_range.start;
         let name = c.command.name().unwrap_or_default();
@@ -270,8 +277,12 @@ pub(super) fn dotnet_plan(
                     }
                     k += 1;
                 }
+                let release_publish = args[0] == "publish"
+                    && args
+                        .windows(2)
+                        .any(|p| matches!(p[0], "-c" | "--configuration") && p[1] == "Release");
                 if let Some(out) = out {
-                    outputs.push((join(&c.cwd, out), target));
+                    outputs.push((join(&c.cwd, out), target, release_publish));
                 }
             }
             ("dotnet", other) => {
@@ -370,20 +381,40 @@ pub(super) fn dotnet_plan(
                 );
             }
             let project_dir = parent(&project.path).to_string();
-            let out = join(&project_dir, "bin/publish");
-            plan.build_edits.push(build_run(
-                file,
-                &w,
-                format!("RUN dotnet publish {} -c Release -o {out}", project.path),
-            ));
-            plan.detail.push(format!(
-                "`dotnet run` becomes a `dotnet publish -c Release` in the build stage ({} before) and `dotnet {out}/{}.dll` in the runtime, so nothing compiles when the container starts",
-                match configuration {
-                    Some(c) => format!("`dotnet run` built `{c}`"),
-                    None => "`dotnet run` built `Debug`".into(),
-                },
-                project.assembly
-            ));
+            let built = match configuration {
+                Some(c) => format!("`dotnet run` built `{c}`"),
+                None => "`dotnet run` built `Debug`".into(),
+            };
+            // The build's own Release publish of the project, when it has one.
+            let published = outputs
+                .iter()
+                .rev()
+                .find(|(_, target, release)| {
+                    *release && (*target == project.path || *target == project_dir)
+                })
+                .map(|(out, _, _)| out.clone());
+            let out = match published {
+                Some(out) => {
+                    plan.detail.push(format!(
+                        "`dotnet run` becomes `dotnet {out}/{}.dll`, the build's own `dotnet publish -c Release` output ({built} before), so nothing compiles when the container starts",
+                        project.assembly
+                    ));
+                    out
+                }
+                None => {
+                    let out = join(&project_dir, "bin/publish");
+                    plan.build_edits.push(build_run(
+                        file,
+                        &w,
+                        format!("RUN dotnet publish {} -c Release -o {out}", project.path),
+                    ));
+                    plan.detail.push(format!(
+                        "`dotnet run` becomes a `dotnet publish -c Release` in the build stage ({built} before) and `dotnet {out}/{}.dll` in the runtime, so nothing compiles when the container starts",
+                        project.assembly
+                    ));
+                    out
+                }
+            };
             if !app_args.is_empty() && !argv.contains(&"--".to_string()) {
                 plan.detail.push(format!(
                     "`dotnet run` passed `{}` to the program as arguments (words it does not know as options), and so does the new command",
@@ -446,10 +477,10 @@ pub(super) fn dotnet_plan(
         }
         Some(dll) if dll.ends_with(".dll") => {
             let dll_path = join(&app, dll);
-            let Some((_, target)) = outputs
+            let Some((_, target, _)) = outputs
                 .iter()
                 .rev()
-                .find(|(out, _)| *out == parent(&dll_path))
+                .find(|(out, _, _)| *out == parent(&dll_path))
             else {
                 return skip(
                     command_at,

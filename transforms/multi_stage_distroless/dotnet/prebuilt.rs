@@ -114,67 +114,40 @@ fn swap(
             ),
         );
     };
-    if !root.join(folder).is_dir() {
-        return skip(
-            at,
-            format!(
-                "{prebuilt}, but `{folder}` is not in the build context (made outside the repository), so `{config}`, which names the framework and version of the runtime image, cannot be read; not changed"
-            ),
-        );
-    }
-    let Ok(text) = std::fs::read_to_string(root.join(config)) else {
-        return skip(
-            at,
-            format!(
-                "{prebuilt}, but `{config}` is not in the build context: the framework and version of the runtime image are not known; not changed"
-            ),
-        );
-    };
-    let json: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-        .map_err(|_| Skip {
-            at,
-            why: format!("`{config}` could not be read as JSON"),
-        })?;
-    let options = &json["runtimeOptions"];
-    if options.get("includedFrameworks").is_some() {
-        return skip(
-            at,
-            format!(
-                "`{config}` lists `includedFrameworks`: a self-contained app, which needs no .NET image; not changed"
-            ),
-        );
-    }
-    let frameworks: Vec<&serde_json::Value> =
-        match (options.get("framework"), options.get("frameworks")) {
-            (Some(one), None) => vec![one],
-            (None, Some(serde_json::Value::Array(many))) => many.iter().collect(),
-            _ => return skip(at, format!("`{config}` names no framework")),
-        };
-    let mut web = false;
-    let mut version = None;
-    for f in &frameworks {
-        let (Some(name), Some(v)) = (f["name"].as_str(), f["version"].as_str()) else {
+    // `named_by` says where the framework was read, `evidence` the same
+    // as a relative clause.
+    let (web, version, invariant, named_by, evidence) = if root.join(folder).is_dir() {
+        let (web, version, invariant) = from_runtimeconfig(root, config, &prebuilt, at)?;
+        (
+            web,
+            version,
+            invariant,
+            format!("`{config}` names"),
+            format!("that `{config}` names"),
+        )
+    } else {
+        // The published folder is made outside the repository: the project
+        // that builds the assembly says the same, when it is in the context.
+        let stem = basename(config).trim_end_matches(".runtimeconfig.json");
+        let Some(project) = project_of_assembly(root, stem) else {
             return skip(
                 at,
-                format!("`{config}` names a framework without a name or version"),
+                format!(
+                    "{prebuilt}, but `{folder}` is not in the build context (made outside the repository), and no project file of the context builds `{stem}.dll`: the framework and version of the runtime image are not known; not changed"
+                ),
             );
         };
-        match name {
-            "Microsoft.NETCore.App" => {}
-            "Microsoft.AspNetCore.App" => web = true,
-            other => {
-                return skip(
-                    at,
-                    format!(
-                        "`{config}` needs the framework `{other}`, which no `aspnet`/`runtime` image has"
-                    ),
-                );
-            }
-        }
-        let xy: Vec<&str> = v.split('.').take(2).collect();
-        version.get_or_insert(xy.join("."));
-    }
-    let version = version.unwrap_or_default();
+        let (rel, project) = project.map_err(|why| Skip { at, why })?;
+        (
+            project.web,
+            project.framework.clone(),
+            project.invariant,
+            format!("`{rel}` targets"),
+            format!(
+                "that `{rel}` targets (`{folder}` is made outside the repository; the project builds `{stem}.dll`)"
+            ),
+        )
+    };
     let major: u32 = version
         .split('.')
         .next()
@@ -186,16 +159,14 @@ fn swap(
         return skip(
             at,
             format!(
-                "{prebuilt}; `{config}` names ASP.NET Core {version}, whose SDK and `aspnet` images set different `ASPNETCORE_URLS` (the swap would change where the app listens): move to .NET 8 or later first"
+                "{prebuilt}; {named_by} ASP.NET Core {version}, whose SDK and `aspnet` images set different `ASPNETCORE_URLS` (the swap would change where the app listens): move to .NET 8 or later first"
             ),
         );
     }
     if !(major >= 5 || version == "3.1") {
         return skip(
             at,
-            format!(
-                "{prebuilt}; `{config}` names .NET {version}, for which no `runtime` image is known"
-            ),
+            format!("{prebuilt}; {named_by} .NET {version}, for which no `runtime` image is known"),
         );
     }
     let kind = if web { "aspnet" } else { "runtime" };
@@ -250,16 +221,12 @@ fn swap(
         new_image.clone(),
     )];
     let message = format!(
-        "base swap (no build stage): the image copies a prebuilt app from `{folder}` and runs it without building, so the base becomes `{new_image}`, the {} image `{config}` names (.NET {version}), instead of the SDK (root and a shell as before); {}",
+        "base swap (no build stage): the image copies a prebuilt app from `{folder}` and runs it without building, so the base becomes `{new_image}`, the {} {version} image {evidence}, instead of the SDK (root and a shell as before); {}",
         if web { "ASP.NET Core" } else { ".NET" },
         if major >= 8 {
             format!(
                 "`mcr.microsoft.com/dotnet/{kind}:{version}-noble-chiseled{}` is the distroless variant (no shell, non-root user `app`): choose it by hand once the program writes only where that user may",
-                if options["configProperties"]["System.Globalization.Invariant"] == true {
-                    ""
-                } else {
-                    "-extra"
-                }
+                if invariant { "" } else { "-extra" }
             )
         } else {
             format!(
@@ -268,4 +235,136 @@ fn swap(
         }
     );
     Ok((edits, message))
+}
+
+/// The framework a published app's runtimeconfig.json names: (ASP.NET Core,
+/// `X.Y`, invariant globalization).
+fn from_runtimeconfig(
+    root: &Path,
+    config: &str,
+    prebuilt: &str,
+    at: usize,
+) -> Result<(bool, String, bool)> {
+    let Ok(text) = std::fs::read_to_string(root.join(config)) else {
+        return skip(
+            at,
+            format!(
+                "{prebuilt}, but `{config}` is not in the build context: the framework and version of the runtime image are not known; not changed"
+            ),
+        );
+    };
+    let json: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .map_err(|_| Skip {
+            at,
+            why: format!("`{config}` could not be read as JSON"),
+        })?;
+    let options = &json["runtimeOptions"];
+    if options.get("includedFrameworks").is_some() {
+        return skip(
+            at,
+            format!(
+                "`{config}` lists `includedFrameworks`: a self-contained app, which needs no .NET image; not changed"
+            ),
+        );
+    }
+    let frameworks: Vec<&serde_json::Value> =
+        match (options.get("framework"), options.get("frameworks")) {
+            (Some(one), None) => vec![one],
+            (None, Some(serde_json::Value::Array(many))) => many.iter().collect(),
+            _ => return skip(at, format!("`{config}` names no framework")),
+        };
+    let mut web = false;
+    let mut version = None;
+    for f in &frameworks {
+        let (Some(name), Some(v)) = (f["name"].as_str(), f["version"].as_str()) else {
+            return skip(
+                at,
+                format!("`{config}` names a framework without a name or version"),
+            );
+        };
+        match name {
+            "Microsoft.NETCore.App" => {}
+            "Microsoft.AspNetCore.App" => web = true,
+            other => {
+                return skip(
+                    at,
+                    format!(
+                        "`{config}` needs the framework `{other}`, which no `aspnet`/`runtime` image has"
+                    ),
+                );
+            }
+        }
+        let xy: Vec<&str> = v.split('.').take(2).collect();
+        version.get_or_insert(xy.join("."));
+    }
+    let invariant = options["configProperties"]["System.Globalization.Invariant"] == true;
+    Ok((web, version.unwrap_or_default(), invariant))
+}
+
+/// The one project file of the context (its top folder or one below) whose
+/// assembly is `stem`, with its facts; a self-contained or single-file
+/// publish is an error.
+fn project_of_assembly(
+    root: &Path,
+    stem: &str,
+) -> Option<std::result::Result<(String, Project), String>> {
+    let is_project = |n: &str| {
+        n.rsplit_once('.')
+            .is_some_and(|(_, e)| PROJECT_FILES.contains(&e))
+    };
+    let mut candidates: Vec<String> = Vec::new();
+    let list = |dir: &str| -> Vec<String> {
+        std::fs::read_dir(root.join(dir))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for name in list("") {
+        if is_project(&name) {
+            candidates.push(name);
+        } else if root.join(&name).is_dir() && !name.starts_with('.') {
+            candidates.extend(
+                list(&name)
+                    .into_iter()
+                    .filter(|n| is_project(n))
+                    .map(|n| format!("{name}/{n}")),
+            );
+        }
+    }
+    candidates.sort();
+    let mut found = candidates.into_iter().filter_map(|rel| {
+        let xml = std::fs::read_to_string(root.join(&rel)).ok()?;
+        let project = parse_project(&rel, rel.clone(), &xml);
+        match &project {
+            Ok(p) if p.assembly != stem => None,
+            Err(_) if !rel.ends_with(&format!("{stem}.csproj")) => None,
+            _ => Some((rel, project, xml)),
+        }
+    });
+    let (rel, project, xml) = found.next()?;
+    if found.next().is_some() {
+        return Some(Err(format!(
+            "several project files of the context build `{stem}.dll`"
+        )));
+    }
+    let project = match project {
+        Ok(p) => p,
+        Err(why) => return Some(Err(why)),
+    };
+    for property in [
+        "SelfContained",
+        "RuntimeIdentifier",
+        "PublishSingleFile",
+        "PublishAot",
+    ] {
+        if xml.contains(&format!("<{property}>")) {
+            return Some(Err(format!(
+                "`{rel}` sets `{property}`: the published app may not need the shared framework of a `runtime` image; not changed"
+            )));
+        }
+    }
+    Some(Ok((rel, project)))
 }
