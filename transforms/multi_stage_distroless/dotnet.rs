@@ -522,7 +522,13 @@ pub(super) fn dotnet_plan(
         Some((tag, commit)) if project.framework == sdk_version => {
             if !project.invariant {
                 let runtime = format!("mcr.microsoft.com/dotnet/{kind}:{tag}");
-                let icu = icu::alpine_icu(&image.tag, &runtime).map_err(|why| Skip {
+                let icu = match icu::invariant_set_at(file, &w.chain) {
+                    Some(line) => Err(format!(
+                        "Dockerfile:{line} sets `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT` itself, which the split does not follow"
+                    )),
+                    None => icu::alpine_icu(&image.tag, &runtime),
+                };
+                let icu = icu.map_err(|why| Skip {
                     at: from_at,
                     why: format!(
                         "the SDK image `{}` has ICU (`icu-libs`, `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=false`); its runtime `{runtime}` (dotnet-docker {commit}) has no ICU and runs globalization-invariant, and `{}` does not set `<InvariantGlobalization>true</InvariantGlobalization>`; {why}; not split",

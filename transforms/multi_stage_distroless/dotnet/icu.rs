@@ -19,6 +19,18 @@
 //! which the tag table does not tell.
 
 use crate::facts::image::tables::tables;
+use crate::syntax::Dockerfile;
+
+/// The line of an instruction of the stages `chain` that names
+/// `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT` (the Dockerfile chose the mode
+/// itself: the carried `ENV` and the runtime's would compete).
+pub(super) fn invariant_set_at(file: &Dockerfile, chain: &[usize]) -> Option<usize> {
+    file.instructions
+        .iter()
+        .filter(|i| i.stage.is_some_and(|s| chain.contains(&s)))
+        .find(|i| i.args.contains("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"))
+        .map(|i| i.start_line)
+}
 
 /// The packages and the `ENV` of the runtime stage, in order.
 pub(super) struct Icu {
