@@ -29,7 +29,12 @@ was (the slim image has /bin/sh). A Go builder's fallback runtime is its own
 OS release, pinned (`debian:<codename>-slim`, `alpine:<x.y>` for an Alpine
 builder), and may have one more RUN: the install of the run-time packages
 (`apt-get update && apt-get install -y --no-install-recommends PKGS && rm -rf
-/var/lib/apt/lists/*`, or `apk add --no-cache PKGS`). Prints one line per conversion and a summary; exit 1 on a
+/var/lib/apt/lists/*`, or `apk add --no-cache PKGS`). A .NET split from an Alpine
+SDK onto an Alpine `runtime`/`aspnet` image may have one more RUN, `apk add
+--no-cache icu-libs` (with `tini` when tini-init joined it), and then must set
+`ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=false` (the ICU the SDK image had,
+as dotnet-docker's samples/enable-globalization.md adds it); that ENV without
+the RUN fails. Prints one line per conversion and a summary; exit 1 on a
 failed check. Needs the `dockerfile` package (the oracle's venv).
 """
 import os
@@ -53,6 +58,10 @@ GO_PACKAGES_RUN = re.compile(
     r" && rm -rf /var/lib/apt/lists/\*"
     r"|apk add --no-cache [a-z0-9][a-z0-9+._-]*(?: [a-z0-9][a-z0-9+._-]*)*)$"
 )
+
+# The one RUN a .NET split from an Alpine SDK image may add to its Alpine
+# runtime: ICU, which the SDK image had (tini-init may join `tini` to it).
+DOTNET_ICU_RUN = re.compile(r"^apk add --no-cache icu-libs(?: tini)?$")
 
 JDK_IMAGES = ("maven", "gradle", "eclipse-temurin", "openjdk", "amazoncorretto")
 
@@ -202,12 +211,39 @@ def main():
             build = stage_name(new[-2][0])
             go_fallback = fallback and image_parts(base_image(old, len(old) - 1))[0] == "golang"
             package_runs = 0
+            builder = base_image(old, len(old) - 1)
+            dotnet_alpine = (
+                fallback
+                and builder.startswith("mcr.microsoft.com/dotnet/")
+                and image_parts(builder)[0] == "sdk"
+                and "alpine" in image_parts(builder)[1]
+                and "alpine" in image_parts(image)[1]
+            )
+            invariant_off = any(
+                c.cmd.upper() == "ENV"
+                and any(
+                    k == "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT" and v == "false"
+                    for k, v in zip(c.value[::2], c.value[1::2])
+                )
+                for c in final[1:]
+            )
+            icu_runs = 0
             for c in final[1:]:
                 kind = c.cmd.upper()
                 if kind == "RUN" and go_fallback and GO_PACKAGES_RUN.match(" ".join(c.value)):
                     package_runs += 1
                     if package_runs > 1:
                         problems.append(f"a second package-install RUN (line {c.start_line})")
+                    continue
+                if kind == "RUN" and dotnet_alpine and DOTNET_ICU_RUN.match(" ".join(c.value)):
+                    package_runs += 1
+                    icu_runs += 1
+                    if icu_runs > 1:
+                        problems.append(f"a second ICU RUN (line {c.start_line})")
+                    if not invariant_off:
+                        problems.append(
+                            f"ICU installed (line {c.start_line}) without ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=false"
+                        )
                     continue
                 if kind == "RUN" and not (fallback and ALLOWED_RUN.match(" ".join(c.value))):
                     problems.append(f"RUN in the final stage (line {c.start_line})")
@@ -222,6 +258,8 @@ def main():
                     problems.append(f"shell-form {kind} (line {c.start_line})")
                 if kind == "HEALTHCHECK" and c.sub_cmd and c.sub_cmd.upper() == "CMD" and not c.json:
                     problems.append(f"shell-form HEALTHCHECK (line {c.start_line})")
+            if dotnet_alpine and invariant_off and not icu_runs:
+                problems.append("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=false without the ICU RUN")
             if problems:
                 failed += 1
                 print(f"FAIL {rel}: {'; '.join(problems)}")

@@ -7,6 +7,7 @@ use crate::facts::image::{ImageFacts, table_date};
 
 use std::path::Path;
 
+mod icu;
 mod launch;
 mod prebuilt;
 use launch::launch_profile;
@@ -516,17 +517,27 @@ pub(super) fn dotnet_plan(
         None => return skip(command_at, "the command runs `dotnet` without arguments"),
     };
     let kind = if project.web { "aspnet" } else { "runtime" };
+    let mut icu_detail = None;
     let tag = match &sdk.runtime {
         Some((tag, commit)) if project.framework == sdk_version => {
             if !project.invariant {
-                return skip(
-                    from_at,
-                    format!(
-                        "the SDK image `{}` has ICU (`icu-libs`, `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=false`); its runtime `mcr.microsoft.com/dotnet/{kind}:{tag}` (dotnet-docker {commit}) has no ICU and runs globalization-invariant, and `{}` does not set `<InvariantGlobalization>true</InvariantGlobalization>`: culture-aware code would behave differently; not split",
+                let runtime = format!("mcr.microsoft.com/dotnet/{kind}:{tag}");
+                let icu = match icu::invariant_set_at(file, &w.chain) {
+                    Some(line) => Err(format!(
+                        "Dockerfile:{line} sets `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT` itself, which the split does not follow"
+                    )),
+                    None => icu::alpine_icu(&image.tag, &runtime),
+                };
+                let icu = icu.map_err(|why| Skip {
+                    at: from_at,
+                    why: format!(
+                        "the SDK image `{}` has ICU (`icu-libs`, `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=false`); its runtime `{runtime}` (dotnet-docker {commit}) has no ICU and runs globalization-invariant, and `{}` does not set `<InvariantGlobalization>true</InvariantGlobalization>`; {why}; not split",
                         image.tag,
                         basename(&project.path)
                     ),
-                );
+                })?;
+                plan.runtime_env.extend(icu.lines);
+                icu_detail = Some(icu.detail);
             }
             plan.detail.push(format!(
                 "the SDK tag `{}` was released with the runtime tag `{tag}` (dotnet-docker {commit})",
@@ -562,6 +573,7 @@ pub(super) fn dotnet_plan(
             String::new()
         }
     ));
+    plan.detail.extend(icu_detail);
     if let Some(release) = &sdk.archived {
         plan.detail.push(format!(
             "the SDK and runtime images are on {release}, whose repositories are archived (release facts as of {}); nothing here installs OS packages, so the split builds as the image did",
