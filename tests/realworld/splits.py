@@ -49,6 +49,13 @@ EVIDENCE = [
     r"needs a shell",
     r"the program writes",
     r"capabilit",
+    r"loads `",
+    r"already the (slim|minimal) runtime",
+    r"in `/` itself",
+    r"no shell expands",
+    r"outside the folder Maven compiles",
+    r"system libraries",
+    r"version is unknown",
 ]
 
 
