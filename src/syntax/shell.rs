@@ -96,6 +96,10 @@ impl Command {
     pub fn args(&self) -> impl Iterator<Item = Option<&str>> {
         self.words.iter().skip(1).map(|w| w.value.as_deref())
     }
+    /// Every word's value, name included; `None` when one is not static.
+    pub fn static_words(&self) -> Option<Vec<String>> {
+        self.words.iter().map(|w| w.value.clone()).collect()
+    }
     pub fn has_arg(&self, arg: &str) -> bool {
         self.args().any(|a| a == Some(arg))
     }

@@ -457,15 +457,9 @@ impl Run<'_> {
     /// install); elsewhere child images, ONBUILD steps or the entrypoint may
     /// install from those lists: a note.
     pub(super) fn lone_update(&self, out: &mut Vec<Finding>, ctx: &Context) {
-        if self.heredoc {
-            return;
-        }
         let file = self.file;
         let inst = self.inst();
-        let [step] = self.script.steps() else {
-            return;
-        };
-        let Some(cmd) = step.element.command() else {
+        let Some(cmd) = self.sole_command() else {
             return;
         };
         if !is_apt(cmd, "update")
@@ -598,6 +592,17 @@ impl Run<'_> {
 impl Run<'_> {
     pub(super) fn inst(&self) -> &crate::syntax::Instruction {
         &self.file.instructions[self.index]
+    }
+
+    /// The one command of a RUN that holds nothing else (not a heredoc).
+    pub(super) fn sole_command(&self) -> Option<&Command> {
+        if self.heredoc {
+            return None;
+        }
+        let [step] = self.script.steps() else {
+            return None;
+        };
+        step.element.command()
     }
 
     /// The base image has no apt, or its release's repositories are

@@ -404,15 +404,9 @@ impl Run<'_> {
 
     /// `RUN apk update` alone, directly followed by a RUN that adds with --no-cache.
     pub(super) fn apk_update_own_run(&self, out: &mut Vec<Finding>) {
-        if self.heredoc {
-            return;
-        }
         let file = self.file;
         let inst = self.inst();
-        let [step] = self.script.steps() else {
-            return;
-        };
-        let Some(cmd) = step.element.command() else {
+        let Some(cmd) = self.sole_command() else {
             return;
         };
         if !is_plain_apk_update(cmd) {

@@ -254,14 +254,8 @@ pub(super) fn system_root(dest: &str) -> bool {
 /// installer downloaded to standard output and told to install into a
 /// folder outside `dest`. Anything else piped is refused.
 pub(super) fn composer_installer(download: &Command, php: &Command, dest: &str) -> Option<String> {
-    let words = |c: &Command| {
-        c.words
-            .iter()
-            .map(|w| w.value.clone())
-            .collect::<Option<Vec<String>>>()
-    };
     let refuse = || Some("it pipes commands".to_string());
-    let (Some(d), Some(p)) = (words(download), words(php)) else {
+    let (Some(d), Some(p)) = (download.static_words(), php.static_words()) else {
         return refuse();
     };
     if !download.redirects.is_empty() || !php.redirects.is_empty() {
@@ -323,12 +317,7 @@ pub(super) fn command_touches(
         .map(|w| w.raw.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let Some(words) = cmd
-        .words
-        .iter()
-        .map(|w| w.value.clone())
-        .collect::<Option<Vec<String>>>()
-    else {
+    let Some(words) = cmd.static_words() else {
         return Some(format!("`{shown}` uses a variable"));
     };
     let Some(first) = words.first() else {

@@ -22,11 +22,7 @@ pub(super) fn cargo_build_of(file: &Dockerfile, idx: usize) -> Option<Vec<String
     if !cmd.redirects.is_empty() || !cmd.assignments.is_empty() {
         return None;
     }
-    let words: Vec<String> = cmd
-        .words
-        .iter()
-        .map(|w| w.value.clone())
-        .collect::<Option<_>>()?;
+    let words = cmd.static_words()?;
     (words.first().map(|s| s.as_str()) == Some("cargo")
         && words.get(1).map(|s| s.as_str()) == Some("build"))
     .then_some(words)

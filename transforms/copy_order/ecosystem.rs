@@ -104,12 +104,7 @@ pub(super) fn positional(args: &[String]) -> Vec<&String> {
 }
 
 pub(super) fn classify(cmd: &Command) -> StepKind {
-    let Some(words) = cmd
-        .words
-        .iter()
-        .map(|w| w.value.clone())
-        .collect::<Option<Vec<String>>>()
-    else {
+    let Some(words) = cmd.static_words() else {
         return StepKind::Other(
             cmd.words
                 .iter()

@@ -343,14 +343,7 @@ pub(super) fn binary_plan(
                 ));
                 "base"
             } else if alpine || sources.is_some() {
-                plan.build_edits
-                    .push(Edit::insert(build.command.range.start, "CGO_ENABLED=0 "));
-                let verb = build
-                    .command
-                    .words
-                    .get(1)
-                    .and_then(|w| w.value.clone())
-                    .unwrap_or_default();
+                let verb = disable_cgo(&mut plan, build);
                 plan.detail.push(if alpine {
                     format!("`CGO_ENABLED=0` added to `go {verb}` (the Alpine builder has no C compiler, so cgo was off anyway): a static binary")
                 } else {
@@ -400,4 +393,17 @@ fn filled_from_context(w: &Walk, context: Option<&Path>, dir: &str) -> bool {
                 .and_then(|rest| rest.strip_prefix('/'))
                 .is_some_and(|rel| !rel.is_empty() && root.join(rel).is_dir())
     })
+}
+
+/// Puts `CGO_ENABLED=0` in front of the Go build `build` (a static binary);
+/// returns its verb (`build`, `install`) for the note.
+pub(super) fn disable_cgo(plan: &mut Plan, build: &Cmd) -> String {
+    plan.build_edits
+        .push(Edit::insert(build.command.range.start, "CGO_ENABLED=0 "));
+    build
+        .command
+        .words
+        .get(1)
+        .and_then(|w| w.value.clone())
+        .unwrap_or_default()
 }

@@ -244,7 +244,70 @@ struct Literal {
 fn source_literals(root: &Path) -> (Vec<Literal>, bool) {
     let mut out = Vec::new();
     let mut dotenv = false;
-    let mut budget = 20_000usize;
+    let enter = |name: &str| {
+        !name.starts_with('.')
+            && !["node_modules", "target", "vendor", "test", "tests"].contains(&name)
+    };
+    let wanted = |name: &str| {
+        name.rsplit_once('.')
+            .is_some_and(|(_, ext)| ["go", "rs", "java", "kt", "scala"].contains(&ext))
+            && !name.ends_with("_test.go")
+    };
+    for_each_source(root, 20_000, &enter, &wanted, |rel, text| {
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") || code.starts_with('*') || code.starts_with("/*") {
+                continue;
+            }
+            if code.contains("dotenv") {
+                dotenv = true;
+            }
+            let chars: Vec<char> = line.chars().collect();
+            let mut i = 0;
+            while i < chars.len() {
+                let q = chars[i];
+                if q == '/' && chars.get(i + 1) == Some(&'/') {
+                    break;
+                }
+                if q != '"' && q != '`' {
+                    i += 1;
+                    continue;
+                }
+                let mut j = i + 1;
+                let mut s = String::new();
+                while j < chars.len() && chars[j] != q {
+                    if chars[j] == '\\' && q == '"' {
+                        j += 1;
+                    }
+                    if let Some(c) = chars.get(j) {
+                        s.push(*c);
+                    }
+                    j += 1;
+                }
+                if s.len() >= 2 {
+                    out.push(Literal {
+                        text: s,
+                        at: format!("{rel}:{}", n + 1),
+                    });
+                }
+                i = j + 1;
+            }
+        }
+    });
+    (out, dotenv)
+}
+
+/// Calls `each(rel, text)` for every file of the context under `root` whose
+/// name `wanted` accepts, in a stable order, entering the folders `enter`
+/// accepts; looks at no more than `budget` entries. Returns false when the
+/// budget ran out before every file was seen.
+pub(super) fn for_each_source(
+    root: &Path,
+    mut budget: usize,
+    enter: &dyn Fn(&str) -> bool,
+    wanted: &dyn Fn(&str) -> bool,
+    mut each: impl FnMut(&str, &str),
+) -> bool {
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -254,7 +317,7 @@ fn source_literals(root: &Path) -> (Vec<Literal>, bool) {
         entries.sort();
         for path in entries {
             if budget == 0 {
-                return (out, dotenv);
+                return false;
             }
             budget -= 1;
             let name = path
@@ -262,18 +325,12 @@ fn source_literals(root: &Path) -> (Vec<Literal>, bool) {
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default();
             if path.is_dir() {
-                if !name.starts_with('.')
-                    && !["node_modules", "target", "vendor", "test", "tests"]
-                        .contains(&name.as_str())
-                {
+                if enter(&name) {
                     stack.push(path);
                 }
                 continue;
             }
-            let Some(ext) = name.rsplit_once('.').map(|(_, e)| e) else {
-                continue;
-            };
-            if !["go", "rs", "java", "kt", "scala"].contains(&ext) || name.ends_with("_test.go") {
+            if !wanted(&name) {
                 continue;
             }
             let Ok(text) = std::fs::read_to_string(&path) else {
@@ -283,48 +340,10 @@ fn source_literals(root: &Path) -> (Vec<Literal>, bool) {
                 .strip_prefix(root)
                 .map(|p| p.to_string_lossy().to_string())
                 .unwrap_or(name);
-            for (n, line) in text.lines().enumerate() {
-                let code = line.trim_start();
-                if code.starts_with("//") || code.starts_with('*') || code.starts_with("/*") {
-                    continue;
-                }
-                if code.contains("dotenv") {
-                    dotenv = true;
-                }
-                let chars: Vec<char> = line.chars().collect();
-                let mut i = 0;
-                while i < chars.len() {
-                    let q = chars[i];
-                    if q == '/' && chars.get(i + 1) == Some(&'/') {
-                        break;
-                    }
-                    if q != '"' && q != '`' {
-                        i += 1;
-                        continue;
-                    }
-                    let mut j = i + 1;
-                    let mut s = String::new();
-                    while j < chars.len() && chars[j] != q {
-                        if chars[j] == '\\' && q == '"' {
-                            j += 1;
-                        }
-                        if let Some(c) = chars.get(j) {
-                            s.push(*c);
-                        }
-                        j += 1;
-                    }
-                    if s.len() >= 2 {
-                        out.push(Literal {
-                            text: s,
-                            at: format!("{rel}:{}", n + 1),
-                        });
-                    }
-                    i = j + 1;
-                }
-            }
+            each(&rel, &text);
         }
     }
-    (out, dotenv)
+    true
 }
 
 /// The literal that names one of `rels` (a file's path relative to the

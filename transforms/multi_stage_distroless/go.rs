@@ -116,15 +116,7 @@ pub(super) fn go_build_output(
                         .iter()
                         .any(|s| matches!(s.trim_end_matches('/'), "." | "./" | "go.mod"))
             });
-            let module = context
-                .and_then(|ctx| std::fs::read_to_string(ctx.join("go.mod")).ok())
-                .and_then(|m| {
-                    m.lines().find_map(|l| {
-                        l.trim()
-                            .strip_prefix("module ")
-                            .map(|s| s.trim().trim_matches('"').to_string())
-                    })
-                });
+            let module = context.and_then(module_path);
             match (module_root, module) {
                 (true, Some(module)) => module_binary_name(&module),
                 (true, None) if gopath_mode(context, w, image) => {
@@ -203,15 +195,7 @@ pub(super) fn go_install_all(
                 .iter()
                 .any(|s| matches!(s.trim_end_matches('/'), "." | "./"))
     });
-    let module = context
-        .and_then(|ctx| std::fs::read_to_string(ctx.join("go.mod")).ok())
-        .and_then(|m| {
-            m.lines().find_map(|l| {
-                l.trim()
-                    .strip_prefix("module ")
-                    .map(|s| s.trim().trim_matches('"').to_string())
-            })
-        });
+    let module = context.and_then(module_path);
     let (Some(root), true, Some(module)) = (context, module_root, module) else {
         return skip(
             at,
@@ -395,6 +379,16 @@ fn excluded_on_linux(name: &str, text: &str) -> bool {
         || (!words.contains(&"linux")
             && !words.contains(&"unix")
             && words.iter().all(|w| OTHER_GOOS.contains(w)))
+}
+
+/// The module path `go.mod` in the build context declares.
+fn module_path(context: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(context.join("go.mod")).ok()?;
+    text.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("module ")
+            .map(|s| s.trim().trim_matches('"').to_string())
+    })
 }
 
 #[cfg(test)]

@@ -74,76 +74,44 @@ pub(super) struct GoUses {
 pub(super) fn go_uses(root: &Path) -> GoUses {
     let mut uses = GoUses::default();
     let mut embeds_zones = false;
-    let mut stack = vec![root.to_path_buf()];
-    let mut budget = 5_000;
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for path in entries {
-            if budget == 0 {
-                uses.partial = true;
-                break;
-            }
-            budget -= 1;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            if path.is_dir() {
-                if !matches!(name.as_str(), ".git" | "node_modules" | "testdata") {
-                    stack.push(path);
-                }
+    let enter = |name: &str| !matches!(name, ".git" | "node_modules" | "testdata");
+    let wanted = |name: &str| name.ends_with(".go") && !name.ends_with("_test.go");
+    let complete = for_each_source(root, 5_000, &enter, &wanted, |rel, text| {
+        for (n, line) in text.lines().enumerate() {
+            let at = || format!("{rel}:{}", n + 1);
+            let code = line.trim_start();
+            if code.starts_with("//") {
                 continue;
             }
-            if !name.ends_with(".go") || name.ends_with("_test.go") {
-                continue;
+            if code.contains("\"time/tzdata\"") {
+                embeds_zones = true;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
-            let rel = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            for (n, line) in text.lines().enumerate() {
-                let at = || format!("{rel}:{}", n + 1);
-                let code = line.trim_start();
-                if code.starts_with("//") {
-                    continue;
-                }
-                if code.contains("\"time/tzdata\"") {
-                    embeds_zones = true;
-                }
-                if uses.tls.is_none()
-                    && (line.contains("\"https://") || line.contains("\"crypto/tls\""))
-                {
-                    uses.tls = Some(at());
-                }
-                if uses.zones.is_none() && line.contains("time.LoadLocation(") {
-                    uses.zones = Some(at());
-                }
-                for call in ["exec.Command(", "exec.CommandContext(", "exec.LookPath("] {
-                    let mut rest = line;
-                    while let Some(i) = rest.find(call) {
-                        rest = &rest[i + call.len()..];
-                        let mut arg = rest.trim_start();
-                        if call == "exec.CommandContext(" {
-                            arg = arg.split_once(',').map_or("", |(_, a)| a.trim_start());
-                        }
-                        match exec_literal(arg) {
-                            Some(program) => uses.execs.push((program, at())),
-                            None if uses.computed.is_none() => uses.computed = Some(at()),
-                            None => {}
-                        }
+            if uses.tls.is_none()
+                && (line.contains("\"https://") || line.contains("\"crypto/tls\""))
+            {
+                uses.tls = Some(at());
+            }
+            if uses.zones.is_none() && line.contains("time.LoadLocation(") {
+                uses.zones = Some(at());
+            }
+            for call in ["exec.Command(", "exec.CommandContext(", "exec.LookPath("] {
+                let mut rest = line;
+                while let Some(i) = rest.find(call) {
+                    rest = &rest[i + call.len()..];
+                    let mut arg = rest.trim_start();
+                    if call == "exec.CommandContext(" {
+                        arg = arg.split_once(',').map_or("", |(_, a)| a.trim_start());
+                    }
+                    match exec_literal(arg) {
+                        Some(program) => uses.execs.push((program, at())),
+                        None if uses.computed.is_none() => uses.computed = Some(at()),
+                        None => {}
                     }
                 }
             }
         }
-    }
+    });
+    uses.partial = !complete;
     if embeds_zones {
         uses.zones = None;
     }
@@ -445,14 +413,7 @@ pub(super) fn go_on_fallback(
         ));
         false
     } else {
-        plan.build_edits
-            .push(Edit::insert(build.command.range.start, "CGO_ENABLED=0 "));
-        let verb = build
-            .command
-            .words
-            .get(1)
-            .and_then(|w| w.value.clone())
-            .unwrap_or_default();
+        let verb = disable_cgo(&mut plan, build);
         plan.detail.push(format!(
             "`CGO_ENABLED=0` added to `go {verb}` (nothing in the sources uses cgo): a static binary, independent of the runtime's C library"
         ));

@@ -91,6 +91,30 @@ pub(super) struct Converted {
     pub mount: String,
 }
 
+impl Converted {
+    /// A conversion of the value written to `path` by the steps `writes`
+    /// (their text is kept), given `mount`; edits and lines come later.
+    fn of_writes(
+        file: &Dockerfile,
+        steps: &[Step],
+        writes: &[usize],
+        path: &str,
+        mount: String,
+    ) -> Self {
+        Converted {
+            edits: Vec::new(),
+            path: path.to_string(),
+            writes: writes
+                .iter()
+                .map(|&k| file.text[steps[k].element.range()].to_string())
+                .collect(),
+            lines: Vec::new(),
+            removed: Vec::new(),
+            mount,
+        }
+    }
+}
+
 fn program(c: &Command) -> Option<&str> {
     let n = c.name()?;
     Some(n.rsplit('/').next().unwrap_or(n))
@@ -356,17 +380,7 @@ pub(super) fn npm_config_set(
         ) && !runs_a_script(c)
     };
     let mount = "--mount=type=secret,id=npmrc,target=/root/.npmrc".to_string();
-    let mut out = Converted {
-        edits: Vec::new(),
-        path: "~/.npmrc".to_string(),
-        writes: writes
-            .iter()
-            .map(|&k| file.text[steps[k].element.range()].to_string())
-            .collect(),
-        lines: Vec::new(),
-        removed: Vec::new(),
-        mount: mount.clone(),
-    };
+    let mut out = Converted::of_writes(file, steps, &writes, "~/.npmrc", mount.clone());
     let setup = |_: &Command| false;
     drop_writes(file, index, &writes, &setup, &reads, name, &mut out)?;
     later_runs(file, index, end, "~/.npmrc", true, &reads, &mut out)?;
@@ -526,17 +540,7 @@ pub(super) fn ssh_key(
     } else {
         "--mount=type=ssh,mode=0666".to_string()
     };
-    let mut out = Converted {
-        edits: Vec::new(),
-        path: key.clone(),
-        writes: writes
-            .iter()
-            .map(|&k| file.text[steps[k].element.range()].to_string())
-            .collect(),
-        lines: Vec::new(),
-        removed: Vec::new(),
-        mount: mount.clone(),
-    };
+    let mut out = Converted::of_writes(file, steps, &writes, &key, mount.clone());
     let setup = |c: &Command| {
         program(c) == Some("mkdir")
             && c.words
@@ -615,17 +619,7 @@ pub(super) fn git_insteadof(
         return None;
     }
     let (mount, export) = git_environment(name, &pairs);
-    let mut out = Converted {
-        edits: Vec::new(),
-        path: "~/.gitconfig".to_string(),
-        writes: writes
-            .iter()
-            .map(|&k| file.text[steps[k].element.range()].to_string())
-            .collect(),
-        lines: Vec::new(),
-        removed: Vec::new(),
-        mount: mount.clone(),
-    };
+    let mut out = Converted::of_writes(file, steps, &writes, "~/.gitconfig", mount.clone());
     // A later RUN that undoes the rewrite would now fail.
     if (index + 1..end).any(|j| {
         let t = &file.text[file.instructions[j].range.clone()];
@@ -952,20 +946,16 @@ pub fn yarn_berry_token(
         return None;
     }
     let reads = |c: &Command| program(c) == Some("yarn") && !runs_a_script(c);
-    let mut out = Converted {
-        edits: Vec::new(),
-        path: ".yarnrc.yml".to_string(),
-        writes: writes
-            .iter()
-            .map(|&k| file.text[steps[k].element.range()].to_string())
-            .collect(),
-        lines: Vec::new(),
-        removed: Vec::new(),
-        mount: format!(
+    let mut out = Converted::of_writes(
+        file,
+        steps,
+        &writes,
+        ".yarnrc.yml",
+        format!(
             "--mount=type=secret,id={},env=YARN_NPM_AUTH_TOKEN",
             name.to_ascii_lowercase()
         ),
-    };
+    );
     let setup = |_: &Command| false;
     drop_writes(file, index, &writes, &setup, &reads, name, &mut out)?;
     later_runs(file, index, end, "~/.yarnrc.yml", true, &reads, &mut out)?;
